@@ -1,0 +1,28 @@
+// The `lowbit` subcommands. Each add_*_command registers its options and a callback that stores
+// the process exit code in `exit_code`; errors propagate as exceptions to main's error_exit().
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace lowbit::app {
+
+// Options shared by the commands that touch a workspace.
+struct CommonOptions {
+    std::string workspace;  // empty: $LOWBIT_WORKSPACE or the XDG default
+};
+
+std::string resolve_workspace(const CommonOptions& common);
+
+void add_train_command(CLI::App& app, CommonOptions& common, int& exit_code);
+void add_recipe_command(CLI::App& app, int& exit_code);
+void add_data_command(CLI::App& app, int& exit_code);
+void add_eval_command(CLI::App& app, CommonOptions& common, int& exit_code);
+void add_runs_command(CLI::App& app, CommonOptions& common, int& exit_code);
+void add_interop_commands(CLI::App& app, CommonOptions& common, int& exit_code);
+
+// Maps an exception to a message on stderr and an exit code (2 bad input, 1 runtime failure).
+int error_exit(const std::exception& error);
+
+}  // namespace lowbit::app

@@ -1,0 +1,94 @@
+// `lowbit runs list`, `lowbit runs show RUN [--json]`, `lowbit runs export RUN --csv [--out FILE]`.
+#include "lowbit/store/run_reader.h"
+#include "lowbit/store/run_report.h"
+#include "lowbit/util/exit_codes.h"
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "commands.h"
+
+namespace lowbit::app {
+
+namespace {
+
+store::Workspace open_existing(const CommonOptions& common) {
+    const std::filesystem::path root = resolve_workspace(common);
+    if (!std::filesystem::exists(root / "runs.sqlite")) {
+        throw util::BadInput("no workspace at " + root.string() + " (no runs.sqlite there)");
+    }
+    return store::Workspace::open(root, store::OpenMode::kReadOnly);
+}
+
+store::RunRecord find_or_throw(const store::RunReader& reader, const std::string& reference) {
+    auto run = reader.find_run(reference);
+    if (!run) {
+        throw util::BadInput("no run '" + reference + "' in this workspace");
+    }
+    return *run;
+}
+
+}  // namespace
+
+void add_runs_command(CLI::App& app, CommonOptions& common, int& exit_code) {
+    CLI::App* runs = app.add_subcommand("runs", "List, inspect and export recorded runs");
+    runs->require_subcommand(1);
+    runs->add_option("--workspace,-w", common.workspace, "Workspace folder");
+
+    CLI::App* list = runs->add_subcommand("list", "List the runs of the workspace, newest first");
+    list->fallthrough();
+    list->callback([&common, &exit_code] {
+        const store::Workspace workspace = open_existing(common);
+        store::RunReader reader(workspace);
+        std::printf("%s", store::format_run_table(reader.list_runs()).c_str());
+        exit_code = 0;
+    });
+
+    auto show_ref = std::make_shared<std::string>();
+    auto as_json = std::make_shared<bool>(false);
+    CLI::App* show =
+        runs->add_subcommand("show", "Status, recipe, final and best metrics, checkpoints");
+    show->fallthrough();
+    show->add_option("run", *show_ref, "Run id or name")->required();
+    show->add_flag("--json", *as_json, "Machine-readable output");
+    show->callback([&common, &exit_code, show_ref, as_json] {
+        const store::Workspace workspace = open_existing(common);
+        store::RunReader reader(workspace);
+        const nlohmann::json details =
+            store::run_details_json(reader, find_or_throw(reader, *show_ref));
+        if (*as_json) {
+            std::printf("%s\n", details.dump(2).c_str());
+        } else {
+            std::printf("%s", store::format_run_details(details).c_str());
+        }
+        exit_code = 0;
+    });
+
+    auto export_ref = std::make_shared<std::string>();
+    auto csv = std::make_shared<bool>(false);
+    auto out = std::make_shared<std::string>();
+    CLI::App* exp = runs->add_subcommand("export", "Export a run's scalars");
+    exp->fallthrough();
+    exp->add_option("run", *export_ref, "Run id or name")->required();
+    exp->add_flag("--csv", *csv, "CSV: step,tokens,wall_time,<one column per scalar key>")
+        ->required();
+    exp->add_option("--out", *out, "Output file (default: stdout)");
+    exp->callback([&common, &exit_code, export_ref, out] {
+        const store::Workspace workspace = open_existing(common);
+        store::RunReader reader(workspace);
+        const store::RunRecord run = find_or_throw(reader, *export_ref);
+        if (out->empty()) {
+            store::write_scalars_csv(reader, run.id, std::cout);
+        } else {
+            std::ofstream file(*out);
+            if (!file) {
+                throw util::BadInput("cannot write " + *out);
+            }
+            store::write_scalars_csv(reader, run.id, file);
+        }
+        exit_code = 0;
+    });
+}
+
+}  // namespace lowbit::app

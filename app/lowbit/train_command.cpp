@@ -1,0 +1,105 @@
+// `lowbit train [RECIPE.yaml] ...` and `lowbit train --resume RUN`.
+#include "lowbit/config/recipe_yaml.h"
+#include "lowbit/train/trainer.h"
+#include "lowbit/util/exit_codes.h"
+#include "lowbit/util/stop_signal.h"
+
+#include <cstdio>
+
+#include "commands.h"
+
+namespace lowbit::app {
+
+namespace {
+
+struct TrainOptions {
+    std::string recipe_file;
+    std::vector<std::string> overrides;
+    std::string name;
+    std::string progress = "auto";
+    std::string device;
+    std::string resume;
+    std::string init_from;
+    std::string tags;
+    std::string group;
+};
+
+int run_train(const TrainOptions& options, const CommonOptions& common) {
+    train::TrainRequest request;
+    request.workspace_root = resolve_workspace(common);
+    request.name = options.name;
+    request.device = options.device;
+    request.resume_run = options.resume;
+    request.init_from = options.init_from;
+    request.tags = options.tags;
+    request.group = options.group;
+    if (options.resume.empty()) {
+        // No recipe file: the embedded default (builtin:markov), so a fresh install trains
+        // something real with no data at all.
+        request.recipe = options.recipe_file.empty()
+                             ? config::apply_overrides(config::Recipe{}, options.overrides)
+                             : config::load_recipe_file(options.recipe_file, options.overrides);
+    } else if (!options.recipe_file.empty() || !options.overrides.empty()) {
+        throw util::BadInput(
+            "--resume continues a run with its stored recipe; "
+            "a recipe file or --set cannot be combined with it");
+    }
+    const auto mode = train::progress_mode_from_string(options.progress);
+    auto progress = train::make_progress_sink(mode);
+    util::install_stop_handlers();
+    const train::TrainOutcome outcome = train::run_training(request, *progress);
+    // With JSON lines on stdout the human summary goes to stderr.
+    FILE* out = mode == train::ProgressMode::kJsonl ? stderr : stdout;
+    std::fprintf(out,
+                 "run %lld %s; recorded in %s (folder %s)\n",
+                 static_cast<long long>(outcome.run_id),
+                 store::to_string(outcome.status),
+                 (std::filesystem::path(request.workspace_root) / "runs.sqlite").c_str(),
+                 outcome.run_dir.c_str());
+    if (outcome.summary.contains("final_val_loss")) {
+        std::fprintf(out,
+                     "final val/loss %.4f nats/token (best %.4f)",
+                     outcome.summary["final_val_loss"].get<double>(),
+                     outcome.summary.value("best_val_loss", 0.0));
+        if (outcome.summary.contains("entropy_floor_nats")) {
+            std::fprintf(
+                out, ", entropy floor %.4f", outcome.summary["entropy_floor_nats"].get<double>());
+        }
+        std::fprintf(out, "\n");
+    }
+    std::fprintf(out,
+                 "see: lowbit runs show %lld --workspace %s\n",
+                 static_cast<long long>(outcome.run_id),
+                 request.workspace_root.c_str());
+    return outcome.exit_code;
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app, CommonOptions& common, int& exit_code) {
+    auto options = std::make_shared<TrainOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        "train", "Train a model from a recipe (no recipe: the built-in default on builtin:markov)");
+    cmd->add_option("recipe", options->recipe_file, "Recipe YAML file")->check(CLI::ExistingFile);
+    cmd->add_option(
+        "--set", options->overrides, "Override a recipe key: key.path=value (repeatable)");
+    cmd->add_option(
+        "--workspace,-w",
+        common.workspace,
+        "Workspace folder (default: $LOWBIT_WORKSPACE or ~/.local/share/lowbit/workspace)");
+    cmd->add_option("--name", options->name, "Run name (default: the recipe's name)");
+    cmd->add_option("--progress", options->progress, "auto|bar|jsonl|none")
+        ->check(CLI::IsMember({"auto", "bar", "jsonl", "none"}));
+    cmd->add_option("--device", options->device, "auto|cpu|cuda (overrides train.device)")
+        ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+    cmd->add_option(
+        "--resume", options->resume, "Resume run RUN (id or name) from its latest checkpoint");
+    cmd->add_option("--init-from",
+                    options->init_from,
+                    "Initialise weights from a checkpoint folder or a run (e.g. an import)");
+    cmd->add_option("--tags", options->tags, "Comma-separated tags");
+    cmd->add_option("--group", options->group, "Group name (runs compared together)");
+    cmd->callback([options, &common, &exit_code] { exit_code = run_train(*options, common); });
+}
+
+}  // namespace lowbit::app

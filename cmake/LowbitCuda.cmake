@@ -1,0 +1,33 @@
+# Decides whether the CUDA kernels are built. AUTO builds them whenever nvcc is found, with or
+# without a GPU on this machine: they compile and link here and run on an accelerator machine.
+set(LOWBIT_HAVE_CUDA OFF)
+if(NOT LOWBIT_CUDA STREQUAL "OFF")
+  include(CheckLanguage)
+  if(NOT CMAKE_CUDA_COMPILER)
+    find_program(_lowbit_nvcc nvcc HINTS /usr/local/cuda/bin ENV CUDA_HOME PATH_SUFFIXES bin)
+    if(_lowbit_nvcc)
+      set(CMAKE_CUDA_COMPILER ${_lowbit_nvcc} CACHE FILEPATH "CUDA compiler")
+    endif()
+  endif()
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    enable_language(CUDA)
+    # CMake 3.25 (Debian 12) knows no nvcc flag for CUDA_STANDARD 20 and fails at generate
+    # time; nvcc >= 12 accepts -std=c++20.
+    if(NOT CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
+      set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+      set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+    endif()
+    set(CMAKE_CUDA_STANDARD 20)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES OR CMAKE_CUDA_ARCHITECTURES STREQUAL "52")
+      # Ampere, Ada and Hopper; PTX for newer GPUs comes from the last entry.
+      set(CMAKE_CUDA_ARCHITECTURES 80 86 89 90)
+    endif()
+    find_package(CUDAToolkit REQUIRED)
+    set(LOWBIT_HAVE_CUDA ON)
+  elseif(LOWBIT_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "LOWBIT_CUDA=ON but no CUDA compiler (nvcc) was found")
+  endif()
+endif()
+message(STATUS "Lowbit: CUDA kernels ${LOWBIT_HAVE_CUDA}")

@@ -1,0 +1,67 @@
+// Internal: the stable lowercase names of every recipe enum, indexed by the enumerator's value.
+// to_string() and the schema's enum choices both read these tables.
+#pragma once
+
+#include "lowbit/config/recipe.h"
+
+#include <array>
+#include <optional>
+#include <string_view>
+
+namespace lowbit::config::detail {
+
+template <typename E>
+struct EnumNames;
+
+template <>
+struct EnumNames<ModelFamily> {
+    static constexpr std::array<const char*, 2> kNames = {"gpt2", "llama"};
+};
+
+template <>
+struct EnumNames<DataFormat> {
+    static constexpr std::array<const char*, 4> kNames = {"auto", "text", "jsonl", "tokens"};
+};
+
+template <>
+struct EnumNames<TokenizerKind> {
+    static constexpr std::array<const char*, 2> kNames = {"byte", "sentencepiece"};
+};
+
+template <>
+struct EnumNames<SentencePieceType> {
+    static constexpr std::array<const char*, 2> kNames = {"bpe", "unigram"};
+};
+
+template <>
+struct EnumNames<Schedule> {
+    static constexpr std::array<const char*, 3> kNames = {"cosine", "linear", "constant"};
+};
+
+template <>
+struct EnumNames<Precision> {
+    static constexpr std::array<const char*, 2> kNames = {"fp32", "bf16"};
+};
+
+template <>
+struct EnumNames<DeviceChoice> {
+    static constexpr std::array<const char*, 3> kNames = {"auto", "cpu", "cuda"};
+};
+
+template <typename E>
+const char* enum_name(E value) {
+    const auto index = static_cast<std::size_t>(value);
+    return index < EnumNames<E>::kNames.size() ? EnumNames<E>::kNames[index] : "?";
+}
+
+template <typename E>
+std::optional<E> enum_from_name(std::string_view name) {
+    for (std::size_t i = 0; i < EnumNames<E>::kNames.size(); ++i) {
+        if (name == EnumNames<E>::kNames[i]) {
+            return static_cast<E>(i);
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace lowbit::config::detail

@@ -1,0 +1,334 @@
+// The recipe schema table: every key with its accessor, range and doc string, in document order.
+// To add a section (quant:, telemetry:), add a SectionSpec row and its field rows here; parsing,
+// validation, JSON, the commented defaults and the GUI form follow from the table.
+#include "lowbit/config/recipe_schema.h"
+
+#include <array>
+#include <limits>
+#include <type_traits>
+
+#include "enum_names.h"
+
+namespace lowbit::config {
+namespace {
+
+struct Limits {
+    std::optional<Bound> min;
+    std::optional<Bound> max;
+    bool non_empty = false;
+    bool is_path = false;
+};
+
+Limits at_least(double lo) {
+    return {Bound{lo, true}, std::nullopt};
+}
+
+Limits above(double lo) {
+    return {Bound{lo, false}, std::nullopt};
+}
+
+Limits closed(double lo, double hi) {
+    return {Bound{lo, true}, Bound{hi, true}};
+}
+
+Limits half_open(double lo, double hi) {
+    return {Bound{lo, true}, Bound{hi, false}};
+}
+
+Limits open_closed(double lo, double hi) {
+    return {Bound{lo, false}, Bound{hi, true}};
+}
+
+Limits non_empty() {
+    Limits limits;
+    limits.non_empty = true;
+    return limits;
+}
+
+Limits path(bool required) {
+    Limits limits;
+    limits.non_empty = required;
+    limits.is_path = true;
+    return limits;
+}
+
+// One row. `ref` is a generic lambda `[](auto& r) -> auto& { return r.train.lr; }`, used both
+// to read a const Recipe and to write a mutable one; the field type follows from its result.
+template <typename Ref>
+FieldSpec field(std::string path, Ref ref, std::string doc, Limits limits = {}) {
+    using T = std::remove_cvref_t<decltype(ref(std::declval<Recipe&>()))>;
+    FieldSpec f;
+    f.path = std::move(path);
+    f.doc = std::move(doc);
+    f.min = limits.min;
+    f.max = limits.max;
+    f.non_empty = limits.non_empty;
+    f.is_path = limits.is_path;
+    if constexpr (std::is_same_v<T, bool>) {
+        f.type = FieldType::kBool;
+        f.get = [ref](const Recipe& r) { return FieldValue{ref(r)}; };
+        f.set = [ref](Recipe& r, const FieldValue& v) { ref(r) = std::get<bool>(v); };
+    } else if constexpr (std::is_same_v<T, int>) {
+        f.type = FieldType::kInt;
+        // The C++ type's own range, unless the row is narrower.
+        if (!f.min) {
+            f.min = Bound{double(std::numeric_limits<int>::min()), true};
+        }
+        if (!f.max) {
+            f.max = Bound{double(std::numeric_limits<int>::max()), true};
+        }
+        f.get = [ref](const Recipe& r) { return FieldValue{int64_t{ref(r)}}; };
+        f.set = [ref](Recipe& r, const FieldValue& v) {
+            ref(r) = static_cast<int>(std::get<int64_t>(v));
+        };
+    } else if constexpr (std::is_same_v<T, int64_t>) {
+        f.type = FieldType::kInt64;
+        f.get = [ref](const Recipe& r) { return FieldValue{ref(r)}; };
+        f.set = [ref](Recipe& r, const FieldValue& v) { ref(r) = std::get<int64_t>(v); };
+    } else if constexpr (std::is_same_v<T, uint64_t>) {
+        f.type = FieldType::kUInt64;
+        f.get = [ref](const Recipe& r) { return FieldValue{ref(r)}; };
+        f.set = [ref](Recipe& r, const FieldValue& v) { ref(r) = std::get<uint64_t>(v); };
+    } else if constexpr (std::is_same_v<T, double>) {
+        f.type = FieldType::kDouble;
+        f.get = [ref](const Recipe& r) { return FieldValue{ref(r)}; };
+        f.set = [ref](Recipe& r, const FieldValue& v) { ref(r) = std::get<double>(v); };
+    } else if constexpr (std::is_same_v<T, std::string>) {
+        f.type = FieldType::kString;
+        f.get = [ref](const Recipe& r) { return FieldValue{ref(r)}; };
+        f.set = [ref](Recipe& r, const FieldValue& v) { ref(r) = std::get<std::string>(v); };
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+        f.type = FieldType::kStringList;
+        f.get = [ref](const Recipe& r) { return FieldValue{ref(r)}; };
+        f.set = [ref](Recipe& r, const FieldValue& v) {
+            ref(r) = std::get<std::vector<std::string>>(v);
+        };
+    } else if constexpr (std::is_same_v<T, std::array<double, 2>>) {
+        f.type = FieldType::kDoubleList;
+        f.list_size = 2;
+        f.get = [ref](const Recipe& r) {
+            const auto& a = ref(r);
+            return FieldValue{std::vector<double>(a.begin(), a.end())};
+        };
+        f.set = [ref](Recipe& r, const FieldValue& v) {
+            const auto& list = std::get<std::vector<double>>(v);
+            ref(r) = {list.at(0), list.at(1)};
+        };
+    } else {
+        static_assert(std::is_enum_v<T>, "unsupported recipe field type");
+        f.type = FieldType::kEnum;
+        for (const char* name : detail::EnumNames<T>::kNames) {
+            f.choices.emplace_back(name);
+        }
+        f.get = [ref](const Recipe& r) {
+            return FieldValue{std::string(detail::enum_name(ref(r)))};
+        };
+        f.set = [ref](Recipe& r, const FieldValue& v) {
+            ref(r) = detail::enum_from_name<T>(std::get<std::string>(v)).value();
+        };
+    }
+    return f;
+}
+
+#define LOWBIT_REF(member) \
+    [](auto& r) -> auto& { \
+        return r.member;   \
+    }
+
+std::vector<FieldSpec> build_fields() {
+    constexpr double kMaxVocab = 1 << 24;
+    std::vector<FieldSpec> f;
+    f.push_back(field(
+        "name", LOWBIT_REF(name), "Run name shown in the GUI and `lowbit runs`", non_empty()));
+    f.push_back(field("seed", LOWBIT_REF(seed), "Seed of initialisation, data order and dropout"));
+
+    f.push_back(field("model.family",
+                      LOWBIT_REF(model.family),
+                      "Decoder: GPT-2 (LayerNorm, GELU, learned positions) or Llama "
+                      "(RMSNorm, SwiGLU, RoPE)"));
+    f.push_back(field(
+        "model.layers", LOWBIT_REF(model.layers), "Number of Transformer blocks", closed(1, 1024)));
+    f.push_back(field("model.heads",
+                      LOWBIT_REF(model.heads),
+                      "Attention heads per block; d_model must be divisible by it",
+                      closed(1, 1024)));
+    f.push_back(field(
+        "model.d_model", LOWBIT_REF(model.d_model), "Residual stream width", closed(1, 65536)));
+    f.push_back(field("model.d_ff",
+                      LOWBIT_REF(model.d_ff),
+                      "Feed-forward width; 0 = family default (GPT-2: 4*d_model, Llama: "
+                      "8/3*d_model rounded up to 32)",
+                      closed(0, 1 << 20)));
+    f.push_back(field("model.context",
+                      LOWBIT_REF(model.context),
+                      "Sequence length in tokens",
+                      closed(2, 1 << 20)));
+    f.push_back(field("model.dropout",
+                      LOWBIT_REF(model.dropout),
+                      "Dropout probability of attention and MLP outputs",
+                      half_open(0, 1)));
+    f.push_back(field("model.tie_embeddings",
+                      LOWBIT_REF(model.tie_embeddings),
+                      "Share the token embedding with the output projection"));
+    f.push_back(field("model.vocab_size",
+                      LOWBIT_REF(model.vocab_size),
+                      "Embedding rows; 0 = the tokenizer's vocabulary, larger values pad",
+                      closed(0, kMaxVocab)));
+    f.push_back(field(
+        "model.norm_eps", LOWBIT_REF(model.norm_eps), "Epsilon of LayerNorm / RMSNorm", above(0)));
+    f.push_back(field("model.rope_theta",
+                      LOWBIT_REF(model.rope_theta),
+                      "RoPE base frequency (Llama only)",
+                      above(0)));
+    f.push_back(field("model.init_std",
+                      LOWBIT_REF(model.init_std),
+                      "Standard deviation of the normal weight initialisation",
+                      above(0)));
+
+    f.push_back(
+        field("data.train",
+              LOWBIT_REF(data.train),
+              "Training corpus: files or folders (relative to this recipe), or builtin:markov",
+              path(true)));
+    f.push_back(field("data.val",
+                      LOWBIT_REF(data.val),
+                      "Separate validation corpus; empty = split val_fraction off the end of train",
+                      path(false)));
+    f.push_back(field("data.format",
+                      LOWBIT_REF(data.format),
+                      "Corpus format; auto = by file extension (.txt, .jsonl, .bin)"));
+    f.push_back(field("data.tokenizer",
+                      LOWBIT_REF(data.tokenizer),
+                      "Tokenizer: raw bytes (256 ids) or a SentencePiece model"));
+    f.push_back(field("data.sentencepiece_type",
+                      LOWBIT_REF(data.sentencepiece_type),
+                      "SentencePiece algorithm when one is trained"));
+    f.push_back(field("data.tokenizer_model",
+                      LOWBIT_REF(data.tokenizer_model),
+                      "Existing SentencePiece tokenizer.model to load instead of training one",
+                      path(false)));
+    f.push_back(field("data.vocab_size",
+                      LOWBIT_REF(data.vocab_size),
+                      "SentencePiece vocabulary to train (the byte tokenizer always has 256)",
+                      closed(1, kMaxVocab)));
+    f.push_back(field("data.val_fraction",
+                      LOWBIT_REF(data.val_fraction),
+                      "Fraction of the train corpus held out for validation when data.val is empty",
+                      open_closed(0, 0.5)));
+    f.push_back(field("data.markov.words",
+                      LOWBIT_REF(data.markov.words),
+                      "Size of the synthetic word list",
+                      closed(2, 100000)));
+    f.push_back(field("data.markov.successors",
+                      LOWBIT_REF(data.markov.successors),
+                      "Non-zero transitions out of each word (at most words)",
+                      closed(1, 100000)));
+    f.push_back(field("data.markov.concentration",
+                      LOWBIT_REF(data.markov.concentration),
+                      "Dirichlet concentration of the transition probabilities",
+                      above(0)));
+    f.push_back(field("data.markov.tokens",
+                      LOWBIT_REF(data.markov.tokens),
+                      "Length of the generated text in characters (bytes)",
+                      closed(1, 1e12)));
+    f.push_back(field("data.markov.seed",
+                      LOWBIT_REF(data.markov.seed),
+                      "Seed of the source itself (independent of the run seed)"));
+
+    f.push_back(field("train.steps", LOWBIT_REF(train.steps), "Optimizer steps", at_least(1)));
+    f.push_back(field("train.batch_size",
+                      LOWBIT_REF(train.batch_size),
+                      "Sequences per micro-batch",
+                      at_least(1)));
+    f.push_back(field("train.grad_accum",
+                      LOWBIT_REF(train.grad_accum),
+                      "Micro-batches accumulated per optimizer step",
+                      at_least(1)));
+    f.push_back(field("train.lr", LOWBIT_REF(train.lr), "Peak learning rate", above(0)));
+    f.push_back(field("train.min_lr",
+                      LOWBIT_REF(train.min_lr),
+                      "Learning rate at the end of the decay; at most lr",
+                      at_least(0)));
+    f.push_back(field("train.warmup_steps",
+                      LOWBIT_REF(train.warmup_steps),
+                      "Linear warm-up steps from 0 to lr; at most steps",
+                      at_least(0)));
+    f.push_back(field(
+        "train.schedule", LOWBIT_REF(train.schedule), "Decay from lr to min_lr after warm-up"));
+    f.push_back(field("train.weight_decay",
+                      LOWBIT_REF(train.weight_decay),
+                      "AdamW decoupled weight decay of matrices",
+                      at_least(0)));
+    f.push_back(
+        field("train.betas", LOWBIT_REF(train.betas), "AdamW [beta1, beta2]", half_open(0, 1)));
+    f.push_back(field("train.eps", LOWBIT_REF(train.eps), "AdamW epsilon", above(0)));
+    f.push_back(field("train.grad_clip",
+                      LOWBIT_REF(train.grad_clip),
+                      "Clip the global gradient norm to this; 0 disables",
+                      at_least(0)));
+    f.push_back(field("train.precision",
+                      LOWBIT_REF(train.precision),
+                      "Compute precision of the forward and backward pass"));
+    f.push_back(field("train.eval_every",
+                      LOWBIT_REF(train.eval_every),
+                      "Validation loss every this many steps",
+                      at_least(1)));
+    f.push_back(field("train.eval_batches",
+                      LOWBIT_REF(train.eval_batches),
+                      "Batches averaged per validation",
+                      at_least(1)));
+    f.push_back(field("train.checkpoint_every",
+                      LOWBIT_REF(train.checkpoint_every),
+                      "Checkpoint every this many steps (and at the end)",
+                      at_least(1)));
+    f.push_back(field("train.log_every",
+                      LOWBIT_REF(train.log_every),
+                      "Record scalars every this many steps",
+                      at_least(1)));
+    f.push_back(field(
+        "train.device", LOWBIT_REF(train.device), "Device; auto = CUDA when available, else CPU"));
+    f.push_back(field("train.threads",
+                      LOWBIT_REF(train.threads),
+                      "CPU intra-op threads; 0 = LibTorch's default",
+                      closed(0, 4096)));
+    return f;
+}
+
+#undef LOWBIT_REF
+
+}  // namespace
+
+std::span<const FieldSpec> recipe_fields() {
+    static const std::vector<FieldSpec> kFields = build_fields();
+    return kFields;
+}
+
+std::span<const SectionSpec> recipe_sections() {
+    static const std::vector<SectionSpec> kSections = {
+        {"model", "Decoder-only Transformer shape"},
+        {"data", "Corpus, tokenizer and validation split"},
+        {"data.markov", "Built-in English-like Markov corpus (data.train: builtin:markov)"},
+        {"train", "Optimisation: AdamW, learning-rate schedule, evaluation and checkpoints"},
+    };
+    return kSections;
+}
+
+const FieldSpec* find_field(std::string_view path) {
+    for (const FieldSpec& f : recipe_fields()) {
+        if (f.path == path) {
+            return &f;
+        }
+    }
+    return nullptr;
+}
+
+const SectionSpec* find_section(std::string_view path) {
+    for (const SectionSpec& s : recipe_sections()) {
+        if (s.path == path) {
+            return &s;
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace lowbit::config

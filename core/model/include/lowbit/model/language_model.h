@@ -1,0 +1,65 @@
+// LanguageModelImpl: the common interface of every decoder-only model (GPT-2, Llama): token ids
+// in, fp32 logits out, its config, its Linear layers in a stable order, and the seeded factory.
+#pragma once
+
+#include "lowbit/model/linear.h"
+#include "lowbit/model/model_config.h"
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace lowbit::model {
+
+class LanguageModelImpl : public torch::nn::Module {
+public:
+    explicit LanguageModelImpl(ModelConfig cfg);
+
+    // ids (B, T) int64 with T <= context -> logits (B, T, vocab) fp32.
+    virtual torch::Tensor forward(const torch::Tensor& ids) = 0;
+
+    const ModelConfig& config() const {
+        return config_;
+    }
+
+    // Every Linear of the model in a stable order: block by block in forward order, then
+    // lm_head. The handles share the modules, so changes made through them reach the model.
+    std::vector<Linear> linears() const {
+        return linears_;
+    }
+
+    // Number of distinct trainable scalars (a tied lm_head is counted once).
+    int64_t parameter_count() const;
+
+    // Initialises every parameter from `seed` alone (same seed, same weights, on any thread).
+    virtual void reset_parameters(uint64_t seed) = 0;
+
+protected:
+    // Called by subclasses while building, in forward order.
+    void add_linear(const Linear& linear) {
+        linears_.push_back(linear);
+    }
+
+    // Checks ids (B, T) int64 with 1 <= T <= context; throws c10::Error otherwise.
+    void check_ids(const torch::Tensor& ids) const;
+
+    ModelConfig config_;
+
+private:
+    std::vector<Linear> linears_;
+};
+
+// Builds the model of cfg.family and initialises it deterministically from `seed`.
+std::shared_ptr<LanguageModelImpl> create_model(const ModelConfig& cfg, uint64_t seed);
+
+// Mean next-token cross entropy in nats, computed in fp32.
+// logits (B, T, V) or (N, V); targets (B, T) or (N) int64.
+torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets);
+
+// Initialisation helpers shared by the model files. All draw from `gen` on the CPU in fp32 and
+// copy into the parameter, so results do not depend on the parameter's device.
+void init_normal(torch::Tensor& param, double std, torch::Generator& gen);
+
+}  // namespace lowbit::model

@@ -1,0 +1,80 @@
+// Llama family decoder: token embedding, pre-RMSNorm blocks (causal self-attention with separate
+// bias-free q, k, v, o and RoPE; SwiGLU MLP gate/up/down), final RMSNorm, lm_head (untied unless
+// tie_embeddings). Parameter names: tok_emb, blocks.N.{norm1,attn.{q,k,v,o},norm2,
+// mlp.{gate,up,down}}, norm_f, lm_head.
+#pragma once
+
+#include "lowbit/model/language_model.h"
+#include "lowbit/model/linear.h"
+#include "lowbit/model/norms.h"
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace lowbit::model {
+
+class LlamaAttentionImpl : public torch::nn::Module {
+public:
+    LlamaAttentionImpl(const ModelConfig& cfg, const std::string& prefix);
+
+    // x (B, T, C) -> (B, T, C), causal, RoPE on q and k.
+    torch::Tensor forward(const torch::Tensor& x);
+
+    Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};  // each C -> C, no bias
+
+private:
+    int64_t heads_;
+    double dropout_;
+    double rope_theta_;
+};
+
+TORCH_MODULE(LlamaAttention);
+
+class LlamaMlpImpl : public torch::nn::Module {
+public:
+    LlamaMlpImpl(const ModelConfig& cfg, const std::string& prefix);
+
+    // x (B, T, C) -> down(silu(gate(x)) · up(x)) (B, T, C).
+    torch::Tensor forward(const torch::Tensor& x);
+
+    Linear gate{nullptr};  // C -> d_ff
+    Linear up{nullptr};    // C -> d_ff
+    Linear down{nullptr};  // d_ff -> C
+};
+
+TORCH_MODULE(LlamaMlp);
+
+class LlamaBlockImpl : public torch::nn::Module {
+public:
+    LlamaBlockImpl(const ModelConfig& cfg, int index);
+
+    // x + drop(attn(norm1(x))), then + drop(mlp(norm2(x))). (B, T, C).
+    torch::Tensor forward(const torch::Tensor& x);
+
+    RmsNorm norm1{nullptr};
+    LlamaAttention attn{nullptr};
+    RmsNorm norm2{nullptr};
+    LlamaMlp mlp{nullptr};
+    torch::nn::Dropout resid_drop{nullptr};
+};
+
+TORCH_MODULE(LlamaBlock);
+
+class LlamaModelImpl : public LanguageModelImpl {
+public:
+    explicit LlamaModelImpl(const ModelConfig& cfg);
+
+    torch::Tensor forward(const torch::Tensor& ids) override;
+    void reset_parameters(uint64_t seed) override;
+
+    torch::nn::Embedding tok_emb{nullptr};  // (V, C)
+    torch::nn::Dropout emb_drop{nullptr};
+    torch::nn::ModuleList blocks{nullptr};  // of LlamaBlock
+    RmsNorm norm_f{nullptr};
+    Linear lm_head{nullptr};  // C -> V, no bias; shares tok_emb.weight when tied
+};
+
+TORCH_MODULE(LlamaModel);
+
+}  // namespace lowbit::model

@@ -1,0 +1,116 @@
+// LlamaModelImpl and its attention / SwiGLU MLP / block modules. Initialisation: normal(0,
+// init_std) for embeddings and projections, init_std/sqrt(2L) for the residual outputs (attn.o,
+// mlp.down) as in GPT-2, RMSNorm weights one.
+#include "lowbit/model/llama_model.h"
+
+#include "lowbit/model/rope.h"
+
+#include <cmath>
+
+namespace lowbit::model {
+
+LlamaAttentionImpl::LlamaAttentionImpl(const ModelConfig& cfg, const std::string& prefix)
+    : heads_(cfg.heads), dropout_(cfg.dropout), rope_theta_(cfg.rope_theta) {
+    const int64_t c = cfg.d_model;
+    q = register_module("q", Linear(c, c, false, prefix + ".q", "q"));
+    k = register_module("k", Linear(c, c, false, prefix + ".k", "k"));
+    v = register_module("v", Linear(c, c, false, prefix + ".v", "v"));
+    o = register_module("o", Linear(c, c, false, prefix + ".o", "o"));
+}
+
+torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x) {
+    const int64_t batch = x.size(0), seq = x.size(1), channels = x.size(2);
+    const int64_t head_dim = channels / heads_;
+    auto to_heads = [&](const torch::Tensor& t) {
+        return t.view({batch, seq, heads_, head_dim}).transpose(1, 2);  // (B, H, T, hd)
+    };
+    auto [cos, sin] = rope_tables(seq, head_dim, rope_theta_, x.device());  // (T, hd) each
+    auto qh = apply_rope(to_heads(q(x)), cos, sin);
+    auto kh = apply_rope(to_heads(k(x)), cos, sin);
+    auto y = torch::scaled_dot_product_attention(qh,
+                                                 kh,
+                                                 to_heads(v(x)),
+                                                 /*attn_mask=*/{},
+                                                 is_training() ? dropout_ : 0.0,
+                                                 /*is_causal=*/true);  // (B, H, T, hd)
+    y = y.transpose(1, 2).contiguous().view({batch, seq, channels});   // (B, T, C)
+    return o(y);
+}
+
+LlamaMlpImpl::LlamaMlpImpl(const ModelConfig& cfg, const std::string& prefix) {
+    gate = register_module("gate", Linear(cfg.d_model, cfg.d_ff, false, prefix + ".gate", "gate"));
+    up = register_module("up", Linear(cfg.d_model, cfg.d_ff, false, prefix + ".up", "up"));
+    down = register_module("down", Linear(cfg.d_ff, cfg.d_model, false, prefix + ".down", "down"));
+}
+
+torch::Tensor LlamaMlpImpl::forward(const torch::Tensor& x) {
+    return down(torch::silu(gate(x)) * up(x));
+}
+
+LlamaBlockImpl::LlamaBlockImpl(const ModelConfig& cfg, int index) {
+    const std::string prefix = "blocks." + std::to_string(index);
+    norm1 = register_module("norm1", RmsNorm(cfg.d_model, cfg.norm_eps));
+    attn = register_module("attn", LlamaAttention(cfg, prefix + ".attn"));
+    norm2 = register_module("norm2", RmsNorm(cfg.d_model, cfg.norm_eps));
+    mlp = register_module("mlp", LlamaMlp(cfg, prefix + ".mlp"));
+    resid_drop = register_module("resid_drop", torch::nn::Dropout(cfg.dropout));
+}
+
+torch::Tensor LlamaBlockImpl::forward(const torch::Tensor& x) {
+    auto h = x + resid_drop(attn(norm1(x)));  // (B, T, C)
+    return h + resid_drop(mlp(norm2(h)));
+}
+
+LlamaModelImpl::LlamaModelImpl(const ModelConfig& cfg) : LanguageModelImpl(cfg) {
+    tok_emb = register_module("tok_emb", torch::nn::Embedding(cfg.vocab_size, cfg.d_model));
+    emb_drop = register_module("emb_drop", torch::nn::Dropout(cfg.dropout));
+    blocks = register_module("blocks", torch::nn::ModuleList());
+    for (int i = 0; i < cfg.layers; ++i) {
+        LlamaBlock block(cfg, i);
+        blocks->push_back(block);
+        for (const auto& linear : {block->attn->q,
+                                   block->attn->k,
+                                   block->attn->v,
+                                   block->attn->o,
+                                   block->mlp->gate,
+                                   block->mlp->up,
+                                   block->mlp->down}) {
+            add_linear(linear);
+        }
+    }
+    norm_f = register_module("norm_f", RmsNorm(cfg.d_model, cfg.norm_eps));
+    lm_head = register_module(
+        "lm_head",
+        cfg.tie_embeddings ? Linear(tok_emb->weight, "lm_head", "lm_head")
+                           : Linear(cfg.d_model, cfg.vocab_size, false, "lm_head", "lm_head"));
+    add_linear(lm_head);
+}
+
+torch::Tensor LlamaModelImpl::forward(const torch::Tensor& ids) {
+    check_ids(ids);
+    auto h = emb_drop(tok_emb(ids));  // (B, T, C)
+    for (const auto& module : *blocks) {
+        h = module->as<LlamaBlockImpl>()->forward(h);
+    }
+    return lm_head(norm_f(h)).to(torch::kFloat32);  // (B, T, V)
+}
+
+void LlamaModelImpl::reset_parameters(uint64_t seed) {
+    auto gen = torch::make_generator<at::CPUGeneratorImpl>(seed);
+    const double init_std = config_.init_std;
+    const double resid_std = init_std / std::sqrt(2.0 * config_.layers);
+    torch::NoGradGuard no_grad;
+    for (auto& item : named_parameters()) {
+        const std::string& name = item.key();
+        auto& param = item.value();
+        if (name.find("norm") != std::string::npos) {
+            param.fill_(1.0);
+        } else if (name.ends_with("attn.o.weight") || name.ends_with("mlp.down.weight")) {
+            init_normal(param, resid_std, gen);
+        } else {
+            init_normal(param, init_std, gen);
+        }
+    }
+}
+
+}  // namespace lowbit::model

@@ -1,0 +1,102 @@
+// Plain records read from and written to the workspace database (one struct per table row).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lowbit::store {
+
+enum class RunStatus { kCreated, kRunning, kCompleted, kStopped, kKilled, kFailed, kDiverged };
+const char* to_string(RunStatus status);
+RunStatus run_status_from_string(const std::string& text);  // throws std::invalid_argument
+// completed, stopped, killed, failed, diverged: the run has ended (runs.ended_at is set).
+bool is_terminal(RunStatus status);
+
+struct RunRecord {
+    int64_t id = 0;
+    std::string name;
+    std::string kind;  // "train", "qat", "eval", "import"
+    RunStatus status = RunStatus::kCreated;
+    std::string recipe_json;
+    std::optional<int64_t> parent_run_id;
+    std::optional<int64_t> fork_step;
+    std::string tags;  // comma separated
+    std::string notes;
+    std::string group_name;  // sweeps put their runs in one group
+    double created_at = 0;   // unix seconds
+    std::optional<double> started_at;
+    std::optional<double> ended_at;
+    std::string host;
+    std::string build_info_json;
+    std::string summary_json;  // final/best metrics, entropy floor, parameter counts...
+};
+
+struct ScalarPoint {
+    int64_t row_id = 0;  // monotonically increasing: "scalars since row id" is how the GUI follows
+    int64_t run_id = 0;
+    std::string key;  // "train/loss", "val/loss", "lr", "grad_norm", ...
+    int64_t step = 0;
+    int64_t tokens = 0;
+    double wall_time = 0;  // seconds since the run started
+    double value = 0;
+};
+
+// Per-key digest of a run's scalars (RunReader::scalar_summaries): the value at the last step
+// and the smallest value. NaN values (stored as NULL) are skipped by the minimum.
+struct ScalarSummary {
+    std::string key;
+    int64_t count = 0;
+    int64_t last_step = 0;
+    double last_value = 0;
+    std::optional<int64_t> min_step;  // empty when every value is NaN
+    double min_value = 0;
+};
+
+struct HistogramRecord {
+    int64_t row_id = 0;
+    int64_t run_id = 0;
+    int64_t step = 0;
+    std::string layer;        // "blocks.3.attn.qkv"
+    std::string tensor_kind;  // "weight", "activation", "grad_output", "optim_m", "optim_v"
+    std::string bin_scheme;   // "uniform", "grid", "log2"
+    double bin_lo = 0;
+    double bin_hi = 0;
+    std::vector<int64_t> counts;
+    int64_t n = 0;
+    double min = 0, max = 0, sum = 0, sumsq = 0;
+    int64_t nan_count = 0, inf_count = 0, zero_count = 0;
+    int64_t clipped_low = 0, clipped_high = 0;
+};
+
+struct QuantStatRecord {
+    int64_t run_id = 0;
+    int64_t step = 0;
+    std::string layer;
+    std::string tensor_kind;
+    double sqnr_db = 0, mse = 0, clip_fraction = 0, underflow_fraction = 0;
+    double scale_min = 0, scale_max = 0, absmax_over_sigma = 0, kurtosis = 0;
+};
+
+struct EventRecord {
+    int64_t row_id = 0;
+    int64_t run_id = 0;
+    int64_t step = 0;
+    double wall_time = 0;  // unix seconds
+    std::string kind;      // "started", "checkpoint", "eval", "stopped", "failed", "diverged", ...
+    std::string text;
+};
+
+struct FileRecord {  // a checkpoint or an artifact (export)
+    int64_t id = 0;
+    int64_t run_id = 0;
+    int64_t step = 0;  // checkpoints: the step they were taken after; artifacts: 0 if n/a
+    std::string kind;  // checkpoints: "checkpoint"; artifacts: "hf-export", "eval-report", ...
+    std::string path;  // relative to the workspace root
+    int64_t bytes = 0;
+    std::string sha256;  // hex; for a checkpoint directory: of its manifest (see core/train)
+    double created_at = 0;
+};
+
+}  // namespace lowbit::store

@@ -1,0 +1,49 @@
+// RunWriter: the engine's single writer for one run. Scalars, histograms and statistics are
+// buffered and committed in short batched transactions (flush() or every `batch_rows` rows), so a
+// crash loses at most the last uncommitted batch and never corrupts the file (WAL).
+// Not thread-safe: use from the training thread only.
+#pragma once
+
+#include "lowbit/store/records.h"
+#include "lowbit/store/workspace.h"
+
+#include <memory>
+
+namespace lowbit::store {
+
+class RunWriter {
+public:
+    explicit RunWriter(Workspace& workspace, int batch_rows = 256);
+    ~RunWriter();  // flushes; never throws
+    RunWriter(const RunWriter&) = delete;
+    RunWriter& operator=(const RunWriter&) = delete;
+
+    // Inserts a run (id, created_at filled in) and returns its id. Creates run_dir(id).
+    int64_t create_run(const RunRecord& run);
+    // Also sets started_at (the first time the run goes to running: a resumed run keeps its
+    // first start) and ended_at (on a terminal status; cleared when a run goes back to running).
+    // An unknown run id throws StoreError(bad_input=true), as do the set_* calls below.
+    void set_status(int64_t run_id, RunStatus status);
+    void set_summary(int64_t run_id, const std::string& summary_json);
+    void set_recipe(int64_t run_id, const std::string& recipe_json);
+    void set_notes(int64_t run_id, const std::string& notes);
+    void set_tags(int64_t run_id, const std::string& tags);
+
+    void add_scalar(const ScalarPoint& point);             // buffered
+    void add_histogram(const HistogramRecord& histogram);  // buffered
+    void add_quant_stat(const QuantStatRecord& stat);      // buffered
+    void add_event(const EventRecord& event);  // written immediately (with pending rows)
+    int64_t add_checkpoint(const FileRecord& checkpoint);  // immediately; returns its id
+    int64_t add_artifact(const FileRecord& artifact);      // immediately
+    void flush();  // commits everything buffered in one transaction
+
+    // Resume support: removes rows of `run_id` recorded after `step` (scalars, histograms,
+    // quant_stats, events, checkpoints), which a resumed run recomputes identically.
+    void truncate_after(int64_t run_id, int64_t step);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lowbit::store

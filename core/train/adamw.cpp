@@ -1,0 +1,94 @@
+// AdamW (see adamw.h). The update follows PyTorch's single-tensor AdamW:
+//   p <- p * (1 - lr * wd)                       (matrices only)
+//   m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2
+//   p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+#include "lowbit/train/adamw.h"
+
+#include "lowbit/util/exit_codes.h"
+
+#include <cmath>
+#include <map>
+
+namespace lowbit::train {
+
+AdamW::AdamW(std::vector<std::pair<std::string, torch::Tensor>> parameters, AdamWOptions options)
+    : options_(options) {
+    for (auto& [name, param] : parameters) {
+        Slot slot;
+        slot.name = name;
+        slot.param = param;
+        slot.exp_avg = torch::zeros_like(param, torch::kFloat32);
+        slot.exp_avg_sq = torch::zeros_like(param, torch::kFloat32);
+        slot.decay = param.dim() >= 2;
+        slots_.push_back(std::move(slot));
+    }
+}
+
+void AdamW::step(double lr) {
+    torch::NoGradGuard no_grad;
+    ++steps_taken_;
+    const double t = static_cast<double>(steps_taken_);
+    const double bias_correction1 = 1.0 - std::pow(options_.beta1, t);
+    const double bias_correction2_sqrt = std::sqrt(1.0 - std::pow(options_.beta2, t));
+    const double step_size = lr / bias_correction1;
+    for (auto& slot : slots_) {
+        const torch::Tensor& grad = slot.param.grad();
+        if (!grad.defined()) {
+            continue;
+        }
+        if (slot.decay && options_.weight_decay != 0.0) {
+            slot.param.mul_(1.0 - lr * options_.weight_decay);
+        }
+        slot.exp_avg.lerp_(grad, 1.0 - options_.beta1);
+        slot.exp_avg_sq.mul_(options_.beta2).addcmul_(grad, grad, 1.0 - options_.beta2);
+        torch::Tensor denom = (slot.exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(options_.eps);
+        slot.param.addcdiv_(slot.exp_avg, denom, -step_size);
+    }
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> AdamW::state() const {
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    out.reserve(2 * slots_.size() + 1);
+    for (const auto& slot : slots_) {
+        out.emplace_back(slot.name + ".exp_avg", slot.exp_avg);
+        out.emplace_back(slot.name + ".exp_avg_sq", slot.exp_avg_sq);
+    }
+    out.emplace_back("step", torch::tensor({steps_taken_}, torch::kInt64));
+    return out;
+}
+
+void AdamW::load_state(const std::vector<std::pair<std::string, torch::Tensor>>& state) {
+    std::map<std::string, torch::Tensor> by_name(state.begin(), state.end());
+    auto take = [&](const std::string& name, const torch::Tensor& like) {
+        auto it = by_name.find(name);
+        if (it == by_name.end()) {
+            throw util::BadInput("optimizer state is missing tensor '" + name + "'");
+        }
+        if (it->second.sizes() != like.sizes()) {
+            throw util::BadInput("optimizer state tensor '" + name + "' has shape " +
+                                 c10::str(it->second.sizes()) + ", expected " +
+                                 c10::str(like.sizes()));
+        }
+        return it->second.to(like.device(), torch::kFloat32).contiguous();
+    };
+    torch::NoGradGuard no_grad;
+    for (auto& slot : slots_) {
+        slot.exp_avg.copy_(take(slot.name + ".exp_avg", slot.exp_avg));
+        slot.exp_avg_sq.copy_(take(slot.name + ".exp_avg_sq", slot.exp_avg_sq));
+    }
+    auto step_it = by_name.find("step");
+    if (step_it == by_name.end() || step_it->second.numel() != 1) {
+        throw util::BadInput("optimizer state is missing its 'step' counter");
+    }
+    steps_taken_ = step_it->second.to(torch::kCPU, torch::kInt64).item<int64_t>();
+}
+
+int64_t AdamW::state_bytes() const {
+    int64_t bytes = 0;
+    for (const auto& slot : slots_) {
+        bytes += slot.exp_avg.nbytes() + slot.exp_avg_sq.nbytes();
+    }
+    return static_cast<int64_t>(bytes);
+}
+
+}  // namespace lowbit::train

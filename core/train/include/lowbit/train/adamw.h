@@ -1,0 +1,55 @@
+// AdamW with decoupled weight decay on matrices only (parameters with dim >= 2), written out
+// step by step rather than taken from torch::optim so that its state is plain named tensors
+// (saved in checkpoints, exactly restorable) and so the quantized-state variant of the next
+// issue can replace the moment storage without touching the update rule.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lowbit::train {
+
+struct AdamWOptions {
+    double beta1 = 0.9;
+    double beta2 = 0.99;
+    double eps = 1e-8;
+    double weight_decay = 0.1;
+};
+
+class AdamW {
+public:
+    // Parameters with their stable names (the model's named_parameters order).
+    AdamW(std::vector<std::pair<std::string, torch::Tensor>> parameters, AdamWOptions options);
+
+    // One update with learning rate lr. Parameters without a gradient are skipped.
+    void step(double lr);
+
+    int64_t steps_taken() const {
+        return steps_taken_;
+    }
+
+    // State as named tensors: "<param>.exp_avg", "<param>.exp_avg_sq", and "step" (int64 scalar).
+    std::vector<std::pair<std::string, torch::Tensor>> state() const;
+    // Strict restore: every expected tensor present with the right shape, else BadInput.
+    void load_state(const std::vector<std::pair<std::string, torch::Tensor>>& state);
+    int64_t state_bytes() const;  // bytes held by m and v
+
+private:
+    struct Slot {
+        std::string name;
+        torch::Tensor param;
+        torch::Tensor exp_avg;     // m, same shape as param (fp32)
+        torch::Tensor exp_avg_sq;  // v, same shape as param (fp32)
+        bool decay = false;
+    };
+
+    std::vector<Slot> slots_;
+    AdamWOptions options_;
+    int64_t steps_taken_ = 0;
+};
+
+}  // namespace lowbit::train

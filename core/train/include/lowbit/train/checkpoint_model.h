@@ -1,0 +1,31 @@
+// Loading a model (and its tokenizer) from a checkpoint reference for eval and export: a
+// checkpoint folder, or a run id/name in a workspace (its latest checkpoint).
+#pragma once
+
+#include "lowbit/data/tokenizer.h"
+#include "lowbit/model/language_model.h"
+#include "lowbit/store/records.h"
+#include "lowbit/store/workspace.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace lowbit::train {
+
+struct LoadedModel {
+    std::shared_ptr<model::LanguageModelImpl> model;  // on the CPU, eval mode
+    std::unique_ptr<data::Tokenizer> tokenizer;       // null when the checkpoint has none
+    std::filesystem::path checkpoint_dir;
+    std::filesystem::path tokenizer_model;  // tokenizer.model in the checkpoint, if any
+    std::optional<store::RunRecord> run;    // set when the reference was a run
+    int64_t step = 0;
+};
+
+LoadedModel load_checkpoint_model(const std::string& reference,
+                                  const std::optional<store::Workspace>& workspace);
+
+}  // namespace lowbit::train

@@ -1,0 +1,72 @@
+// RunContext: everything a training loop needs, built by create_run_context (a new run) or
+// resume_run_context (continue from the latest verified checkpoint of an existing run).
+#pragma once
+
+#include "lowbit/config/recipe.h"
+#include "lowbit/data/batch_sampler.h"
+#include "lowbit/data/corpus.h"
+#include "lowbit/data/token_shard.h"
+#include "lowbit/model/language_model.h"
+#include "lowbit/store/run_writer.h"
+#include "lowbit/store/workspace.h"
+#include "lowbit/train/adamw.h"
+#include "lowbit/train/checkpoint.h"
+#include "lowbit/train/trainer.h"
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+namespace lowbit::train {
+
+struct RunContext {
+    int64_t run_id = 0;
+    config::Recipe recipe;
+    std::filesystem::path run_dir;
+    torch::Device device{torch::kCPU};
+    data::PreparedData data;
+    std::unique_ptr<data::TokenShard> train_shard;
+    std::unique_ptr<data::TokenShard> val_shard;
+    std::unique_ptr<data::BatchSampler> train_sampler;
+    std::unique_ptr<data::BatchSampler> val_sampler;
+    std::shared_ptr<model::LanguageModelImpl> model;
+    std::unique_ptr<AdamW> optimizer;
+    int64_t start_step = 0;
+    int64_t tokens_seen = 0;
+    double wall_time_before = 0;  // training seconds spent before this process (resume)
+    double best_val_loss = std::numeric_limits<double>::infinity();
+    nlohmann::json tokenizer_info;
+    std::filesystem::path tokenizer_model;  // "" for the byte tokenizer
+    std::optional<double> entropy_floor;    // nats/token, builtin:markov only
+    bool resumed = false;
+    nlohmann::json previous_summary = nlohmann::json::object();  // resume: the stored summary
+};
+
+RunContext create_run_context(const TrainRequest& request,
+                              store::Workspace& workspace,
+                              store::RunWriter& writer);
+RunContext resume_run_context(const TrainRequest& request,
+                              store::Workspace& workspace,
+                              store::RunWriter& writer);
+
+// RNG state of the default generators (CPU and, when present, CUDA) as named tensors.
+NamedTensors capture_rng_state(const torch::Device& device);
+void restore_rng_state(const NamedTensors& state, const torch::Device& device);
+
+// Loads a checkpoint's model tensors into `model` (strict: names and shapes must match).
+void load_checkpoint_weights(model::LanguageModelImpl& model,
+                             const CheckpointContent& content,
+                             const std::filesystem::path& checkpoint_dir);
+
+// Resolves a checkpoint reference: a checkpoint folder, or a run id/name (its latest checkpoint).
+// Returns the folder and the manifest checksum recorded in the store (if any).
+std::pair<std::filesystem::path, std::optional<std::string>> resolve_checkpoint(
+    const store::Workspace& workspace, const std::string& reference);
+
+}  // namespace lowbit::train

@@ -1,0 +1,42 @@
+// `lowbit train`: trains a language model from a recipe and records the run in a workspace.
+// Creates a new run, or resumes one from its latest checkpoint with results identical to an
+// uninterrupted run (same seed, same batches, restored optimizer and RNG state).
+#pragma once
+
+#include "lowbit/config/recipe.h"
+#include "lowbit/store/records.h"
+#include "lowbit/train/progress.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace lowbit::train {
+
+struct TrainRequest {
+    std::filesystem::path workspace_root;
+    config::Recipe recipe;   // ignored when resuming (the run's stored recipe is used)
+    std::string resume_run;  // run id or name; empty: start a new run
+    std::string init_from;   // checkpoint folder, or run id/name (its latest checkpoint)
+    std::string name;        // run name; empty: recipe.name
+    std::string tags;        // comma separated
+    std::string group;       // sweeps group their runs
+    std::string device;      // overrides train.device when not empty: auto|cpu|cuda
+};
+
+struct TrainOutcome {
+    int64_t run_id = 0;
+    store::RunStatus status = store::RunStatus::kCreated;
+    int exit_code = 0;  // util::kExit*
+    std::filesystem::path run_dir;
+    nlohmann::json summary;
+};
+
+// Throws util::BadInput (exit 2) for bad input and std::exception for runtime failures; in both
+// cases a run already created is marked failed with an event naming the error.
+TrainOutcome run_training(const TrainRequest& request, ProgressSink& progress);
+
+}  // namespace lowbit::train

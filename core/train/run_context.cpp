@@ -1,0 +1,244 @@
+// Building a RunContext for a new or resumed run (see run_context.h): resolve the device, prepare
+// (or reuse) the token shards, build the model and optimizer, and restore checkpoint state.
+#include "lowbit/train/run_context.h"
+
+#include "lowbit/config/recipe_json.h"
+#include "lowbit/io/model_state.h"
+#include "lowbit/store/run_reader.h"
+#include "lowbit/util/build_info.h"
+#include "lowbit/util/exit_codes.h"
+
+#include <ATen/Context.h>
+
+#include <algorithm>
+
+namespace lowbit::train {
+namespace fs = std::filesystem;
+
+namespace {
+
+torch::Device resolve_device(config::DeviceChoice choice) {
+    const bool cuda = torch::cuda::is_available();
+    switch (choice) {
+        case config::DeviceChoice::kCpu:
+            return torch::Device(torch::kCPU);
+        case config::DeviceChoice::kCuda:
+            if (!cuda) {
+                throw util::BadInput(
+                    "train.device is 'cuda' but no CUDA device is available on this machine "
+                    "(use 'auto' or 'cpu')");
+            }
+            return torch::Device(torch::kCUDA, 0);
+        case config::DeviceChoice::kAuto:
+            break;
+    }
+    return cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+}
+
+config::DeviceChoice device_choice_from_string(const std::string& text) {
+    if (text == "auto")
+        return config::DeviceChoice::kAuto;
+    if (text == "cpu")
+        return config::DeviceChoice::kCpu;
+    if (text == "cuda")
+        return config::DeviceChoice::kCuda;
+    throw util::BadInput("--device '" + text + "' is not one of auto, cpu, cuda");
+}
+
+// Opens the shards, builds samplers, the model (seeded) and the optimizer.
+void build_components(RunContext& run, const fs::path& workspace_root) {
+    const config::Recipe& recipe = run.recipe;
+    if (recipe.train.threads > 0) {
+        at::set_num_threads(recipe.train.threads);
+    }
+    run.device = resolve_device(recipe.train.device);
+    run.data = data::prepare_corpus_cached(recipe.data, workspace_root / "cache" / "data");
+    run.train_shard =
+        std::make_unique<data::TokenShard>(data::TokenShard::open(run.data.train_path));
+    run.val_shard = std::make_unique<data::TokenShard>(data::TokenShard::open(run.data.val_path));
+    const int context = recipe.model.context;
+    run.train_sampler =
+        std::make_unique<data::BatchSampler>(*run.train_shard, context, recipe.seed);
+    run.val_sampler = std::make_unique<data::BatchSampler>(*run.val_shard, context, recipe.seed);
+    const data::ShardMeta& meta = run.train_shard->meta();
+    run.tokenizer_info = {{"kind", meta.tokenizer}, {"vocab_size", meta.vocab_size}};
+    if (!meta.tokenizer_model.empty()) {
+        run.tokenizer_model = run.data.dir / meta.tokenizer_model;
+        run.tokenizer_info["model"] = "tokenizer.model";
+    }
+    run.entropy_floor = meta.entropy_rate_nats_per_token;
+
+    const model::ModelConfig model_config =
+        model::model_config_from_spec(recipe.model, meta.vocab_size);
+    run.model = model::create_model(model_config, recipe.seed);
+    run.model->to(run.device);
+    run.model->train();
+    AdamWOptions options;
+    options.beta1 = recipe.train.betas[0];
+    options.beta2 = recipe.train.betas[1];
+    options.eps = recipe.train.eps;
+    options.weight_decay = recipe.train.weight_decay;
+    std::vector<std::pair<std::string, torch::Tensor>> parameters;
+    for (const auto& item : run.model->named_parameters()) {
+        parameters.emplace_back(item.key(), item.value());
+    }
+    run.optimizer = std::make_unique<AdamW>(std::move(parameters), options);
+    // Dropout draws from the default generator; seed it so runs are reproducible.
+    torch::manual_seed(recipe.seed);
+}
+
+}  // namespace
+
+NamedTensors capture_rng_state(const torch::Device& device) {
+    NamedTensors state;
+    state.emplace_back("cpu", at::detail::getDefaultCPUGenerator().get_state());
+    if (device.is_cuda()) {
+        state.emplace_back("cuda", at::globalContext().defaultGenerator(device).get_state());
+    }
+    return state;
+}
+
+void restore_rng_state(const NamedTensors& state, const torch::Device& device) {
+    for (const auto& [name, tensor] : state) {
+        if (name == "cpu") {
+            at::Generator generator = at::detail::getDefaultCPUGenerator();  // shared handle
+            generator.set_state(tensor);
+        } else if (name == "cuda" && device.is_cuda()) {
+            at::Generator generator = at::globalContext().defaultGenerator(device);
+            generator.set_state(tensor);
+        }
+    }
+}
+
+void load_checkpoint_weights(model::LanguageModelImpl& model,
+                             const CheckpointContent& content,
+                             const fs::path& checkpoint_dir) {
+    io::SafetensorsFile file;
+    file.path = checkpoint_dir / "model.safetensors";
+    file.tensors = content.model;
+    io::load_model_state(model, file);
+}
+
+std::pair<fs::path, std::optional<std::string>> resolve_checkpoint(
+    const store::Workspace& workspace, const std::string& reference) {
+    if (fs::is_directory(reference)) {
+        return {fs::path(reference), std::nullopt};
+    }
+    store::RunReader reader(workspace);
+    const auto run = reader.find_run(reference);
+    if (!run) {
+        throw util::BadInput("'" + reference + "' is neither a checkpoint folder nor a run in " +
+                             workspace.database_path().string());
+    }
+    const auto checkpoint = reader.latest_checkpoint(run->id);
+    if (!checkpoint) {
+        throw util::BadInput("run " + std::to_string(run->id) + " ('" + run->name +
+                             "') has no checkpoint");
+    }
+    return {workspace.root() / checkpoint->path, checkpoint->sha256};
+}
+
+RunContext create_run_context(const TrainRequest& request,
+                              store::Workspace& workspace,
+                              store::RunWriter& writer) {
+    RunContext run;
+    run.recipe = request.recipe;
+    if (!request.device.empty()) {
+        run.recipe.train.device = device_choice_from_string(request.device);
+    }
+    // Everything that can fail on bad input (data, model sizes, the init checkpoint) happens
+    // before the run is recorded, so a rejected command leaves the workspace as it was.
+    build_components(run, workspace.root());
+    fs::path init_dir;
+    if (!request.init_from.empty()) {
+        const auto [dir, checksum] = resolve_checkpoint(workspace, request.init_from);
+        const CheckpointContent content = read_checkpoint(dir, checksum, false);
+        load_checkpoint_weights(*run.model, content, dir);
+        run.model->to(run.device);
+        init_dir = dir;
+    }
+
+    store::RunRecord record;
+    record.name = request.name.empty() ? run.recipe.name : request.name;
+    record.kind = "train";
+    record.status = store::RunStatus::kCreated;
+    record.recipe_json = config::recipe_to_json(run.recipe).dump();
+    record.tags = request.tags;
+    record.group_name = request.group;
+    record.host = util::host_name();
+    record.build_info_json = util::build_info_json();
+    run.run_id = writer.create_run(record);
+    run.run_dir = workspace.run_dir(run.run_id);
+    fs::create_directories(run.run_dir);
+    if (!init_dir.empty()) {
+        store::EventRecord event;
+        event.run_id = run.run_id;
+        event.kind = "init";
+        event.text = "weights initialised from " + init_dir.string();
+        writer.add_event(event);
+    }
+    return run;
+}
+
+RunContext resume_run_context(const TrainRequest& request,
+                              store::Workspace& workspace,
+                              store::RunWriter& writer) {
+    store::RunReader reader(workspace);
+    const auto record = reader.find_run(request.resume_run);
+    if (!record) {
+        throw util::BadInput("no run '" + request.resume_run + "' in " +
+                             workspace.database_path().string());
+    }
+    if (record->kind != "train") {
+        throw util::BadInput("run " + std::to_string(record->id) + " is a '" + record->kind +
+                             "' run; only training runs can be resumed");
+    }
+    if (record->status == store::RunStatus::kCompleted) {
+        throw util::BadInput("run " + std::to_string(record->id) + " already completed");
+    }
+    const auto checkpoint = reader.latest_checkpoint(record->id);
+    if (!checkpoint) {
+        throw util::BadInput("run " + std::to_string(record->id) +
+                             " has no checkpoint to resume from");
+    }
+    RunContext run;
+    run.run_id = record->id;
+    run.resumed = true;
+    try {
+        run.recipe = config::recipe_from_json(nlohmann::json::parse(record->recipe_json));
+    } catch (const std::exception& e) {
+        throw util::BadInput("run " + std::to_string(record->id) +
+                             ": stored recipe cannot be read (" + e.what() + ")");
+    }
+    if (!request.device.empty()) {
+        run.recipe.train.device = device_choice_from_string(request.device);
+    }
+    run.run_dir = workspace.run_dir(run.run_id);
+    if (!record->summary_json.empty()) {
+        run.previous_summary = nlohmann::json::parse(record->summary_json, nullptr, false);
+        if (run.previous_summary.is_discarded()) {
+            run.previous_summary = nlohmann::json::object();
+        }
+    }
+    // Verify before touching anything: a corrupt checkpoint is refused and the run left as is.
+    const CheckpointContent content =
+        read_checkpoint(workspace.root() / checkpoint->path, checkpoint->sha256);
+    build_components(run, workspace.root());
+    load_checkpoint_weights(*run.model, content, workspace.root() / checkpoint->path);
+    run.model->to(run.device);
+    run.optimizer->load_state(content.optimizer);
+    restore_rng_state(content.rng, run.device);
+    run.start_step = content.step;
+    run.tokens_seen = content.tokens_seen;
+    run.wall_time_before = content.wall_time;
+    run.best_val_loss = content.extra.value("best_val_loss", run.best_val_loss);
+    // Rows logged after the checkpoint are recomputed identically by the resumed run.
+    writer.truncate_after(run.run_id, run.start_step);
+    writer.add_event({.run_id = run.run_id,
+                      .step = run.start_step,
+                      .kind = "resumed",
+                      .text = "resumed from " + checkpoint->path});
+    return run;
+}
+
+}  // namespace lowbit::train

@@ -1,0 +1,23 @@
+// Private: every granularity as "num_groups contiguous groups of group_len values" of the
+// row-major (rows, cols) buffer: per-tensor (1, rows*cols), per-row (rows, cols), per-group
+// (rows*cols/group_size, group_size). Groups never straddle rows because cols % group_size == 0.
+#pragma once
+
+#include "lowbit/kernels/fake_quant.h"
+
+#include <cstdint>
+
+namespace lowbit::kernels {
+
+struct FakeQuantLayout {
+    std::int64_t n;           // rows * cols
+    std::int64_t num_groups;  // scales to compute
+    std::int64_t group_len;   // values per group; group g is [g*group_len, (g+1)*group_len)
+};
+
+/// Call only after fake_quant_check_args returned kOk.
+FakeQuantLayout fake_quant_layout(const FakeQuantParams& params,
+                                  std::int64_t rows,
+                                  std::int64_t cols);
+
+}  // namespace lowbit::kernels

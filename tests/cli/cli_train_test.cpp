@@ -1,0 +1,235 @@
+// Training through the real CLI: a run killed with SIGKILL after its first checkpoint and resumed
+// ends bit for bit where an uninterrupted run ends (CPU, fp32) and leaves an intact database;
+// SIGTERM stops gracefully; NaN/Inf ends the run as diverged with exit code 3; --progress jsonl
+// emits one parseable object per step and per event.
+#include <sqlite3.h>
+
+#include <chrono>
+#include <csignal>
+#include <sstream>
+#include <thread>
+
+#include "cli_fixture.h"
+#include <nlohmann/json.hpp>
+
+namespace lowbit::testing {
+namespace {
+namespace fs = std::filesystem;
+
+// (step, value) rows of one scalar key of run 1, as text with full precision.
+std::string scalar_series(const fs::path& database, const std::string& key) {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(db,
+                       "SELECT step, value FROM scalars WHERE run_id = 1 AND key = ? ORDER BY step",
+                       -1,
+                       &stmt,
+                       nullptr);
+    sqlite3_bind_text(stmt, 1, key.c_str(), -1, SQLITE_TRANSIENT);
+    std::ostringstream rows;
+    rows.precision(17);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        rows << sqlite3_column_int64(stmt, 0) << " " << sqlite3_column_double(stmt, 1) << "\n";
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return rows.str();
+}
+
+int64_t query_int(const fs::path& database, const std::string& sql) {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db, 2000);
+    sqlite3_stmt* stmt = nullptr;
+    int64_t value = -1;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+        value = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return value;
+}
+
+std::string query_text(const fs::path& database, const std::string& sql) {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* stmt = nullptr;
+    std::string value;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+        value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return value;
+}
+
+// Waits until run 1 has at least one checkpoint recorded, or the process is gone.
+bool wait_for_first_checkpoint(const fs::path& database, pid_t pid) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (fs::exists(database) &&
+            query_int(database, "SELECT count(*) FROM checkpoints WHERE run_id = 1") > 0) {
+            return true;
+        }
+        if (kill(pid, 0) != 0) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+}
+
+class CliTrainTest : public CliTest {
+protected:
+    // Trains the reference run uninterrupted in its own workspace.
+    void train_reference(const fs::path& recipe) {
+        reference_ws_ = dir_ / "reference";
+        const ProcessResult result =
+            lowbit({"train", recipe.string(), "--progress", "none"}, reference_ws_);
+        ASSERT_EQ(result.exit_code, 0) << result.err;
+    }
+
+    void expect_same_results_as_reference(const fs::path& workspace) const {
+        for (const char* key : {"train/loss", "val/loss", "grad_norm", "weight_norm", "lr"}) {
+            const std::string expected = scalar_series(reference_ws_ / "runs.sqlite", key);
+            ASSERT_FALSE(expected.empty()) << key;
+            EXPECT_EQ(scalar_series(workspace / "runs.sqlite", key), expected) << key;
+        }
+        EXPECT_EQ(query_text(workspace / "runs.sqlite", "SELECT status FROM runs WHERE id = 1"),
+                  "completed");
+    }
+
+    fs::path reference_ws_;
+};
+
+TEST_F(CliTrainTest, ResumeAfterSigkillIsBitExact) {
+    const fs::path recipe = write_file("tiny.yaml", tiny_recipe(150, 5));
+    train_reference(recipe);
+
+    const fs::path workspace = dir_ / "killed";
+    BackgroundProcess run = start_process({lowbit_exe(),
+                                           "train",
+                                           recipe.string(),
+                                           "--progress",
+                                           "none",
+                                           "--workspace",
+                                           workspace.string()},
+                                          (dir_ / "killed-run").string());
+    ASSERT_TRUE(wait_for_first_checkpoint(workspace / "runs.sqlite", run.pid));
+    kill(run.pid, SIGKILL);
+    const ProcessResult killed = wait_process(run);
+    ASSERT_EQ(killed.term_signal, SIGKILL) << "the run finished before it could be killed";
+
+    EXPECT_EQ(query_text(workspace / "runs.sqlite", "PRAGMA integrity_check"), "ok");
+    EXPECT_EQ(query_text(workspace / "runs.sqlite", "SELECT status FROM runs WHERE id = 1"),
+              "running");
+
+    const ProcessResult resumed =
+        lowbit({"train", "--resume", "1", "--progress", "none"}, workspace);
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+    expect_same_results_as_reference(workspace);
+    EXPECT_EQ(
+        query_int(workspace / "runs.sqlite", "SELECT count(*) FROM events WHERE kind = 'resumed'"),
+        1);
+}
+
+TEST_F(CliTrainTest, SigtermStopsGracefullyThenResumeCompletesIdentically) {
+    const fs::path recipe = write_file("tiny.yaml", tiny_recipe(150, 50));
+    train_reference(recipe);
+
+    const fs::path workspace = dir_ / "stopped";
+    BackgroundProcess run = start_process({lowbit_exe(),
+                                           "train",
+                                           recipe.string(),
+                                           "--progress",
+                                           "jsonl",
+                                           "--workspace",
+                                           workspace.string()},
+                                          (dir_ / "stopped-run").string());
+    // Wait for the first step line, then ask politely.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (read_file(run.out_path).find("\"type\":\"step\"") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    kill(run.pid, SIGTERM);
+    const ProcessResult stopped = wait_process(run);
+    ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
+    EXPECT_EQ(query_text(workspace / "runs.sqlite", "SELECT status FROM runs WHERE id = 1"),
+              "stopped");
+    const int64_t stop_step =
+        query_int(workspace / "runs.sqlite", "SELECT max(step) FROM checkpoints WHERE run_id = 1");
+    EXPECT_GT(stop_step, 0);
+    EXPECT_LT(stop_step, 150);
+    EXPECT_NE(stopped.out.find("\"kind\":\"stopped\""), std::string::npos);
+
+    const ProcessResult resumed =
+        lowbit({"train", "--resume", "1", "--progress", "none"}, workspace);
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+    expect_same_results_as_reference(workspace);
+    // A completed run cannot be resumed again.
+    const ProcessResult again = lowbit({"train", "--resume", "1"}, workspace);
+    EXPECT_EQ(again.exit_code, 2);
+}
+
+TEST_F(CliTrainTest, NonFiniteLossEndsRunAsDiverged) {
+    // An absurd learning rate without clipping overflows the weights within a few steps.
+    const fs::path recipe = write_file("diverge.yaml", tiny_recipe(50, 50));
+    const fs::path workspace = dir_ / "ws";
+    const ProcessResult result = lowbit({"train",
+                                         recipe.string(),
+                                         "--progress",
+                                         "none",
+                                         "--set",
+                                         "train.lr=1e30",
+                                         "--set",
+                                         "train.min_lr=1e30",
+                                         "--set",
+                                         "train.grad_clip=0",
+                                         "--set",
+                                         "train.warmup_steps=0"},
+                                        workspace);
+    EXPECT_EQ(result.exit_code, 3) << result.err;
+    EXPECT_EQ(query_text(workspace / "runs.sqlite", "SELECT status FROM runs WHERE id = 1"),
+              "diverged");
+    EXPECT_EQ(
+        query_int(workspace / "runs.sqlite", "SELECT count(*) FROM events WHERE kind = 'diverged'"),
+        1);
+}
+
+TEST_F(CliTrainTest, JsonLinesProgressDescribesEveryStepAndEvent) {
+    const fs::path recipe = write_file("tiny.yaml", tiny_recipe(12, 6));
+    const ProcessResult result =
+        lowbit({"train", recipe.string(), "--progress", "jsonl"}, dir_ / "ws");
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    std::istringstream lines(result.out);
+    std::string line;
+    int steps = 0;
+    std::vector<std::string> events;
+    while (std::getline(lines, line)) {
+        const nlohmann::json object = nlohmann::json::parse(line);  // throws on a non-JSON line
+        if (object.at("type") == "step") {
+            ++steps;
+            EXPECT_EQ(object.at("step").get<int>(), steps);
+            for (const char* key : {"loss", "lr", "tokens_per_s", "eta_s", "grad_norm"}) {
+                EXPECT_TRUE(object.at(key).is_number()) << key;
+            }
+        } else {
+            events.push_back(object.at("kind").get<std::string>());
+        }
+    }
+    EXPECT_EQ(steps, 12);
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.front(), "started");
+    EXPECT_EQ(events.back(), "completed");
+    EXPECT_EQ(std::count(events.begin(), events.end(), "checkpoint"), 2);
+}
+
+}  // namespace
+}  // namespace lowbit::testing
