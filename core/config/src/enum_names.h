@@ -48,6 +48,27 @@ struct EnumNames<DeviceChoice> {
     static constexpr std::array<const char*, 3> kNames = {"auto", "cpu", "cuda"};
 };
 
+template <>
+struct EnumNames<Granularity> {
+    static constexpr std::array<const char*, 4> kNames = {
+        "per_tensor", "per_channel", "per_token", "per_group"};
+};
+
+template <>
+struct EnumNames<Rounding> {
+    static constexpr std::array<const char*, 2> kNames = {"nearest", "stochastic"};
+};
+
+template <>
+struct EnumNames<QuantGrid> {
+    static constexpr std::array<const char*, 2> kNames = {"reference", "full"};
+};
+
+template <>
+struct EnumNames<BackwardMode> {
+    static constexpr std::array<const char*, 4> kNames = {"paper", "switchback", "both", "ste"};
+};
+
 template <typename E>
 const char* enum_name(E value) {
     const auto index = static_cast<std::size_t>(value);

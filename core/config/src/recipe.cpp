@@ -1,4 +1,5 @@
-// Enum names and the family default of the feed-forward width (declared in recipe.h).
+// Enum names, the family default of the feed-forward width, the quantizable linear roles and
+// QuantSpec::enabled() (declared in recipe.h).
 #include "lowbit/config/recipe.h"
 
 #include "enum_names.h"
@@ -31,6 +32,41 @@ const char* to_string(Precision v) {
 
 const char* to_string(DeviceChoice v) {
     return detail::enum_name(v);
+}
+
+const char* to_string(Granularity v) {
+    return detail::enum_name(v);
+}
+
+const char* to_string(Rounding v) {
+    return detail::enum_name(v);
+}
+
+const char* to_string(QuantGrid v) {
+    return detail::enum_name(v);
+}
+
+const char* to_string(BackwardMode v) {
+    return detail::enum_name(v);
+}
+
+std::vector<std::string> quant_roles(ModelFamily family) {
+    if (family == ModelFamily::kLlama) {
+        return {"q", "k", "v", "o", "gate", "up", "down", "lm_head"};
+    }
+    return {"qkv", "attn_out", "fc1", "fc2", "lm_head"};
+}
+
+bool QuantSpec::enabled() const {
+    const auto any = [](const std::optional<QuantizerSpec>& s) { return s && s->enabled(); };
+    for (const QuantOverride& o : overrides) {
+        if (any(o.weight) || any(o.activation) || any(o.grad_output) || any(o.optim_m) ||
+            any(o.optim_v)) {
+            return true;
+        }
+    }
+    return weight.enabled() || activation.enabled() || grad_output.enabled() || optim_m.enabled() ||
+           optim_v.enabled();
 }
 
 int effective_d_ff(const ModelSpec& model) {

@@ -62,7 +62,23 @@ std::string value_text(const FieldSpec& field, const FieldValue& value) {
         return field.type == FieldType::kEnum ? *s : quote(*s);
     }
     std::string list = "[";
-    if (const auto* strings = std::get_if<std::vector<std::string>>(&value)) {
+    if (const auto* overrides = std::get_if<std::vector<QuantOverride>>(&value)) {
+        // Flow style: [{layers: "blocks.0.*", weight: {bits: 8, ...}}, ...]
+        for (const QuantOverride& o : *overrides) {
+            std::string entry = "{layers: " + quote(o.layers);
+            for (const QuantTensorSpec& t : quant_tensors()) {
+                if (const auto& spec = o.*t.override_member) {
+                    std::string values;
+                    for (const auto& [key, v] : quantizer_values(t, *spec)) {
+                        const FieldSpec& inner = *find_field("quant." + t.name + "." + key);
+                        values += (values.empty() ? "" : ", ") + key + ": " + value_text(inner, v);
+                    }
+                    entry += ", " + t.name + ": {" + values + "}";
+                }
+            }
+            list += (list.size() > 1 ? ", " : "") + entry + "}";
+        }
+    } else if (const auto* strings = std::get_if<std::vector<std::string>>(&value)) {
         for (const std::string& s : *strings) {
             list += (list.size() > 1 ? ", " : "") + quote(s);
         }
@@ -129,6 +145,24 @@ std::string emit_yaml(const Recipe& recipe, bool with_comments) {
 }
 
 YAML::Node value_node(const FieldSpec& field, const FieldValue& value) {
+    if (const auto* overrides = std::get_if<std::vector<QuantOverride>>(&value)) {
+        YAML::Node list(YAML::NodeType::Sequence);
+        for (const QuantOverride& o : *overrides) {
+            YAML::Node entry(YAML::NodeType::Map);
+            entry["layers"] = o.layers;
+            for (const QuantTensorSpec& t : quant_tensors()) {
+                if (const auto& spec = o.*t.override_member) {
+                    YAML::Node values(YAML::NodeType::Map);
+                    for (const auto& [key, v] : quantizer_values(t, *spec)) {
+                        values[key] = value_node(*find_field("quant." + t.name + "." + key), v);
+                    }
+                    entry[t.name] = values;
+                }
+            }
+            list.push_back(entry);
+        }
+        return list;
+    }
     if (const auto* strings = std::get_if<std::vector<std::string>>(&value)) {
         YAML::Node list(YAML::NodeType::Sequence);
         for (const std::string& s : *strings) {

@@ -120,6 +120,19 @@ std::string nearest_key(std::string_view typed_path) {
     return best_score <= limit ? best : "";
 }
 
+std::string nearest_word(std::string_view typed, const std::vector<std::string>& candidates) {
+    std::string best;
+    std::size_t best_score = SIZE_MAX;
+    for (const std::string& candidate : candidates) {
+        const std::size_t score = edit_distance(typed, candidate);
+        if (score < best_score) {
+            best_score = score;
+            best = candidate;
+        }
+    }
+    return best_score <= std::max<std::size_t>(2, typed.size() / 3) ? best : "";
+}
+
 std::string unknown_key_message(std::string_view typed_path) {
     std::string text = "unknown key '" + std::string(typed_path) + "'";
     if (const std::string nearest = nearest_key(typed_path); !nearest.empty()) {

@@ -7,6 +7,7 @@
 #include "lowbit/config/recipe_yaml.h"
 
 #include <cstdint>
+#include <type_traits>
 
 #include "key_suggest.h"
 
@@ -21,8 +22,41 @@ constexpr const char* kJsonSource = "recipe JSON";
     throw RecipeError(kJsonSource, 0, 0, path, detail);
 }
 
+json to_json_value(const FieldValue& value);
+
+// quant.overrides: [{"layers": "blocks.0.*", "weight": {"bits": 8, ...}}, ...], every key of a
+// given tensor entry written out.
+json overrides_to_json(const std::vector<QuantOverride>& overrides) {
+    json list = json::array();
+    for (const QuantOverride& o : overrides) {
+        json entry = {{"layers", o.layers}};
+        for (const QuantTensorSpec& t : quant_tensors()) {
+            if (const auto& spec = o.*t.override_member) {
+                json values = json::object();
+                for (const auto& [key, v] : quantizer_values(t, *spec)) {
+                    values[key] = to_json_value(v);
+                }
+                entry[t.name] = values;
+            }
+        }
+        list.push_back(entry);
+    }
+    return list;
+}
+
 json to_json_value(const FieldValue& value) {
-    return std::visit([](const auto& v) { return json(v); }, value);
+    if (const auto* overrides = std::get_if<std::vector<QuantOverride>>(&value)) {
+        return overrides_to_json(*overrides);
+    }
+    return std::visit(
+        [](const auto& v) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::vector<QuantOverride>>) {
+                return json();  // handled above
+            } else {
+                return json(v);
+            }
+        },
+        value);
 }
 
 std::string json_kind(const json& j) {
@@ -55,6 +89,8 @@ double read_number(const std::string& path, const json& j) {
     }
     return j.get<double>();
 }
+
+std::vector<QuantOverride> read_overrides(const json& j, const std::string& path);
 
 FieldValue read_value(const FieldSpec& field, const json& j, const std::string& path) {
     switch (field.type) {
@@ -112,8 +148,57 @@ FieldValue read_value(const FieldSpec& field, const json& j, const std::string& 
             }
             return list;
         }
+        case FieldType::kQuantOverrides:
+            return read_overrides(j, path);
     }
     fail(path, "unsupported field type");
+}
+
+std::vector<QuantOverride> read_overrides(const json& j, const std::string& path) {
+    if (!j.is_array()) {
+        fail_type(path, j, "an array of objects");
+    }
+    std::vector<QuantOverride> list;
+    for (std::size_t i = 0; i < j.size(); ++i) {
+        const std::string entry_path = path + "[" + std::to_string(i) + "]";
+        if (!j[i].is_object()) {
+            fail_type(entry_path, j[i], "an object");
+        }
+        QuantOverride item;
+        for (const auto& [key, value] : j[i].items()) {
+            const std::string key_path = entry_path + "." + key;
+            if (key == "layers") {
+                if (!value.is_string()) {
+                    fail_type(key_path, value, "a string");
+                }
+                item.layers = value.get<std::string>();
+                continue;
+            }
+            const QuantTensorSpec* tensor = find_quant_tensor(key);
+            if (tensor == nullptr) {
+                fail(key_path, "unknown key '" + key + "'");
+            }
+            if (!value.is_object()) {
+                fail_type(key_path, value, "an object");
+            }
+            Recipe scratch;  // keys not given keep the tensor type's defaults
+            for (const auto& [name, setting] : value.items()) {
+                const std::string setting_path = key_path + "." + name;
+                const FieldSpec* field = find_field("quant." + key + "." + name);
+                if (field == nullptr) {
+                    fail(setting_path, detail::unknown_key_message("quant." + key + "." + name));
+                }
+                const FieldValue parsed = read_value(*field, setting, setting_path);
+                if (auto problem = check_field_value(*field, parsed)) {
+                    fail(setting_path, *problem);
+                }
+                field->set(scratch, parsed);
+            }
+            item.*tensor->override_member = scratch.quant.*tensor->member;
+        }
+        list.push_back(std::move(item));
+    }
+    return list;
 }
 
 void read_object(const json& object, const std::string& prefix, Recipe& recipe) {

@@ -8,24 +8,16 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <map>
-#include <optional>
 #include <set>
 
 #include "key_suggest.h"
+#include "recipe_reader.h"
 #include "recipe_yaml_node.h"
 #include "scalar_parse.h"
 #include <yaml-cpp/yaml.h>
 
 namespace lowbit::config {
-namespace {
-namespace fs = std::filesystem;
-
-struct Location {
-    std::string source;
-    int line = 0;  // 1-based, 0 unknown
-    int column = 0;
-};
+namespace detail {
 
 std::string describe_node(const YAML::Node& node) {
     if (!node.IsDefined() || node.IsNull()) {
@@ -46,57 +38,6 @@ std::string describe_node(const YAML::Node& node) {
 bool is_plain_scalar(const YAML::Node& node) {
     return node.IsScalar() && node.Tag() != "!";
 }
-
-class RecipeReader {
-public:
-    // `tree_is_given`: the YAML tree is the author's text (false: a Recipe turned into a tree,
-    // where only the overrides were given).
-    RecipeReader(std::string source, std::optional<fs::path> base_dir, bool tree_is_given = true)
-        : source_(std::move(source)),
-          base_dir_(std::move(base_dir)),
-          tree_is_given_(tree_is_given) {}
-
-    YAML::Node parse(std::string_view text) const {
-        try {
-            return YAML::Load(std::string(text));
-        } catch (const YAML::Exception& e) {
-            throw RecipeError(source_, e.mark.line + 1, e.mark.column + 1, "", e.msg);
-        }
-    }
-
-    void apply_override(YAML::Node& root, const std::string& text);
-    Recipe read(const YAML::Node& root);
-
-private:
-    Location locate(const std::string& path, const YAML::Mark& mark) const;
-
-    [[noreturn]] void fail(const Location& at, const std::string& key, std::string detail) const {
-        throw RecipeError(at.source, at.line, at.column, key, std::move(detail));
-    }
-
-    [[noreturn]] void fail_type(const std::string& path,
-                                const YAML::Node& node,
-                                const std::string& expected) const {
-        fail(locate(path, node.Mark()),
-             path,
-             "expected " + expected + ", got " + describe_node(node));
-    }
-
-    void read_section(const YAML::Node& node, const std::string& prefix, Recipe& recipe);
-    // `from_text`: the value was written in the recipe text (paths resolve against its folder).
-    FieldValue read_value(const FieldSpec& field,
-                          const YAML::Node& node,
-                          const std::string& path,
-                          bool from_text);
-    double read_number(const FieldSpec& field, const YAML::Node& node, const std::string& path);
-    std::string resolve_path(const std::string& entry) const;
-
-    std::string source_;
-    std::optional<fs::path> base_dir_;
-    std::vector<std::pair<std::string, std::string>> override_sources_;  // key path, "--set ..."
-    bool tree_is_given_ = true;
-    std::map<std::string, Location> seen_;  // keys given by the author, where
-};
 
 Location RecipeReader::locate(const std::string& path, const YAML::Mark& mark) const {
     for (auto it = override_sources_.rbegin(); it != override_sources_.rend(); ++it) {
@@ -159,109 +100,6 @@ void RecipeReader::apply_override(YAML::Node& root, const std::string& text) {
     override_sources_.emplace_back(key, here.source);
 }
 
-std::string RecipeReader::resolve_path(const std::string& entry) const {
-    if (!base_dir_ || entry.starts_with("builtin:") || fs::path(entry).is_absolute()) {
-        return entry;
-    }
-    return (*base_dir_ / entry).lexically_normal().string();
-}
-
-double RecipeReader::read_number(const FieldSpec& field,
-                                 const YAML::Node& node,
-                                 const std::string& path) {
-    if (is_plain_scalar(node)) {
-        if (auto value = detail::parse_double(node.Scalar())) {
-            return *value;
-        }
-    }
-    fail_type(
-        path, node, field.type == FieldType::kDoubleList ? "a number" : describe_expected(field));
-}
-
-FieldValue RecipeReader::read_value(const FieldSpec& field,
-                                    const YAML::Node& node,
-                                    const std::string& path,
-                                    bool from_text) {
-    switch (field.type) {
-        case FieldType::kBool:
-            if (is_plain_scalar(node)) {
-                if (auto value = detail::parse_bool(node.Scalar())) {
-                    return *value;
-                }
-            }
-            fail_type(path, node, "true or false");
-        case FieldType::kInt:
-        case FieldType::kInt64:
-        case FieldType::kUInt64: {
-            if (!is_plain_scalar(node)) {
-                fail_type(path, node, "an integer");
-            }
-            int64_t signed_value = 0;
-            uint64_t unsigned_value = 0;
-            const bool is_unsigned = field.type == FieldType::kUInt64;
-            const detail::IntParse parsed =
-                is_unsigned ? detail::parse_uint64(node.Scalar(), unsigned_value)
-                            : detail::parse_int64(node.Scalar(), signed_value);
-            if (parsed == detail::IntParse::kNotAnInteger) {
-                fail_type(path, node, is_unsigned ? "a non-negative integer" : "an integer");
-            }
-            if (parsed == detail::IntParse::kOverflow) {
-                fail(
-                    locate(path, node.Mark()),
-                    path,
-                    node.Scalar() + " is out of range (expected " + describe_expected(field) + ")");
-            }
-            return is_unsigned ? FieldValue{unsigned_value} : FieldValue{signed_value};
-        }
-        case FieldType::kDouble:
-            return read_number(field, node, path);
-        case FieldType::kString:
-        case FieldType::kEnum:
-            if (node.IsNull() && field.type == FieldType::kString) {
-                return std::string();
-            }
-            if (!node.IsScalar()) {
-                fail_type(path, node, describe_expected(field));
-            }
-            return field.is_path && from_text && !node.Scalar().empty()
-                       ? resolve_path(node.Scalar())
-                       : node.Scalar();
-        case FieldType::kStringList: {
-            std::vector<std::string> list;
-            if (node.IsScalar()) {
-                list.push_back(node.Scalar());
-            } else if (node.IsSequence()) {
-                for (std::size_t i = 0; i < node.size(); ++i) {
-                    const std::string element_path = path + "[" + std::to_string(i) + "]";
-                    if (!node[i].IsScalar()) {
-                        fail_type(element_path, node[i], "a string");
-                    }
-                    list.push_back(node[i].Scalar());
-                }
-            } else if (!node.IsNull()) {
-                fail_type(path, node, describe_expected(field));
-            }
-            for (std::string& entry : list) {
-                if (field.is_path && from_text && !entry.empty()) {
-                    entry = resolve_path(entry);
-                }
-            }
-            return list;
-        }
-        case FieldType::kDoubleList: {
-            if (!node.IsSequence()) {
-                fail_type(path, node, describe_expected(field));
-            }
-            std::vector<double> list;
-            for (std::size_t i = 0; i < node.size(); ++i) {
-                list.push_back(read_number(field, node[i], path + "[" + std::to_string(i) + "]"));
-            }
-            return list;
-        }
-    }
-    fail(locate(path, node.Mark()), path, "unsupported field type");
-}
-
 void RecipeReader::read_section(const YAML::Node& node, const std::string& prefix, Recipe& recipe) {
     if (!node.IsDefined() || node.IsNull()) {
         return;  // an empty section: all defaults
@@ -294,8 +132,9 @@ void RecipeReader::read_section(const YAML::Node& node, const std::string& prefi
             }
             read_section(entry.second, path, recipe);
         } else if (const FieldSpec* field = find_field(path)) {
-            const bool null_allowed =
-                field->type == FieldType::kString || field->type == FieldType::kStringList;
+            const bool null_allowed = field->type == FieldType::kString ||
+                                      field->type == FieldType::kStringList ||
+                                      field->type == FieldType::kQuantOverrides;
             if (entry.second.IsNull() && !null_allowed) {
                 // yaml-cpp places an empty value at the next line; point at the key instead.
                 fail(
@@ -333,6 +172,12 @@ Recipe RecipeReader::read(const YAML::Node& root) {
     }
     return recipe;
 }
+
+}  // namespace detail
+
+namespace {
+namespace fs = std::filesystem;
+using detail::RecipeReader;
 
 Recipe read_recipe(std::string_view text,
                    const std::string& source,

@@ -2,10 +2,13 @@
 // the rules that span several keys, and the round-trip formatting of doubles.
 #include "lowbit/config/recipe_schema.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
 #include <string>
+
+#include "schema_rows.h"
 
 namespace lowbit::config {
 namespace {
@@ -93,6 +96,9 @@ std::string format_double(double value) {
 }
 
 std::string describe_expected(const FieldSpec& field) {
+    if (!field.allowed_text.empty()) {
+        return field.allowed_text;
+    }
     switch (field.type) {
         case FieldType::kBool:
             return "true or false";
@@ -118,6 +124,8 @@ std::string describe_expected(const FieldSpec& field) {
             }
             return text;
         }
+        case FieldType::kQuantOverrides:
+            return "a list of {layers: GLOB, <tensor>: {key: value}}";
     }
     return "?";
 }
@@ -126,6 +134,11 @@ std::optional<std::string> check_field_value(const FieldSpec& field, const Field
     if (const auto* i = std::get_if<int64_t>(&value); i && is_integer_type(field.type)) {
         if (!in_range(field, static_cast<double>(*i))) {
             return out_of_range(field, std::to_string(*i));
+        }
+        if (!field.allowed.empty() &&
+            std::find(field.allowed.begin(), field.allowed.end(), *i) == field.allowed.end()) {
+            return std::to_string(*i) + " is not a supported " + field.noun + " (expected " +
+                   describe_expected(field) + ")";
         }
     } else if (const auto* u = std::get_if<uint64_t>(&value); u && is_integer_type(field.type)) {
         if (!in_range(field, static_cast<double>(*u))) {
@@ -163,7 +176,21 @@ std::optional<std::string> check_field_value(const FieldSpec& field, const Field
         }
         for (std::size_t k = 0; k < strings->size(); ++k) {
             if ((*strings)[k].empty()) {
-                return "entry " + std::to_string(k) + " is an empty string (expected a path)";
+                return "entry " + std::to_string(k) + " is an empty string (expected " +
+                       (field.is_path ? "a path" : "a non-empty string") + ")";
+            }
+        }
+    } else if (const auto* overrides = std::get_if<std::vector<QuantOverride>>(&value)) {
+        for (std::size_t k = 0; k < overrides->size(); ++k) {
+            const QuantOverride& o = (*overrides)[k];
+            const std::string entry = "entry " + std::to_string(k);
+            if (o.layers.empty()) {
+                return entry + " has no layers pattern (expected e.g. layers: \"blocks.0.*\")";
+            }
+            if (!o.weight && !o.activation && !o.grad_output && !o.optim_m && !o.optim_v) {
+                return entry + " ('" + o.layers +
+                       "') sets no tensor (expected weight, activation, grad_output, optim_m or "
+                       "optim_v)";
             }
         }
     }
@@ -255,6 +282,7 @@ std::vector<RecipeProblem> check_recipe_consistency(const Recipe& r) {
                      "by data.val_fraction)");
         }
     }
+    detail::check_quant(r, problems);
     return problems;
 }
 

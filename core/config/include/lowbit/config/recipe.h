@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,18 @@ enum class SentencePieceType { kBpe, kUnigram };
 enum class Schedule { kCosine, kLinear, kConstant };
 enum class Precision { kFp32, kBf16 };
 enum class DeviceChoice { kAuto, kCpu, kCuda };
+// Quantized pretraining (spec quantized-pretraining.md §2-§4).
+// per_channel: one scale per output row of W or of an optimizer state; per_token: one scale per
+// row of the flattened [B·T, C] activation or gradient (the same reduction axis in the kernels);
+// per_group: group_size contiguous elements along the last axis.
+enum class Granularity { kPerTensor, kPerChannel, kPerToken, kPerGroup };
+enum class Rounding { kNearest, kStochastic };
+// reference: the paper code's signed grid [-2^(b-1), 2^(b-1)-1] with the asymmetric step
+// (max-min)/(2·Qp); full: the standard 2^b-1 levels.
+enum class QuantGrid { kReference, kFull };
+// paper: dX = G·W, dW = Q(G)ᵀ·X; switchback: dX = Q(G)·W, dW = Gᵀ·X; both: Q(G) in both GEMMs;
+// ste: the classic straight-through estimator, dX = G·Ŵ, dW = Gᵀ·X̂.
+enum class BackwardMode { kPaper, kSwitchback, kBoth, kSte };
 
 struct ModelSpec {
     ModelFamily family = ModelFamily::kGpt2;
@@ -92,12 +105,72 @@ struct TrainSpec {
     bool operator==(const TrainSpec&) const = default;
 };
 
+// One fake quantizer. bits 16 or 32 means off (the tensor stays in full precision).
+struct QuantizerSpec {
+    int bits = 32;
+    Granularity granularity = Granularity::kPerChannel;
+    int group_size = 128;  // per_group only
+    bool symmetric = true;
+    Rounding rounding = Rounding::kNearest;
+    double min_range = 1e-5;  // floor r_min of the absmax (or max-min) range
+    QuantGrid grid = QuantGrid::kReference;
+
+    bool enabled() const {
+        return bits <= 8;
+    }
+
+    bool operator==(const QuantizerSpec&) const = default;
+};
+
+// Per-layer override: the linears whose path matches `layers` (a glob: '*' any run of characters,
+// e.g. "blocks.0.*", "lm_head") use the given entries instead of the section's. Keys not given in
+// an entry take that tensor type's defaults (QuantSpec{}), not the section's values.
+struct QuantOverride {
+    std::string layers;
+    std::optional<QuantizerSpec> weight;
+    std::optional<QuantizerSpec> activation;
+    std::optional<QuantizerSpec> grad_output;
+    std::optional<QuantizerSpec> optim_m;
+    std::optional<QuantizerSpec> optim_v;
+
+    bool operator==(const QuantOverride&) const = default;
+};
+
+// An off quantizer with the reference code's granularity and r_min for its tensor type.
+inline QuantizerSpec off_quantizer(Granularity granularity, double min_range) {
+    QuantizerSpec spec;
+    spec.granularity = granularity;
+    spec.min_range = min_range;
+    return spec;
+}
+
+// The quant: section. All entries default to off, so a recipe without it trains in full precision.
+struct QuantSpec {
+    QuantizerSpec weight = off_quantizer(Granularity::kPerChannel, 1e-5);     // W, per row
+    QuantizerSpec activation = off_quantizer(Granularity::kPerToken, 1e-5);   // input X
+    QuantizerSpec grad_output = off_quantizer(Granularity::kPerToken, 1e-9);  // dL/dY
+    QuantizerSpec optim_m = off_quantizer(Granularity::kPerChannel, 1e-8);    // AdamW m
+    QuantizerSpec optim_v = off_quantizer(Granularity::kPerChannel, 1e-8);    // AdamW v
+    // Linear roles to quantize (GPT-2: qkv, attn_out, fc1, fc2; Llama: q, k, v, o, gate, up,
+    // down; both: lm_head). Empty: the reference default, every linear including lm_head.
+    std::vector<std::string> scope;
+    BackwardMode backward = BackwardMode::kPaper;
+    bool split_qkv_grad = false;  // separate G scales for the q, k and v blocks of a fused qkv
+    std::vector<QuantOverride> overrides;
+
+    // Any tensor quantized, by the section or by an override.
+    bool enabled() const;
+
+    bool operator==(const QuantSpec&) const = default;
+};
+
 struct Recipe {
     std::string name = "default";
     uint64_t seed = 1337;
     ModelSpec model;
     DataSpec data;
     TrainSpec train;
+    QuantSpec quant;
 
     bool operator==(const Recipe&) const = default;
 };
@@ -110,6 +183,13 @@ const char* to_string(SentencePieceType v);
 const char* to_string(Schedule v);
 const char* to_string(Precision v);
 const char* to_string(DeviceChoice v);
+const char* to_string(Granularity v);
+const char* to_string(Rounding v);
+const char* to_string(QuantGrid v);
+const char* to_string(BackwardMode v);
+
+// The linear roles of a family that quant.scope may name (lm_head last).
+std::vector<std::string> quant_roles(ModelFamily family);
 
 // Effective feed-forward width after applying the family default (d_ff = 0).
 int effective_d_ff(const ModelSpec& model);

@@ -26,6 +26,9 @@ enum class FieldType {
     kStringList,  // YAML: one string or a list of strings
     kDoubleList,  // fixed length (list_size), e.g. Adam betas
     kEnum,        // stored as its lowercase name; `choices` lists the valid names
+    // quant.overrides: a list of maps {layers: GLOB, weight: {bits: 8, ...}, ...}; each tensor
+    // map takes the keys of the quant.<tensor> section (see quant_tensors()).
+    kQuantOverrides,
 };
 
 // A field's value in neutral form: integers widened, enums as names, arrays as vectors.
@@ -35,7 +38,8 @@ using FieldValue = std::variant<bool,
                                 double,
                                 std::string,
                                 std::vector<std::string>,
-                                std::vector<double>>;
+                                std::vector<double>,
+                                std::vector<QuantOverride>>;
 
 struct Bound {
     double value = 0.0;
@@ -49,9 +53,14 @@ struct FieldSpec {
     std::optional<Bound> min;  // numbers (each element for kDoubleList)
     std::optional<Bound> max;
     std::vector<std::string> choices;  // kEnum
-    std::size_t list_size = 0;         // kDoubleList: exact length
-    bool non_empty = false;            // kString / kStringList must not be empty
-    bool is_path = false;              // file paths, resolved against the recipe file's folder
+    // Integers valid only at these values (empty: any in range), e.g. bit-widths; `allowed_text`
+    // is then what describe_expected says and `noun` names a value in errors ("bit-width").
+    std::vector<int64_t> allowed;
+    std::string allowed_text;
+    std::string noun;
+    std::size_t list_size = 0;  // kDoubleList: exact length
+    bool non_empty = false;     // kString / kStringList must not be empty
+    bool is_path = false;       // file paths, resolved against the recipe file's folder
     std::function<FieldValue(const Recipe&)> get;
     std::function<void(Recipe&, const FieldValue&)> set;  // value already validated
 };
@@ -77,6 +86,22 @@ std::string describe_expected(const FieldSpec& field);
 // Range, enum and emptiness check of one value of the field's type; the problem, or nullopt.
 // The text reads "what (expected ...)", e.g. "0 is out of range (expected an integer >= 1)".
 std::optional<std::string> check_field_value(const FieldSpec& field, const FieldValue& value);
+
+// One quantized tensor type of the quant: section, in document order: weight, activation,
+// grad_output, optim_m, optim_v. Its keys are the fields "quant.<name>.*".
+struct QuantTensorSpec {
+    std::string name;
+    QuantizerSpec QuantSpec::*member;
+    std::optional<QuantizerSpec> QuantOverride::*override_member;
+};
+
+std::span<const QuantTensorSpec> quant_tensors();
+const QuantTensorSpec* find_quant_tensor(std::string_view name);
+
+// The keys of one quantizer entry ("bits", "granularity", ...) and their values for `spec`,
+// read through the quant.<tensor>.* rows of the table.
+std::vector<std::pair<std::string, FieldValue>> quantizer_values(const QuantTensorSpec& tensor,
+                                                                 const QuantizerSpec& spec);
 
 // A rule across several keys (e.g. d_model divisible by heads) that the recipe breaks.
 struct RecipeProblem {
