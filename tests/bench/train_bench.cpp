@@ -109,7 +109,10 @@ public:
     void ReportRuns(const std::vector<Run>& runs) override {
         for (const auto& run : runs) {
             if (run.run_type == Run::RT_Iteration) {
-                g_seconds[run.run_name.function_name] = run.GetAdjustedRealTime() * 1e-9;
+                // real_accumulated_time is in seconds over all iterations, independent of the
+                // display unit (GetAdjustedRealTime() is in the benchmark's Unit()).
+                g_seconds[run.run_name.function_name] =
+                    run.real_accumulated_time / static_cast<double>(run.iterations);
             }
         }
         ConsoleReporter::ReportRuns(runs);
