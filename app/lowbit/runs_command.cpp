@@ -1,4 +1,6 @@
-// `lowbit runs list`, `lowbit runs show RUN [--json]`, `lowbit runs export RUN --csv [--out FILE]`.
+// `lowbit runs list [--group G]`, `lowbit runs aggregate [--group G] [--markdown]`, `lowbit runs
+// show RUN [--json]`, `lowbit runs export RUN --csv [--out FILE]`.
+#include "lowbit/store/run_aggregate.h"
 #include "lowbit/store/run_reader.h"
 #include "lowbit/store/run_report.h"
 #include "lowbit/util/exit_codes.h"
@@ -21,6 +23,20 @@ store::Workspace open_existing(const CommonOptions& common) {
     return store::Workspace::open(root, store::OpenMode::kReadOnly);
 }
 
+// All runs (newest first), or those of one group; an unknown group is an error, not silence.
+std::vector<store::RunRecord> runs_of_group(const store::RunReader& reader,
+                                            const std::string& group) {
+    std::vector<store::RunRecord> runs = reader.list_runs();
+    if (group.empty()) {
+        return runs;
+    }
+    std::erase_if(runs, [&](const store::RunRecord& run) { return run.group_name != group; });
+    if (runs.empty()) {
+        throw util::BadInput("no runs in group '" + group + "'");
+    }
+    return runs;
+}
+
 store::RunRecord find_or_throw(const store::RunReader& reader, const std::string& reference) {
     auto run = reader.find_run(reference);
     if (!run) {
@@ -36,12 +52,31 @@ void add_runs_command(CLI::App& app, CommonOptions& common, int& exit_code) {
     runs->require_subcommand(1);
     runs->add_option("--workspace,-w", common.workspace, "Workspace folder");
 
+    auto list_group = std::make_shared<std::string>();
     CLI::App* list = runs->add_subcommand("list", "List the runs of the workspace, newest first");
     list->fallthrough();
-    list->callback([&common, &exit_code] {
+    list->add_option("--group", *list_group, "Only the runs of this group (e.g. a sweep)");
+    list->callback([&common, &exit_code, list_group] {
         const store::Workspace workspace = open_existing(common);
         store::RunReader reader(workspace);
-        std::printf("%s", store::format_run_table(reader.list_runs()).c_str());
+        std::printf("%s", store::format_run_table(runs_of_group(reader, *list_group)).c_str());
+        exit_code = 0;
+    });
+
+    auto aggregate_group = std::make_shared<std::string>();
+    auto markdown = std::make_shared<bool>(false);
+    CLI::App* aggregate = runs->add_subcommand(
+        "aggregate",
+        "Mean ± sd of the final val/loss over seeds: runs whose recipes differ only in seed");
+    aggregate->fallthrough();
+    aggregate->add_option("--group", *aggregate_group, "Only the runs of this group");
+    aggregate->add_flag("--markdown", *markdown, "A Markdown table (for notes and reports)");
+    aggregate->callback([&common, &exit_code, aggregate_group, markdown] {
+        const store::Workspace workspace = open_existing(common);
+        store::RunReader reader(workspace);
+        const auto aggregates =
+            store::aggregate_over_seeds(runs_of_group(reader, *aggregate_group));
+        std::printf("%s", store::format_seed_table(aggregates, *markdown).c_str());
         exit_code = 0;
     });
 

@@ -4,6 +4,7 @@
 // after hours). A diverged run is a result, not a failure: the sweep goes on.
 #include "lowbit/config/recipe_yaml.h"
 #include "lowbit/config/sweep_grid.h"
+#include "lowbit/store/run_aggregate.h"
 #include "lowbit/store/run_reader.h"
 #include "lowbit/store/run_report.h"
 #include "lowbit/store/workspace.h"
@@ -222,6 +223,10 @@ int run_sweep(const SweepOptions& options, const CommonOptions& common) {
         }
     }
     std::printf("\n%s", store::format_run_table(recorded).c_str());
+    const auto aggregates = store::aggregate_over_seeds(recorded);
+    if (aggregates.size() < recorded.size()) {  // some configuration ran with several seeds
+        std::printf("\n%s", store::format_seed_table(aggregates, false).c_str());
+    }
     if (util::stop_requested()) {
         std::printf(
             "sweep stopped: %zu of %zu runs not started\n", runs.size() - next, runs.size());

@@ -50,6 +50,13 @@ TEST_F(CliSweepTest, GridRunsEveryPointIntoOneGroup) {
     const std::set<std::pair<uint64_t, double>> expected{
         {1, 0.001}, {1, 0.002}, {2, 0.001}, {2, 0.002}};
     EXPECT_EQ(seen, expected);
+
+    // Two configurations (the learning rates) with two seeds each.
+    const ProcessResult table = lowbit({"runs", "aggregate", "--group", "grid-a"}, workspace);
+    ASSERT_EQ(table.exit_code, 0) << table.err;
+    EXPECT_NE(table.out.find("tiny [train.lr=0.001]"), std::string::npos) << table.out;
+    EXPECT_NE(table.out.find("tiny [train.lr=0.002]"), std::string::npos) << table.out;
+    EXPECT_EQ(lowbit({"runs", "list", "--group", "no-such-group"}, workspace).exit_code, 2);
 }
 
 TEST_F(CliSweepTest, BadAxisIsRefusedBeforeAnyRun) {
