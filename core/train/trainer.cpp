@@ -11,6 +11,7 @@
 #include "lowbit/train/run_context.h"
 #include "lowbit/util/autocast_guard.h"
 #include "lowbit/util/exit_codes.h"
+#include "lowbit/util/peak_memory.h"
 #include "lowbit/util/stop_signal.h"
 
 #include <chrono>
@@ -93,6 +94,20 @@ void fill_report_maps(nlohmann::json& summary) {
     copy("final_train_loss", "final", "train/loss");
     copy("final_val_loss", "final", "val/loss");
     copy("best_val_loss", "best", "val/loss");
+}
+
+// Peak memory of the process (and of the CUDA allocator on a GPU), so configurations that store
+// tensors differently can be compared on what they used.
+void record_peak_memory(nlohmann::json& summary, const torch::Device& device) {
+    if (const auto rss = util::peak_resident_bytes()) {
+        summary["peak_rss_bytes"] = *rss;
+    }
+    if (device.is_cuda()) {
+        if (const auto peak =
+                util::cuda_peak_allocated_bytes(device.index() < 0 ? 0 : device.index())) {
+            summary["cuda_peak_allocated_bytes"] = *peak;
+        }
+    }
 }
 
 }  // namespace
@@ -298,6 +313,7 @@ TrainOutcome run_training(const TrainRequest& request, ProgressSink& progress) {
     }
 
     // ---- finish ----
+    record_peak_memory(summary, run.device);
     summary["final_train_loss"] = last_train_loss;
     summary["steps_done"] = spec.steps;
     summary["tokens_seen"] = run.tokens_seen;
