@@ -1,0 +1,319 @@
+// quant_stats_cpu_parallel: the statistics pass on std::threads. Pass 1 reduces, per block that
+// never straddles a quantization group, the group range (as fake_quant_cpu_parallel does) and the
+// finite min/max; groups get s and z from quant_math.h. Pass 2 walks fixed chunks of kStatsChunk
+// values (sums per chunk, combined in chunk order) with per-thread histograms, so every output is
+// independent of the thread count and the counts equal the reference exactly.
+#include "lowbit/kernels/quant_stats.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "common/fake_quant_layout.h"
+#include "common/quant_stats_math.h"
+#include "cpu/parallel_for.h"
+
+namespace lowbit::kernels {
+namespace {
+
+// 16 Ki floats (64 KiB) per range block, as fake_quant_cpu_parallel; 32 Ki floats (128 KiB) per
+// statistics chunk, as tensor_stats_cpu_parallel: both fit in L2 next to the histograms.
+constexpr std::int64_t kRangeBlock = std::int64_t{1} << 14;
+constexpr std::int64_t kStatsChunk = std::int64_t{1} << 15;
+
+struct BlockRange {
+    float lo = 0.0f;  // min over non-NaN values (Inf included): the quantizer's range
+    float hi = 0.0f;
+    bool any = false;
+    float finite_min = 0.0f;  // the histogram's range
+    float finite_max = 0.0f;
+    bool any_finite = false;
+};
+
+BlockRange block_range(const float* x, std::int64_t begin, std::int64_t end) {
+    BlockRange r;
+    for (std::int64_t i = begin; i < end; ++i) {
+        const float v = x[i];
+        if (std::isnan(v)) {
+            continue;
+        }
+        r.lo = (!r.any || v < r.lo) ? v : r.lo;
+        r.hi = (!r.any || v > r.hi) ? v : r.hi;
+        r.any = true;
+        if (std::isfinite(v)) {
+            r.finite_min = (!r.any_finite || v < r.finite_min) ? v : r.finite_min;
+            r.finite_max = (!r.any_finite || v > r.finite_max) ? v : r.finite_max;
+            r.any_finite = true;
+        }
+    }
+    return r;
+}
+
+// Combines b into a in block order (first-seen wins ties, as the reference's min/max).
+void merge_range(BlockRange& a, const BlockRange& b) {
+    if (b.any) {
+        a.lo = (!a.any || b.lo < a.lo) ? b.lo : a.lo;
+        a.hi = (!a.any || b.hi > a.hi) ? b.hi : a.hi;
+        a.any = true;
+    }
+    if (b.any_finite) {
+        a.finite_min = (!a.any_finite || b.finite_min < a.finite_min) ? b.finite_min : a.finite_min;
+        a.finite_max = (!a.any_finite || b.finite_max > a.finite_max) ? b.finite_max : a.finite_max;
+        a.any_finite = true;
+    }
+}
+
+struct ChunkSums {
+    double sum = 0.0;
+    double sumsq = 0.0;
+    double sum_cube = 0.0;
+    double sum_quad = 0.0;
+    double error_sumsq = 0.0;
+};
+
+// Per-thread integer tallies after the two histograms. Integers add exactly in any order.
+enum TallySlot : int {
+    kNan = 0,
+    kInf,
+    kZero,
+    kClipLow,
+    kClipHigh,
+    kUnderflow,
+    kSecondLow,
+    kSecondHigh,
+    kTallySlots
+};
+
+struct StatsContext {
+    const float* x;
+    const FakeQuantParams* params;
+    const QuantStatsSpec* spec;
+    QuantBounds bounds;
+    std::int64_t group_len;
+    const float* s;  // (num_groups,)
+    const float* z;  // (num_groups,) offsets: x^ = (q + z)*s
+    double lo;       // finite range of x
+    double hi;
+    int uniform_bins;
+};
+
+// Statistics of x[begin, end), all in group `grp`. The quantizer options are template
+// parameters so the per-element loop carries no option branches; the arithmetic is the shared
+// quant_stats_element either way.
+template <bool kQuantized, bool kSymmetric, bool kStochastic>
+void stats_segment(const StatsContext& c,
+                   std::int64_t begin,
+                   std::int64_t end,
+                   std::int64_t grp,
+                   ChunkSums& sums,
+                   std::int64_t* uniform,
+                   std::int64_t* second,
+                   std::int64_t* tally) {
+    const float s = kQuantized ? c.s[grp] : 1.0f;
+    const float z = kQuantized ? c.z[grp] : 0.0f;
+    const std::uint64_t seed = kQuantized ? c.params->seed : 0;
+    ChunkSums local = sums;
+    for (std::int64_t i = begin; i < end; ++i) {
+        const float v = c.x[i];
+        if (!std::isfinite(v)) {  // rare: one test for both NaN and Inf on the common path
+            ++tally[std::isnan(v) ? kNan : kInf];
+            continue;
+        }
+        tally[kZero] += v == 0.0f ? 1 : 0;
+        const double vd = v;
+        const double v2 = vd * vd;
+        local.sum += vd;
+        local.sumsq += v2;
+        local.sum_cube += v2 * vd;
+        local.sum_quad += v2 * v2;
+        ++uniform[quant_stats_uniform_bin(v, c.lo, c.hi, c.uniform_bins)];
+        if constexpr (!kQuantized) {
+            if (v != 0.0f) {
+                const int e = stats_log2_exponent(v);
+                if (e < c.spec->log2_min_exponent) {
+                    ++tally[kSecondLow];
+                } else if (e > c.spec->log2_max_exponent) {
+                    ++tally[kSecondHigh];
+                } else {
+                    ++second[e - c.spec->log2_min_exponent];
+                }
+            }
+        } else {
+            const QuantElement e = quant_stats_element(
+                v, s, z, c.bounds, kSymmetric, kStochastic, seed, static_cast<std::uint64_t>(i));
+            tally[kClipLow] += e.clip < 0 ? 1 : 0;
+            tally[kClipHigh] += e.clip > 0 ? 1 : 0;
+            const double err = vd - static_cast<double>(e.xq);
+            local.error_sumsq += err * err;
+            tally[kUnderflow] += (v != 0.0f && e.xq == 0.0f) ? 1 : 0;
+            if (!std::isnan(e.q)) {
+                ++second[static_cast<std::int64_t>(e.q - c.bounds.qn)];
+            }
+        }
+    }
+    sums = local;
+}
+
+using SegmentFn = void (*)(const StatsContext&,
+                           std::int64_t,
+                           std::int64_t,
+                           std::int64_t,
+                           ChunkSums&,
+                           std::int64_t*,
+                           std::int64_t*,
+                           std::int64_t*);
+
+SegmentFn pick_segment(const FakeQuantParams* params) {
+    if (params == nullptr) {
+        return stats_segment<false, false, false>;
+    }
+    const bool stochastic = params->rounding == QuantRounding::kStochastic;
+    if (params->symmetric) {
+        return stochastic ? stats_segment<true, true, true> : stats_segment<true, true, false>;
+    }
+    return stochastic ? stats_segment<true, false, true> : stats_segment<true, false, false>;
+}
+
+}  // namespace
+
+Status quant_stats_cpu_parallel(const float* x,
+                                std::int64_t rows,
+                                std::int64_t cols,
+                                const FakeQuantParams* params,
+                                const QuantStatsSpec& spec,
+                                QuantStats* stats,
+                                std::int64_t* uniform_counts,
+                                std::int64_t* second_counts,
+                                int num_threads) {
+    const Status status = quant_stats_check_args(spec, params, rows, cols);
+    if (status != Status::kOk) {
+        return status;
+    }
+    const std::int64_t n = rows * cols;
+    if (stats == nullptr || uniform_counts == nullptr || second_counts == nullptr ||
+        (x == nullptr && n > 0)) {
+        return Status::kBadArgument;
+    }
+    const int uniform_bins = spec.uniform_bins;
+    const int second_bins = quant_stats_second_bins(spec, params);
+    const int threads = cpu_resolve_threads(num_threads);
+    FakeQuantLayout layout{n, n > 0 ? 1 : 0, n};
+    if (params != nullptr) {
+        layout = fake_quant_layout(*params, rows, cols);
+    }
+
+    // Pass 1a: (num_blocks,) ranges; block k covers group k / blocks_per_group.
+    const std::int64_t blocks_per_group =
+        layout.num_groups == 0 ? 0 : (layout.group_len + kRangeBlock - 1) / kRangeBlock;
+    const std::int64_t num_blocks = layout.num_groups * blocks_per_group;
+    std::vector<BlockRange> ranges(static_cast<std::size_t>(num_blocks));
+    parallel_for_blocks(num_blocks, threads, [&](std::int64_t k0, std::int64_t k1, int) {
+        for (std::int64_t k = k0; k < k1; ++k) {
+            const std::int64_t grp = k / blocks_per_group;
+            const std::int64_t begin =
+                grp * layout.group_len + (k % blocks_per_group) * kRangeBlock;
+            const std::int64_t end = std::min((grp + 1) * layout.group_len, begin + kRangeBlock);
+            ranges[static_cast<std::size_t>(k)] = block_range(x, begin, end);
+        }
+    });
+    // Pass 1b: s and z per group (quantized), and the finite range of the whole buffer.
+    const QuantBounds bounds =
+        params != nullptr
+            ? quant_bounds(params->bits, params->symmetric, params->grid == QuantGrid::kFull)
+            : QuantBounds{0.0f, 0.0f, 1.0f};
+    std::vector<float> s(params != nullptr ? static_cast<std::size_t>(layout.num_groups) : 0);
+    std::vector<float> z(s.size());
+    BlockRange whole;
+    for (std::int64_t g = 0; g < layout.num_groups; ++g) {
+        BlockRange r;
+        for (std::int64_t c = 0; c < blocks_per_group; ++c) {
+            merge_range(r, ranges[static_cast<std::size_t>(g * blocks_per_group + c)]);
+        }
+        merge_range(whole, r);
+        if (params != nullptr) {
+            const float lo = r.any ? r.lo : 0.0f;
+            const float hi = r.any ? r.hi : 0.0f;
+            const float absmax = std::max(std::fabs(lo), std::fabs(hi));
+            quant_scale_zero(params->symmetric ? 0.0f : lo,
+                             params->symmetric ? absmax : hi,
+                             bounds,
+                             params->min_range,
+                             params->symmetric,
+                             &s[static_cast<std::size_t>(g)],
+                             &z[static_cast<std::size_t>(g)]);
+        }
+    }
+
+    // Pass 2: statistics per chunk; per-thread rows (uniform_bins + second_bins + kTallySlots,).
+    const StatsContext context{x,
+                               params,
+                               &spec,
+                               bounds,
+                               layout.group_len,
+                               s.data(),
+                               z.data(),
+                               whole.finite_min,
+                               whole.finite_max,
+                               uniform_bins};
+    const std::int64_t num_chunks = (n + kStatsChunk - 1) / kStatsChunk;
+    const std::int64_t stride = uniform_bins + second_bins + kTallySlots;
+    std::vector<ChunkSums> sums(static_cast<std::size_t>(num_chunks));
+    const SegmentFn segment = pick_segment(params);
+    std::vector<std::int64_t> thread_counts(static_cast<std::size_t>(threads * stride), 0);
+    parallel_for_blocks(num_chunks, threads, [&](std::int64_t c0, std::int64_t c1, int t) {
+        std::int64_t* uniform = thread_counts.data() + t * stride;
+        std::int64_t* second = uniform + uniform_bins;
+        std::int64_t* tally = second + second_bins;
+        for (std::int64_t c = c0; c < c1; ++c) {
+            ChunkSums& chunk = sums[static_cast<std::size_t>(c)];
+            const std::int64_t end = std::min(n, (c + 1) * kStatsChunk);
+            for (std::int64_t begin = c * kStatsChunk; begin < end;) {
+                const std::int64_t grp = begin / layout.group_len;
+                const std::int64_t seg_end = std::min(end, (grp + 1) * layout.group_len);
+                segment(context, begin, seg_end, grp, chunk, uniform, second, tally);
+                begin = seg_end;
+            }
+        }
+    });
+
+    QuantStats out;
+    out.n = n;
+    std::fill(uniform_counts, uniform_counts + uniform_bins, 0);
+    std::fill(second_counts, second_counts + second_bins, 0);
+    for (int t = 0; t < threads; ++t) {
+        const std::int64_t* row = thread_counts.data() + t * stride;
+        for (int b = 0; b < uniform_bins; ++b) {
+            uniform_counts[b] += row[b];
+        }
+        for (int b = 0; b < second_bins; ++b) {
+            second_counts[b] += row[uniform_bins + b];
+        }
+        const std::int64_t* tally = row + uniform_bins + second_bins;
+        out.nan_count += tally[kNan];
+        out.inf_count += tally[kInf];
+        out.zero_count += tally[kZero];
+        out.clipped_low += tally[kClipLow];
+        out.clipped_high += tally[kClipHigh];
+        out.underflow_count += tally[kUnderflow];
+        out.second_low += tally[kSecondLow];
+        out.second_high += tally[kSecondHigh];
+    }
+    for (const ChunkSums& c : sums) {  // chunk order: independent of the thread count
+        out.sum += c.sum;
+        out.sumsq += c.sumsq;
+        out.sum_cube += c.sum_cube;
+        out.sum_quad += c.sum_quad;
+        out.error_sumsq += c.error_sumsq;
+    }
+    out.min = whole.any_finite ? whole.finite_min : std::numeric_limits<float>::quiet_NaN();
+    out.max = whole.any_finite ? whole.finite_max : std::numeric_limits<float>::quiet_NaN();
+    if (!s.empty()) {
+        out.scale_min = *std::min_element(s.begin(), s.end());
+        out.scale_max = *std::max_element(s.begin(), s.end());
+    }
+    *stats = out;
+    return Status::kOk;
+}
+
+}  // namespace lowbit::kernels

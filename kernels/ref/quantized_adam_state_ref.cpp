@@ -1,0 +1,197 @@
+// Stored Adam-moment format (quantized_adam_state.h): argument checks and layout shared by every
+// path, and the scalar references of quantize / dequantize, written out literally from spec §2
+// (absmax or min-max per group, round half to even, codes offset by -Qn) without the helpers that
+// the CPU-parallel and CUDA paths share, so they are an independent check of those paths.
+#include "lowbit/kernels/quantized_adam_state.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace lowbit::kernels {
+namespace {
+
+// The integer grid of a format: [Qn, Qp] and the step divisor (spec §2.1-§2.3, full grid).
+struct RefStateGrid {
+    float qn;
+    float qp;
+    float divisor;
+};
+
+RefStateGrid ref_state_grid(const StateQuantFormat& f) {
+    const float half = static_cast<float>(1 << (f.bits - 1));
+    if (f.symmetric) {
+        return {-half, half - 1.0f, half - 1.0f};  // s = absmax / Qp
+    }
+    if (f.grid == QuantGrid::kReference) {
+        return {-half, half - 1.0f, 2.0f * (half - 1.0f)};  // s = (max - min) / (2 Qp)
+    }
+    const float levels = static_cast<float>((1 << f.bits) - 1);
+    return {0.0f, levels, levels};  // s = (max - min) / (2^b - 1), unsigned codes
+}
+
+}  // namespace
+
+Status state_quant_check_args(const StateQuantFormat& format,
+                              std::int64_t rows,
+                              std::int64_t cols) {
+    if (format.bits < 2 || format.bits > 8) {
+        return Status::kBadArgument;
+    }
+    if (!(std::isfinite(format.min_range) && format.min_range > 0.0f)) {
+        return Status::kBadArgument;
+    }
+    if (format.grid != QuantGrid::kReference && format.grid != QuantGrid::kFull) {
+        return Status::kBadArgument;
+    }
+    switch (format.granularity) {
+        case StateGranularity::kPerTensor:
+        case StateGranularity::kPerRow:
+            break;
+        case StateGranularity::kPerBlock:
+            if (format.block_size < 1) {
+                return Status::kBadArgument;
+            }
+            break;
+        default:
+            return Status::kBadArgument;
+    }
+    if (rows < 0 || cols < 0) {
+        return Status::kBadShape;
+    }
+    return Status::kOk;
+}
+
+StateQuantLayout state_quant_layout(const StateQuantFormat& format,
+                                    std::int64_t rows,
+                                    std::int64_t cols) {
+    StateQuantLayout layout;
+    layout.n = rows * cols;
+    layout.packed = format.bits <= 4;
+    layout.code_bytes = layout.packed ? (layout.n + 1) / 2 : layout.n;
+    if (layout.n == 0) {
+        return layout;  // no group, no scale
+    }
+    switch (format.granularity) {
+        case StateGranularity::kPerTensor:
+            layout.group_len = layout.n;
+            break;
+        case StateGranularity::kPerRow:
+            layout.group_len = cols;
+            break;
+        case StateGranularity::kPerBlock:
+            layout.group_len = std::min(format.block_size, layout.n);
+            break;
+    }
+    layout.num_groups = (layout.n + layout.group_len - 1) / layout.group_len;
+    return layout;
+}
+
+FakeQuantParams state_group_fake_quant_params(const StateQuantFormat& format) {
+    FakeQuantParams params;
+    params.bits = format.bits;
+    params.symmetric = format.symmetric;
+    params.grid = format.grid;
+    params.granularity = QuantGranularity::kPerTensor;
+    params.rounding = QuantRounding::kNearest;
+    params.min_range = format.min_range;
+    return params;
+}
+
+Status state_quantize_ref(const float* x,
+                          std::int64_t rows,
+                          std::int64_t cols,
+                          const StateQuantFormat& format,
+                          SecondMomentMapping mapping,
+                          QuantizedStateBuffers out) {
+    const Status status = state_quant_check_args(format, rows, cols);
+    if (status != Status::kOk) {
+        return status;
+    }
+    const StateQuantLayout layout = state_quant_layout(format, rows, cols);
+    if (layout.n == 0) {
+        return Status::kOk;
+    }
+    if (x == nullptr || out.codes == nullptr || out.scales == nullptr ||
+        (!format.symmetric && out.zero_points == nullptr)) {
+        return Status::kBadArgument;
+    }
+    const RefStateGrid grid = ref_state_grid(format);
+    // The quantized domain: x, or sqrt(x) for the second-moment sqrt mapping.
+    std::vector<float> u(static_cast<std::size_t>(layout.n));
+    for (std::int64_t i = 0; i < layout.n; ++i) {
+        u[i] = mapping == SecondMomentMapping::kSqrt ? std::sqrt(x[i]) : x[i];
+    }
+    std::fill(out.codes, out.codes + layout.code_bytes, std::uint8_t{0});
+    for (std::int64_t grp = 0; grp < layout.num_groups; ++grp) {
+        const std::int64_t begin = grp * layout.group_len;
+        const std::int64_t end = std::min(layout.n, begin + layout.group_len);
+        float s = 0.0f;
+        float z = 0.0f;
+        if (format.symmetric) {
+            float absmax = 0.0f;
+            for (std::int64_t i = begin; i < end; ++i) {
+                absmax = std::max(absmax, std::fabs(u[i]));
+            }
+            s = std::max(absmax, format.min_range) / grid.divisor;  // s = max(|x|, r_min) / Qp
+        } else {
+            float lo = u[begin];
+            float hi = u[begin];
+            for (std::int64_t i = begin; i < end; ++i) {
+                lo = std::min(lo, u[i]);
+                hi = std::max(hi, u[i]);
+            }
+            s = std::max(hi - lo, format.min_range) / grid.divisor;
+            z = std::nearbyint(lo / s - grid.qn);  // z = round(min/s - Qn); full grid: z = -zp
+        }
+        out.scales[grp] = s;
+        if (!format.symmetric) {
+            out.zero_points[grp] = z;
+        }
+        for (std::int64_t i = begin; i < end; ++i) {
+            const float t = format.symmetric ? u[i] / s : u[i] / s - z;
+            const float q = std::nearbyint(std::clamp(t, grid.qn, grid.qp));
+            const int code = std::isnan(q) ? 0 : static_cast<int>(q - grid.qn);
+            if (layout.packed) {
+                out.codes[i / 2] |= static_cast<std::uint8_t>(i % 2 == 0 ? code : code << 4);
+            } else {
+                out.codes[i] = static_cast<std::uint8_t>(code);
+            }
+        }
+    }
+    return Status::kOk;
+}
+
+Status state_dequantize_ref(const QuantizedStateBuffers& state,
+                            std::int64_t rows,
+                            std::int64_t cols,
+                            const StateQuantFormat& format,
+                            SecondMomentMapping mapping,
+                            float* out) {
+    const Status status = state_quant_check_args(format, rows, cols);
+    if (status != Status::kOk) {
+        return status;
+    }
+    const StateQuantLayout layout = state_quant_layout(format, rows, cols);
+    if (layout.n == 0) {
+        return Status::kOk;
+    }
+    if (out == nullptr || state.codes == nullptr || state.scales == nullptr ||
+        (!format.symmetric && state.zero_points == nullptr)) {
+        return Status::kBadArgument;
+    }
+    const RefStateGrid grid = ref_state_grid(format);
+    for (std::int64_t i = 0; i < layout.n; ++i) {
+        const std::int64_t grp = i / layout.group_len;
+        const int code = layout.packed
+                             ? (i % 2 == 0 ? state.codes[i / 2] & 0xF : state.codes[i / 2] >> 4)
+                             : state.codes[i];
+        const float q = static_cast<float>(code) + grid.qn;
+        const float s = state.scales[grp];
+        const float value = format.symmetric ? q * s : (q + state.zero_points[grp]) * s;
+        out[i] = mapping == SecondMomentMapping::kSqrt ? value * value : value;
+    }
+    return Status::kOk;
+}
+
+}  // namespace lowbit::kernels
