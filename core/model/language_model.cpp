@@ -22,6 +22,33 @@ int64_t LanguageModelImpl::parameter_count() const {
     return n;
 }
 
+void LanguageModelImpl::set_quant_plan(std::shared_ptr<const quant::QuantPlan> plan) {
+    if (plan) {
+        TORCH_CHECK(plan->layers.size() == linears_.size(),
+                    "set_quant_plan: the plan has ",
+                    plan->layers.size(),
+                    " layers, the model ",
+                    linears_.size());
+        for (size_t i = 0; i < linears_.size(); ++i) {
+            TORCH_CHECK(plan->layers[i] && plan->layers[i]->path == linears_[i]->path(),
+                        "set_quant_plan: plan entry ",
+                        i,
+                        " is not for layer ",
+                        linears_[i]->path());
+        }
+    }
+    for (size_t i = 0; i < linears_.size(); ++i) {
+        linears_[i]->set_quantizers(plan ? plan->layers[i] : nullptr);
+    }
+    quant_plan_ = std::move(plan);
+}
+
+void LanguageModelImpl::set_quant_step(int64_t step, int64_t micro_batch) {
+    for (auto& linear : linears_) {
+        linear->set_quant_step(step, micro_batch);
+    }
+}
+
 void LanguageModelImpl::check_ids(const torch::Tensor& ids) const {
     TORCH_CHECK(ids.dim() == 2, "model input ids must be (B, T), got ", ids.sizes());
     TORCH_CHECK(ids.scalar_type() == torch::kInt64,

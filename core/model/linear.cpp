@@ -1,5 +1,8 @@
-// LinearImpl: y = x Wᵀ + b with the weight stored (out, in) as torch::nn::Linear does.
+// LinearImpl: y = x Wᵀ + b with the weight stored (out, in) as torch::nn::Linear does, or the
+// fake-quantized linear when the layer has W, A or G quantizers; plus the telemetry capture.
 #include "lowbit/model/linear.h"
+
+#include "lowbit/quant/quantized_linear.h"
 
 #include <utility>
 
@@ -34,13 +37,70 @@ LinearImpl::LinearImpl(torch::Tensor shared_weight, std::string path, std::strin
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
     // The one place a model multiplies by a weight matrix: (..., in) -> (..., out).
-    return torch::nn::functional::linear(x, weight_, bias_);
+    torch::Tensor y;
+    if (quantizers_ && quantizers_->quantizes_linear()) {
+        y = quant::quantized_linear(
+            x,
+            weight_,
+            bias_,
+            quant::quantized_linear_call(*quantizers_, quant_step_, quant_micro_batch_));
+    } else {
+        y = torch::nn::functional::linear(x, weight_, bias_);
+    }
+    // Only training-mode forwards: an evaluation pass (eval mode) must not replace the step's.
+    if (capture_ && is_training()) {
+        capture_->input = x.detach().reshape({-1, in_features()});
+        if (y.requires_grad()) {
+            const int64_t out = out_features();
+            // Capture the Capture, not `this`: the hook may outlive this call's module state.
+            y.register_hook([capture = capture_, out](const torch::Tensor& grad) {
+                capture->grad_output = grad.detach().reshape({-1, out});
+            });
+        }
+    }
+    return y;
+}
+
+void LinearImpl::set_quantizers(std::shared_ptr<const quant::LayerQuantizers> quantizers) {
+    TORCH_CHECK(!quantizers || quantizers->path == path_,
+                "Linear ",
+                path_,
+                ": quantizers resolved for layer '",
+                quantizers ? quantizers->path : std::string(),
+                "'");
+    quantizers_ = std::move(quantizers);
+}
+
+void LinearImpl::set_capture(bool enabled) {
+    if (!enabled) {
+        capture_.reset();
+    } else if (!capture_) {
+        capture_ = std::make_shared<Capture>();
+    }
+}
+
+torch::Tensor LinearImpl::captured_input() const {
+    return capture_ ? capture_->input : torch::Tensor();
+}
+
+torch::Tensor LinearImpl::captured_grad_output() const {
+    return capture_ ? capture_->grad_output : torch::Tensor();
+}
+
+void LinearImpl::clear_capture() {
+    if (capture_) {
+        *capture_ = Capture{};
+    }
 }
 
 void LinearImpl::pretty_print(std::ostream& stream) const {
     stream << "lowbit::model::Linear(" << path_ << ", role=" << role_ << ", in=" << in_features()
            << ", out=" << out_features() << ", bias=" << (has_bias() ? "true" : "false")
-           << (shared_ ? ", shared weight" : "") << ")";
+           << (shared_ ? ", shared weight" : "");
+    if (quantizers_ && quantizers_->quantizes_anything()) {
+        stream << ", quant: " << quant::describe(*quantizers_);
+    }
+    stream << ")";
 }
 
 }  // namespace lowbit::model

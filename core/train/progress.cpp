@@ -33,6 +33,12 @@ std::string describe_event(const std::string& kind, int64_t step, const nlohmann
     return text;
 }
 
+// Events that only tell a machine reader that new rows are in the store (every telemetry
+// step): kept out of the lines a person reads.
+bool is_quiet_for_people(const std::string& kind) {
+    return kind == "telemetry";
+}
+
 class JsonLinesSink : public ProgressSink {
 public:
     void on_step(const StepProgress& p) override {
@@ -87,6 +93,9 @@ public:
     }
 
     void on_event(const std::string& kind, int64_t step, const nlohmann::json& fields) override {
+        if (is_quiet_for_people(kind)) {
+            return;
+        }
         std::fprintf(stderr, "\r\033[K%s\n", describe_event(kind, step, fields).c_str());
         std::fflush(stderr);
     }
@@ -114,6 +123,9 @@ public:
     }
 
     void on_event(const std::string& kind, int64_t step, const nlohmann::json& fields) override {
+        if (is_quiet_for_people(kind)) {
+            return;
+        }
         std::fprintf(stderr, "%s\n", describe_event(kind, step, fields).c_str());
     }
 };

@@ -4,7 +4,9 @@
 
 #include "lowbit/config/recipe_json.h"
 #include "lowbit/io/model_state.h"
+#include "lowbit/quant/quant_plan.h"
 #include "lowbit/store/run_reader.h"
+#include "lowbit/train/make_optimizer.h"
 #include "lowbit/util/build_info.h"
 #include "lowbit/util/exit_codes.h"
 
@@ -73,16 +75,12 @@ void build_components(RunContext& run, const fs::path& workspace_root) {
     run.model = model::create_model(model_config, recipe.seed);
     run.model->to(run.device);
     run.model->train();
-    AdamWOptions options;
-    options.beta1 = recipe.train.betas[0];
-    options.beta2 = recipe.train.betas[1];
-    options.eps = recipe.train.eps;
-    options.weight_decay = recipe.train.weight_decay;
-    std::vector<std::pair<std::string, torch::Tensor>> parameters;
-    for (const auto& item : run.model->named_parameters()) {
-        parameters.emplace_back(item.key(), item.value());
-    }
-    run.optimizer = std::make_unique<AdamW>(std::move(parameters), options);
+    // Quantizers of every linear (quant: section); its errors (BadInput) come before the run is
+    // recorded. The optimizer's m/v quantizers are in run.model->quant_plan().
+    quant::QuantPlan plan = quant::resolve_quant_plan(recipe, *run.model);
+    run.model->set_quant_plan(std::make_shared<const quant::QuantPlan>(std::move(plan)));
+    // AdamW, or QuantizedAdamW with low-bit stored moments when the plan quantizes m or v.
+    run.optimizer = make_optimizer(recipe, *run.model);
     // Dropout draws from the default generator; seed it so runs are reproducible.
     torch::manual_seed(recipe.seed);
 }

@@ -7,6 +7,7 @@
 #include "lowbit/io/model_state.h"
 #include "lowbit/store/run_writer.h"
 #include "lowbit/store/workspace.h"
+#include "lowbit/train/layer_telemetry.h"
 #include "lowbit/train/lr_schedule.h"
 #include "lowbit/train/run_context.h"
 #include "lowbit/util/autocast_guard.h"
@@ -123,6 +124,7 @@ TrainOutcome run_training(const TrainRequest& request, ProgressSink& progress) {
     const int64_t tokens_per_step = static_cast<int64_t>(batch) * context * spec.grad_accum;
     const bool bf16 = spec.precision == config::Precision::kBf16;
     std::vector<torch::Tensor> parameters = run.model->parameters();
+    LayerTelemetry telemetry(run.recipe, *run.model);
 
     TrainOutcome outcome;
     outcome.run_id = run.run_id;
@@ -196,12 +198,14 @@ TrainOutcome run_training(const TrainRequest& request, ProgressSink& progress) {
             // ---- step ----
             const auto step_start = std::chrono::steady_clock::now();
             const double lr = learning_rate_at(step, spec);
+            const bool log_telemetry = telemetry.begin_step(step + 1);
             for (auto& p : parameters) {
                 p.mutable_grad() = torch::Tensor();
             }
             double loss_sum = 0;
             for (int micro = 0; micro < spec.grad_accum; ++micro) {
                 run.train_sampler->sample_train(step, micro, batch, inputs.data(), targets.data());
+                run.model->set_quant_step(step, micro);  // seeds stochastic rounding
                 auto x =
                     torch::from_blob(inputs.data(), {batch, context}, torch::kInt64).to(run.device);
                 auto y = torch::from_blob(targets.data(), {batch, context}, torch::kInt64)
@@ -235,10 +239,17 @@ TrainOutcome run_training(const TrainRequest& request, ProgressSink& progress) {
                 outcome.summary = summary;
                 return outcome;
             }
+            if (log_telemetry) {
+                telemetry.add_before_update(*run.optimizer);
+            }
             run.optimizer->step(lr);
             run.tokens_seen += tokens_per_step;
             last_train_loss = train_loss;
             const int64_t done = step + 1;
+            if (log_telemetry) {
+                const std::size_t tensors = telemetry.finish_step(done, writer, run.run_id);
+                progress.on_event("telemetry", done, {{"tensors", tensors}});
+            }
 
             // ---- log ----
             const double step_seconds =

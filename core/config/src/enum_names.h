@@ -69,6 +69,11 @@ struct EnumNames<BackwardMode> {
     static constexpr std::array<const char*, 4> kNames = {"paper", "switchback", "both", "ste"};
 };
 
+template <>
+struct EnumNames<SecondMomentMapping> {
+    static constexpr std::array<const char*, 2> kNames = {"linear", "sqrt"};
+};
+
 template <typename E>
 const char* enum_name(E value) {
     const auto index = static_cast<std::size_t>(value);

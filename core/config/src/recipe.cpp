@@ -50,6 +50,10 @@ const char* to_string(BackwardMode v) {
     return detail::enum_name(v);
 }
 
+const char* to_string(SecondMomentMapping v) {
+    return detail::enum_name(v);
+}
+
 std::vector<std::string> quant_roles(ModelFamily family) {
     if (family == ModelFamily::kLlama) {
         return {"q", "k", "v", "o", "gate", "up", "down", "lm_head"};

@@ -82,6 +82,10 @@ std::string value_text(const FieldSpec& field, const FieldValue& value) {
         for (const std::string& s : *strings) {
             list += (list.size() > 1 ? ", " : "") + quote(s);
         }
+    } else if (const auto* ints = std::get_if<std::vector<int64_t>>(&value)) {
+        for (const int64_t i : *ints) {
+            list += (list.size() > 1 ? ", " : "") + std::to_string(i);
+        }
     } else {
         for (const double d : std::get<std::vector<double>>(value)) {
             list += (list.size() > 1 ? ", " : "") + format_double(d);
@@ -167,6 +171,13 @@ YAML::Node value_node(const FieldSpec& field, const FieldValue& value) {
         YAML::Node list(YAML::NodeType::Sequence);
         for (const std::string& s : *strings) {
             list.push_back(s);
+        }
+        return list;
+    }
+    if (const auto* ints = std::get_if<std::vector<int64_t>>(&value)) {
+        YAML::Node list(YAML::NodeType::Sequence);
+        for (const int64_t i : *ints) {
+            list.push_back(std::to_string(i));
         }
         return list;
     }

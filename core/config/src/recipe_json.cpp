@@ -148,6 +148,20 @@ FieldValue read_value(const FieldSpec& field, const json& j, const std::string& 
             }
             return list;
         }
+        case FieldType::kInt64List: {
+            if (!j.is_array()) {
+                fail_type(path, j, "an array of integers");
+            }
+            std::vector<int64_t> list;
+            for (std::size_t i = 0; i < j.size(); ++i) {
+                if (!j[i].is_number_integer() ||
+                    (j[i].is_number_unsigned() && j[i].get<uint64_t>() > uint64_t(INT64_MAX))) {
+                    fail_type(path + "[" + std::to_string(i) + "]", j[i], "an integer");
+                }
+                list.push_back(j[i].get<int64_t>());
+            }
+            return list;
+        }
         case FieldType::kQuantOverrides:
             return read_overrides(j, path);
     }

@@ -49,6 +49,12 @@ public:
 
     void apply_override(YAML::Node& root, const std::string& text);
     Recipe read(const YAML::Node& root);
+    // One quantizer map {bits: 8, granularity: ...} checked against the quant.<tensor>.* rows;
+    // keys not given keep that tensor type's defaults. `prefix` starts key paths in errors ("" for
+    // a standalone spec file). Defined in quantizer_yaml.cpp.
+    QuantizerSpec read_quantizer(const YAML::Node& node,
+                                 const QuantTensorSpec& tensor,
+                                 const std::string& prefix);
 
 private:
     Location locate(const std::string& path, const YAML::Mark& mark) const;

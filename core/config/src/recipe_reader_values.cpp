@@ -105,6 +105,29 @@ FieldValue RecipeReader::read_value(const FieldSpec& field,
             }
             return list;
         }
+        case FieldType::kInt64List: {
+            // One integer or a list of them; null (nothing written) is the empty list.
+            std::vector<int64_t> list;
+            std::vector<std::pair<YAML::Node, std::string>> elements;
+            if (node.IsScalar()) {
+                elements.emplace_back(node, path);
+            } else if (node.IsSequence()) {
+                for (std::size_t i = 0; i < node.size(); ++i) {
+                    elements.emplace_back(node[i], path + "[" + std::to_string(i) + "]");
+                }
+            } else if (!node.IsNull()) {
+                fail_type(path, node, describe_expected(field));
+            }
+            for (const auto& [element, element_path] : elements) {
+                int64_t value = 0;
+                if (!is_plain_scalar(element) ||
+                    detail::parse_int64(element.Scalar(), value) != detail::IntParse::kOk) {
+                    fail_type(element_path, element, "an integer");
+                }
+                list.push_back(value);
+            }
+            return list;
+        }
         case FieldType::kQuantOverrides:
             return read_overrides(node, path, from_text);
     }

@@ -132,9 +132,9 @@ void RecipeReader::read_section(const YAML::Node& node, const std::string& prefi
             }
             read_section(entry.second, path, recipe);
         } else if (const FieldSpec* field = find_field(path)) {
-            const bool null_allowed = field->type == FieldType::kString ||
-                                      field->type == FieldType::kStringList ||
-                                      field->type == FieldType::kQuantOverrides;
+            const bool null_allowed =
+                field->type == FieldType::kString || field->type == FieldType::kStringList ||
+                field->type == FieldType::kInt64List || field->type == FieldType::kQuantOverrides;
             if (entry.second.IsNull() && !null_allowed) {
                 // yaml-cpp places an empty value at the next line; point at the key instead.
                 fail(

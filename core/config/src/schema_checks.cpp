@@ -117,6 +117,8 @@ std::string describe_expected(const FieldSpec& field) {
         case FieldType::kDoubleList:
             return "a list of " + std::to_string(field.list_size) + " numbers, each" +
                    describe_range(field);
+        case FieldType::kInt64List:
+            return "an integer or a list of integers, each" + describe_range(field);
         case FieldType::kEnum: {
             std::string text = "one of: ";
             for (std::size_t i = 0; i < field.choices.size(); ++i) {
@@ -156,6 +158,14 @@ std::optional<std::string> check_field_value(const FieldSpec& field, const Field
                 "element " + std::to_string(k) + " (" + format_double((*list)[k]) + ")";
             if (auto problem = check_number(field, (*list)[k], shown)) {
                 return problem;
+            }
+        }
+    } else if (const auto* ints = std::get_if<std::vector<int64_t>>(&value)) {
+        for (std::size_t k = 0; k < ints->size(); ++k) {
+            if (!in_range(field, static_cast<double>((*ints)[k]))) {
+                return out_of_range(
+                    field,
+                    "element " + std::to_string(k) + " (" + std::to_string((*ints)[k]) + ")");
             }
         }
     } else if (const auto* s = std::get_if<std::string>(&value)) {
@@ -283,6 +293,7 @@ std::vector<RecipeProblem> check_recipe_consistency(const Recipe& r) {
         }
     }
     detail::check_quant(r, problems);
+    detail::check_telemetry(r, problems);
     return problems;
 }
 

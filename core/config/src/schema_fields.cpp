@@ -174,7 +174,8 @@ std::vector<FieldSpec> build_fields() {
                       "CPU intra-op threads; 0 = LibTorch's default",
                       closed(0, 4096)));
 
-    detail::add_quant_fields(f);  // last: the YAML emitter writes quant.overrides at the end
+    detail::add_quant_fields(f);  // the YAML emitter writes quant.overrides last in quant:
+    detail::add_telemetry_fields(f);
     return f;
 }
 
@@ -199,6 +200,7 @@ std::span<const SectionSpec> recipe_sections() {
         {"quant.grad_output", "Output gradient dL/dY of each linear, [B*T, out]"},
         {"quant.optim_m", "AdamW first moment of each quantized weight"},
         {"quant.optim_v", "AdamW second moment of each quantized weight"},
+        {"telemetry", "Per-layer quantization statistics and histograms of the quantized linears"},
     };
     return kSections;
 }

@@ -1,6 +1,7 @@
 // The quant: rows of the schema table (one block of keys per tensor type, scope, backward,
 // split_qkv_grad, overrides) and the quant rules that span several keys: granularity per tensor
 // type, group sizes that must divide the layer widths, scope roles per model family.
+#include "lowbit/config/quant_layers.h"
 #include "lowbit/config/recipe_schema.h"
 
 #include <algorithm>
@@ -60,10 +61,26 @@ std::string join(const std::vector<std::string>& words) {
 
 using Fail = std::function<void(std::string, std::string, std::string)>;
 
-// Rules of one quantizer entry; `prefix` is e.g. "quant.weight" or "quant.overrides[0].weight".
+// The roles of the scoped linears whose path matches `pattern` (all scoped roles for "*").
+std::set<std::string> scoped_roles(const Recipe& r, const std::string& pattern) {
+    const std::vector<std::string>& scope = r.quant.scope;
+    std::set<std::string> roles;
+    for (const QuantLayer& layer : quant_layers(r.model)) {
+        const bool in_scope =
+            scope.empty() || std::find(scope.begin(), scope.end(), layer.role) != scope.end();
+        if (in_scope && layer_pattern_matches(pattern, layer.path)) {
+            roles.insert(layer.role);
+        }
+    }
+    return roles;
+}
+
+// Rules of one quantizer entry applied to the linears of `roles`; `prefix` is e.g.
+// "quant.weight" or "quant.overrides[0].weight".
 void check_entry(const Recipe& r,
                  const std::string& tensor,
                  const QuantizerSpec& spec,
+                 const std::set<std::string>& roles,
                  const std::string& prefix,
                  const std::string& locate_at,
                  const Fail& fail) {
@@ -84,21 +101,58 @@ void check_entry(const Recipe& r,
     if (spec.granularity != Granularity::kPerGroup) {
         return;
     }
-    const std::vector<std::string>& scope = r.quant.scope;
     for (const RoleShape& shape : role_shapes(r.model)) {
-        if (!scope.empty() && std::find(scope.begin(), scope.end(), shape.role) == scope.end()) {
+        if (!roles.contains(shape.role)) {
             continue;
         }
         const bool by_out = tensor == "grad_output";  // G is [B*T, out]: groups along out
-        const int width = by_out ? shape.out : shape.in;
+        // With split_qkv_grad the q, k and v blocks of qkv's G are quantized one by one.
+        const bool split = by_out && shape.role == "qkv" && r.quant.split_qkv_grad;
+        const int width = split ? shape.out / 3 : by_out ? shape.out : shape.in;
         if (width > 0 && width % spec.group_size != 0) {
             fail(prefix + ".group_size",
                  locate_at.empty() ? gran : locate_at,
                  std::to_string(spec.group_size) + " does not divide " + std::to_string(width) +
-                     ", the " + (by_out ? "output" : "input") + " width of " + shape.role + " (" +
-                     (by_out ? shape.out_key : shape.in_key) +
-                     ") (expected a group size that divides every quantized layer width)");
+                     ", the " +
+                     (split    ? "width of one q/k/v block of qkv (model.d_model, as "
+                                 "quant.split_qkv_grad is on)"
+                      : by_out ? std::string("output width of ") + shape.role + " (" +
+                                     shape.out_key + ")"
+                               : std::string("input width of ") + shape.role + " (" + shape.in_key +
+                                     ")") +
+                     " (expected a group size that divides every quantized layer width)");
             return;
+        }
+    }
+}
+
+// An override whose pattern selects no quantized linear is almost surely a typo ("block.0.*")
+// or a block index beyond model.layers: report it rather than silently changing nothing.
+void check_override_matches(const Recipe& r, const Fail& fail) {
+    const std::vector<QuantLayer> layers = quant_layers(r.model);
+    for (std::size_t i = 0; i < r.quant.overrides.size(); ++i) {
+        const std::string& pattern = r.quant.overrides[i].layers;
+        if (pattern.empty() || !scoped_roles(r, pattern).empty()) {
+            continue;  // an empty pattern is reported by the field check
+        }
+        const bool matches_any = std::any_of(layers.begin(), layers.end(), [&](const auto& l) {
+            return layer_pattern_matches(pattern, l.path);
+        });
+        const std::string key = "quant.overrides[" + std::to_string(i) + "].layers";
+        if (matches_any) {
+            fail(key,
+                 "quant.overrides",
+                 "'" + pattern + "' matches only linears outside quant.scope (" +
+                     join(r.quant.scope) +
+                     "), so it would change nothing (expected a pattern matching a quantized "
+                     "layer, or add its role to quant.scope)");
+        } else {
+            fail(key,
+                 "quant.overrides",
+                 "'" + pattern + "' matches no linear of this " + to_string(r.model.family) +
+                     " model with " + std::to_string(r.model.layers) +
+                     " blocks (expected a glob over layer paths such as " + layers.front().path +
+                     ", blocks.0.*, *.mlp.*, lm_head)");
         }
     }
 }
@@ -160,6 +214,10 @@ void add_quant_fields(std::vector<FieldSpec>& f) {
         [](auto& r) -> auto& { return r.quant.split_qkv_grad; },
         "Separate dL/dY scales for the q, k and v blocks of GPT-2's fused qkv"));
     f.push_back(field(
+        "quant.optim_v_mapping",
+        [](auto& r) -> auto& { return r.quant.optim_v_mapping; },
+        "Stored AdamW v: linear (the reference: quantize v) or sqrt (quantize sqrt(v))"));
+    f.push_back(field(
         "quant.overrides",
         [](auto& r) -> auto& { return r.quant.overrides; },
         "Per-layer entries {layers: GLOB, weight: {bits: 8}, ...}; unset keys take defaults"));
@@ -207,8 +265,9 @@ void check_quant(const Recipe& r, std::vector<RecipeProblem>& problems) {
     const Fail fail = [&](std::string key, std::string other, std::string message) {
         problems.push_back({std::move(key), std::move(other), std::move(message), false});
     };
+    const std::set<std::string> all_scoped = scoped_roles(r, "*");
     for (const QuantTensorSpec& t : quant_tensors()) {
-        check_entry(r, t.name, r.quant.*t.member, "quant." + t.name, "", fail);
+        check_entry(r, t.name, r.quant.*t.member, all_scoped, "quant." + t.name, "", fail);
     }
     const std::vector<std::string> roles = quant_roles(r.model.family);
     std::set<std::string> seen;
@@ -233,12 +292,16 @@ void check_quant(const Recipe& r, std::vector<RecipeProblem>& problems) {
     for (std::size_t i = 0; i < r.quant.overrides.size(); ++i) {
         const QuantOverride& o = r.quant.overrides[i];
         const std::string prefix = "quant.overrides[" + std::to_string(i) + "]";
+        const std::set<std::string> matched = scoped_roles(r, o.layers);
         for (const QuantTensorSpec& t : quant_tensors()) {
             if (const auto& spec = o.*t.override_member) {
-                check_entry(r, t.name, *spec, prefix + "." + t.name, "quant.overrides", fail);
+                check_entry(
+                    r, t.name, *spec, matched, prefix + "." + t.name, "quant.overrides", fail);
             }
         }
     }
+    // Last, so that an entry's own key errors are reported first.
+    check_override_matches(r, fail);
 }
 
 }  // namespace detail

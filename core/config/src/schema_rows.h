@@ -113,6 +113,12 @@ FieldSpec field(std::string path, Ref ref, std::string doc, Limits limits = {}) 
             const auto& list = std::get<std::vector<double>>(v);
             ref(r) = {list.at(0), list.at(1)};
         };
+    } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+        f.type = FieldType::kInt64List;
+        f.get = [ref](const Recipe& r) { return FieldValue{ref(r)}; };
+        f.set = [ref](Recipe& r, const FieldValue& v) {
+            ref(r) = std::get<std::vector<int64_t>>(v);
+        };
     } else if constexpr (std::is_same_v<T, std::vector<QuantOverride>>) {
         f.type = FieldType::kQuantOverrides;
         f.get = [ref](const Recipe& r) { return FieldValue{ref(r)}; };
@@ -145,5 +151,9 @@ void add_quant_fields(std::vector<FieldSpec>& fields);
 
 // Appends the quant: cross-key problems (schema_quant.cpp).
 void check_quant(const Recipe& recipe, std::vector<RecipeProblem>& problems);
+
+// Appends the telemetry: rows and its cross-key problems (schema_telemetry.cpp).
+void add_telemetry_fields(std::vector<FieldSpec>& fields);
+void check_telemetry(const Recipe& recipe, std::vector<RecipeProblem>& problems);
 
 }  // namespace lowbit::config::detail

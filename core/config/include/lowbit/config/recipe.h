@@ -30,6 +30,9 @@ enum class QuantGrid { kReference, kFull };
 // paper: dX = G·W, dW = Q(G)ᵀ·X; switchback: dX = Q(G)·W, dW = Gᵀ·X; both: Q(G) in both GEMMs;
 // ste: the classic straight-through estimator, dX = G·Ŵ, dW = Gᵀ·X̂.
 enum class BackwardMode { kPaper, kSwitchback, kBoth, kSte };
+// How AdamW's v is stored when optim_v is quantized: linear (the reference code: quantize v) or
+// sqrt (quantize sqrt(v), store its square; far fewer small v collapse to 0, spec §4.4).
+enum class SecondMomentMapping { kLinear, kSqrt };
 
 struct ModelSpec {
     ModelFamily family = ModelFamily::kGpt2;
@@ -156,12 +159,25 @@ struct QuantSpec {
     std::vector<std::string> scope;
     BackwardMode backward = BackwardMode::kPaper;
     bool split_qkv_grad = false;  // separate G scales for the q, k and v blocks of a fused qkv
+    SecondMomentMapping optim_v_mapping = SecondMomentMapping::kLinear;
     std::vector<QuantOverride> overrides;
 
     // Any tensor quantized, by the section or by an override.
     bool enabled() const;
 
     bool operator==(const QuantSpec&) const = default;
+};
+
+// The telemetry: section: per-layer quantization statistics and histograms of the quantized
+// linears' tensors, written to the workspace on logging steps (core/telemetry).
+struct TelemetrySpec {
+    int64_t every = 100;         // log every this many steps (after the step); 0 = never
+    std::vector<int64_t> steps;  // extra logging steps (1-based, as the trainer counts them)
+    int bins = 64;               // uniform histogram bins over each tensor's [min, max]
+    // Tensor kinds to record (weight, activation, grad_output, optim_m, optim_v); empty = all.
+    std::vector<std::string> kinds;
+
+    bool operator==(const TelemetrySpec&) const = default;
 };
 
 struct Recipe {
@@ -171,6 +187,7 @@ struct Recipe {
     DataSpec data;
     TrainSpec train;
     QuantSpec quant;
+    TelemetrySpec telemetry;
 
     bool operator==(const Recipe&) const = default;
 };
@@ -187,6 +204,7 @@ const char* to_string(Granularity v);
 const char* to_string(Rounding v);
 const char* to_string(QuantGrid v);
 const char* to_string(BackwardMode v);
+const char* to_string(SecondMomentMapping v);
 
 // The linear roles of a family that quant.scope may name (lm_head last).
 std::vector<std::string> quant_roles(ModelFamily family);

@@ -25,6 +25,7 @@ enum class FieldType {
     kString,
     kStringList,  // YAML: one string or a list of strings
     kDoubleList,  // fixed length (list_size), e.g. Adam betas
+    kInt64List,   // any length, e.g. telemetry.steps; YAML: one integer or a list
     kEnum,        // stored as its lowercase name; `choices` lists the valid names
     // quant.overrides: a list of maps {layers: GLOB, weight: {bits: 8, ...}, ...}; each tensor
     // map takes the keys of the quant.<tensor> section (see quant_tensors()).
@@ -39,7 +40,8 @@ using FieldValue = std::variant<bool,
                                 std::string,
                                 std::vector<std::string>,
                                 std::vector<double>,
-                                std::vector<QuantOverride>>;
+                                std::vector<QuantOverride>,
+                                std::vector<int64_t>>;
 
 struct Bound {
     double value = 0.0;
@@ -50,7 +52,7 @@ struct FieldSpec {
     std::string path;  // dotted key path, e.g. "train.lr"
     FieldType type = FieldType::kInt;
     std::string doc;           // one line: what it does and its unit
-    std::optional<Bound> min;  // numbers (each element for kDoubleList)
+    std::optional<Bound> min;  // numbers (each element for kDoubleList and kInt64List)
     std::optional<Bound> max;
     std::vector<std::string> choices;  // kEnum
     // Integers valid only at these values (empty: any in range), e.g. bit-widths; `allowed_text`

@@ -4,6 +4,7 @@
 
 #include "lowbit/model/linear.h"
 #include "lowbit/model/model_config.h"
+#include "lowbit/quant/quant_plan.h"
 
 #include <torch/torch.h>
 
@@ -36,6 +37,20 @@ public:
     // Initialises every parameter from `seed` alone (same seed, same weights, on any thread).
     virtual void reset_parameters(uint64_t seed) = 0;
 
+    // Installs a plan from quant::resolve_quant_plan(recipe, *this): each Linear gets its entry
+    // (plan.layers[i] for linears()[i]). Null removes all quantization. Throws c10::Error if the
+    // plan was resolved for another model (count or paths differ).
+    void set_quant_plan(std::shared_ptr<const quant::QuantPlan> plan);
+
+    // The installed plan (null when none): the optimizer reads optim_m / optim_v from it.
+    const std::shared_ptr<const quant::QuantPlan>& quant_plan() const {
+        return quant_plan_;
+    }
+
+    // Called by the trainer before each micro-batch's forward: the step (0-based, the one being
+    // computed) and micro-batch seed stochastic rounding, so a resumed run rounds the same.
+    void set_quant_step(int64_t step, int64_t micro_batch = 0);
+
 protected:
     // Called by subclasses while building, in forward order.
     void add_linear(const Linear& linear) {
@@ -49,6 +64,7 @@ protected:
 
 private:
     std::vector<Linear> linears_;
+    std::shared_ptr<const quant::QuantPlan> quant_plan_;
 };
 
 // Builds the model of cfg.family and initialises it deterministically from `seed`.

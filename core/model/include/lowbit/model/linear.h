@@ -1,10 +1,16 @@
 // Linear: the single linear-layer abstraction of every model (weight (out, in), optional bias),
 // carrying its stable layer path ("blocks.3.attn.qkv") and role ("qkv", "fc1", "q", "lm_head").
-// Quantization will hook into forward(); every matmul of a model goes through here.
+// Every matmul of a model goes through here, so this is where quantization hooks in: with W, A or
+// G quantized, forward runs quant::QuantizedLinearFunction, otherwise a plain linear. It also
+// offers a capture of its input and output gradient for the quantization telemetry.
 #pragma once
+
+#include "lowbit/quant/layer_quantizers.h"
 
 #include <torch/torch.h>
 
+#include <cstdint>
+#include <memory>
 #include <string>
 
 namespace lowbit::model {
@@ -20,8 +26,39 @@ public:
     // tied to the token embedding: same tensor, one parameter, so it is not registered here.
     LinearImpl(torch::Tensor shared_weight, std::string path, std::string role);
 
-    // x (..., in) -> (..., out).
+    // x (..., in) -> (..., out). Quantized as set_quantizers says, in training and evaluation.
     torch::Tensor forward(const torch::Tensor& x);
+
+    // The layer's quantizers (null or nothing on W, A, G: a plain linear; m and v are the
+    // optimizer's business). Shared with the model's QuantPlan.
+    void set_quantizers(std::shared_ptr<const quant::LayerQuantizers> quantizers);
+
+    const std::shared_ptr<const quant::LayerQuantizers>& quantizers() const {
+        return quantizers_;
+    }
+
+    // The training step and micro-batch of the next forward calls; with the layer index and the
+    // recipe seed they fix the stochastic-rounding seeds (see quant::stochastic_rounding_seed).
+    void set_quant_step(int64_t step, int64_t micro_batch) {
+        quant_step_ = step;
+        quant_micro_batch_ = micro_batch;
+    }
+
+    // Telemetry capture. While on, each training-mode forward keeps its input detached as
+    // (B·T, in) and its backward the output gradient G = dL/dY detached as (B·T, out): the last
+    // micro-batch wins, both unquantized, in the dtype they had; evaluation (eval mode) leaves
+    // them alone. Off (the default) costs nothing. Undefined until captured. Not thread-safe:
+    // read them between steps.
+    void set_capture(bool enabled);
+
+    bool capture_enabled() const {
+        return capture_ != nullptr;
+    }
+
+    torch::Tensor captured_input() const;
+    torch::Tensor captured_grad_output() const;
+    // Drops the captured tensors (capture stays on or off as it was).
+    void clear_capture();
 
     const torch::Tensor& weight() const {
         return weight_;
@@ -59,11 +96,22 @@ public:
     void pretty_print(std::ostream& stream) const override;
 
 private:
+    // Held through a shared_ptr so the backward hook can write into it without pointing at the
+    // module (modules can be copied or destroyed while a graph is alive).
+    struct Capture {
+        torch::Tensor input;        // (B·T, in)
+        torch::Tensor grad_output;  // (B·T, out)
+    };
+
     torch::Tensor weight_;  // (out, in)
     torch::Tensor bias_;    // (out) or undefined
     bool shared_ = false;
     std::string path_;
     std::string role_;
+    std::shared_ptr<const quant::LayerQuantizers> quantizers_;
+    int64_t quant_step_ = 0;
+    int64_t quant_micro_batch_ = 0;
+    std::shared_ptr<Capture> capture_;  // null: capture off
 };
 
 TORCH_MODULE(Linear);

@@ -4,6 +4,8 @@
 // issue can replace the moment storage without touching the update rule.
 #pragma once
 
+#include "lowbit/train/optimizer.h"
+
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -20,23 +22,23 @@ struct AdamWOptions {
     double weight_decay = 0.1;
 };
 
-class AdamW {
+class AdamW final : public Optimizer {
 public:
     // Parameters with their stable names (the model's named_parameters order).
     AdamW(std::vector<std::pair<std::string, torch::Tensor>> parameters, AdamWOptions options);
 
     // One update with learning rate lr. Parameters without a gradient are skipped.
-    void step(double lr);
+    void step(double lr) override;
 
-    int64_t steps_taken() const {
+    int64_t steps_taken() const override {
         return steps_taken_;
     }
 
     // State as named tensors: "<param>.exp_avg", "<param>.exp_avg_sq", and "step" (int64 scalar).
-    std::vector<std::pair<std::string, torch::Tensor>> state() const;
+    OptimizerState state() const override;
     // Strict restore: every expected tensor present with the right shape, else BadInput.
-    void load_state(const std::vector<std::pair<std::string, torch::Tensor>>& state);
-    int64_t state_bytes() const;  // bytes held by m and v
+    void load_state(const OptimizerState& state) override;
+    int64_t state_bytes() const override;  // bytes held by m and v
 
 private:
     struct Slot {

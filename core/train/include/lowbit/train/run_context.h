@@ -9,8 +9,8 @@
 #include "lowbit/model/language_model.h"
 #include "lowbit/store/run_writer.h"
 #include "lowbit/store/workspace.h"
-#include "lowbit/train/adamw.h"
 #include "lowbit/train/checkpoint.h"
+#include "lowbit/train/optimizer.h"
 #include "lowbit/train/trainer.h"
 
 #include <torch/torch.h>
@@ -36,7 +36,7 @@ struct RunContext {
     std::unique_ptr<data::BatchSampler> train_sampler;
     std::unique_ptr<data::BatchSampler> val_sampler;
     std::shared_ptr<model::LanguageModelImpl> model;
-    std::unique_ptr<AdamW> optimizer;
+    std::unique_ptr<Optimizer> optimizer;  // AdamW or QuantizedAdamW (make_optimizer.h)
     int64_t start_step = 0;
     int64_t tokens_seen = 0;
     double wall_time_before = 0;  // training seconds spent before this process (resume)

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Reproduction table of the quantized-pretraining grid (issue 3, acceptance 4): every preset of
+# resources/presets/pretrain/<family>/ trained with several seeds on a text corpus, one run group,
+# then the table of final validation loss mean ± sd and divergences, in Markdown.
+#
+#   bash tests/bench/pretrain_grid.sh                 # gpt2, seeds 1,2,3, tinyshakespeare
+#   FAMILY=llama SEEDS=1 JOBS=4 bash tests/bench/pretrain_grid.sh
+#
+# Environment: LOWBIT (the binary; default build/dev or build/release), DATA (corpus), WS
+# (workspace; default ~/.local/share/lowbit/pretrain-grid), FAMILY, SEEDS, JOBS (runs at a time),
+# ONLY (a glob of preset names, e.g. 'w8*'), EXTRA (more --set arguments, e.g. "--set
+# train.device=cuda"). Re-running adds runs to the same group; use a fresh WS for a fresh table.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+FAMILY=${FAMILY:-gpt2}
+SEEDS=${SEEDS:-1,2,3}
+JOBS=${JOBS:-1}
+ONLY=${ONLY:-*}
+DATA=${DATA:-$(realpath -m ../shared/data/tinyshakespeare.txt)}
+WS=${WS:-$HOME/.local/share/lowbit/pretrain-grid}
+GROUP="pretrain-grid ${FAMILY}"
+if [[ -z "${LOWBIT:-}" ]]; then
+  for candidate in build/release/app/lowbit/lowbit build/dev/app/lowbit/lowbit build/headless/app/lowbit/lowbit; do
+    if [[ -x "$candidate" ]]; then LOWBIT=$candidate; break; fi
+  done
+fi
+[[ -x "${LOWBIT:-}" ]] || { echo "pretrain_grid: no lowbit binary; build first or set LOWBIT" >&2; exit 2; }
+[[ -f "$DATA" ]] || { echo "pretrain_grid: corpus $DATA not found (set DATA)" >&2; exit 2; }
+
+# shellcheck disable=SC2086  # EXTRA is a list of arguments
+for preset in resources/presets/pretrain/"$FAMILY"/$ONLY.yaml; do
+  echo "== $(basename "$preset" .yaml)"
+  # A diverged run is a result; a failed one is reported by the sweep and the table.
+  "$LOWBIT" sweep "$preset" --vary "seed=$SEEDS" --set "data.train=$DATA" ${EXTRA:-} \
+    --group "$GROUP" --jobs "$JOBS" --progress none --workspace "$WS" || true
+done
+echo
+"$LOWBIT" runs aggregate --group "$GROUP" --markdown --workspace "$WS"
