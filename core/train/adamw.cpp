@@ -24,25 +24,46 @@ AdamW::AdamW(std::vector<std::pair<std::string, torch::Tensor>> parameters, Adam
     }
 }
 
+AdamWStepConstants adamw_step_constants(const AdamWOptions& options, double lr, int64_t t) {
+    const double steps = static_cast<double>(t);
+    return {lr / (1.0 - std::pow(options.beta1, steps)),
+            std::sqrt(1.0 - std::pow(options.beta2, steps))};
+}
+
+void adamw_update(torch::Tensor& param,
+                  const torch::Tensor& grad,
+                  torch::Tensor& exp_avg,
+                  torch::Tensor& exp_avg_sq,
+                  bool decay,
+                  double lr,
+                  const AdamWOptions& options,
+                  const AdamWStepConstants& constants) {
+    if (decay && options.weight_decay != 0.0) {
+        param.mul_(1.0 - lr * options.weight_decay);
+    }
+    exp_avg.lerp_(grad, 1.0 - options.beta1);
+    exp_avg_sq.mul_(options.beta2).addcmul_(grad, grad, 1.0 - options.beta2);
+    const torch::Tensor denom =
+        (exp_avg_sq.sqrt() / constants.bias_correction2_sqrt).add_(options.eps);
+    param.addcdiv_(exp_avg, denom, -constants.step_size);
+}
+
 void AdamW::step(double lr) {
     torch::NoGradGuard no_grad;
     ++steps_taken_;
-    const double t = static_cast<double>(steps_taken_);
-    const double bias_correction1 = 1.0 - std::pow(options_.beta1, t);
-    const double bias_correction2_sqrt = std::sqrt(1.0 - std::pow(options_.beta2, t));
-    const double step_size = lr / bias_correction1;
+    const AdamWStepConstants constants = adamw_step_constants(options_, lr, steps_taken_);
     for (auto& slot : slots_) {
         const torch::Tensor& grad = slot.param.grad();
-        if (!grad.defined()) {
-            continue;
+        if (grad.defined()) {
+            adamw_update(slot.param,
+                         grad,
+                         slot.exp_avg,
+                         slot.exp_avg_sq,
+                         slot.decay,
+                         lr,
+                         options_,
+                         constants);
         }
-        if (slot.decay && options_.weight_decay != 0.0) {
-            slot.param.mul_(1.0 - lr * options_.weight_decay);
-        }
-        slot.exp_avg.lerp_(grad, 1.0 - options_.beta1);
-        slot.exp_avg_sq.mul_(options_.beta2).addcmul_(grad, grad, 1.0 - options_.beta2);
-        torch::Tensor denom = (slot.exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(options_.eps);
-        slot.param.addcdiv_(slot.exp_avg, denom, -step_size);
     }
 }
 

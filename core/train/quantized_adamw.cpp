@@ -144,27 +144,22 @@ QuantizedAdamW::~QuantizedAdamW() = default;
 void QuantizedAdamW::step(double lr) {
     torch::NoGradGuard no_grad;
     ++steps_taken_;
-    const double t = static_cast<double>(steps_taken_);
-    const double bias_correction1 = 1.0 - std::pow(options_.beta1, t);
-    const double bias_correction2_sqrt = std::sqrt(1.0 - std::pow(options_.beta2, t));
-    const double step_size = lr / bias_correction1;
+    const AdamWStepConstants constants = adamw_step_constants(options_, lr, steps_taken_);
     for (auto& slot : slots_) {
         const torch::Tensor& grad = slot.param.grad();
         if (!grad.defined()) {
             continue;
         }
         if (!slot.m.quantized() && !slot.v.quantized()) {
-            // AdamW::step's operations, so unquantized parameters match AdamW bit for bit.
-            torch::Tensor& exp_avg = slot.m.values();
-            torch::Tensor& exp_avg_sq = slot.v.values();
-            if (slot.decay && options_.weight_decay != 0.0) {
-                slot.param.mul_(1.0 - lr * options_.weight_decay);
-            }
-            exp_avg.lerp_(grad, 1.0 - options_.beta1);
-            exp_avg_sq.mul_(options_.beta2).addcmul_(grad, grad, 1.0 - options_.beta2);
-            const torch::Tensor denom =
-                (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(options_.eps);
-            slot.param.addcdiv_(exp_avg, denom, -step_size);
+            // AdamW's own update, so unquantized parameters match AdamW bit for bit.
+            adamw_update(slot.param,
+                         grad,
+                         slot.m.values(),
+                         slot.v.values(),
+                         slot.decay,
+                         lr,
+                         options_,
+                         constants);
             continue;
         }
         const double decay = slot.decay ? options_.weight_decay : 0.0;

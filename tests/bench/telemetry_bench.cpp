@@ -1,7 +1,9 @@
 // telemetry_bench: the quantization statistics pass (kernels::quant_stats_cpu_parallel) against
 // (a) a plain fake-quant pass of the same tensor (quant::fake_quantize, CPU threads) and (b) the
-// same statistics as a chain of LibTorch ops, per granularity, on 2048 x 2048 float32. Prints
-// "stats / fake_quant" and "stats / torch chain" time ratios measured side by side in one run.
+// same statistics as a chain of LibTorch ops; and the fused fake-quant pass against the same
+// fake quantization as a chain of LibTorch ops (abs, amax, divide, clamp, round, multiply). Per
+// granularity, on 2048 x 2048 float32, 8 bits. Prints the time ratios measured side by side in
+// one run: "stats / fake_quant", "stats / torch chain", "fake_quant / torch fake-quant chain".
 #include "lowbit/kernels/quant_stats.h"
 #include "lowbit/quant/fake_quantize.h"
 
@@ -38,6 +40,34 @@ FakeQuantParams params_for(QuantGranularity granularity) {
     return p;
 }
 
+// x viewed so that each row is one scale group: (1, n) per tensor, (rows, cols) per row,
+// (n / 128, 128) per group of 128.
+torch::Tensor grouped_view(const torch::Tensor& x, QuantGranularity granularity) {
+    switch (granularity) {
+        case QuantGranularity::kPerTensor:
+            return x.reshape({1, -1});
+        case QuantGranularity::kPerRow:
+            return x;
+        case QuantGranularity::kPerGroup:
+            break;
+    }
+    return x.reshape({-1, 128});
+}
+
+// Symmetric 8-bit fake quantization with LibTorch ops (quantized-pretraining.md §2.2): what a
+// user would write without our kernel.
+torch::Tensor torch_fake_quant(const torch::Tensor& x, QuantGranularity granularity) {
+    const torch::Tensor xv = grouped_view(x, granularity);
+    const torch::Tensor s = xv.abs().amax(1, true).clamp_min(1e-5) / 127.0;
+    return ((xv / s).clamp(-128, 127).round() * s).view_as(x);
+}
+
+void bench_torch_fake_quant(benchmark::State& state, QuantGranularity granularity) {
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(torch_fake_quant(bench_input(), granularity));
+    }
+}
+
 void bench_fake_quant(benchmark::State& state, QuantGranularity granularity) {
     const FakeQuantParams p = params_for(granularity);
     for (auto _ : state) {
@@ -62,14 +92,12 @@ void bench_quant_stats(benchmark::State& state, QuantGranularity granularity) {
 // The same numbers with LibTorch ops: scales, Q(x), moments in float64, counts, both histograms.
 void bench_torch_chain(benchmark::State& state, QuantGranularity granularity) {
     const torch::Tensor& x = bench_input();
-    const bool per_row = granularity == QuantGranularity::kPerRow;
     for (auto _ : state) {
-        const torch::Tensor absmax =
-            per_row ? x.abs().amax(1, true) : x.abs().amax().reshape({1, 1});
-        const torch::Tensor s = absmax.clamp_min(1e-5) / 127.0;
-        const torch::Tensor t = x / s;
+        const torch::Tensor xv = grouped_view(x, granularity);
+        const torch::Tensor s = xv.abs().amax(1, true).clamp_min(1e-5) / 127.0;
+        const torch::Tensor t = (xv / s).view_as(x);
         const torch::Tensor q = t.clamp(-128, 127).round();
-        const torch::Tensor xq = q * s;
+        const torch::Tensor xq = (q.view_as(xv) * s).view_as(x);
         const torch::Tensor finite = torch::isfinite(x);
         const torch::Tensor xd = x.to(torch::kDouble);
         const torch::Tensor x2 = xd * xd;
@@ -114,17 +142,23 @@ public:
         const std::string stats = "quant_stats/" + gran;
         const std::string fq = "fake_quant/" + gran;
         const std::string chain = "torch_chain/" + gran;
-        if (ms_.count(stats) == 0 || ms_.count(fq) == 0 || ms_.count(chain) == 0) {
+        const std::string torch_fq = "torch_fake_quant/" + gran;
+        if (ms_.count(stats) == 0 || ms_.count(fq) == 0 || ms_.count(chain) == 0 ||
+            ms_.count(torch_fq) == 0) {
             return;  // filtered out on the command line
         }
         std::printf(
             "%s 2048x2048 8-bit, %d threads: stats %.2f ms; stats / fake_quant = %.2f; "
-            "stats / torch chain = %.3f\n",
+            "stats / torch chain = %.3f; fake_quant %.2f ms / torch fake-quant chain %.2f ms = "
+            "%.3f\n",
             gran.c_str(),
             at::get_num_threads(),
             ms_[stats],
             ms_[stats] / ms_[fq],
-            ms_[stats] / ms_[chain]);
+            ms_[stats] / ms_[chain],
+            ms_[fq],
+            ms_[torch_fq],
+            ms_[fq] / ms_[torch_fq]);
     }
 
 private:
@@ -136,10 +170,16 @@ private:
 int main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
     const std::vector<std::pair<std::string, QuantGranularity>> grans = {
-        {"per_tensor", QuantGranularity::kPerTensor}, {"per_row", QuantGranularity::kPerRow}};
+        {"per_tensor", QuantGranularity::kPerTensor},
+        {"per_row", QuantGranularity::kPerRow},
+        {"per_group128", QuantGranularity::kPerGroup}};
     for (const auto& [name, gran] : grans) {
-        // Interleaved per granularity, so the three are measured side by side.
+        // Interleaved per granularity, so the four are measured side by side.
         benchmark::RegisterBenchmark(("fake_quant/" + name).c_str(), bench_fake_quant, gran)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+        benchmark::RegisterBenchmark(
+            ("torch_fake_quant/" + name).c_str(), bench_torch_fake_quant, gran)
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime();
         benchmark::RegisterBenchmark(("quant_stats/" + name).c_str(), bench_quant_stats, gran)

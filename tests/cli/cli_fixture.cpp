@@ -6,11 +6,82 @@
 #include <algorithm>
 #include <fstream>
 #include <functional>
+#include <sstream>
 
 #include <unistd.h>
 
 namespace lowbit::testing {
 namespace fs = std::filesystem;
+
+int64_t query_int(const fs::path& database, const std::string& sql) {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db, 2000);
+    sqlite3_stmt* stmt = nullptr;
+    int64_t value = -1;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+        value = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return value;
+}
+
+std::string query_text(const fs::path& database, const std::string& sql) {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* stmt = nullptr;
+    std::string value;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+        value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return value;
+}
+
+std::string query_rows(const fs::path& database, const std::string& sql) {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_busy_timeout(db, 2000);
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
+    std::ostringstream rows;
+    rows.precision(17);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        for (int c = 0; c < sqlite3_column_count(stmt); ++c) {
+            switch (sqlite3_column_type(stmt, c)) {
+                case SQLITE_INTEGER:
+                    rows << sqlite3_column_int64(stmt, c) << " ";
+                    break;
+                case SQLITE_FLOAT:
+                    rows << sqlite3_column_double(stmt, c) << " ";
+                    break;
+                case SQLITE_NULL:
+                    rows << "null ";
+                    break;
+                default:
+                    rows << reinterpret_cast<const char*>(sqlite3_column_text(stmt, c)) << " ";
+            }
+        }
+        rows << "\n";
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return rows.str();
+}
+
+std::string scalar_series(const fs::path& database, const std::string& key) {
+    // Keys are the engine's own ("train/loss"), never user text: quoting is enough here.
+    return query_rows(
+        database,
+        "SELECT step, value FROM scalars WHERE run_id = 1 AND key = '" + key + "' ORDER BY step");
+}
 
 void CliTest::SetUp() {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -11,6 +12,17 @@
 #include "process_runner.h"
 
 namespace lowbit::testing {
+
+// Read-only queries on a workspace database (busy timeout 2 s), for the assertions.
+// The first column of the first row as an integer; -1 when the query returns no row.
+int64_t query_int(const std::filesystem::path& database, const std::string& sql);
+// The first column of the first row as text; "" when there is none.
+std::string query_text(const std::filesystem::path& database, const std::string& sql);
+// Every row, columns separated by spaces, doubles at full precision (17 digits), NULL as "null",
+// one line per row: for comparing what two runs recorded.
+std::string query_rows(const std::filesystem::path& database, const std::string& sql);
+// The (step, value) rows of one scalar key of run 1, ordered by step.
+std::string scalar_series(const std::filesystem::path& database, const std::string& key);
 
 class CliTest : public ::testing::Test {
 protected:

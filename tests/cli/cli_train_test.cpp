@@ -16,59 +16,6 @@ namespace lowbit::testing {
 namespace {
 namespace fs = std::filesystem;
 
-// (step, value) rows of one scalar key of run 1, as text with full precision.
-std::string scalar_series(const fs::path& database, const std::string& key) {
-    sqlite3* db = nullptr;
-    sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-    sqlite3_stmt* stmt = nullptr;
-    sqlite3_prepare_v2(db,
-                       "SELECT step, value FROM scalars WHERE run_id = 1 AND key = ? ORDER BY step",
-                       -1,
-                       &stmt,
-                       nullptr);
-    sqlite3_bind_text(stmt, 1, key.c_str(), -1, SQLITE_TRANSIENT);
-    std::ostringstream rows;
-    rows.precision(17);
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-        rows << sqlite3_column_int64(stmt, 0) << " " << sqlite3_column_double(stmt, 1) << "\n";
-    }
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return rows.str();
-}
-
-int64_t query_int(const fs::path& database, const std::string& sql) {
-    sqlite3* db = nullptr;
-    if (sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-        sqlite3_close(db);
-        return -1;
-    }
-    sqlite3_busy_timeout(db, 2000);
-    sqlite3_stmt* stmt = nullptr;
-    int64_t value = -1;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-        value = sqlite3_column_int64(stmt, 0);
-    }
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return value;
-}
-
-std::string query_text(const fs::path& database, const std::string& sql) {
-    sqlite3* db = nullptr;
-    sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-    sqlite3_stmt* stmt = nullptr;
-    std::string value;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
-        value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return value;
-}
-
 // Waits until run 1 has at least one checkpoint recorded, or the process is gone.
 bool wait_for_first_checkpoint(const fs::path& database, pid_t pid) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);

@@ -22,6 +22,26 @@ struct AdamWOptions {
     double weight_decay = 0.1;
 };
 
+// The bias corrections of step t (1-based) as the update uses them.
+struct AdamWStepConstants {
+    double step_size;              // lr / (1 − β1^t)
+    double bias_correction2_sqrt;  // sqrt(1 − β2^t)
+};
+
+AdamWStepConstants adamw_step_constants(const AdamWOptions& options, double lr, int64_t t);
+
+// One AdamW update of `param` with float32 moments, in place: decoupled decay (when `decay`),
+// m ← lerp(m, g, 1 − β1), v ← β2·v + (1 − β2)·g², p ← p − step_size · m / (sqrt(v)/bc2 + ε).
+// Shared by AdamW and QuantizedAdamW's float32 slots so both produce the same bits.
+void adamw_update(torch::Tensor& param,
+                  const torch::Tensor& grad,
+                  torch::Tensor& exp_avg,
+                  torch::Tensor& exp_avg_sq,
+                  bool decay,
+                  double lr,
+                  const AdamWOptions& options,
+                  const AdamWStepConstants& constants);
+
 class AdamW final : public Optimizer {
 public:
     // Parameters with their stable names (the model's named_parameters order).
