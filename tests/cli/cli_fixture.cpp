@@ -4,9 +4,12 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <thread>
 
 #include <unistd.h>
 
@@ -81,6 +84,22 @@ std::string scalar_series(const fs::path& database, const std::string& key) {
     return query_rows(
         database,
         "SELECT step, value FROM scalars WHERE run_id = 1 AND key = '" + key + "' ORDER BY step");
+}
+
+// Waits until run 1 has at least one checkpoint recorded, or the process is gone.
+bool wait_for_first_checkpoint(const fs::path& database, pid_t pid) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (fs::exists(database) &&
+            query_int(database, "SELECT count(*) FROM checkpoints WHERE run_id = 1") > 0) {
+            return true;
+        }
+        if (kill(pid, 0) != 0) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
 }
 
 void CliTest::SetUp() {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "process_runner.h"
+#include <sys/types.h>
 
 namespace lowbit::testing {
 
@@ -23,6 +24,10 @@ std::string query_text(const std::filesystem::path& database, const std::string&
 std::string query_rows(const std::filesystem::path& database, const std::string& sql);
 // The (step, value) rows of one scalar key of run 1, ordered by step.
 std::string scalar_series(const std::filesystem::path& database, const std::string& key);
+
+// Waits (up to 120 s) until run 1 has a checkpoint recorded; false when the process `pid`
+// ended first or time ran out.
+bool wait_for_first_checkpoint(const std::filesystem::path& database, pid_t pid);
 
 class CliTest : public ::testing::Test {
 protected:

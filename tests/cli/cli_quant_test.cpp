@@ -143,12 +143,7 @@ TEST_F(CliQuantTest, StochasticRoundingRunResumesBitExactAfterSigkill) {
                                            workspace.string()},
                                           (dir_ / "killed-run").string());
     const fs::path database = workspace / "runs.sqlite";
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (std::chrono::steady_clock::now() < deadline && kill(run.pid, 0) == 0 &&
-           !(fs::exists(database) &&
-             query_int(database, "SELECT count(*) FROM checkpoints WHERE run_id = 1") > 0)) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    ASSERT_TRUE(wait_for_first_checkpoint(database, run.pid));
     kill(run.pid, SIGKILL);
     const ProcessResult killed = wait_process(run);
     ASSERT_EQ(killed.term_signal, SIGKILL) << "the run finished before it could be killed";

@@ -16,22 +16,6 @@ namespace lowbit::testing {
 namespace {
 namespace fs = std::filesystem;
 
-// Waits until run 1 has at least one checkpoint recorded, or the process is gone.
-bool wait_for_first_checkpoint(const fs::path& database, pid_t pid) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (fs::exists(database) &&
-            query_int(database, "SELECT count(*) FROM checkpoints WHERE run_id = 1") > 0) {
-            return true;
-        }
-        if (kill(pid, 0) != 0) {
-            return false;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return false;
-}
-
 class CliTrainTest : public CliTest {
 protected:
     // Trains the reference run uninterrupted in its own workspace.
