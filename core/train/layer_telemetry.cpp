@@ -132,12 +132,22 @@ void LayerTelemetry::add_before_update(const Optimizer& optimizer) {
             layer.linear->captured_input(),
             params(TensorKind::kActivation));
         torch::Tensor g = layer.linear->captured_grad_output();  // (B·T, out)
-        if (g.defined() && q && q->grad_output_blocks > 1) {
-            // Split q/k/v blocks have their own scales: as rows (B·T·blocks, out/blocks), a
-            // per-token or per-group quantizer sees exactly the blocks the backward quantizes.
-            g = g.reshape({-1, g.size(1) / q->grad_output_blocks});
+        std::optional<kernels::FakeQuantParams> g_params = params(TensorKind::kGradOutput);
+        if (g.defined() && g_params && q->grad_output_blocks > 1) {
+            // Split q/k/v blocks have their own scales; view G so the quantizer sees exactly
+            // the blocks the backward quantizes.
+            const int64_t blocks = q->grad_output_blocks;
+            const int64_t width = g.size(1) / blocks;
+            if (g_params->granularity == kernels::QuantGranularity::kPerTensor) {
+                // One scale per block: (blocks, B·T·width) rows, quantized per row.
+                g = g.reshape({-1, blocks, width}).transpose(0, 1).reshape({blocks, -1});
+                g_params->granularity = kernels::QuantGranularity::kPerRow;
+            } else {
+                // Per token or per group within a block: (B·T·blocks, width) rows.
+                g = g.reshape({-1, width});
+            }
         }
-        add(layer, TensorKind::kGradOutput, g, params(TensorKind::kGradOutput));
+        add(layer, TensorKind::kGradOutput, g, g_params);
 
         const auto stored = moments.find(layer.param_name);
         const torch::Tensor& grad = layer.linear->weight().grad();

@@ -17,6 +17,7 @@
 #include <map>
 #include <string>
 
+#include "temp_dir.h"
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -57,8 +58,7 @@ struct TelemetrySink {
     }
 
     ~TelemetrySink() {
-        std::error_code ignored;
-        std::filesystem::remove_all(root, ignored);
+        lowbit::testing::remove_tree(root);
     }
 
     TelemetrySink(const TelemetrySink&) = delete;

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "temp_dir.h"
 #include <unistd.h>
 
 namespace lowbit::testing {
@@ -106,13 +107,13 @@ void CliTest::SetUp() {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     dir_ = fs::temp_directory_path() /
            ("lowbit-cli-" + std::string(info->name()) + "-" + std::to_string(getpid()));
-    fs::remove_all(dir_);
+    remove_tree(dir_);
     fs::create_directories(dir_);
 }
 
 void CliTest::TearDown() {
     if (!HasFailure()) {
-        fs::remove_all(dir_);
+        remove_tree(dir_);
     }
 }
 
