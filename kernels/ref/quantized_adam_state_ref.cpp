@@ -98,23 +98,47 @@ FakeQuantParams state_group_fake_quant_params(const StateQuantFormat& format) {
     return params;
 }
 
+namespace {
+
+// The checks every reference state call makes: the format (before the layout, which divides
+// by the block size), then for a non-empty state the float buffer and the code, scale and
+// zero-point buffers it reads or writes. Sets *layout when the format is valid.
+Status check_state_call(const StateQuantFormat& format,
+                        std::int64_t rows,
+                        std::int64_t cols,
+                        const void* values,
+                        const void* codes,
+                        const void* scales,
+                        const void* zero_points,
+                        StateQuantLayout* layout) {
+    const Status status = state_quant_check_args(format, rows, cols);
+    if (status != Status::kOk) {
+        return status;
+    }
+    *layout = state_quant_layout(format, rows, cols);
+    if (layout->n == 0) {
+        return Status::kOk;
+    }
+    if (values == nullptr || codes == nullptr || scales == nullptr ||
+        (!format.symmetric && zero_points == nullptr)) {
+        return Status::kBadArgument;
+    }
+    return Status::kOk;
+}
+
+}  // namespace
+
 Status state_quantize_ref(const float* x,
                           std::int64_t rows,
                           std::int64_t cols,
                           const StateQuantFormat& format,
                           SecondMomentMapping mapping,
                           QuantizedStateBuffers out) {
-    const Status status = state_quant_check_args(format, rows, cols);
-    if (status != Status::kOk) {
+    StateQuantLayout layout;
+    const Status status =
+        check_state_call(format, rows, cols, x, out.codes, out.scales, out.zero_points, &layout);
+    if (status != Status::kOk || layout.n == 0) {
         return status;
-    }
-    const StateQuantLayout layout = state_quant_layout(format, rows, cols);
-    if (layout.n == 0) {
-        return Status::kOk;
-    }
-    if (x == nullptr || out.codes == nullptr || out.scales == nullptr ||
-        (!format.symmetric && out.zero_points == nullptr)) {
-        return Status::kBadArgument;
     }
     const RefStateGrid grid = ref_state_grid(format);
     // The quantized domain: x, or sqrt(x) for the second-moment sqrt mapping.
@@ -168,17 +192,11 @@ Status state_dequantize_ref(const QuantizedStateBuffers& state,
                             const StateQuantFormat& format,
                             SecondMomentMapping mapping,
                             float* out) {
-    const Status status = state_quant_check_args(format, rows, cols);
-    if (status != Status::kOk) {
+    StateQuantLayout layout;
+    const Status status = check_state_call(
+        format, rows, cols, out, state.codes, state.scales, state.zero_points, &layout);
+    if (status != Status::kOk || layout.n == 0) {
         return status;
-    }
-    const StateQuantLayout layout = state_quant_layout(format, rows, cols);
-    if (layout.n == 0) {
-        return Status::kOk;
-    }
-    if (out == nullptr || state.codes == nullptr || state.scales == nullptr ||
-        (!format.symmetric && state.zero_points == nullptr)) {
-        return Status::kBadArgument;
     }
     const RefStateGrid grid = ref_state_grid(format);
     for (std::int64_t i = 0; i < layout.n; ++i) {

@@ -103,6 +103,23 @@ bool wait_for_first_checkpoint(const fs::path& database, pid_t pid) {
     return false;
 }
 
+CliTest::KilledRun CliTest::kill_after_first_checkpoint(const fs::path& recipe,
+                                                        const fs::path& workspace) const {
+    BackgroundProcess run = start_process({lowbit_exe(),
+                                           "train",
+                                           recipe.string(),
+                                           "--progress",
+                                           "none",
+                                           "--workspace",
+                                           workspace.string()},
+                                          (dir_ / "killed-run").string());
+    KilledRun killed;
+    killed.reached_checkpoint = wait_for_first_checkpoint(workspace / "runs.sqlite", run.pid);
+    kill(run.pid, SIGKILL);
+    killed.result = wait_process(run);
+    return killed;
+}
+
 void CliTest::SetUp() {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     dir_ = fs::temp_directory_path() /

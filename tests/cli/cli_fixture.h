@@ -39,6 +39,17 @@ protected:
     std::string tiny_recipe(int steps, int checkpoint_every) const;
     ProcessResult lowbit(std::vector<std::string> args,
                          const std::filesystem::path& workspace) const;
+
+    // Starts `lowbit train RECIPE --workspace WORKSPACE`, waits for run 1's first checkpoint and
+    // kills the process with SIGKILL. `reached_checkpoint` is false when the run ended (or time
+    // ran out) first; the result's term_signal is SIGKILL when the kill interrupted it.
+    struct KilledRun {
+        bool reached_checkpoint = false;
+        ProcessResult result;
+    };
+
+    KilledRun kill_after_first_checkpoint(const std::filesystem::path& recipe,
+                                          const std::filesystem::path& workspace) const;
     // Every row of runs, scalars, events and checkpoints, as text (order by primary key).
     static std::string dump_database(const std::filesystem::path& database);
     static std::string dump_files(

@@ -134,18 +134,10 @@ TEST_F(CliQuantTest, StochasticRoundingRunResumesBitExactAfterSigkill) {
     ASSERT_EQ(ref.exit_code, 0) << ref.err;
 
     const fs::path workspace = dir_ / "killed";
-    BackgroundProcess run = start_process({lowbit_exe(),
-                                           "train",
-                                           recipe.string(),
-                                           "--progress",
-                                           "none",
-                                           "--workspace",
-                                           workspace.string()},
-                                          (dir_ / "killed-run").string());
     const fs::path database = workspace / "runs.sqlite";
-    ASSERT_TRUE(wait_for_first_checkpoint(database, run.pid));
-    kill(run.pid, SIGKILL);
-    const ProcessResult killed = wait_process(run);
+    const KilledRun run = kill_after_first_checkpoint(recipe, workspace);
+    ASSERT_TRUE(run.reached_checkpoint);
+    const ProcessResult& killed = run.result;
     ASSERT_EQ(killed.term_signal, SIGKILL) << "the run finished before it could be killed";
 
     const ProcessResult resumed =

@@ -44,17 +44,9 @@ TEST_F(CliTrainTest, ResumeAfterSigkillIsBitExact) {
     train_reference(recipe);
 
     const fs::path workspace = dir_ / "killed";
-    BackgroundProcess run = start_process({lowbit_exe(),
-                                           "train",
-                                           recipe.string(),
-                                           "--progress",
-                                           "none",
-                                           "--workspace",
-                                           workspace.string()},
-                                          (dir_ / "killed-run").string());
-    ASSERT_TRUE(wait_for_first_checkpoint(workspace / "runs.sqlite", run.pid));
-    kill(run.pid, SIGKILL);
-    const ProcessResult killed = wait_process(run);
+    const KilledRun run = kill_after_first_checkpoint(recipe, workspace);
+    ASSERT_TRUE(run.reached_checkpoint);
+    const ProcessResult& killed = run.result;
     ASSERT_EQ(killed.term_signal, SIGKILL) << "the run finished before it could be killed";
 
     EXPECT_EQ(query_text(workspace / "runs.sqlite", "PRAGMA integrity_check"), "ok");
