@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Enforces the include side of the layer rules (DESIGN.md, code-style §8.1): no Qt in core/ or
-# kernels/; no LibTorch in kernels/, ui/, or the torch-free libraries core/{store,config,data}.
+# Enforces the include side of the project's layer rules (the Layout table of README.md): no Qt
+# in core/ or kernels/; no LibTorch in kernels/, ui/, or the torch-free libraries
+# core/{store,config,data}.
 # The link side is enforced by CMake (those targets never link torch; see run-tests.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -2,6 +2,7 @@
 #include "lowbit/config/recipe_defaults.h"
 #include "lowbit/config/recipe_json.h"
 #include "lowbit/config/recipe_yaml.h"
+#include "lowbit/data/corpus.h"
 
 #include <cstdio>
 
@@ -17,12 +18,16 @@ void add_recipe_command(CLI::App& app, int& exit_code) {
     auto overrides = std::make_shared<std::vector<std::string>>();
     auto as_json = std::make_shared<bool>(false);
     CLI::App* check =
-        recipe->add_subcommand("check", "Validate a recipe; print it with defaults filled in");
+        recipe->add_subcommand("check",
+                               "Validate a recipe and that its data files exist; print it with "
+                               "defaults filled in");
     check->add_option("file", *file, "Recipe YAML file")->required();
     check->add_option("--set", *overrides, "Override a key: key.path=value (repeatable)");
     check->add_flag("--json", *as_json, "Print the validated recipe as JSON");
     check->callback([file, overrides, as_json, &exit_code] {
         const config::Recipe parsed = config::load_recipe_file(*file, *overrides);
+        // What `lowbit train` would refuse before training, with the same message.
+        data::check_data_sources(parsed.data);
         if (*as_json) {
             std::printf("%s\n", config::recipe_to_json(parsed).dump(2).c_str());
         } else {

@@ -1,8 +1,10 @@
 // `lowbit runs list [--group G]`, `lowbit runs aggregate [--group G] [--markdown]`, `lowbit runs
-// show RUN [--json]`, `lowbit runs export RUN --csv [--out FILE]`.
+// show RUN [--json]`, `lowbit runs export RUN --csv [--out FILE]`, `lowbit runs mark-killed`.
 #include "lowbit/store/run_aggregate.h"
+#include "lowbit/store/run_liveness.h"
 #include "lowbit/store/run_reader.h"
 #include "lowbit/store/run_report.h"
+#include "lowbit/store/run_writer.h"
 #include "lowbit/util/exit_codes.h"
 
 #include <cstdio>
@@ -59,7 +61,8 @@ void add_runs_command(CLI::App& app, CommonOptions& common, int& exit_code) {
     list->callback([&common, &exit_code, list_group] {
         const store::Workspace workspace = open_existing(common);
         store::RunReader reader(workspace);
-        std::printf("%s", store::format_run_table(runs_of_group(reader, *list_group)).c_str());
+        std::printf("%s",
+                    store::format_run_table(reader, runs_of_group(reader, *list_group)).c_str());
         exit_code = 0;
     });
 
@@ -75,7 +78,7 @@ void add_runs_command(CLI::App& app, CommonOptions& common, int& exit_code) {
         const store::Workspace workspace = open_existing(common);
         store::RunReader reader(workspace);
         const auto aggregates =
-            store::aggregate_over_seeds(runs_of_group(reader, *aggregate_group));
+            store::aggregate_over_seeds(reader, runs_of_group(reader, *aggregate_group));
         std::printf("%s", store::format_seed_table(aggregates, *markdown).c_str());
         exit_code = 0;
     });
@@ -96,6 +99,39 @@ void add_runs_command(CLI::App& app, CommonOptions& common, int& exit_code) {
             std::printf("%s\n", details.dump(2).c_str());
         } else {
             std::printf("%s", store::format_run_details(details).c_str());
+        }
+        exit_code = 0;
+    });
+
+    CLI::App* mark_killed = runs->add_subcommand(
+        "mark-killed",
+        "Record as killed the running runs whose engine process is gone (same host: the pid is "
+        "not alive; another host: no heartbeat for 5 minutes)");
+    mark_killed->fallthrough();
+    mark_killed->callback([&common, &exit_code] {
+        const std::filesystem::path root = resolve_workspace(common);
+        if (!std::filesystem::exists(root / "runs.sqlite")) {
+            throw util::BadInput("no workspace at " + root.string() + " (no runs.sqlite there)");
+        }
+        store::Workspace workspace = store::Workspace::open(root);
+        const store::LivenessCheck liveness = store::LivenessCheck::here();
+        std::vector<int64_t> gone;
+        for (const store::RunRecord& run : store::RunReader(workspace).list_runs()) {
+            if (store::run_process_gone(run, liveness)) {
+                gone.push_back(run.id);
+            }
+        }
+        store::RunWriter writer(workspace);
+        for (const int64_t id : gone) {
+            writer.add_event({.run_id = id,
+                              .step = 0,
+                              .kind = "killed",
+                              .text = "engine process gone (recorded by lowbit runs mark-killed)"});
+            writer.set_status(id, store::RunStatus::kKilled);
+            std::printf("run %lld marked killed\n", static_cast<long long>(id));
+        }
+        if (gone.empty()) {
+            std::printf("no running run has lost its process\n");
         }
         exit_code = 0;
     });

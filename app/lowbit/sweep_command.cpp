@@ -222,8 +222,8 @@ int run_sweep(const SweepOptions& options, const CommonOptions& common) {
             recorded.push_back(run);
         }
     }
-    std::printf("\n%s", store::format_run_table(recorded).c_str());
-    const auto aggregates = store::aggregate_over_seeds(recorded);
+    std::printf("\n%s", store::format_run_table(reader, recorded).c_str());
+    const auto aggregates = store::aggregate_over_seeds(reader, recorded);
     if (aggregates.size() < recorded.size()) {  // some configuration ran with several seeds
         std::printf("\n%s", store::format_seed_table(aggregates, false).c_str());
     }

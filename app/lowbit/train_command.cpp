@@ -1,5 +1,6 @@
 // `lowbit train [RECIPE.yaml] ...` and `lowbit train --resume RUN`.
 #include "lowbit/config/recipe_yaml.h"
+#include "lowbit/store/run_results.h"
 #include "lowbit/train/trainer.h"
 #include "lowbit/util/exit_codes.h"
 #include "lowbit/util/stop_signal.h"
@@ -56,11 +57,15 @@ int run_train(const TrainOptions& options, const CommonOptions& common) {
                  store::to_string(outcome.status),
                  (std::filesystem::path(request.workspace_root) / "runs.sqlite").c_str(),
                  outcome.run_dir.c_str());
-    if (outcome.summary.contains("final_val_loss")) {
+    const store::Workspace workspace =
+        store::Workspace::open(request.workspace_root, store::OpenMode::kReadOnly);
+    const store::RunResults results =
+        store::run_results(store::RunReader(workspace), outcome.run_id);
+    if (const auto final_val = results.final_value("val/loss")) {
         std::fprintf(out,
                      "final val/loss %.4f nats/token (best %.4f)",
-                     outcome.summary["final_val_loss"].get<double>(),
-                     outcome.summary.value("best_val_loss", 0.0));
+                     *final_val,
+                     results.best_value("val/loss").value_or(*final_val));
         if (outcome.summary.contains("entropy_floor_nats")) {
             std::fprintf(
                 out, ", entropy floor %.4f", outcome.summary["entropy_floor_nats"].get<double>());

@@ -197,6 +197,7 @@ std::vector<uint32_t> tokenize_side(const Side& side,
 }  // namespace
 
 PreparedData prepare_corpus(const config::DataSpec& spec, const std::filesystem::path& out_dir) {
+    check_data_sources(spec);
     const std::vector<InputFile> train_inputs = resolve_inputs(spec.train, spec.format);
     const std::vector<InputFile> val_inputs =
         spec.val.empty() ? std::vector<InputFile>{} : resolve_inputs(spec.val, spec.format);

@@ -124,6 +124,7 @@ std::optional<PreparedData> load_complete(const std::filesystem::path& dir) {
 
 PreparedData prepare_corpus_cached(const config::DataSpec& spec,
                                    const std::filesystem::path& cache_root) {
+    check_data_sources(spec);
     const json description = describe(spec);
     const std::string key = sha256_hex(description.dump());
     const std::filesystem::path final_dir = cache_root / key;

@@ -3,6 +3,7 @@
 // the file system lists them in.
 #include "corpus_inputs.h"
 
+#include "lowbit/data/corpus.h"
 #include "lowbit/data/data_error.h"
 
 #include <algorithm>
@@ -94,6 +95,24 @@ size_t find_invalid_utf8(std::string_view s) {
 }
 
 }  // namespace
+
+void check_data_sources(const config::DataSpec& spec) {
+    const auto require = [](const char* key, const std::string& entry) {
+        std::error_code ec;
+        if (entry != kMarkovInput && !std::filesystem::exists(entry, ec)) {
+            throw DataError(std::string(key) + ": no such file or directory: " + entry);
+        }
+    };
+    for (const std::string& entry : spec.train) {
+        require("data.train", entry);
+    }
+    for (const std::string& entry : spec.val) {
+        require("data.val", entry);
+    }
+    if (!spec.tokenizer_model.empty()) {
+        require("data.tokenizer_model", spec.tokenizer_model);
+    }
+}
 
 std::vector<InputFile> resolve_inputs(const std::vector<std::string>& entries,
                                       config::DataFormat format) {

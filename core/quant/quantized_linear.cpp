@@ -134,7 +134,8 @@ torch::Tensor QuantizedLinearFunction::forward(AutogradContext* ctx,
     const torch::Tensor wq = maybe_quantize(weight, call.weight).to(dtype);   // (out, in)
     const bool has_bias = bias.numel() > 0;
     const torch::Tensor b = has_bias ? bias.to(dtype) : torch::Tensor();  // (out)
-    // Save the unquantized operands (§3.2): the backward formulas use X and W themselves.
+    // Save the unquantized operands: the backward modes use X and W themselves, and ste
+    // recomputes Q_A(X), Q_W(W) from them (docs/quantized-pretraining.md §Backward modes).
     ctx->save_for_backward({x2d, weight});
     ctx->saved_data["call"] = encode(call);
     ctx->saved_data["dtype"] = static_cast<int64_t>(dtype);

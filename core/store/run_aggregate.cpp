@@ -2,6 +2,7 @@
 #include "lowbit/store/run_aggregate.h"
 
 #include "lowbit/store/run_report.h"
+#include "lowbit/store/run_results.h"
 
 #include <algorithm>
 #include <cmath>
@@ -43,14 +44,6 @@ std::string strip_seed(const std::string& name) {
     return std::regex_replace(label, bracket_space, "[");
 }
 
-std::optional<double> final_val_loss(const nlohmann::json& summary) {
-    if (summary.contains(kSummaryFinalKey) && summary[kSummaryFinalKey].contains("val/loss") &&
-        summary[kSummaryFinalKey]["val/loss"].is_number()) {
-        return summary[kSummaryFinalKey]["val/loss"].get<double>();
-    }
-    return std::nullopt;
-}
-
 std::string fixed(double value) {
     char text[32];
     std::snprintf(text, sizeof text, "%.4f", value);
@@ -59,7 +52,8 @@ std::string fixed(double value) {
 
 }  // namespace
 
-std::vector<SeedAggregate> aggregate_over_seeds(const std::vector<RunRecord>& runs) {
+std::vector<SeedAggregate> aggregate_over_seeds(const RunReader& reader,
+                                                const std::vector<RunRecord>& runs) {
     std::vector<RunRecord> oldest_first = runs;
     std::sort(oldest_first.begin(), oldest_first.end(), [](const auto& a, const auto& b) {
         return a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
@@ -80,20 +74,16 @@ std::vector<SeedAggregate> aggregate_over_seeds(const std::vector<RunRecord>& ru
         if (const auto seed = recipe_seed(run)) {
             aggregate.seeds.push_back(*seed);
         }
-        const nlohmann::json summary = nlohmann::json::parse(run.summary_json, nullptr, false);
-        const bool has_summary = summary.is_object();
         if (run.status == RunStatus::kCompleted) {
             ++aggregate.completed;
-            if (const auto loss = has_summary ? final_val_loss(summary) : std::nullopt) {
+            if (const auto loss = run_results(reader, run.id).final_value("val/loss")) {
                 losses[it->second].push_back(*loss);
             }
         } else if (run.status == RunStatus::kDiverged) {
             ++aggregate.diverged;
-            if (has_summary && summary.contains("diverged_at_step") &&
-                summary["diverged_at_step"].is_number_integer()) {
-                const int64_t step = summary["diverged_at_step"].get<int64_t>();
+            if (const auto step = run_results(reader, run.id).diverged_at_step) {
                 aggregate.earliest_divergence_step =
-                    std::min(aggregate.earliest_divergence_step.value_or(step), step);
+                    std::min(aggregate.earliest_divergence_step.value_or(*step), *step);
             }
         } else {
             ++aggregate.other;

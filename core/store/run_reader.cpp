@@ -7,51 +7,48 @@
 #include <charconv>
 
 #include "blob_codec.h"
+#include "run_columns.h"
 #include "statement.h"
 
 namespace lowbit::store {
 
 namespace {
 
-constexpr char kRunColumns[] =
-    "SELECT id, name, kind, status, recipe_json, parent_run_id, fork_step, tags, notes,"
-    " group_name, created_at, started_at, ended_at, host, build_info_json, summary_json"
-    " FROM runs ";
-
 RunRecord read_run(const Statement& row) {
+    namespace rc = runs_column;
     RunRecord run;
-    run.id = row.column_int64(0);
-    run.name = row.column_text(1);
-    run.kind = row.column_text(2);
-    run.status = run_status_from_string(row.column_text(3));
-    run.recipe_json = row.column_text(4);
-    run.parent_run_id = row.column_optional_int64(5);
-    run.fork_step = row.column_optional_int64(6);
-    run.tags = row.column_text(7);
-    run.notes = row.column_text(8);
-    run.group_name = row.column_text(9);
-    run.created_at = row.column_double(10);
-    run.started_at = row.column_optional_double(11);
-    run.ended_at = row.column_optional_double(12);
-    run.host = row.column_text(13);
-    run.build_info_json = row.column_text(14);
-    run.summary_json = row.column_text(15);
+    run.id = row.column_int64(rc::kId);
+    run.name = row.column_text(rc::kName);
+    run.kind = row.column_text(rc::kKind);
+    run.status = run_status_from_string(row.column_text(rc::kStatus));
+    run.recipe_json = row.column_text(rc::kRecipeJson);
+    run.parent_run_id = row.column_optional_int64(rc::kParentRunId);
+    run.fork_step = row.column_optional_int64(rc::kForkStep);
+    run.tags = row.column_text(rc::kTags);
+    run.notes = row.column_text(rc::kNotes);
+    run.group_name = row.column_text(rc::kGroupName);
+    run.created_at = row.column_double(rc::kCreatedAt);
+    run.started_at = row.column_optional_double(rc::kStartedAt);
+    run.ended_at = row.column_optional_double(rc::kEndedAt);
+    run.host = row.column_text(rc::kHost);
+    run.build_info_json = row.column_text(rc::kBuildInfoJson);
+    run.summary_json = row.column_text(rc::kSummaryJson);
+    run.pid = row.column_optional_int64(rc::kPid);
+    run.heartbeat_at = row.column_optional_double(rc::kHeartbeatAt);
     return run;
 }
 
-constexpr char kFileColumns[] =
-    "SELECT id, run_id, step, kind, path, bytes, sha256, created_at FROM ";
-
 FileRecord read_file(const Statement& row) {
+    namespace fc = files_column;
     FileRecord file;
-    file.id = row.column_int64(0);
-    file.run_id = row.column_int64(1);
-    file.step = row.column_int64(2);
-    file.kind = row.column_text(3);
-    file.path = row.column_text(4);
-    file.bytes = row.column_int64(5);
-    file.sha256 = row.column_text(6);
-    file.created_at = row.column_double(7);
+    file.id = row.column_int64(fc::kId);
+    file.run_id = row.column_int64(fc::kRunId);
+    file.step = row.column_int64(fc::kStep);
+    file.kind = row.column_text(fc::kKind);
+    file.path = row.column_text(fc::kPath);
+    file.bytes = row.column_int64(fc::kBytes);
+    file.sha256 = row.column_text(fc::kSha256);
+    file.created_at = row.column_double(fc::kCreatedAt);
     return file;
 }
 
@@ -85,7 +82,7 @@ RunReader::RunReader(const Workspace& workspace)
 RunReader::~RunReader() = default;
 
 std::vector<RunRecord> RunReader::list_runs() const {
-    Statement query(impl_->db, std::string(kRunColumns) + "ORDER BY created_at DESC, id DESC");
+    Statement query(impl_->db, kRunsTable.select_sql() + "ORDER BY created_at DESC, id DESC");
     std::vector<RunRecord> runs;
     while (query.step()) {
         runs.push_back(read_run(query));
@@ -94,7 +91,7 @@ std::vector<RunRecord> RunReader::list_runs() const {
 }
 
 std::optional<RunRecord> RunReader::find_run(int64_t run_id) const {
-    Statement query(impl_->db, std::string(kRunColumns) + "WHERE id = ?");
+    Statement query(impl_->db, kRunsTable.select_sql() + "WHERE id = ?");
     query.bind_int64(1, run_id);
     if (!query.step()) {
         return std::nullopt;
@@ -112,7 +109,7 @@ std::optional<RunRecord> RunReader::find_run(const std::string& id_or_name) cons
     }
     Statement query(
         impl_->db,
-        std::string(kRunColumns) + "WHERE name = ? ORDER BY created_at DESC, id DESC LIMIT 1");
+        kRunsTable.select_sql() + "WHERE name = ? ORDER BY created_at DESC, id DESC LIMIT 1");
     query.bind_text(1, id_or_name);
     if (!query.step()) {
         return std::nullopt;
@@ -171,19 +168,20 @@ std::vector<ScalarPoint> RunReader::scalars(int64_t run_id,
                                             const std::string& key,
                                             int64_t since_row_id) const {
     Statement query(impl_->db,
-                    "SELECT id, run_id, key, step, tokens, wall_time, value FROM scalars"
-                    " WHERE run_id = ?1 AND id > ?2 AND (?3 = '' OR key = ?3) ORDER BY id");
+                    kScalarsTable.select_sql() +
+                        "WHERE run_id = ?1 AND id > ?2 AND (?3 = '' OR key = ?3) ORDER BY id");
     query.bind_int64(1, run_id).bind_int64(2, since_row_id).bind_text(3, key);
     std::vector<ScalarPoint> points;
     while (query.step()) {
+        namespace sc = scalars_column;
         ScalarPoint point;
-        point.row_id = query.column_int64(0);
-        point.run_id = query.column_int64(1);
-        point.key = query.column_text(2);
-        point.step = query.column_int64(3);
-        point.tokens = query.column_int64(4);
-        point.wall_time = query.column_double(5);
-        point.value = query.column_double(6);
+        point.row_id = query.column_int64(sc::kId);
+        point.run_id = query.column_int64(sc::kRunId);
+        point.key = query.column_text(sc::kKey);
+        point.step = query.column_int64(sc::kStep);
+        point.tokens = query.column_int64(sc::kTokens);
+        point.wall_time = query.column_double(sc::kWallTime);
+        point.value = query.column_double(sc::kValue);
         points.push_back(std::move(point));
     }
     return points;
@@ -194,37 +192,36 @@ std::vector<HistogramRecord> RunReader::histograms(int64_t run_id,
                                                    const std::string& tensor_kind,
                                                    std::optional<int64_t> step) const {
     Statement query(impl_->db,
-                    "SELECT id, run_id, step, layer, tensor_kind, bin_scheme, bin_lo, bin_hi,"
-                    " counts, n, min, max, sum, sumsq, nan_count, inf_count, zero_count,"
-                    " clipped_low, clipped_high FROM histograms"
-                    " WHERE run_id = ?1 AND layer = ?2 AND tensor_kind = ?3"
-                    " AND (?4 IS NULL OR step = ?4) ORDER BY step, id");
+                    kHistogramsTable.select_sql() +
+                        "WHERE run_id = ?1 AND layer = ?2 AND tensor_kind = ?3"
+                        " AND (?4 IS NULL OR step = ?4) ORDER BY step, id");
     query.bind_int64(1, run_id)
         .bind_text(2, layer)
         .bind_text(3, tensor_kind)
         .bind_optional_int64(4, step);
     std::vector<HistogramRecord> records;
     while (query.step()) {
+        namespace hc = histograms_column;
         HistogramRecord h;
-        h.row_id = query.column_int64(0);
-        h.run_id = query.column_int64(1);
-        h.step = query.column_int64(2);
-        h.layer = query.column_text(3);
-        h.tensor_kind = query.column_text(4);
-        h.bin_scheme = query.column_text(5);
-        h.bin_lo = query.column_double(6);
-        h.bin_hi = query.column_double(7);
-        h.counts = decode_counts(query.column_blob(8));
-        h.n = query.column_int64(9);
-        h.min = query.column_double(10);
-        h.max = query.column_double(11);
-        h.sum = query.column_double(12);
-        h.sumsq = query.column_double(13);
-        h.nan_count = query.column_int64(14);
-        h.inf_count = query.column_int64(15);
-        h.zero_count = query.column_int64(16);
-        h.clipped_low = query.column_int64(17);
-        h.clipped_high = query.column_int64(18);
+        h.row_id = query.column_int64(hc::kId);
+        h.run_id = query.column_int64(hc::kRunId);
+        h.step = query.column_int64(hc::kStep);
+        h.layer = query.column_text(hc::kLayer);
+        h.tensor_kind = query.column_text(hc::kTensorKind);
+        h.bin_scheme = query.column_text(hc::kBinScheme);
+        h.bin_lo = query.column_double(hc::kBinLo);
+        h.bin_hi = query.column_double(hc::kBinHi);
+        h.counts = decode_counts(query.column_blob(hc::kCounts));
+        h.n = query.column_int64(hc::kN);
+        h.min = query.column_double(hc::kMin);
+        h.max = query.column_double(hc::kMax);
+        h.sum = query.column_double(hc::kSum);
+        h.sumsq = query.column_double(hc::kSumsq);
+        h.nan_count = query.column_int64(hc::kNanCount);
+        h.inf_count = query.column_int64(hc::kInfCount);
+        h.zero_count = query.column_int64(hc::kZeroCount);
+        h.clipped_low = query.column_int64(hc::kClippedLow);
+        h.clipped_high = query.column_int64(hc::kClippedHigh);
         records.push_back(std::move(h));
     }
     return records;
@@ -232,25 +229,24 @@ std::vector<HistogramRecord> RunReader::histograms(int64_t run_id,
 
 std::vector<QuantStatRecord> RunReader::quant_stats(int64_t run_id) const {
     Statement query(impl_->db,
-                    "SELECT run_id, step, layer, tensor_kind, sqnr_db, mse, clip_fraction,"
-                    " underflow_fraction, scale_min, scale_max, absmax_over_sigma, kurtosis"
-                    " FROM quant_stats WHERE run_id = ? ORDER BY step, id");
+                    kQuantStatsTable.select_sql() + "WHERE run_id = ? ORDER BY step, id");
     query.bind_int64(1, run_id);
     std::vector<QuantStatRecord> stats;
     while (query.step()) {
+        namespace qc = quant_stats_column;
         QuantStatRecord q;
-        q.run_id = query.column_int64(0);
-        q.step = query.column_int64(1);
-        q.layer = query.column_text(2);
-        q.tensor_kind = query.column_text(3);
-        q.sqnr_db = query.column_double(4);
-        q.mse = query.column_double(5);
-        q.clip_fraction = query.column_double(6);
-        q.underflow_fraction = query.column_double(7);
-        q.scale_min = query.column_double(8);
-        q.scale_max = query.column_double(9);
-        q.absmax_over_sigma = query.column_double(10);
-        q.kurtosis = query.column_double(11);
+        q.run_id = query.column_int64(qc::kRunId);
+        q.step = query.column_int64(qc::kStep);
+        q.layer = query.column_text(qc::kLayer);
+        q.tensor_kind = query.column_text(qc::kTensorKind);
+        q.sqnr_db = query.column_double(qc::kSqnrDb);
+        q.mse = query.column_double(qc::kMse);
+        q.clip_fraction = query.column_double(qc::kClipFraction);
+        q.underflow_fraction = query.column_double(qc::kUnderflowFraction);
+        q.scale_min = query.column_double(qc::kScaleMin);
+        q.scale_max = query.column_double(qc::kScaleMax);
+        q.absmax_over_sigma = query.column_double(qc::kAbsmaxOverSigma);
+        q.kurtosis = query.column_double(qc::kKurtosis);
         stats.push_back(std::move(q));
     }
     return stats;
@@ -258,18 +254,18 @@ std::vector<QuantStatRecord> RunReader::quant_stats(int64_t run_id) const {
 
 std::vector<EventRecord> RunReader::events(int64_t run_id, int64_t since_row_id) const {
     Statement query(impl_->db,
-                    "SELECT id, run_id, step, wall_time, kind, text FROM events"
-                    " WHERE run_id = ? AND id > ? ORDER BY id");
+                    kEventsTable.select_sql() + "WHERE run_id = ? AND id > ? ORDER BY id");
     query.bind_int64(1, run_id).bind_int64(2, since_row_id);
     std::vector<EventRecord> events;
     while (query.step()) {
+        namespace ec = events_column;
         EventRecord e;
-        e.row_id = query.column_int64(0);
-        e.run_id = query.column_int64(1);
-        e.step = query.column_int64(2);
-        e.wall_time = query.column_double(3);
-        e.kind = query.column_text(4);
-        e.text = query.column_text(5);
+        e.row_id = query.column_int64(ec::kId);
+        e.run_id = query.column_int64(ec::kRunId);
+        e.step = query.column_int64(ec::kStep);
+        e.wall_time = query.column_double(ec::kWallTime);
+        e.kind = query.column_text(ec::kKind);
+        e.text = query.column_text(ec::kText);
         events.push_back(std::move(e));
     }
     return events;
@@ -283,15 +279,15 @@ int64_t RunReader::event_count(int64_t run_id) const {
 
 std::vector<FileRecord> RunReader::checkpoints(int64_t run_id) const {
     Statement query(impl_->db,
-                    std::string(kFileColumns) + "checkpoints WHERE run_id = ? ORDER BY step, id");
+                    kCheckpointsTable.select_sql() + "WHERE run_id = ? ORDER BY step, id");
     query.bind_int64(1, run_id);
     return read_files(query);
 }
 
 std::optional<FileRecord> RunReader::latest_checkpoint(int64_t run_id) const {
-    Statement query(impl_->db,
-                    std::string(kFileColumns) +
-                        "checkpoints WHERE run_id = ? ORDER BY step DESC, id DESC LIMIT 1");
+    Statement query(
+        impl_->db,
+        kCheckpointsTable.select_sql() + "WHERE run_id = ? ORDER BY step DESC, id DESC LIMIT 1");
     query.bind_int64(1, run_id);
     if (!query.step()) {
         return std::nullopt;
@@ -300,8 +296,7 @@ std::optional<FileRecord> RunReader::latest_checkpoint(int64_t run_id) const {
 }
 
 std::vector<FileRecord> RunReader::artifacts(int64_t run_id) const {
-    Statement query(impl_->db,
-                    std::string(kFileColumns) + "artifacts WHERE run_id = ? ORDER BY id");
+    Statement query(impl_->db, kArtifactsTable.select_sql() + "WHERE run_id = ? ORDER BY id");
     query.bind_int64(1, run_id);
     return read_files(query);
 }

@@ -1,6 +1,8 @@
 // Run reports: the aligned run table, run details (JSON and text) and the wide scalar CSV.
 #include "lowbit/store/run_report.h"
 
+#include "lowbit/store/run_liveness.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -41,32 +43,16 @@ nlohmann::json parse_or_raw(const std::string& text) {
     return parsed.is_discarded() ? nlohmann::json(text) : parsed;
 }
 
-std::optional<double> summary_metric(const nlohmann::json& summary,
-                                     const char* section,
-                                     const std::string& key) {
-    if (!summary.is_object()) {
-        return std::nullopt;
-    }
-    const auto nested = summary.find(section);
-    if (nested != summary.end() && nested->is_object()) {
-        const auto value = nested->find(key);
-        if (value != nested->end() && value->is_number()) {
-            return value->get<double>();
-        }
-    }
-    const auto flat = summary.find(key);
-    if (flat != summary.end() && flat->is_number()) {
-        return flat->get<double>();
-    }
-    return std::nullopt;
-}
-
 nlohmann::json optional_json(const std::optional<double>& value) {
     return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
 }
 
-bool is_minimised(const std::string& key) {
-    return key.find("loss") != std::string::npos || key.find("ppl") != std::string::npos;
+nlohmann::json metrics_json(const std::map<std::string, MetricAt>& metrics) {
+    nlohmann::json object = nlohmann::json::object();
+    for (const auto& [key, metric] : metrics) {
+        object[key] = {{"step", metric.step}, {"value", metric.value}};
+    }
+    return object;
 }
 
 std::string csv_field(const std::string& text) {
@@ -156,17 +142,18 @@ std::string format_local_time(double unix_seconds) {
     return std::string(buffer, size);
 }
 
-std::string format_run_table(const std::vector<RunRecord>& runs) {
+std::string format_run_table(const RunReader& reader, const std::vector<RunRecord>& runs) {
     std::vector<std::vector<std::string>> rows;
     rows.push_back({"ID", "NAME", "KIND", "STATUS", "CREATED", "TRAIN LOSS", "VAL LOSS"});
+    const LivenessCheck liveness = LivenessCheck::here();
     for (const auto& run : runs) {
-        const auto summary = parse_or_raw(run.summary_json);
-        const auto train = summary_metric(summary, kSummaryFinalKey, "train/loss");
-        const auto val = summary_metric(summary, kSummaryBestKey, "val/loss");
+        const RunResults results = run_results(reader, run.id);
+        const auto train = results.final_value("train/loss");
+        const auto val = results.best_value("val/loss");
         rows.push_back({std::to_string(run.id),
                         run.name.empty() ? std::string("-") : run.name,
                         run.kind,
-                        to_string(run.status),
+                        to_string(observed_status(run, liveness)),
                         format_local_time(run.created_at),
                         train ? format_fixed(*train, 4) : std::string("-"),
                         val ? format_fixed(*val, 4) : std::string("-")});
@@ -198,7 +185,8 @@ nlohmann::json run_details_json(const RunReader& reader, const RunRecord& run) {
     details["id"] = run.id;
     details["name"] = run.name;
     details["kind"] = run.kind;
-    details["status"] = to_string(run.status);
+    details["status"] = to_string(observed_status(run, LivenessCheck::here()));
+    details["stored_status"] = to_string(run.status);
     details["group"] = run.group_name;
     details["tags"] = run.tags;
     details["notes"] = run.notes;
@@ -212,20 +200,18 @@ nlohmann::json run_details_json(const RunReader& reader, const RunRecord& run) {
     details["duration_seconds"] = run.started_at && run.ended_at
                                       ? nlohmann::json(*run.ended_at - *run.started_at)
                                       : nlohmann::json(nullptr);
+    details["pid"] = run.pid ? nlohmann::json(*run.pid) : nlohmann::json(nullptr);
+    details["heartbeat_at"] = optional_json(run.heartbeat_at);
     details["recipe"] = parse_or_raw(run.recipe_json);
     details["summary"] = parse_or_raw(run.summary_json);
     details["build_info"] = parse_or_raw(run.build_info_json);
 
-    nlohmann::json final_values = nlohmann::json::object();
-    nlohmann::json best_values = nlohmann::json::object();
-    for (const auto& summary : reader.scalar_summaries(run.id)) {
-        final_values[summary.key] = {{"step", summary.last_step}, {"value", summary.last_value}};
-        if (is_minimised(summary.key) && summary.min_step) {
-            best_values[summary.key] = {{"step", *summary.min_step}, {"value", summary.min_value}};
-        }
-    }
-    details["final"] = std::move(final_values);
-    details["best"] = std::move(best_values);
+    const RunResults results = run_results(reader, run.id);
+    details["final"] = metrics_json(results.final);
+    details["best"] = metrics_json(results.best);
+    details["diverged_at_step"] = results.diverged_at_step
+                                      ? nlohmann::json(*results.diverged_at_step)
+                                      : nlohmann::json(nullptr);
 
     nlohmann::json checkpoints = nlohmann::json::array();
     for (const auto& file : reader.checkpoints(run.id)) {

@@ -8,9 +8,11 @@
 #include <vector>
 
 #include "blob_codec.h"
+#include "run_columns.h"
 #include "sqlite_error.h"
 #include "statement.h"
 #include "transaction.h"
+#include <unistd.h>
 
 namespace lowbit::store {
 
@@ -21,25 +23,6 @@ double unix_now() {
     return std::chrono::duration_cast<Seconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
-
-constexpr char kInsertScalar[] =
-    "INSERT INTO scalars (run_id, key, step, tokens, wall_time, value) VALUES (?, ?, ?, ?, ?, ?)";
-constexpr char kInsertHistogram[] =
-    "INSERT INTO histograms (run_id, step, layer, tensor_kind, bin_scheme, bin_lo, bin_hi, counts,"
-    " n, min, max, sum, sumsq, nan_count, inf_count, zero_count, clipped_low, clipped_high)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-constexpr char kInsertQuantStat[] =
-    "INSERT INTO quant_stats (run_id, step, layer, tensor_kind, sqnr_db, mse, clip_fraction,"
-    " underflow_fraction, scale_min, scale_max, absmax_over_sigma, kurtosis)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-constexpr char kInsertEvent[] =
-    "INSERT INTO events (run_id, step, wall_time, kind, text) VALUES (?, ?, ?, ?, ?)";
-constexpr char kInsertCheckpoint[] =
-    "INSERT INTO checkpoints (run_id, step, kind, path, bytes, sha256, created_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)";
-constexpr char kInsertArtifact[] =
-    "INSERT INTO artifacts (run_id, step, kind, path, bytes, sha256, created_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)";
 
 // Tables that truncate_after() rewinds; artifacts are kept (an export stays valid on resume).
 constexpr const char* kStepTables[] = {
@@ -52,64 +35,79 @@ struct RunWriter::Impl {
         : workspace(ws),
           db(ws.handle()),
           batch_rows(batch > 0 ? batch : 1),
-          insert_scalar(db, kInsertScalar),
-          insert_histogram(db, kInsertHistogram),
-          insert_quant_stat(db, kInsertQuantStat),
-          insert_event(db, kInsertEvent),
-          insert_checkpoint(db, kInsertCheckpoint),
-          insert_artifact(db, kInsertArtifact) {}
+          insert_scalar(db, kScalarsTable.insert_sql()),
+          insert_histogram(db, kHistogramsTable.insert_sql()),
+          insert_quant_stat(db, kQuantStatsTable.insert_sql()),
+          insert_event(db, kEventsTable.insert_sql()),
+          insert_checkpoint(db, kCheckpointsTable.insert_sql()),
+          insert_artifact(db, kArtifactsTable.insert_sql()) {}
 
     size_t pending_rows() const {
         return scalars.size() + histograms.size() + quant_stats.size();
     }
 
-    // Inserts the buffered rows; the caller holds the transaction.
+    // Inserts the buffered rows and refreshes the owned run's heartbeat; the caller holds the
+    // transaction.
     void write_pending() {
+        namespace sc = scalars_column;
         for (const auto& p : scalars) {
-            insert_scalar.bind_int64(1, p.run_id)
-                .bind_text(2, p.key)
-                .bind_int64(3, p.step)
-                .bind_int64(4, p.tokens)
-                .bind_double(5, p.wall_time)
-                .bind_double(6, p.value)
+            insert_scalar.bind_int64(sc::kRunId, p.run_id)
+                .bind_text(sc::kKey, p.key)
+                .bind_int64(sc::kStep, p.step)
+                .bind_int64(sc::kTokens, p.tokens)
+                .bind_double(sc::kWallTime, p.wall_time)
+                .bind_double(sc::kValue, p.value)
                 .execute();
         }
+        namespace hc = histograms_column;
         for (const auto& h : histograms) {
-            insert_histogram.bind_int64(1, h.run_id)
-                .bind_int64(2, h.step)
-                .bind_text(3, h.layer)
-                .bind_text(4, h.tensor_kind)
-                .bind_text(5, h.bin_scheme)
-                .bind_double(6, h.bin_lo)
-                .bind_double(7, h.bin_hi)
-                .bind_blob(8, encode_counts(h.counts))
-                .bind_int64(9, h.n)
-                .bind_double(10, h.min)
-                .bind_double(11, h.max)
-                .bind_double(12, h.sum)
-                .bind_double(13, h.sumsq)
-                .bind_int64(14, h.nan_count)
-                .bind_int64(15, h.inf_count)
-                .bind_int64(16, h.zero_count)
-                .bind_int64(17, h.clipped_low)
-                .bind_int64(18, h.clipped_high)
+            insert_histogram.bind_int64(hc::kRunId, h.run_id)
+                .bind_int64(hc::kStep, h.step)
+                .bind_text(hc::kLayer, h.layer)
+                .bind_text(hc::kTensorKind, h.tensor_kind)
+                .bind_text(hc::kBinScheme, h.bin_scheme)
+                .bind_double(hc::kBinLo, h.bin_lo)
+                .bind_double(hc::kBinHi, h.bin_hi)
+                .bind_blob(hc::kCounts, encode_counts(h.counts))
+                .bind_int64(hc::kN, h.n)
+                .bind_double(hc::kMin, h.min)
+                .bind_double(hc::kMax, h.max)
+                .bind_double(hc::kSum, h.sum)
+                .bind_double(hc::kSumsq, h.sumsq)
+                .bind_int64(hc::kNanCount, h.nan_count)
+                .bind_int64(hc::kInfCount, h.inf_count)
+                .bind_int64(hc::kZeroCount, h.zero_count)
+                .bind_int64(hc::kClippedLow, h.clipped_low)
+                .bind_int64(hc::kClippedHigh, h.clipped_high)
                 .execute();
         }
+        namespace qc = quant_stats_column;
         for (const auto& q : quant_stats) {
-            insert_quant_stat.bind_int64(1, q.run_id)
-                .bind_int64(2, q.step)
-                .bind_text(3, q.layer)
-                .bind_text(4, q.tensor_kind)
-                .bind_double(5, q.sqnr_db)
-                .bind_double(6, q.mse)
-                .bind_double(7, q.clip_fraction)
-                .bind_double(8, q.underflow_fraction)
-                .bind_double(9, q.scale_min)
-                .bind_double(10, q.scale_max)
-                .bind_double(11, q.absmax_over_sigma)
-                .bind_double(12, q.kurtosis)
+            insert_quant_stat.bind_int64(qc::kRunId, q.run_id)
+                .bind_int64(qc::kStep, q.step)
+                .bind_text(qc::kLayer, q.layer)
+                .bind_text(qc::kTensorKind, q.tensor_kind)
+                .bind_double(qc::kSqnrDb, q.sqnr_db)
+                .bind_double(qc::kMse, q.mse)
+                .bind_double(qc::kClipFraction, q.clip_fraction)
+                .bind_double(qc::kUnderflowFraction, q.underflow_fraction)
+                .bind_double(qc::kScaleMin, q.scale_min)
+                .bind_double(qc::kScaleMax, q.scale_max)
+                .bind_double(qc::kAbsmaxOverSigma, q.absmax_over_sigma)
+                .bind_double(qc::kKurtosis, q.kurtosis)
                 .execute();
         }
+        write_heartbeat();
+    }
+
+    void write_heartbeat() {
+        if (!owned_run) {
+            return;
+        }
+        const double now = unix_now();
+        Statement beat(db, "UPDATE runs SET heartbeat_at = ? WHERE id = ?");
+        beat.bind_double(1, now).bind_int64(2, *owned_run).execute();
+        last_heartbeat = now;
     }
 
     // Buffers are cleared only once the commit succeeded, so a failed flush (disk full, busy)
@@ -129,13 +127,14 @@ struct RunWriter::Impl {
     int64_t insert_file(Statement& insert, const FileRecord& file) {
         Transaction transaction(db);
         write_pending();
-        insert.bind_int64(1, file.run_id)
-            .bind_int64(2, file.step)
-            .bind_text(3, file.kind)
-            .bind_text(4, file.path)
-            .bind_int64(5, file.bytes)
-            .bind_text(6, file.sha256)
-            .bind_double(7, file.created_at != 0 ? file.created_at : unix_now())
+        namespace fc = files_column;
+        insert.bind_int64(fc::kRunId, file.run_id)
+            .bind_int64(fc::kStep, file.step)
+            .bind_text(fc::kKind, file.kind)
+            .bind_text(fc::kPath, file.path)
+            .bind_int64(fc::kBytes, file.bytes)
+            .bind_text(fc::kSha256, file.sha256)
+            .bind_double(fc::kCreatedAt, file.created_at != 0 ? file.created_at : unix_now())
             .execute();
         const int64_t id = sqlite3_last_insert_rowid(db);
         transaction.commit();
@@ -169,6 +168,8 @@ struct RunWriter::Impl {
     std::vector<ScalarPoint> scalars;
     std::vector<HistogramRecord> histograms;
     std::vector<QuantStatRecord> quant_stats;
+    std::optional<int64_t> owned_run;  // attach_process(): the run whose heartbeat we refresh
+    double last_heartbeat = 0;
 };
 
 RunWriter::RunWriter(Workspace& workspace, int batch_rows)
@@ -183,30 +184,31 @@ RunWriter::~RunWriter() {
 
 int64_t RunWriter::create_run(const RunRecord& run) {
     flush();
-    Statement insert(impl_->db,
-                     "INSERT INTO runs (name, kind, status, recipe_json, parent_run_id, fork_step,"
-                     " tags, notes, group_name, created_at, started_at, ended_at, host,"
-                     " build_info_json, summary_json)"
-                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    namespace rc = runs_column;
+    Statement insert(impl_->db, kRunsTable.insert_sql());
     auto bind_optional_double = [&insert](int index, const std::optional<double>& value) {
         value ? insert.bind_double(index, *value) : insert.bind_null(index);
     };
-    insert.bind_text(1, run.name)
-        .bind_text(2, run.kind.empty() ? std::string("train") : run.kind)
-        .bind_text(3, to_string(run.status))
-        .bind_text(4, run.recipe_json.empty() ? std::string("{}") : run.recipe_json)
-        .bind_optional_int64(5, run.parent_run_id)
-        .bind_optional_int64(6, run.fork_step)
-        .bind_text(7, run.tags)
-        .bind_text(8, run.notes)
-        .bind_text(9, run.group_name)
-        .bind_double(10, run.created_at != 0 ? run.created_at : unix_now());
-    bind_optional_double(11, run.started_at);
-    bind_optional_double(12, run.ended_at);
-    insert.bind_text(13, run.host)
-        .bind_text(14, run.build_info_json.empty() ? std::string("{}") : run.build_info_json)
-        .bind_text(15, run.summary_json.empty() ? std::string("{}") : run.summary_json)
-        .execute();
+    insert.bind_text(rc::kName, run.name)
+        .bind_text(rc::kKind, run.kind.empty() ? std::string("train") : run.kind)
+        .bind_text(rc::kStatus, to_string(run.status))
+        .bind_text(rc::kRecipeJson, run.recipe_json.empty() ? std::string("{}") : run.recipe_json)
+        .bind_optional_int64(rc::kParentRunId, run.parent_run_id)
+        .bind_optional_int64(rc::kForkStep, run.fork_step)
+        .bind_text(rc::kTags, run.tags)
+        .bind_text(rc::kNotes, run.notes)
+        .bind_text(rc::kGroupName, run.group_name)
+        .bind_double(rc::kCreatedAt, run.created_at != 0 ? run.created_at : unix_now());
+    bind_optional_double(rc::kStartedAt, run.started_at);
+    bind_optional_double(rc::kEndedAt, run.ended_at);
+    insert.bind_text(rc::kHost, run.host)
+        .bind_text(rc::kBuildInfoJson,
+                   run.build_info_json.empty() ? std::string("{}") : run.build_info_json)
+        .bind_text(rc::kSummaryJson,
+                   run.summary_json.empty() ? std::string("{}") : run.summary_json)
+        .bind_optional_int64(rc::kPid, run.pid);
+    bind_optional_double(rc::kHeartbeatAt, run.heartbeat_at);
+    insert.execute();
     const int64_t id = sqlite3_last_insert_rowid(impl_->db);
 
     const auto dir = impl_->workspace.run_dir(id);
@@ -236,6 +238,27 @@ void RunWriter::set_status(int64_t run_id, RunStatus status) {
         .bind_int64(4, run_id)
         .execute();
     impl_->require_changed(run_id);
+}
+
+void RunWriter::attach_process(int64_t run_id) {
+    flush();
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    Statement update(impl_->db, "UPDATE runs SET pid = ?, host = ?, heartbeat_at = ? WHERE id = ?");
+    update.bind_int64(1, static_cast<int64_t>(::getpid()))
+        .bind_text(2, host)
+        .bind_double(3, unix_now())
+        .bind_int64(4, run_id)
+        .execute();
+    impl_->require_changed(run_id);
+    impl_->owned_run = run_id;
+    impl_->last_heartbeat = unix_now();
+}
+
+void RunWriter::heartbeat(double min_interval_s) {
+    if (impl_->owned_run && unix_now() - impl_->last_heartbeat >= min_interval_s) {
+        impl_->write_heartbeat();
+    }
 }
 
 void RunWriter::set_summary(int64_t run_id, const std::string& summary_json) {
@@ -272,11 +295,12 @@ void RunWriter::add_quant_stat(const QuantStatRecord& stat) {
 void RunWriter::add_event(const EventRecord& event) {
     Transaction transaction(impl_->db);
     impl_->write_pending();
-    impl_->insert_event.bind_int64(1, event.run_id)
-        .bind_int64(2, event.step)
-        .bind_double(3, event.wall_time != 0 ? event.wall_time : unix_now())
-        .bind_text(4, event.kind)
-        .bind_text(5, event.text)
+    namespace ec = events_column;
+    impl_->insert_event.bind_int64(ec::kRunId, event.run_id)
+        .bind_int64(ec::kStep, event.step)
+        .bind_double(ec::kWallTime, event.wall_time != 0 ? event.wall_time : unix_now())
+        .bind_text(ec::kKind, event.kind)
+        .bind_text(ec::kText, event.text)
         .execute();
     transaction.commit();
     impl_->clear_pending();

@@ -1,6 +1,8 @@
 // Progress sinks (see progress.h). The bar and log lines go to stderr so stdout stays clean for
-// whatever the user pipes; JSON lines go to stdout, flushed per line, for the GUI's QProcess.
+// whatever the user pipes; JSON lines go to stdout, flushed per line, for the studio's QProcess.
 #include "lowbit/train/progress.h"
+
+#include "lowbit/events/run_event_json.h"
 
 #include <chrono>
 #include <cstdio>
@@ -25,116 +27,93 @@ std::string format_duration(double seconds) {
     return buffer;
 }
 
-std::string describe_event(const std::string& kind, int64_t step, const nlohmann::json& fields) {
-    std::string text = "[" + kind + "] step " + std::to_string(step);
-    for (const auto& [key, value] : fields.items()) {
-        text += " " + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
-    }
+std::string step_line(const events::RunEvent& event, const events::Step& s) {
+    char text[160];
+    std::snprintf(text,
+                  sizeof text,
+                  "%lld/%lld loss %.4f lr %.2e %.1fk tok/s ETA %s",
+                  static_cast<long long>(event.step),
+                  static_cast<long long>(s.steps),
+                  s.loss,
+                  s.lr,
+                  s.tokens_per_s / 1000.0,
+                  format_duration(s.eta_s).c_str());
     return text;
 }
 
-// Events that only tell a machine reader that new rows are in the store (every telemetry
-// step): kept out of the lines a person reads.
-bool is_quiet_for_people(const std::string& kind) {
-    return kind == "telemetry";
+// "[checkpoint] step 10 runs/1/checkpoints/step-0000010 (123 bytes)"
+std::string event_line(const events::RunEvent& event) {
+    std::string text =
+        std::string("[") + events::event_name(event.body) + "] step " + std::to_string(event.step);
+    const std::string what = events::describe(event);
+    return what.empty() ? text : text + " " + what;
 }
 
-class JsonLinesSink : public ProgressSink {
-public:
-    void on_step(const StepProgress& p) override {
-        nlohmann::json line = {{"type", "step"},
-                               {"step", p.step},
-                               {"steps", p.steps},
-                               {"loss", p.loss},
-                               {"lr", p.lr},
-                               {"grad_norm", p.grad_norm},
-                               {"tokens", p.tokens},
-                               {"tokens_per_s", p.tokens_per_s},
-                               {"eta_s", p.eta_s}};
-        std::printf("%s\n", line.dump().c_str());
-        std::fflush(stdout);
-    }
+// Telemetry events only tell a machine reader that new rows are in the store: kept out of the
+// lines a person reads.
+bool is_for_people(const events::RunEvent& event) {
+    return !std::holds_alternative<events::Telemetry>(event.body);
+}
 
-    void on_event(const std::string& kind, int64_t step, const nlohmann::json& fields) override {
-        nlohmann::json line = {{"type", "event"}, {"kind", kind}, {"step", step}};
-        for (const auto& [key, value] : fields.items()) {
-            line[key] = value;
-        }
-        std::printf("%s\n", line.dump().c_str());
+class JsonLinesSink : public events::RunEventSink {
+public:
+    void on_event(const events::RunEvent& event) override {
+        std::printf("%s\n", events::to_json_line(event).c_str());
         std::fflush(stdout);
     }
 };
 
-class BarSink : public ProgressSink {
+class BarSink : public events::RunEventSink {
 public:
-    void on_step(const StepProgress& p) override {
+    void on_event(const events::RunEvent& event) override {
+        if (const auto* step = std::get_if<events::Step>(&event.body)) {
+            draw(event, *step);
+        } else if (is_for_people(event)) {
+            std::fprintf(stderr, "\r\033[K%s\n", event_line(event).c_str());
+            std::fflush(stderr);
+        }
+    }
+
+private:
+    void draw(const events::RunEvent& event, const events::Step& s) {
         const auto now = std::chrono::steady_clock::now();
-        if (p.step != p.steps && now - last_draw_ < std::chrono::milliseconds(100)) {
+        const bool last = event.step == s.steps;
+        if (!last && now - last_draw_ < std::chrono::milliseconds(100)) {
             return;
         }
         last_draw_ = now;
         constexpr int kWidth = 28;
-        const int filled = p.steps > 0 ? static_cast<int>(kWidth * p.step / p.steps) : 0;
+        const int filled = s.steps > 0 ? static_cast<int>(kWidth * event.step / s.steps) : 0;
         std::string bar(static_cast<size_t>(filled), '#');
         bar.resize(kWidth, '.');
-        std::fprintf(stderr,
-                     "\r[%s] %lld/%lld loss %.4f lr %.2e %.1fk tok/s ETA %s   ",
-                     bar.c_str(),
-                     static_cast<long long>(p.step),
-                     static_cast<long long>(p.steps),
-                     p.loss,
-                     p.lr,
-                     p.tokens_per_s / 1000.0,
-                     format_duration(p.eta_s).c_str());
-        if (p.step == p.steps) {
+        std::fprintf(stderr, "\r[%s] %s   ", bar.c_str(), step_line(event, s).c_str());
+        if (last) {
             std::fprintf(stderr, "\n");
         }
         std::fflush(stderr);
     }
 
-    void on_event(const std::string& kind, int64_t step, const nlohmann::json& fields) override {
-        if (is_quiet_for_people(kind)) {
-            return;
-        }
-        std::fprintf(stderr, "\r\033[K%s\n", describe_event(kind, step, fields).c_str());
-        std::fflush(stderr);
-    }
-
-private:
     std::chrono::steady_clock::time_point last_draw_{};
 };
 
 // Not a terminal: a line at most every ~5% of the run and for every event.
-class LogLineSink : public ProgressSink {
+class LogLineSink : public events::RunEventSink {
 public:
-    void on_step(const StepProgress& p) override {
-        const int64_t every = p.steps >= 20 ? p.steps / 20 : 1;
-        if (p.step % every != 0 && p.step != p.steps) {
-            return;
+    void on_event(const events::RunEvent& event) override {
+        if (const auto* s = std::get_if<events::Step>(&event.body)) {
+            const int64_t every = s->steps >= 20 ? s->steps / 20 : 1;
+            if (event.step % every == 0 || event.step == s->steps) {
+                std::fprintf(stderr, "step %s\n", step_line(event, *s).c_str());
+            }
+        } else if (is_for_people(event)) {
+            std::fprintf(stderr, "%s\n", event_line(event).c_str());
         }
-        std::fprintf(stderr,
-                     "step %lld/%lld loss %.4f lr %.2e %.1fk tok/s ETA %s\n",
-                     static_cast<long long>(p.step),
-                     static_cast<long long>(p.steps),
-                     p.loss,
-                     p.lr,
-                     p.tokens_per_s / 1000.0,
-                     format_duration(p.eta_s).c_str());
-    }
-
-    void on_event(const std::string& kind, int64_t step, const nlohmann::json& fields) override {
-        if (is_quiet_for_people(kind)) {
-            return;
-        }
-        std::fprintf(stderr, "%s\n", describe_event(kind, step, fields).c_str());
     }
 };
 
-class NullSink : public ProgressSink {
+class NullSink : public events::RunEventSink {
 public:
-    void on_step(const StepProgress&) override {}
-
-    void on_event(const std::string&, int64_t, const nlohmann::json&) override {}
+    void on_event(const events::RunEvent&) override {}
 };
 
 }  // namespace
@@ -152,7 +131,7 @@ ProgressMode progress_mode_from_string(const std::string& text) {
                                 "' (expected auto, bar, jsonl or none)");
 }
 
-std::unique_ptr<ProgressSink> make_progress_sink(ProgressMode mode) {
+std::unique_ptr<events::RunEventSink> make_progress_sink(ProgressMode mode) {
     switch (mode) {
         case ProgressMode::kBar:
             return std::make_unique<BarSink>();

@@ -168,13 +168,7 @@ RunContext create_run_context(const TrainRequest& request,
     run.run_id = writer.create_run(record);
     run.run_dir = workspace.run_dir(run.run_id);
     fs::create_directories(run.run_dir);
-    if (!init_dir.empty()) {
-        store::EventRecord event;
-        event.run_id = run.run_id;
-        event.kind = "init";
-        event.text = "weights initialised from " + init_dir.string();
-        writer.add_event(event);
-    }
+    run.init_from = init_dir;
     return run;
 }
 
@@ -229,13 +223,9 @@ RunContext resume_run_context(const TrainRequest& request,
     run.start_step = content.step;
     run.tokens_seen = content.tokens_seen;
     run.wall_time_before = content.wall_time;
-    run.best_val_loss = content.extra.value("best_val_loss", run.best_val_loss);
+    run.resumed_from = checkpoint->path;
     // Rows logged after the checkpoint are recomputed identically by the resumed run.
     writer.truncate_after(run.run_id, run.start_step);
-    writer.add_event({.run_id = run.run_id,
-                      .step = run.start_step,
-                      .kind = "resumed",
-                      .text = "resumed from " + checkpoint->path});
     return run;
 }
 

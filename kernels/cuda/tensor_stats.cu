@@ -1,7 +1,7 @@
 // launch_tensor_stats: statistics + histogram of a device float32 buffer. Grid-stride kernel;
-// each block keeps a shared-memory histogram (shared atomics are ~200x cheaper than global ones
-// under contention, performance.md H1) and reduces its scalar stats with warp shuffles before one
-// set of global atomics per block. The whole result (one struct + counts) comes back in one copy.
+// each block keeps a shared-memory histogram (shared-memory atomics are far cheaper than global
+// ones under contention) and reduces its scalar stats with warp shuffles before one set of global
+// atomics per block. The whole result (one struct + counts) comes back in one copy.
 #include "lowbit/kernels/tensor_stats.h"
 
 #include <cstddef>

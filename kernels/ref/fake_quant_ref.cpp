@@ -1,6 +1,7 @@
-// fake_quant_ref / fake_quant_codes_ref: quantized-pretraining.md §2 written out literally in
-// float32, one group and one element at a time, with each grid's own formula (no shared helper),
-// so it is an independent check of the CPU-parallel and CUDA paths.
+// fake_quant_ref / fake_quant_codes_ref: the formulas of docs/quantized-pretraining.md §Linear
+// quantization written out literally in float32, one group and one element at a time, with each
+// grid's own formula (no shared helper), so it is an independent check of the CPU-parallel and
+// CUDA paths.
 #include "lowbit/kernels/counter_hash.h"
 #include "lowbit/kernels/fake_quant.h"
 
@@ -13,7 +14,8 @@
 namespace lowbit::kernels {
 namespace {
 
-// Grid constants of §2.1 and the `full` grid, as float32 like the PyTorch code's Python ints.
+// Grid constants of both grids (docs/quantized-pretraining.md §Integer grids), as float32 like
+// the PyTorch code's Python ints.
 struct RefGrid {
     float qn;
     float qp;

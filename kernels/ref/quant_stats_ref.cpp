@@ -1,6 +1,7 @@
 // quant_stats_ref: the scalar, obviously-correct quantization statistics that the CPU-parallel and
-// CUDA paths are tested against. Scales by quantized-pretraining.md §2 written out per grid (as
-// fake_quant_ref does, with no shared helper), then one loop over x in index order, sums in double.
+// CUDA paths are tested against. Scales by docs/quantized-pretraining.md §Symmetric and
+// asymmetric scales written out per grid (as fake_quant_ref does, with no shared helper), then one
+// loop over x in index order, sums in double.
 #include "lowbit/kernels/counter_hash.h"
 #include "lowbit/kernels/quant_stats.h"
 

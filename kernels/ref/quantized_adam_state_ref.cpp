@@ -1,6 +1,7 @@
 // Stored Adam-moment format (quantized_adam_state.h): argument checks and layout shared by every
-// path, and the scalar references of quantize / dequantize, written out literally from spec §2
-// (absmax or min-max per group, round half to even, codes offset by -Qn) without the helpers that
+// path, and the scalar references of quantize / dequantize, written out literally from the
+// formulas of docs/quantized-pretraining.md §Symmetric and asymmetric scales (absmax or min-max
+// per group, round half to even, codes offset by -Qn) without the helpers that
 // the CPU-parallel and CUDA paths share, so they are an independent check of those paths.
 #include "lowbit/kernels/quantized_adam_state.h"
 
@@ -11,7 +12,8 @@
 namespace lowbit::kernels {
 namespace {
 
-// The integer grid of a format: [Qn, Qp] and the step divisor (spec §2.1-§2.3, full grid).
+// The integer grid of a format: [Qn, Qp] and the step divisor (docs/quantized-pretraining.md
+// §Integer grids, §Symmetric and asymmetric scales).
 struct RefStateGrid {
     float qn;
     float qp;

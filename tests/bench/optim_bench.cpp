@@ -1,4 +1,4 @@
-// Optimizer benchmarks (issue 3, acceptance 3 and 6): the fused quantized-Adam step against the
+// Optimizer benchmarks (results in docs/benchmarks.md): the fused quantized-Adam step against the
 // float32 AdamW step on a GPT-2-block-sized parameter set (6.5M values), 8 and 4 bits, per row and
 // per block of 256, measured in one run and printed as ratios; then the peak memory of training
 // state for float32 vs 8-bit vs 4-bit moments, each configuration in a fresh child process
@@ -82,7 +82,8 @@ std::vector<std::pair<std::string, torch::Tensor>> make_params(int copies,
     return params;
 }
 
-// Matrices get the quantized moments (the reference code quantizes Linear weights only, §4.1).
+// Matrices get the quantized moments (the reference code quantizes Linear weights only; see
+// docs/quantized-pretraining.md §Quantized AdamW).
 std::unique_ptr<Optimizer> make_optimizer(
     const Config& config, const std::vector<std::pair<std::string, torch::Tensor>>& params) {
     if (!config.format) {

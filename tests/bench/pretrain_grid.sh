@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Reproduction table of the quantized-pretraining grid (issue 3, acceptance 4): every preset of
-# resources/presets/pretrain/<family>/ trained with several seeds on a text corpus, one run group,
-# then the table of final validation loss mean ± sd and divergences, in Markdown.
+# Reproduction table of the quantized-pretraining grid (the table in
+# resources/presets/pretrain/README.md): every preset of resources/presets/pretrain/<family>/
+# trained with several seeds on a text corpus, one run group, then the table of final validation
+# loss mean ± sd and divergences, and the telemetry columns (grid_telemetry.py), in Markdown.
 #
 #   bash tests/bench/pretrain_grid.sh                 # gpt2, seeds 1,2,3, tinyshakespeare
 #   FAMILY=llama SEEDS=1 JOBS=4 bash tests/bench/pretrain_grid.sh
@@ -37,3 +38,6 @@ for preset in resources/presets/pretrain/"$FAMILY"/$ONLY.yaml; do
 done
 echo
 "$LOWBIT" runs aggregate --group "$GROUP" --markdown --workspace "$WS"
+echo
+# The telemetry columns of the same table (underflow, SQNR, max grad norm), from the workspace.
+python3 tests/bench/grid_telemetry.py "$WS" "$GROUP"

@@ -1,46 +1,87 @@
 #!/usr/bin/env bash
-# Builds the headless engine on a GPU machine that has CMake, nvcc and PyTorch but none of our
-# Debian libraries (carried as .deb files in .devdeps/ and unpacked into a private prefix), then
-# runs the gpu-labelled tests, the benchmarks and a short CUDA training run. Results go to $OUT
-# when it is set. Usage: bash tests/bench/run_on_gpu.sh [build|test|bench|train|all]...
+# GPU checks of the headless engine, in two halves:
+#   bash tests/bench/run_on_gpu.sh prepare
+#     on the development machine (Debian 12, network to Debian's mirrors): downloads the .deb
+#     files of the Debian libraries the headless build needs into .devdeps/ (ignored by git), for
+#     a GPU machine that has CMake, nvcc, compute-sanitizer and PyTorch but none of them;
+#   bash tests/bench/run_on_gpu.sh [build|test|sanitize|bench|train|all]...
+#     on the GPU machine, with .devdeps/ carried there: unpacks the .debs into a private prefix,
+#     builds the headless engine (Release, CUDA), runs every gpu-labelled test, compute-sanitizer
+#     memcheck and racecheck on the CUDA kernel tests, the benchmarks (which print their ratios)
+#     and two short CUDA training runs. Logs go to $OUT (default /tmp/lowbit-gpu-out).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "${root}"
 out="${OUT:-/tmp/lowbit-gpu-out}"
-mkdir -p "${out}"
 prefix=/tmp/lowbit-deps
 build=build/gpu
+# The -dev packages of the headless build and the runtime libraries they link, with their
+# Debian 12 names (packaging/setup.sh installs the same set on a development machine).
+debs=(libyaml-cpp-dev libyaml-cpp0.7 nlohmann-json3-dev libcli11-dev libspdlog-dev libspdlog1.10
+      libfmt-dev libfmt9 libsentencepiece-dev libsentencepiece0 libsqlite3-dev libsqlite3-0
+      libgtest-dev libgmock-dev libbenchmark-dev libbenchmark1debian ninja-build)
+# The CUDA kernel tests (ctest label gpu, binaries named *_gpu_test).
+kernel_tests=(tests/kernels/kernels_gpu_test tests/kernels/kernels_quantized_adam_gpu_test)
+
+do_prepare() {
+  mkdir -p .devdeps
+  (cd .devdeps && apt-get download "${debs[@]}") || return 1
+  ls .devdeps
+}
 
 setup_prefix() {
   mkdir -p "${prefix}"
-  for deb in .devdeps/*.deb; do dpkg -x "${deb}" "${prefix}"; done
+  local deb
+  for deb in .devdeps/*.deb; do
+    [[ -f "${deb}" ]] || { echo "no .deb files in .devdeps/: run 'prepare' first"; return 1; }
+    dpkg -x "${deb}" "${prefix}"
+  done
   sed -i "s|^prefix=/usr|prefix=${prefix}/usr|" "${prefix}"/usr/lib/x86_64-linux-gnu/pkgconfig/*.pc
   export CMAKE_PREFIX_PATH="${prefix}/usr"
   export PKG_CONFIG_PATH="${prefix}/usr/lib/x86_64-linux-gnu/pkgconfig"
   export LD_LIBRARY_PATH="${prefix}/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
   export CPATH="${prefix}/usr/include"
+  export PATH="${prefix}/usr/bin:${PATH}"
 }
 
 do_build() {
   local torch_dir
   torch_dir="$(python3 -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')/Torch"
   cmake -S . -B "${build}" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOWBIT_GUI=OFF \
-        -DTorch_DIR="${torch_dir}" -DCMAKE_CUDA_ARCHITECTURES=90 -DLOWBIT_CUDA=ON \
+        -DTorch_DIR="${torch_dir}" -DLOWBIT_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=native \
         -DLOWBIT_PYTHON="$(command -v python3)" >"${out}/configure.log" 2>&1 \
     || { tail -30 "${out}/configure.log"; return 1; }
-  cmake --build "${build}" -j 16 --target lowbit kernels_gpu_test kernels_bench train_bench >"${out}/build.log" 2>&1 || { grep -m5 -B2 -A8 "error" "${out}/build.log"; return 1; }
+  cmake --build "${build}" -j "$(nproc)" >"${out}/build.log" 2>&1 \
+    || { grep -m5 -B2 -A8 "error" "${out}/build.log"; return 1; }
   echo "build ok"
 }
 
 do_test() {
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-  # The gtest binary directly: it prints every case and its skip/fail status.
-  "${build}/tests/kernels/kernels_gpu_test" 2>&1 | tee "${out}/kernels-gpu-test.log" | tail -15
+  ctest --test-dir "${build}" -L gpu --output-on-failure 2>&1 | tee "${out}/ctest-gpu.log" | tail -20
+}
+
+do_sanitize() {
+  local test tool status=0
+  for test in "${kernel_tests[@]}"; do
+    for tool in memcheck racecheck; do
+      compute-sanitizer --tool "${tool}" --error-exitcode 9 "${build}/${test}" \
+          >"${out}/$(basename "${test}")-${tool}.log" 2>&1
+      local rc=$?
+      echo "$(basename "${test}") ${tool}: exit ${rc} ($(grep -c '^\[       OK' \
+          "${out}/$(basename "${test}")-${tool}.log") cases ok)"
+      ((rc == 0)) || status=1
+    done
+  done
+  return ${status}
 }
 
 do_bench() {
-  for bench in "${build}/tests/kernels/kernels_bench" "${build}/tests/bench/train_bench"; do
-    [[ -x "${bench}" ]] && "${bench}" 2>&1 | tee "${out}/$(basename "${bench}").log" | tail -25
+  local bench
+  for bench in tests/kernels/kernels_bench tests/bench/train_bench tests/bench/optim_bench \
+               tests/bench/telemetry_bench; do
+    [[ -x "${build}/${bench}" ]] || continue
+    "${build}/${bench}" 2>&1 | tee "${out}/$(basename "${bench}").log" | tail -25
   done
 }
 
@@ -54,9 +95,14 @@ do_train() {
       --set model.family=llama --name llama-bf16 2>&1 | tail -5
 }
 
-setup_prefix
 steps=("$@")
-[[ ${#steps[@]} -eq 0 || "${steps[0]}" == all ]] && steps=(build test bench train)
+[[ ${#steps[@]} -eq 0 || "${steps[0]}" == all ]] && steps=(build test sanitize bench train)
+if [[ "${steps[0]}" == prepare ]]; then
+  do_prepare
+  exit $?
+fi
+mkdir -p "${out}"
+setup_prefix || exit 1
 for step in "${steps[@]}"; do
   echo "=== ${step}"
   "do_${step}" || { echo "step ${step} failed"; exit 1; }

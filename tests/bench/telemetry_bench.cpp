@@ -54,8 +54,8 @@ torch::Tensor grouped_view(const torch::Tensor& x, QuantGranularity granularity)
     return x.reshape({-1, 128});
 }
 
-// Symmetric 8-bit fake quantization with LibTorch ops (quantized-pretraining.md §2.2): what a
-// user would write without our kernel.
+// Symmetric 8-bit fake quantization with LibTorch ops (docs/quantized-pretraining.md §Symmetric
+// and asymmetric scales): what a user would write without our kernel.
 torch::Tensor torch_fake_quant(const torch::Tensor& x, QuantGranularity granularity) {
     const torch::Tensor xv = grouped_view(x, granularity);
     const torch::Tensor s = xv.abs().amax(1, true).clamp_min(1e-5) / 127.0;

@@ -1,9 +1,10 @@
-// Training throughput of the engine-issue configuration (4 layers, 4 heads, d_model 128,
-// context 64, batch 12, byte vocabulary) for GPT-2 and Llama: tokens/s of a full training step
-// (forward, backward, clipping, AdamW) and the time of the optimizer step alone; and, for the
-// quantized-pretraining issue, the W8A8G8 step (W per channel, A and G per token, 8 bits) and the
-// same step with the quantization telemetry of every 10th step written to a workspace. All
-// measured in one run so their ratios are meaningful. Prints the device, dtype and shape.
+// Training throughput of the tiny configuration (4 layers, 4 heads, d_model 128, context 64,
+// batch 12, byte vocabulary) for GPT-2 and Llama: tokens/s of a full training step (forward,
+// backward, clipping, AdamW) and the time of the optimizer step alone; and, for quantized
+// pretraining, the W8A8G8 step (W per channel, A and G per token, 8 bits) and the same step with
+// the quantization telemetry of every 10th step written to a workspace. All measured in one run
+// so their ratios are meaningful (results in docs/benchmarks.md). Prints the device, dtype and
+// shape.
 #include "lowbit/model/language_model.h"
 #include "lowbit/quant/quant_plan.h"
 #include "lowbit/store/run_writer.h"
@@ -31,8 +32,8 @@ constexpr int kContext = 64;
 // What a benchmarked step runs besides the plain fp32 step.
 enum class Variant { kFp32, kBf16, kW8A8G8, kW8A8G8Telemetry };
 
-// The recipe of a variant: the paper's W8A8G8 (quantized-pretraining.md §6.4), telemetry every
-// 10 steps for the last variant (never otherwise).
+// The recipe of a variant: the paper's W8A8G8 (docs/quantized-pretraining.md §The paper's
+// findings), telemetry every 10 steps for the last variant (never otherwise).
 lowbit::config::Recipe variant_recipe(Variant variant) {
     lowbit::config::Recipe recipe;
     recipe.telemetry.every = variant == Variant::kW8A8G8Telemetry ? 10 : 0;

@@ -105,6 +105,47 @@ TEST_F(CliBadInputTest, BadCorporaAreRejectedBeforeAnyRunIsCreated) {
     expect_workspace_unchanged();
 }
 
+// `recipe check` refuses what `train` would refuse before training, with the same message:
+// a missing corpus (train or val) or tokenizer model exits 2 and names the key and the path.
+TEST_F(CliBadInputTest, RecipeCheckRefusesMissingDataFilesLikeTrain) {
+    const std::string base =
+        "model: {family: gpt2, layers: 1, heads: 1, d_model: 16, context: 8}\n"
+        "train: {steps: 2, device: cpu}\n";
+    write_file("present.txt", "some text to train on\n");
+    const std::string present = (dir_ / "present.txt").string();
+
+    const struct {
+        std::string data;
+        std::string key;
+        std::string path;
+    } cases[] = {
+        {"{train: " + (dir_ / "missing.txt").string() + "}", "data.train", "missing.txt"},
+        {"{train: " + present + ", val: " + (dir_ / "gone-val.txt").string() + "}",
+         "data.val",
+         "gone-val.txt"},
+        {"{train: " + present +
+             ", tokenizer: sentencepiece, tokenizer_model: " + (dir_ / "no.model").string() + "}",
+         "data.tokenizer_model",
+         "no.model"},
+    };
+
+    for (const auto& c : cases) {
+        const fs::path recipe = write_file("r.yaml", base + "data: " + c.data + "\n");
+        const ProcessResult check = lowbit({"recipe", "check", recipe.string()}, {});
+        EXPECT_EQ(check.exit_code, 2) << check.out << check.err;
+        const std::string message = c.key + ": no such file or directory: ";
+        EXPECT_NE(check.err.find(message), std::string::npos) << check.err;
+        EXPECT_NE(check.err.find(c.path), std::string::npos) << check.err;
+        const ProcessResult train =
+            lowbit({"train", recipe.string(), "--progress", "none"}, dir_ / "ws");
+        EXPECT_EQ(train.exit_code, 2) << train.err;
+        // The same line as train's.
+        EXPECT_EQ(check.err, train.err);
+    }
+    const fs::path good = write_file("good.yaml", base + "data: {train: " + present + "}\n");
+    EXPECT_EQ(lowbit({"recipe", "check", good.string()}, {}).exit_code, 0);
+}
+
 TEST_F(CliBadInputTest, TruncatedAndCorruptCheckpointsAreRefused) {
     make_workspace_with_run();
     const fs::path text = write_file("eval.txt", std::string(4000, 'a'));

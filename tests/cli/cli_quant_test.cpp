@@ -1,4 +1,4 @@
-// Quantized pretraining through the real CLI: each acceptance-7 bad input (bit-width 1 or 9, a
+// Quantized pretraining through the real CLI: each bad quantization input (bit-width 1 or 9, a
 // group size that does not divide a layer width, a scope naming no layer, an override matching
 // nothing) makes `lowbit recipe check` and `lowbit train` exit 2 with the key in the message and
 // records no run; a W8A8G8 run (bf16 autocast, stochastic rounding) completes; and a quantized run

@@ -71,7 +71,7 @@ TEST_F(CliTelemetryTest, W8A8G8RunRecordsEveryLayerAndKindAtEveryLoggingStep) {
     std::istringstream lines(result.out);
     for (std::string line; std::getline(lines, line);) {
         const auto json = nlohmann::json::parse(line, nullptr, false);
-        if (json.is_object() && json.value("kind", "") == "telemetry") {
+        if (json.is_object() && json.value("event", "") == "telemetry") {
             EXPECT_EQ(json.value("tensors", 0), 45) << line;
             ++telemetry_events;
         }
@@ -184,6 +184,30 @@ TEST_F(CliTelemetryTest, QuantizedAdamStatesAreStoredLowBitAndRecorded) {
                              (matrix_values / 2 + 4 * (matrix_values / 16));
     EXPECT_EQ(state_bytes(2), expected);
 
+    // The moments stored by the last step (checkpoint 10) are the quantization of m_10 and v_10
+    // that step 10's telemetry describes. Their codes give the underflow independently of the
+    // statistics pass: a code byte holds q - Qn, so q = 0 is byte 128 for 8-bit m (one byte per
+    // value) and nibble 8 for 4-bit v (two values per byte, element i in the low nibble of byte
+    // i/2 when i is even, the high one when odd). The fraction of values that are non-zero but
+    // quantize to 0 is (codes that are 0 - values exactly 0) / n, the exact zeros being counted
+    // in the same step's histogram.
+    const auto checkpoint = reader.latest_checkpoint(2);
+    ASSERT_TRUE(checkpoint);
+    ASSERT_EQ(checkpoint->step, 10);
+    const io::SafetensorsFile optimizer =
+        io::load_safetensors(root / checkpoint->path / "optimizer.safetensors");
+    auto zero_codes = [&](const std::string& layer, const std::string& kind) -> int64_t {
+        const std::string name =
+            layer + ".weight." + (kind == "optim_m" ? "exp_avg" : "exp_avg_sq") + ".codes";
+        const torch::Tensor codes = optimizer.at(name).to(torch::kInt64);
+        if (kind == "optim_m") {
+            return codes.eq(128).sum().item<int64_t>();
+        }
+        return (codes.bitwise_and(0xF).eq(8).sum() + codes.bitwise_right_shift(4).eq(8).sum())
+            .item<int64_t>();
+    };
+    double largest_v_underflow = 0.0;
+
     // Only the run that quantizes something records its quantized layers: the 8 matrices.
     std::map<std::string, int> rows_per_kind;
     for (const store::QuantStatRecord& r : reader.quant_stats(2)) {
@@ -193,21 +217,31 @@ TEST_F(CliTelemetryTest, QuantizedAdamStatesAreStoredLowBitAndRecorded) {
         if (r.tensor_kind == "optim_m" || r.tensor_kind == "optim_v") {
             SCOPED_TRACE(r.layer + " " + r.tensor_kind);
             EXPECT_GT(r.scale_max, 0.0);
-            EXPECT_GE(r.underflow_fraction, 0.0);
-            EXPECT_LE(r.underflow_fraction, 1.0);
             const auto histograms = reader.histograms(2, r.layer, r.tensor_kind, 10);
             ASSERT_EQ(histograms.size(), 2u);
             const auto grid = std::find_if(histograms.begin(), histograms.end(), [](auto& h) {
                 return h.bin_scheme == "grid";
             });
             ASSERT_NE(grid, histograms.end());
-            EXPECT_EQ(grid->counts.size(), r.tensor_kind == "optim_m" ? 256u : 16u);
+            const bool is_m = r.tensor_kind == "optim_m";
+            ASSERT_EQ(grid->counts.size(), is_m ? 256u : 16u);
+            const int64_t zeros = zero_codes(r.layer, r.tensor_kind);
+            // The code-0 bin of the grid histogram (index -Qn) counts the same values.
+            EXPECT_EQ(grid->counts[is_m ? 128 : 8], zeros);
+            const double underflow = static_cast<double>(zeros - grid->zero_count) / grid->n;
+            EXPECT_NEAR(r.underflow_fraction, underflow, 1e-12)
+                << zeros << " zero codes, " << grid->zero_count << " exact zeros of " << grid->n;
+            if (!is_m) {
+                largest_v_underflow = std::max(largest_v_underflow, r.underflow_fraction);
+            }
         }
     }
     EXPECT_EQ(
         rows_per_kind,
         (std::map<std::string, int>{
             {"activation", 8}, {"grad_output", 8}, {"optim_m", 8}, {"optim_v", 8}, {"weight", 8}}));
+    // 4-bit absmax blocks of v: every v below max/14 of its block rounds to 0, so some must.
+    EXPECT_GT(largest_v_underflow, 0.0);
     // The baseline quantizes nothing, so it records every linear (for comparison), lm_head too.
     EXPECT_EQ(reader.quant_stats(1).size(), kLayers.size() * kKinds.size());
 }

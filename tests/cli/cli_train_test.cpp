@@ -2,6 +2,8 @@
 // ends bit for bit where an uninterrupted run ends (CPU, fp32) and leaves an intact database;
 // SIGTERM stops gracefully; NaN/Inf ends the run as diverged with exit code 3; --progress jsonl
 // emits one parseable object per step and per event.
+#include "lowbit/events/run_event_json.h"
+
 #include <sqlite3.h>
 
 #include <chrono>
@@ -77,7 +79,7 @@ TEST_F(CliTrainTest, SigtermStopsGracefullyThenResumeCompletesIdentically) {
                                           (dir_ / "stopped-run").string());
     // Wait for the first step line, then ask politely.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (read_file(run.out_path).find("\"type\":\"step\"") == std::string::npos &&
+    while (read_file(run.out_path).find("\"event\":\"step\"") == std::string::npos &&
            std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -90,7 +92,7 @@ TEST_F(CliTrainTest, SigtermStopsGracefullyThenResumeCompletesIdentically) {
         query_int(workspace / "runs.sqlite", "SELECT max(step) FROM checkpoints WHERE run_id = 1");
     EXPECT_GT(stop_step, 0);
     EXPECT_LT(stop_step, 150);
-    EXPECT_NE(stopped.out.find("\"kind\":\"stopped\""), std::string::npos);
+    EXPECT_NE(stopped.out.find("\"event\":\"stopped\""), std::string::npos);
 
     const ProcessResult resumed =
         lowbit({"train", "--resume", "1", "--progress", "none"}, workspace);
@@ -134,24 +136,32 @@ TEST_F(CliTrainTest, JsonLinesProgressDescribesEveryStepAndEvent) {
     std::istringstream lines(result.out);
     std::string line;
     int steps = 0;
-    std::vector<std::string> events;
+    std::vector<std::string> names;
     while (std::getline(lines, line)) {
-        const nlohmann::json object = nlohmann::json::parse(line);  // throws on a non-JSON line
-        if (object.at("type") == "step") {
+        // Every stdout line is a run event of this format version (throws otherwise).
+        const events::RunEvent event = events::from_json_line(line);
+        EXPECT_EQ(nlohmann::json::parse(line).at("format"), events::kFormatVersion);
+        if (const auto* step = std::get_if<events::Step>(&event.body)) {
             ++steps;
-            EXPECT_EQ(object.at("step").get<int>(), steps);
-            for (const char* key : {"loss", "lr", "tokens_per_s", "eta_s", "grad_norm"}) {
-                EXPECT_TRUE(object.at(key).is_number()) << key;
-            }
+            EXPECT_EQ(event.step, steps);
+            EXPECT_EQ(step->steps, 12);
+            EXPECT_TRUE(std::isfinite(step->loss));
+            EXPECT_GT(step->lr, 0);
+            EXPECT_GT(step->tokens_per_s, 0);
+            // recipe: batch 4 x context 16 tokens per step
+            EXPECT_EQ(step->tokens, int64_t{steps} * 4 * 16);
+            EXPECT_TRUE(step->logged);  // log_every defaults to 1
         } else {
-            events.push_back(object.at("kind").get<std::string>());
+            names.push_back(events::event_name(event.body));
         }
     }
     EXPECT_EQ(steps, 12);
-    ASSERT_FALSE(events.empty());
-    EXPECT_EQ(events.front(), "started");
-    EXPECT_EQ(events.back(), "completed");
-    EXPECT_EQ(std::count(events.begin(), events.end(), "checkpoint"), 2);
+    ASSERT_FALSE(names.empty());
+    EXPECT_EQ(names.front(), "started");
+    EXPECT_EQ(names.back(), "completed");
+    EXPECT_EQ(std::count(names.begin(), names.end(), "checkpoint"), 2);
+    // The step-0 evaluation, one every 6 steps, and the last one at step 12 (also 6 x 2).
+    EXPECT_EQ(std::count(names.begin(), names.end(), "eval"), 3);
 }
 
 }  // namespace

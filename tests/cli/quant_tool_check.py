@@ -1,8 +1,8 @@
 # Independent PyTorch computation for cli_quant_tool_test.cpp: reads IN.safetensors, fake-quantizes
-# the selected tensors with the quantizer formulas of quantized-pretraining.md §2 (fp32 torch ops),
-# and prints one line per tensor: "name sqnr_db mse clip_percent underflow_percent", the metrics in
-# float64 over the float32 values. Usage: quant_tool_check.py IN BITS SYMMETRIC GRID GRANULARITY
-# GROUP_SIZE NAME...
+# the selected tensors with the formulas of docs/quantized-pretraining.md §Linear quantization
+# (fp32 torch ops), and prints one line per tensor: "name sqnr_db mse clip_percent
+# underflow_percent", the metrics in float64 over the float32 values.
+# Usage: quant_tool_check.py IN BITS SYMMETRIC GRID GRANULARITY GROUP_SIZE NAME...
 import math
 import sys
 

@@ -1,5 +1,7 @@
 // lowbit_config JSON: every field written (enums as names), exact round trips including awkward
-// doubles, strict reading (unknown keys, wrong types, ranges), and the schema table's invariants.
+// doubles and every schema key at a non-default value (checked against hand-written JSON and the
+// YAML-read recipe, field by field), strict reading (unknown keys, wrong types, ranges), and the
+// schema table's invariants.
 #include "lowbit/config/recipe_json.h"
 
 #include "lowbit/config/recipe_schema.h"
@@ -8,7 +10,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
 
 namespace lowbit::config::testing {
 namespace {
@@ -73,6 +80,194 @@ TEST(RecipeJson, RoundTripIsExact) {
         EXPECT_EQ(recipe_from_json(json::parse(recipe_to_json(r).dump())), r);
         EXPECT_EQ(recipe_to_json(recipe_from_json(recipe_to_json(r))), recipe_to_json(r));
         EXPECT_EQ(parse_recipe_yaml(recipe_to_yaml(r), "y"), r);
+    }
+}
+
+// One key at a value that is not its default: as YAML (a `--set` value) and as the JSON that
+// recipe_to_json must write for it, both written by hand.
+struct NonDefault {
+    std::string path;
+    std::string yaml;
+    std::string json;
+};
+
+// Every key except model.family, on a GPT-2 (split_qkv_grad applies to GPT-2 only). The values
+// respect the cross-key rules: group size 32 divides every quantized width (64, 192, 512) and the
+// per-group granularity is valid for every tensor type.
+std::vector<NonDefault> gpt2_settings() {
+    std::vector<NonDefault> s = {
+        {"name", "every key", R"("every key")"},
+        {"seed", "42", "42"},
+        {"model.layers", "2", "2"},
+        {"model.heads", "2", "2"},
+        {"model.d_model", "64", "64"},
+        {"model.d_ff", "192", "192"},
+        {"model.context", "32", "32"},
+        {"model.dropout", "0.125", "0.125"},
+        {"model.tie_embeddings", "false", "false"},
+        {"model.vocab_size", "512", "512"},
+        {"model.norm_eps", "1.0e-6", "1e-6"},
+        {"model.rope_theta", "500000.0", "500000"},
+        {"model.init_std", "0.01", "0.01"},
+        {"data.train", "[a.txt, b.txt]", R"(["a.txt", "b.txt"])"},
+        {"data.val", "v.txt", R"(["v.txt"])"},
+        {"data.format", "jsonl", R"("jsonl")"},
+        {"data.tokenizer", "sentencepiece", R"("sentencepiece")"},
+        {"data.sentencepiece_type", "unigram", R"("unigram")"},
+        {"data.tokenizer_model", "tok.model", R"("tok.model")"},
+        {"data.vocab_size", "8000", "8000"},
+        {"data.val_fraction", "0.05", "0.05"},
+        {"data.markov.words", "100", "100"},
+        {"data.markov.successors", "10", "10"},
+        {"data.markov.concentration", "0.5", "0.5"},
+        {"data.markov.tokens", "1_000_000", "1000000"},
+        {"data.markov.seed", "9", "9"},
+        {"train.steps", "5000", "5000"},
+        {"train.batch_size", "32", "32"},
+        {"train.grad_accum", "4", "4"},
+        {"train.lr", "6.0e-4", "6e-4"},
+        {"train.min_lr", "6.0e-5", "6e-5"},
+        {"train.warmup_steps", "200", "200"},
+        {"train.schedule", "linear", R"("linear")"},
+        {"train.weight_decay", "0.05", "0.05"},
+        {"train.betas", "[0.8, 0.95]", "[0.8, 0.95]"},
+        {"train.eps", "1.0e-10", "1e-10"},
+        {"train.grad_clip", "0.5", "0.5"},
+        {"train.precision", "bf16", R"("bf16")"},
+        {"train.eval_every", "100", "100"},
+        {"train.eval_batches", "5", "5"},
+        {"train.checkpoint_every", "1000", "1000"},
+        {"train.log_every", "10", "10"},
+        {"train.device", "cuda", R"("cuda")"},
+        {"train.threads", "8", "8"},
+        {"quant.scope", "[qkv, fc1, lm_head]", R"(["qkv", "fc1", "lm_head"])"},
+        {"quant.backward", "switchback", R"("switchback")"},
+        {"quant.split_qkv_grad", "true", "true"},
+        {"quant.optim_v_mapping", "sqrt", R"("sqrt")"},
+        {"quant.overrides",
+         R"([{layers: "blocks.0.*", weight: {bits: 4, granularity: per_tensor}}])",
+         R"([{"layers": "blocks.0.*", "weight": {"bits": 4, "granularity": "per_tensor"}}])"},
+        {"telemetry.every", "50", "50"},
+        {"telemetry.steps", "[3, 7]", "[3, 7]"},
+        {"telemetry.bins", "32", "32"},
+        {"telemetry.kinds", "[weight, grad_output]", R"(["weight", "grad_output"])"},
+    };
+    // Each quantizer entry with its own bit-width and floor, so a mixed-up entry shows.
+    const std::vector<std::tuple<std::string, std::string, std::string>> entries = {
+        {"weight", "8", "1.0e-4"},
+        {"activation", "7", "1.0e-3"},
+        {"grad_output", "6", "1.0e-7"},
+        {"optim_m", "5", "1.0e-6"},
+        {"optim_v", "3", "1.0e-10"}};
+    for (const auto& [tensor, bits, min_range] : entries) {
+        const std::string p = "quant." + tensor + ".";
+        s.push_back({p + "bits", bits, bits});
+        s.push_back({p + "granularity", "per_group", R"("per_group")"});
+        s.push_back({p + "group_size", "32", "32"});
+        s.push_back({p + "symmetric", "false", "false"});
+        s.push_back({p + "rounding", "stochastic", R"("stochastic")"});
+        s.push_back({p + "min_range", min_range, min_range});
+        s.push_back({p + "grid", "full", R"("full")"});
+    }
+    return s;
+}
+
+// The rest: the family (a Llama with otherwise default keys).
+std::vector<NonDefault> llama_settings() {
+    return {{"model.family", "llama", R"("llama")"}};
+}
+
+// `expected` is contained in `actual`: equal scalars and arrays element by element; objects may
+// hold more keys (an override entry writes every key of its quantizers).
+bool json_contains(const json& actual, const json& expected) {
+    if (expected.is_object()) {
+        if (!actual.is_object()) {
+            return false;
+        }
+        for (const auto& [key, value] : expected.items()) {
+            if (!actual.contains(key) || !json_contains(actual.at(key), value)) {
+                return false;
+            }
+        }
+        return true;
+    }
+    if (expected.is_array()) {
+        if (!actual.is_array() || actual.size() != expected.size()) {
+            return false;
+        }
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+            if (!json_contains(actual.at(i), expected.at(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+    return actual == expected;
+}
+
+json::json_pointer pointer_of(const std::string& path) {
+    std::string text = "/" + path;
+    std::replace(text.begin(), text.end(), '.', '/');
+    return json::json_pointer(text);
+}
+
+// Reads the settings as YAML, writes JSON, checks the JSON holds the hand-written values, and
+// reads it back (as a value and as text): every schema field equal to the YAML-read recipe's.
+Recipe check_json_round_trip(const std::vector<NonDefault>& settings) {
+    std::vector<std::string> sets;
+    for (const NonDefault& s : settings) {
+        sets.push_back(s.path + "=" + s.yaml);
+    }
+    const Recipe from_yaml = parse_recipe_yaml("", "every key", sets);
+    const json j = recipe_to_json(from_yaml);
+    for (const NonDefault& s : settings) {
+        const json expected = json::parse(s.json);
+        if (!j.contains(pointer_of(s.path))) {
+            ADD_FAILURE() << s.path << " is not in the JSON";
+            continue;
+        }
+        EXPECT_TRUE(json_contains(j.at(pointer_of(s.path)), expected))
+            << s.path << ": JSON " << j.at(pointer_of(s.path)).dump() << ", YAML " << s.yaml;
+    }
+    // Every leaf of the JSON belongs to a schema field (nothing written twice or invented).
+    const json flat = j.flatten();
+    for (const auto& [leaf, value] : flat.items()) {
+        std::string path = leaf.substr(1);
+        std::replace(path.begin(), path.end(), '/', '.');
+        const bool known = std::any_of(
+            recipe_fields().begin(), recipe_fields().end(), [&](const FieldSpec& field) {
+                return path == field.path || path.starts_with(field.path + ".");
+            });
+        EXPECT_TRUE(known) << leaf;
+    }
+    const Recipe from_json = recipe_from_json(j);
+    const Recipe from_text = recipe_from_json(json::parse(j.dump()));
+    const Recipe from_shown_yaml = parse_recipe_yaml(recipe_to_yaml(from_json), "shown");
+    for (const FieldSpec& field : recipe_fields()) {
+        EXPECT_TRUE(field.get(from_json) == field.get(from_yaml)) << field.path;
+        EXPECT_TRUE(field.get(from_text) == field.get(from_yaml)) << field.path << " (text)";
+        EXPECT_TRUE(field.get(from_shown_yaml) == field.get(from_yaml)) << field.path << " (YAML)";
+    }
+    EXPECT_EQ(from_json, from_yaml);
+    return from_yaml;
+}
+
+TEST(RecipeJson, EveryKeyAtANonDefaultValueRoundTrips) {
+    const Recipe gpt2 = check_json_round_trip(gpt2_settings());
+    const Recipe llama = check_json_round_trip(llama_settings());
+    // Together the two recipes move every key of the schema (a new key needs a row above).
+    const Recipe defaults;
+    std::set<std::string> listed;
+    for (const auto& list : {gpt2_settings(), llama_settings()}) {
+        for (const NonDefault& s : list) {
+            listed.insert(s.path);
+        }
+    }
+    for (const FieldSpec& field : recipe_fields()) {
+        EXPECT_TRUE(listed.contains(field.path)) << field.path << " has no non-default value here";
+        EXPECT_TRUE(field.get(gpt2) != field.get(defaults) ||
+                    field.get(llama) != field.get(defaults))
+            << field.path << " is at its default in both recipes";
     }
 }
 

@@ -1,4 +1,4 @@
-// Hugging Face interop, the acceptance test: our export loads in transformers with identical
+// Hugging Face interop, end to end: our export loads in transformers with identical
 // logits, and randomly initialised transformers models imported here give identical logits
 // (max |diff| < 1e-4 in fp32). Skipped when the set-up's Python (LOWBIT_PYTHON) is absent.
 #include "lowbit/io/hf_export.h"

@@ -1,5 +1,6 @@
-// Model building blocks against explicit formulas: GELU (tanh), LayerNorm, RMSNorm, the Linear
-// layer, and RoPE's relative-position property.
+// Model building blocks against explicit formulas: GELU (tanh), the LayerNorms GPT-2 builds from
+// its config, RMSNorm (formula and a hand-worked value), the Linear layer, and RoPE's
+// relative-position property.
 #include "lowbit/model/gpt2_model.h"
 #include "lowbit/model/linear.h"
 #include "lowbit/model/norms.h"
@@ -21,16 +22,40 @@ TEST(Parts, GeluTanhMatchesFormula) {
     EXPECT_TRUE(torch::allclose(gelu_tanh(x), expected, 1e-12, 1e-12));
 }
 
-TEST(Parts, LayerNormMatchesFormula) {
-    auto ln = torch::nn::LayerNorm(torch::nn::LayerNormOptions({8}).eps(1e-5));
+TEST(Parts, Gpt2LayerNormsMatchTheFormulaWithTheConfiguredEps) {
+    // Our GPT-2 builds its LayerNorms (ln1, ln2 of each block, ln_f) from the config: affine,
+    // over d_model, with eps = norm_eps. A large eps makes a dropped or default eps visible: with
+    // per-row variances near 1, eps 0.5 instead of 1e-5 changes the output by about 20%.
+    ModelConfig cfg;
+    cfg.layers = 1;
+    cfg.heads = 2;
+    cfg.d_model = 8;
+    cfg.d_ff = 32;
+    cfg.context = 4;
+    cfg.vocab_size = 16;
+    cfg.norm_eps = 0.5;
+    Gpt2Model model(cfg);
+    const auto block = model->blocks->ptr<Gpt2BlockImpl>(0);
     torch::NoGradGuard no_grad;
-    ln->weight.uniform_(0.5, 1.5);
-    ln->bias.uniform_(-0.5, 0.5);
-    auto x = torch::randn({3, 8});
-    auto mean = x.mean(-1, true);
-    auto var = (x - mean).pow(2).mean(-1, true);  // biased variance, as in GPT-2
-    auto expected = (x - mean) / torch::sqrt(var + 1e-5) * ln->weight + ln->bias;
-    EXPECT_TRUE(torch::allclose(ln(x), expected, 1e-5, 1e-6));
+    auto x = torch::randn({3, 5, 8}, torch::kFloat64).to(torch::kFloat32);
+    for (auto* norm : {block->ln1.get(), block->ln2.get(), model->ln_f.get()}) {
+        norm->weight.uniform_(0.5, 1.5);
+        norm->bias.uniform_(-0.5, 0.5);
+        // By hand, in float64: (x - mean) / sqrt(biased variance + eps) * weight + bias.
+        const auto x64 = x.to(torch::kFloat64);
+        const auto mean = x64.mean(-1, true);
+        const auto var = (x64 - mean).pow(2).mean(-1, true);
+        const auto expected =
+            (x64 - mean) / torch::sqrt(var + 0.5) * norm->weight.to(torch::kFloat64) +
+            norm->bias.to(torch::kFloat64);
+        EXPECT_TRUE(torch::allclose(norm->forward(x).to(torch::kFloat64), expected, 1e-5, 1e-6));
+        EXPECT_EQ(norm->weight.sizes(), (std::vector<int64_t>{8}));
+    }
+    // The whole model routes through them: ln_f's shift reaches the logits.
+    const auto ids = torch::randint(0, 16, {2, 4}, torch::kInt64);
+    const auto before = model->forward(ids);
+    model->ln_f->bias.add_(1.0);
+    EXPECT_FALSE(torch::allclose(model->forward(ids), before));
 }
 
 TEST(Parts, RmsNormMatchesFormula) {
@@ -40,6 +65,12 @@ TEST(Parts, RmsNormMatchesFormula) {
     auto x = torch::randn({2, 3, 8});
     auto expected = x / torch::sqrt(x.pow(2).mean(-1, true) + 1e-6) * norm->weight();
     EXPECT_TRUE(torch::allclose(norm(x), expected, 1e-5, 1e-6));
+    // By hand: x = (2, -2, 2, -2), eps 12: mean(x^2) + eps = 4 + 12 = 16, so x / 4 = (0.5, -0.5,
+    // 0.5, -0.5), times the weight (1, 2, 3, 4) = (0.5, -1, 1.5, -2). All exact in float32.
+    RmsNorm wide_eps(4, 12.0);
+    wide_eps->named_parameters()["weight"].copy_(torch::tensor({1.0f, 2.0f, 3.0f, 4.0f}));
+    const auto y = wide_eps(torch::tensor({2.0f, -2.0f, 2.0f, -2.0f}));
+    EXPECT_TRUE(torch::allclose(y, torch::tensor({0.5f, -1.0f, 1.5f, -2.0f}), 1e-6, 0.0)) << y;
 }
 
 TEST(Parts, LinearComputesXWtPlusB) {

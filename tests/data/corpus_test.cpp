@@ -117,7 +117,8 @@ TEST(Corpus, EmptyAndMissingInputs) {
     EXPECT_NE(message.find("nothing"), std::string::npos) << message;
 
     const std::string missing = (dir / "missing.txt").string();
-    EXPECT_EQ(error_of(byte_spec({missing}), dir / "out"), "no such file or directory: " + missing);
+    EXPECT_EQ(error_of(byte_spec({missing}), dir / "out"),
+              "data.train: no such file or directory: " + missing);
 }
 
 TEST(Corpus, InvalidUtf8NamesTheOffset) {

@@ -1,6 +1,6 @@
-// Tests of fake_quant_ref against values worked out by hand (quantized-pretraining.md §2 and the
-// full grid), and of fake_quant_cpu_parallel against the reference, bit for bit, over a sweep of
-// bits, grids, granularities, rounding modes, shapes and thread counts.
+// Tests of fake_quant_ref against values worked out by hand (docs/quantized-pretraining.md §Linear
+// quantization, both grids), and of fake_quant_cpu_parallel against the reference, bit for bit,
+// over a sweep of bits, grids, granularities, rounding modes, shapes and thread counts.
 #include "lowbit/kernels/fake_quant.h"
 
 #include <gtest/gtest.h>
@@ -75,16 +75,25 @@ TEST(FakeQuantRef, AsymmetricFullGridTwoBitsByHand) {
 }
 
 TEST(FakeQuantRef, PerGroupUsesOneScalePerGroup) {
-    // Two groups of 2 in one row: {1, -2 | 0.5, 0.25}, 8-bit symmetric: s = 2/127 and 0.5/127.
-    const std::vector<float> x = {1.0f, -2.0f, 0.5f, 0.25f};
+    // Two groups of 2 in one row, 8-bit symmetric (Qp = 127), absmax values chosen so that both
+    // scales are powers of two and every step below is exact in float32:
+    //   group 0 {-1.984375, 0.5078125}: absmax 1.984375 = 127/64 -> s0 = 1/64;
+    //     x/s0 = {-127, 32.5} -> round half to even {-127, 32} -> x^ = {-1.984375, 0.5}.
+    //   group 1 {0.49609375, 0.013671875}: absmax 0.49609375 = 127/256 -> s1 = 1/256;
+    //     x/s1 = {127, 3.5} -> {127, 4} -> x^ = {0.49609375, 0.015625}.
+    // One scale for the row (s = 1/64) would give group 1 {0.5, 0.015625} instead.
+    const std::vector<float> x = {-1.984375f, 0.5078125f, 0.49609375f, 0.013671875f};
     std::vector<float> out(4);
     std::vector<float> s(2);
     auto p = make_params(8, true, QuantGrid::kReference, QuantGranularity::kPerGroup);
     p.group_size = 2;
     ASSERT_EQ(fake_quant_ref(x.data(), 1, 4, p, out.data(), s.data(), nullptr), Status::kOk);
-    EXPECT_EQ(s[0], 2.0f / 127.0f);
-    EXPECT_EQ(s[1], 0.5f / 127.0f);
-    EXPECT_EQ(out[1], -2.0f / 127.0f * 127.0f);  // the absmax element maps to -Qp exactly
+    EXPECT_EQ(s, (std::vector<float>{0.015625f, 0.00390625f}));
+    EXPECT_EQ(out, (std::vector<float>{-1.984375f, 0.5f, 0.49609375f, 0.015625f}));
+    std::vector<float> parallel(4);
+    ASSERT_EQ(fake_quant_cpu_parallel(x.data(), 1, 4, p, parallel.data(), nullptr, nullptr),
+              Status::kOk);
+    EXPECT_EQ(parallel, out);
 }
 
 TEST(FakeQuantRef, MinRangeFloorsTheScale) {

@@ -1,5 +1,5 @@
 # Independent PyTorch check of our fake quantization (run by fake_quant_torch_test.cpp): recomputes
-# quantized-pretraining.md §2 and the `full` grid from the formulas with torch fp32 ops, compares the
+# docs/quantized-pretraining.md §Linear quantization (both grids) with torch fp32 ops, compares the
 # outputs, scales and zero points of fake_quant_ref and fake_quant_cpu_parallel bit for bit, and
 # compares per-row symmetric 8-bit with torch.fake_quantize_per_channel_affine. Exit 0 = all equal.
 import struct
@@ -36,11 +36,11 @@ def const(value: float, like: torch.Tensor) -> torch.Tensor:
 
 
 def grid_constants(n_bits: int, symmetric: bool, grid: str):
-    """(Qn, Qp, divisor of the range) of §2.1-2.3 and the full grid."""
-    if symmetric:  # §2.2; the full grid is identical when symmetric
+    """(Qn, Qp, divisor of the range): docs/quantized-pretraining.md §Integer grids."""
+    if symmetric:  # s = absmax / Qp; the full grid is identical when symmetric
         qp = 2 ** (n_bits - 1) - 1
         return -(2 ** (n_bits - 1)), qp, qp
-    if grid == "reference":  # §2.3: signed codes, step (max - min) / (2*Qp)
+    if grid == "reference":  # signed codes, step (max - min) / (2*Qp)
         qp = 2 ** (n_bits - 1) - 1
         return -(2 ** (n_bits - 1)), qp, 2 * qp
     levels = 2 ** n_bits - 1  # full grid: unsigned codes 0..2^b-1, step (max - min) / (2^b - 1)
@@ -48,7 +48,7 @@ def grid_constants(n_bits: int, symmetric: bool, grid: str):
 
 
 def groups_of(x: torch.Tensor, granularity: str, group_size: int) -> torch.Tensor:
-    """One reduction group per row of the result (§2.6)."""
+    """One reduction group per row of the result (docs/quantized-pretraining.md §Granularities)."""
     rows, cols = x.shape
     if granularity == "per_tensor":
         return x.reshape(1, rows * cols)
@@ -95,11 +95,12 @@ def check_per_channel_op(x: torch.Tensor, ours: torch.Tensor, our_scales: torch.
 
     Two known differences, both checked to be the only ones:
     - PyTorch's CPU kernel computes nearbyint(x * inv_scale) with inv_scale = 1.0f / scale, where
-      §2 and our kernels compute round(x / s). fl(x * fl(1/s)) can differ from fl(x/s) in the last
-      bit, which changes the code only where x/s is within an ulp of a half-integer: an exact tie
-      such as 2.5 can become 2.5000002 and round up instead of to even (inputs built as (k + 0.5)*s
-      mismatch in about a third of their elements). Random data has no such ties, so this is
-      expected to be exact here; if not, each mismatch must be of that kind and one step s away.
+      the documented formula and our kernels compute round(x / s). fl(x * fl(1/s)) can differ
+      from fl(x/s) in the last bit, which changes the code only where x/s is within an ulp of a
+      half-integer: an exact tie such as 2.5 can become 2.5000002 and round up instead of to even
+      (inputs built as (k + 0.5)*s mismatch in about a third of their elements). Random data has
+      no such ties, so this is expected to be exact here; if not, each mismatch must be of that
+      kind and one step s away.
     - It goes through int64 codes, so a code of -0 comes back as +0 (we keep torch.round's -0, as
       PyTorch's own round(x/s)*s does). Zeros are compared by value and counted separately.
     Returns (reciprocal mismatches, signed-zero differences, elements).

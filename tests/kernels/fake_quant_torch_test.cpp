@@ -1,8 +1,9 @@
-// Acceptance point 1 of quantized-pretraining.md: fake_quant_ref and fake_quant_cpu_parallel
-// equal, bit for bit in fp32, an independent PyTorch computation of §2 (fake_quant_torch_check.py)
-// for every granularity, grid, mode and bit-width 2..8; per-row symmetric 8-bit is also compared
-// with torch.fake_quantize_per_channel_affine. Across processes, because the kernels layer may not
-// link LibTorch: this test writes inputs and our outputs to a folder, the script checks them.
+// fake_quant_ref and fake_quant_cpu_parallel equal, bit for bit in fp32, an independent PyTorch
+// computation of the formulas of docs/quantized-pretraining.md §Linear quantization
+// (fake_quant_torch_check.py) for every granularity, grid, mode and bit-width 2..8; per-row
+// symmetric 8-bit is also compared with torch.fake_quantize_per_channel_affine. Across processes,
+// because the kernels layer may not link LibTorch: this test writes inputs and our outputs to a
+// folder, the script checks them.
 #include "lowbit/kernels/fake_quant.h"
 
 #include <gtest/gtest.h>
@@ -142,7 +143,8 @@ TEST_F(FakeQuantTorchTest, MatchesIndependentTorchComputationBitForBit) {
                                      {QuantGranularity::kPerRow, 32},
                                      {QuantGranularity::kPerGroup, 32},
                                      {QuantGranularity::kPerGroup, 64}};
-    // r_min of weights/activations and of gradients (§2.4); both matter for the zero/constant rows.
+    // The default r_min of weights/activations and of gradients; both matter for the
+    // zero/constant rows.
     const std::vector<float> min_ranges = {1e-5f, 1e-9f};
 
     std::ofstream manifest(dir_ / "manifest.txt");

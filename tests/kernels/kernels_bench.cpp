@@ -1,7 +1,8 @@
 // kernels_bench: reference vs CPU-parallel timings of tensor_stats and fake_quant (per
 // granularity) on 4096 x 4096 float32, plus a same-run multi-threaded triad as the bandwidth
-// denominator (performance.md §2c, M19). After the Google Benchmark table it prints one line per
-// op: "<op> <shape>: cpu_parallel/ref time = R (speedup S x), cpu_parallel BW / triad BW = F".
+// denominator (docs/benchmarks.md §How the benchmarks measure). After the Google Benchmark table
+// it prints one line per op:
+// "<op> <shape>: cpu_parallel/ref time = R (speedup S x), cpu_parallel BW / triad BW = F".
 #include "lowbit/kernels/fake_quant.h"
 #include "lowbit/kernels/tensor_stats.h"
 

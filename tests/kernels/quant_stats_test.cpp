@@ -392,7 +392,8 @@ TEST(QuantStatsHandWorked, TwoBitSymmetric) {
 }
 
 // Asymmetric reference grid: with 2 bits, Qn = -2, Qp = 1 and step (max-min)/(2*Qp), min maps
-// to Qn and max to Qp - 1, so the top code is never used (quantized-pretraining.md §2.3).
+// to Qn and max to Qp - 1, so the top code is never used (docs/quantized-pretraining.md
+// §Symmetric and asymmetric scales).
 TEST(QuantStatsHandWorked, ReferenceGridAsymmetricWastesTheTopCode) {
     const std::vector<float> x = {0.0f, 1.0f, 2.0f, 4.0f};
     const FakeQuantParams p =

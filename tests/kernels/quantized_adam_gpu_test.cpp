@@ -13,8 +13,6 @@
 namespace lowbit::kernels {
 namespace {
 
-#if LOWBIT_HAVE_CUDA
-
 using test::AdamProblem;
 using test::bits_equal;
 using test::describe;
@@ -130,14 +128,6 @@ TEST(StateDequantizeGpu, MatchesReferenceBitForBit) {
         EXPECT_TRUE(bits_equal(expected, out.to_host())) << test::describe(f);
     }
 }
-
-#else
-
-TEST(QuantizedAdamGpu, MatchesReferenceBitForBit) {
-    LOWBIT_REQUIRE_CUDA_DEVICE();
-}
-
-#endif
 
 }  // namespace
 }  // namespace lowbit::kernels

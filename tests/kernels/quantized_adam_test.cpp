@@ -25,7 +25,8 @@ using test::format_sweep;
 using test::state_format;
 
 AdamStepScalars scalars_for_step(std::int64_t step) {
-    // The reference code's hyperparameters (spec §4.6) with a large lr so codes move every step.
+    // The reference code's AdamW settings (beta2 0.999, eps 1e-8, weight decay 0.1; see
+    // docs/quantized-pretraining.md §Quantized AdamW) with a large lr so codes move every step.
     return adam_step_scalars(1e-2, 0.9, 0.999, 1e-8, 0.1, step);
 }
 
@@ -163,7 +164,8 @@ TEST(QuantizedAdamStep, StoresTheFakeQuantizedNewMomentsAndUpdatesFromUnquantize
             const AdamStepScalars s = scalars_for_step(5);
             ASSERT_EQ(quantized_adam_step_cpu_parallel(p.args(s), 2), Status::kOk);
 
-            // m_t, v_t and the parameter from spec §4.2, one float32 operation at a time.
+            // m_t, v_t and the parameter as docs/quantized-pretraining.md §Quantized AdamW
+            // writes them, one float32 operation at a time.
             std::vector<float> m_t(n), v_t(n), root(n), p_t(n);
             for (std::int64_t i = 0; i < n; ++i) {
                 const float g = p.grad[i];
@@ -217,8 +219,9 @@ TEST(StateQuantize, PacksTwoFourBitCodesPerByteLowNibbleFirst) {
 
 TEST(StateQuantize, SqrtMappingKeepsSmallSecondMomentsAwayFromZero) {
     // One row: a large v and values 1e-4 and 1e-6 of it. Linear 8-bit absmax: s = vmax/127, so
-    // both small ones round to 0 (the zero-point problem, spec §4.4). sqrt: sqrt(1e-4) = 1e-2 of
-    // the max is 1.27 steps -> code 1, v^ = (s)^2 != 0.
+    // both small ones round to 0 (the zero-point problem, docs/quantized-pretraining.md
+    // §Second-moment mapping). sqrt: sqrt(1e-4) = 1e-2 of the max is 1.27 steps -> code 1,
+    // v^ = (s)^2 != 0.
     const std::vector<float> v = {1.0f, 1e-4f, 1e-6f, 0.0f};
     const StateQuantFormat f = state_format(8, StateGranularity::kPerRow);
     std::vector<std::uint8_t> codes(4);

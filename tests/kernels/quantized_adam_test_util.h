@@ -112,7 +112,7 @@ struct AdamProblem {
         grad.resize(static_cast<std::size_t>(n));
         for (std::int64_t i = 0; i < n; ++i) {
             param[static_cast<std::size_t>(i)] = 0.05f * dist(rng);
-            // Gradients spanning 4 decades, with exact zeros (sparse gradients, spec §1).
+            // Gradients spanning 4 decades, with exact zeros (gradients are sparse in training).
             const float scale = (i % 5 == 0) ? 1e-3f : (i % 7 == 0 ? 1.0f : 1e-2f);
             grad[static_cast<std::size_t>(i)] = (i % 11 == 3) ? 0.0f : scale * dist(rng);
         }

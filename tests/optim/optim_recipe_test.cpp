@@ -23,7 +23,7 @@ TEST(OptimRecipe, SecondMomentMappingParsesAndRoundTrips) {
     ASSERT_TRUE(m && v);
     EXPECT_EQ(m->granularity, kernels::StateGranularity::kPerBlock);
     EXPECT_EQ(m->block_size, 128);
-    EXPECT_EQ(m->min_range, 1e-8f);  // the optimizer-state default r_min (spec §2.4)
+    EXPECT_EQ(m->min_range, 1e-8f);  // the optimizer-state default r_min
     EXPECT_EQ(v->bits, 4);
     EXPECT_EQ(v->granularity, kernels::StateGranularity::kPerRow);
     const config::Recipe back = config::parse_recipe_yaml(config::recipe_to_yaml(r), "back.yaml");

@@ -1,8 +1,9 @@
-// QuantizedAdamW (issue 3, acceptance 3): its parameter trajectory over 100 steps against a
-// reference AdamW written here with plain torch ops that keeps float32 moments and fake-quantizes
-// them at the start of every step (the reference code's dataflow, spec §4.2); with quantizers off
-// against the existing AdamW; the measured state bytes against float32 m + v; a checkpoint round
-// trip through core/train/checkpoint; the telemetry view; format conversion and bad input.
+// QuantizedAdamW: its parameter trajectory over 100 steps against a reference AdamW written here
+// with plain torch ops that keeps float32 moments and fake-quantizes them at the start of every
+// step (the reference code's dataflow, docs/quantized-pretraining.md §Quantized AdamW), equal
+// with tolerance 0; with quantizers off against the existing AdamW; the measured state bytes
+// against float32 m + v; a checkpoint round trip through core/train/checkpoint; the telemetry
+// view; format conversion and bad input.
 #include "lowbit/train/quantized_adamw.h"
 
 #include "lowbit/kernels/quantized_adam_state.h"
@@ -74,9 +75,9 @@ torch::Tensor ieee_sqrt(const torch::Tensor& x) {
     return x.to(torch::kFloat64).sqrt().to(torch::kFloat32);
 }
 
-// The reference: AdamW with float32 moments, quantized at the start of each step (spec §4.2),
-// written with elementwise tensor-tensor ops (the scalars as full tensors), each rounded on its
-// own, in the order documented in kernels/quantized_adam.h.
+// The reference: AdamW with float32 moments, quantized at the start of each step (the reference
+// code's dataflow), written with elementwise tensor-tensor ops (the scalars as full tensors), each
+// rounded on its own, in the order documented in kernels/quantized_adam.h.
 struct ReferenceAdamW {
     torch::Tensor param;
     torch::Tensor m;
@@ -154,7 +155,7 @@ std::vector<TrajectoryCase> trajectory_cases() {
     };
 }
 
-// Acceptance 3. The optimizer's kernel and the reference perform the same IEEE float32
+// Exact trajectory. The optimizer's kernel and the reference perform the same IEEE float32
 // operations in the same order (no fused multiply-add on either side, correctly rounded sqrt), and
 // the stored codes dequantize to exactly fake_quant(m_t), so the trajectories are equal with
 // tolerance 0. (The one representational difference, a stored zero being +0 where fake_quant may
@@ -247,8 +248,8 @@ TEST(QuantizedAdamW, WithoutQuantizersEqualsAdamWBitForBit) {
     }
 }
 
-// Acceptance 3, memory: a GPT-2 fc1 weight (768 x 3072). Expected ratios (codes + 4-byte scales
-// [+ 4-byte zero points]) / 8 bytes: 8-bit blocks of 256 (1 + 4/256)/4 = 0.254; 4-bit
+// Memory of the stored moments: a GPT-2 fc1 weight (768 x 3072). Expected ratios (codes + 4-byte
+// scales [+ 4-byte zero points]) / 8 bytes: 8-bit blocks of 256 (1 + 4/256)/4 = 0.254; 4-bit
 // (0.5 + 4/256)/4 = 0.129; asymmetric adds 4/256/4 = 0.004.
 TEST(QuantizedAdamW, StateBytesAgainstFloat32Moments) {
     const torch::Tensor w = torch::zeros({768, 3072});

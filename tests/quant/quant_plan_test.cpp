@@ -1,6 +1,8 @@
-// resolve_quant_plan: scope, section entries and overrides per layer, and every acceptance-7 error
-// through the API (util::BadInput) and through the recipe reader (config::RecipeError), plus the
-// config's layer list (used by `lowbit recipe check`) against the models' own Linear paths.
+// resolve_quant_plan: scope, section entries and overrides per layer, and every rejected quant:
+// section (bit-width 1 or 9, unknown scope role, group size that does not divide a layer width,
+// override matching no quantized layer) through the API (util::BadInput) and through the recipe
+// reader (config::RecipeError), plus the config's layer list (used by `lowbit recipe check`)
+// against the models' own Linear paths.
 #include "lowbit/quant/quant_plan.h"
 
 #include "lowbit/config/quant_layers.h"

@@ -1,8 +1,9 @@
 // QuantizedLinearFunction against explicit formulas written in the test with torch ops and
-// fake_quantize (acceptance 2): the forward bit for bit, each backward mode's dX, dW, db for
-// every granularity on awkward shapes, the split q/k/v gradient blocks, identity with the
-// quantizers off (also under a double-precision finite-difference check), bf16 autocast, and
-// reproducible stochastic rounding.
+// fake_quantize (docs/quantized-pretraining.md §Quantized linear layer, §Backward modes): the
+// forward bit for bit, each backward mode's dX, dW, db for every granularity on awkward shapes,
+// the split q/k/v gradient blocks, identity with the quantizers off (also under a
+// double-precision finite-difference check), bf16 autocast, and reproducible stochastic
+// rounding.
 #include "lowbit/quant/quantized_linear.h"
 
 #include "lowbit/quant/fake_quantize.h"

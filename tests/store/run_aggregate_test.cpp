@@ -1,46 +1,66 @@
 // Aggregation over seeds: configurations are recipes equal except seed and name; mean and sample
-// sd over completed runs; diverged runs counted apart with the earliest divergence step.
+// sd of the final val/loss scalar over completed runs; diverged runs counted apart with the
+// earliest step of their diverged events.
 #include "lowbit/store/run_aggregate.h"
+
+#include "lowbit/store/run_reader.h"
+#include "lowbit/store/run_writer.h"
+#include "lowbit/store/workspace.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
+
+#include "store_test_util.h"
 
 namespace lowbit::store {
 namespace {
 
-RunRecord make_run(int64_t id,
-                   const std::string& name,
-                   int bits,
-                   uint64_t seed,
-                   RunStatus status,
-                   const std::string& summary) {
+// Records a run in `ws` with a final val/loss scalar (completed runs) or a diverged event at
+// `diverged_step`; returns its record as the reader lists it.
+RunRecord record_run(Workspace& ws,
+                     const std::string& name,
+                     int bits,
+                     uint64_t seed,
+                     RunStatus status,
+                     std::optional<double> val_loss,
+                     std::optional<int64_t> diverged_step = std::nullopt) {
+    RunWriter writer(ws);
     RunRecord run;
-    run.id = id;
     run.name = name;
-    run.status = status;
-    run.created_at = 1000.0 + static_cast<double>(id);
     run.recipe_json = R"({"name":")" + name + R"(","seed":)" + std::to_string(seed) +
                       R"(,"quant":{"weight":{"bits":)" + std::to_string(bits) + "}}}";
-    run.summary_json = summary;
-    return run;
-}
-
-std::string val_summary(double loss) {
-    return R"({"final":{"val/loss":)" + std::to_string(loss) + "}}";
+    const int64_t id = writer.create_run(run);
+    if (val_loss) {
+        // An earlier, higher value first: the aggregate must take the final one.
+        writer.add_scalar({0, id, "val/loss", 10, 0, 0, *val_loss + 1.0});
+        writer.add_scalar({0, id, "val/loss", 20, 0, 0, *val_loss});
+    }
+    if (diverged_step) {
+        writer.add_event({0, id, *diverged_step, 0, "diverged", "loss is not finite"});
+    }
+    writer.set_status(id, status);
+    writer.flush();
+    return *RunReader(ws).find_run(id);
 }
 
 TEST(RunAggregateTest, GroupsSeedsOfOneConfigurationAndComputesMeanAndSampleSd) {
-    // Newest first, as RunReader::list_runs returns them.
-    const std::vector<RunRecord> runs{
-        make_run(6, "p [bits=4 seed=3]", 4, 3, RunStatus::kDiverged, R"({"diverged_at_step":812})"),
-        make_run(5, "p [bits=4 seed=2]", 4, 2, RunStatus::kDiverged, R"({"diverged_at_step":95})"),
-        make_run(4, "p [bits=4 seed=1]", 4, 1, RunStatus::kCompleted, val_summary(2.5)),
-        make_run(3, "p [bits=8 seed=3]", 8, 3, RunStatus::kCompleted, val_summary(2.0)),
-        make_run(2, "p [bits=8 seed=2]", 8, 2, RunStatus::kCompleted, val_summary(1.9)),
-        make_run(1, "p [bits=8 seed=1]", 8, 1, RunStatus::kCompleted, val_summary(2.1)),
+    test::TempDir tmp;
+    auto ws = Workspace::open(tmp.path());
+    const auto diverged = RunStatus::kDiverged;
+    const auto completed = RunStatus::kCompleted;
+    std::vector<RunRecord> runs{
+        record_run(ws, "p [bits=8 seed=1]", 8, 1, completed, 2.1),
+        record_run(ws, "p [bits=8 seed=2]", 8, 2, completed, 1.9),
+        record_run(ws, "p [bits=8 seed=3]", 8, 3, completed, 2.0),
+        record_run(ws, "p [bits=4 seed=1]", 4, 1, completed, 2.5),
+        record_run(ws, "p [bits=4 seed=2]", 4, 2, diverged, std::nullopt, 95),
+        record_run(ws, "p [bits=4 seed=3]", 4, 3, diverged, std::nullopt, 812),
     };
-    const auto aggregates = aggregate_over_seeds(runs);
+    std::reverse(runs.begin(), runs.end());  // newest first, as RunReader::list_runs
+    const auto aggregates = aggregate_over_seeds(RunReader(ws), runs);
     ASSERT_EQ(aggregates.size(), 2u);
     const SeedAggregate& w8 = aggregates[0];  // oldest configuration first
     EXPECT_EQ(w8.label, "p [bits=8]");
@@ -69,12 +89,14 @@ TEST(RunAggregateTest, GroupsSeedsOfOneConfigurationAndComputesMeanAndSampleSd) 
 }
 
 TEST(RunAggregateTest, PlainNamesWithoutBracketsAndDifferentRecipesStayApart) {
+    test::TempDir tmp;
+    auto ws = Workspace::open(tmp.path());
     const std::vector<RunRecord> runs{
-        make_run(2, "baseline [seed=2]", 32, 2, RunStatus::kCompleted, val_summary(1.0)),
-        make_run(1, "baseline [seed=1]", 32, 1, RunStatus::kRunning, "{}"),
-        make_run(3, "other", 8, 1, RunStatus::kCompleted, "not json"),
+        record_run(ws, "baseline [seed=1]", 32, 1, RunStatus::kRunning, std::nullopt),
+        record_run(ws, "baseline [seed=2]", 32, 2, RunStatus::kCompleted, 1.0),
+        record_run(ws, "other", 8, 1, RunStatus::kCompleted, std::nullopt),
     };
-    const auto aggregates = aggregate_over_seeds(runs);
+    const auto aggregates = aggregate_over_seeds(RunReader(ws), runs);
     ASSERT_EQ(aggregates.size(), 2u);
     EXPECT_EQ(aggregates[0].label, "baseline");
     EXPECT_EQ(aggregates[0].other, 1);

@@ -39,6 +39,8 @@ public:
     // First column of the first row as text ("" when there is no row).
     std::string query_text(const std::string& sql);
     int64_t query_int(const std::string& sql);
+    // The first column of every row, as text.
+    std::vector<std::string> query_column(const std::string& sql);
 
 private:
     sqlite3* db_ = nullptr;

@@ -1,13 +1,21 @@
-// Workspace::open: migrations, idempotent reopen, refusal of foreign / non-SQLite / newer
-// databases without touching them, unwritable folders, read-only mode and default_root().
+// Workspace::open: migrations, idempotent reopen, moves (the moved-to workspace reads and writes,
+// the moved-from one is inert), refusal of foreign / non-SQLite / newer databases without
+// touching them, unwritable folders, read-only mode and default_root().
 #include "lowbit/store/workspace.h"
+
+#include "lowbit/store/run_reader.h"
+#include "lowbit/store/run_writer.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "store_test_util.h"
 #include <sys/stat.h>
@@ -84,10 +92,76 @@ TEST(StoreWorkspaceTest, ReopenIsIdempotent) {
 
 TEST(StoreWorkspaceTest, MovedWorkspaceKeepsWorking) {
     TempDir tmp;
-    auto ws = Workspace::open(tmp.path() / "a");
-    Workspace moved = std::move(ws);
-    EXPECT_EQ(moved.root(), tmp.path() / "a");
-    EXPECT_NE(moved.handle(), nullptr);
+    const auto root_a = tmp.path() / "a";
+    std::optional<Workspace> moved;
+    {
+        auto ws = Workspace::open(root_a);
+        moved.emplace(std::move(ws));
+        // `ws` is destroyed here: a moved-from workspace must not close the connection it gave
+        // away (the writes below would then fail with SQLITE_MISUSE or crash).
+    }
+    EXPECT_EQ(moved->root(), root_a);
+    EXPECT_EQ(moved->database_path(), root_a / "runs.sqlite");
+    EXPECT_EQ(moved->schema_version(), Workspace::latest_schema_version());
+    int64_t run_id = 0;
+    {
+        // Write and read back through the moved-to workspace's own connection.
+        RunWriter writer(*moved);
+        RunRecord run;
+        run.name = "after-move";
+        run.kind = "train";
+        run_id = writer.create_run(run);
+        writer.set_notes(run_id, "written through the moved workspace");
+    }
+    EXPECT_TRUE(std::filesystem::is_directory(moved->run_dir(run_id)));
+    const auto found = RunReader(*moved).find_run(run_id);
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->name, "after-move");
+    EXPECT_EQ(found->notes, "written through the moved workspace");
+    // And it really is in a's file, as an independent connection sees it.
+    EXPECT_EQ(RawDb(root_a / "runs.sqlite")
+                  .query_text("SELECT notes FROM runs WHERE name = 'after-move'"),
+              "written through the moved workspace");
+
+    // Move assignment: the target drops its own workspace (b's connection is closed, so b's WAL
+    // file goes away, as SQLite removes it when the last connection closes) and takes a's.
+    const auto root_b = tmp.path() / "b";
+    auto target = Workspace::open(root_b);
+    {
+        RunWriter writer(target);
+        RunRecord run;
+        run.name = "in-b";
+        run.kind = "train";
+        writer.create_run(run);
+    }
+    ASSERT_TRUE(std::filesystem::exists(root_b / "runs.sqlite-wal"));
+    target = std::move(*moved);
+    moved.reset();  // destroying the moved-from one leaves the target's connection open
+    EXPECT_FALSE(std::filesystem::exists(root_b / "runs.sqlite-wal"));
+    EXPECT_EQ(target.root(), root_a);
+    {
+        RunWriter writer(target);
+        RunRecord run;
+        run.name = "after-assignment";
+        run.kind = "train";
+        writer.create_run(run);
+    }
+    const RunReader reader(target);
+    std::vector<std::string> names;
+    for (const RunRecord& r : reader.list_runs()) {
+        names.push_back(r.name);
+    }
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"after-assignment", "after-move"}));
+    EXPECT_EQ(RawDb(root_b / "runs.sqlite").query_int("SELECT count(*) FROM runs"), 1);
+
+    // A moved-from workspace is inert but reusable: assigning a fresh one to it works.
+    auto reused = Workspace::open(tmp.path() / "c");
+    Workspace sink = std::move(reused);
+    reused = Workspace::open(root_b);
+    EXPECT_EQ(reused.root(), root_b);
+    EXPECT_EQ(RunReader(reused).list_runs().size(), 1u);
+    EXPECT_EQ(sink.root(), tmp.path() / "c");
 }
 
 TEST(StoreWorkspaceTest, ForeignApplicationIdIsRefusedAndUntouched) {

@@ -208,7 +208,7 @@ void add_quant_fields(std::vector<FieldSpec>& f) {
     f.push_back(field(
         "quant.backward",
         [](auto& r) -> auto& { return r.quant.backward; },
-        "GEMMs fed the quantized dL/dY: paper (dW), switchback (dX), both; ste: classic STE"));
+        "GEMMs fed Q(dL/dY): paper (dW), switchback (dX), both; ste: both, STE on Q(W), Q(X)"));
     f.push_back(field(
         "quant.split_qkv_grad",
         [](auto& r) -> auto& { return r.quant.split_qkv_grad; },

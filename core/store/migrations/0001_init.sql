@@ -1,4 +1,4 @@
--- Schema version 1 of the Lowbit workspace database (see DESIGN.md "Data that flows").
+-- Schema version 1 of the Lowbit workspace database (docs/workspace-schema.md).
 -- Row tables use AUTOINCREMENT so ids are never reused after truncate_after(): the GUI follows
 -- tables by "rows since id N" and must see rows re-recorded by a resumed run.
 -- REAL columns are nullable because SQLite stores NaN as NULL (a diverged loss is NaN).

@@ -1,5 +1,6 @@
 // Fake quantization (quantize then dequantize, all in float32) of a row-major (rows, cols) buffer,
-// exactly as quantized-pretraining.md §2, plus the `full` 2^b-1-level grid, per-group scales and
+// as docs/quantized-pretraining.md §Linear quantization describes it: the reference code's grid
+// and the `full` 2^b-1-level grid, per-tensor, per-row and per-group scales, round to nearest or
 // stochastic rounding. Two passes: reduce one scale (and zero point) per group, then map every x.
 // Implementations: fake_quant_ref (scalar), fake_quant_cpu_parallel (std::thread, bit-identical to
 // the reference) and launch_fake_quant (CUDA, bit-identical too). Also the int8-codes variant.
@@ -45,8 +46,8 @@ struct FakeQuantParams {
     QuantGranularity granularity = QuantGranularity::kPerTensor;
     std::int64_t group_size = 32;  ///< kPerGroup only
     QuantRounding rounding = QuantRounding::kNearest;
-    /// r_min, the floor on the range (§2.4): 1e-5 for W and A, 1e-9 for G, 1e-8 for optimizer
-    /// states. Must be finite and > 0 (so s is never 0).
+    /// r_min, the floor on the range (docs/quantized-pretraining.md §Range floor): 1e-5 for W and
+    /// A, 1e-9 for G, 1e-8 for optimizer states. Must be finite and > 0 (so s is never 0).
     float min_range = 1e-5f;
     std::uint64_t seed = 0;  ///< stochastic rounding only
 };

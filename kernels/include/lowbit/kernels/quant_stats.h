@@ -46,7 +46,8 @@ struct QuantStats {
     double error_sumsq = 0.0;  ///< Σ(x − Q(x))², Q = fake_quant with the same parameters
     /// Finite x clipped by the grid: the pre-clamp code t = x/s − z (full grid: x/s + zp),
     /// rounded half to even, lies below Qn / above Qp (so the clamp changes the code). Rounding
-    /// t first keeps absmax scaling at 0 clipped (§2.2) although x/s may exceed Qp by an ulp.
+    /// t first keeps absmax scaling at 0 clipped (docs/quantized-pretraining.md §Symmetric and
+    /// asymmetric scales) although x/s may exceed Qp by an ulp.
     std::int64_t clipped_low = 0;
     std::int64_t clipped_high = 0;
     std::int64_t underflow_count = 0;  ///< x ≠ 0 but Q(x) == 0
@@ -70,8 +71,9 @@ Status quant_stats_check_args(const QuantStatsSpec& spec,
                               std::int64_t rows,
                               std::int64_t cols);
 
-/// @brief Scalar reference: scales by quantized-pretraining.md §2 written out literally (NaN
-/// ignored by the range reduction, as the fake-quant paths do), then one loop in index order.
+/// @brief Scalar reference: scales by docs/quantized-pretraining.md §Symmetric and asymmetric
+/// scales written out literally (NaN ignored by the range reduction, as the fake-quant paths do),
+/// then one loop in index order.
 /// @param x (rows, cols) row-major host buffer.
 /// @param params the quantizer, or null for statistics and the log2 histogram only.
 /// @param uniform_counts (spec.uniform_bins,) host buffer, overwritten.

@@ -1,11 +1,11 @@
-// The fused quantized-AdamW step over one parameter (quantized-pretraining.md §4.2 with the moments
-// stored for real, quantized_adam_state.h): dequantize the stored m and v, decoupled weight decay,
-// moment update with g, bias-corrected update of p from the UNQUANTIZED new m_t and v_t, then
-// requantize m_t and v_t into the stored codes with fresh scales. Storing Q(m_t), Q(v_t) is the
-// reference code's "quantize at the start of the next step" (§4.2). Either moment may instead be
-// kept in float32. Implementations: quantized_adam_step_ref (scalar),
-// quantized_adam_step_cpu_parallel (std::thread, bit-identical) and launch_quantized_adam_step
-// (CUDA, bit-identical).
+// The fused quantized-AdamW step over one parameter (docs/quantized-pretraining.md §Quantized
+// AdamW, with the moments stored for real as quantized_adam_state.h describes): dequantize the
+// stored m and v, decoupled weight decay, moment update with g, bias-corrected update of p from
+// the UNQUANTIZED new m_t and v_t, then requantize m_t and v_t into the stored codes with fresh
+// scales. Storing Q(m_t), Q(v_t) gives the same values as the reference code's float32 states
+// quantized at the start of the next step. Either moment may instead be kept in float32.
+// Implementations: quantized_adam_step_ref (scalar), quantized_adam_step_cpu_parallel
+// (std::thread, bit-identical) and launch_quantized_adam_step (CUDA, bit-identical).
 #pragma once
 
 #include "lowbit/kernels/quantized_adam_state.h"
@@ -65,7 +65,8 @@ struct QuantizedAdamArgs {
 Status quantized_adam_check_args(const QuantizedAdamArgs& args);
 
 /// @brief Scalar reference on host buffers: dequantize both moments fully, update, requantize
-/// group by group with the literal formulas of spec §2.
+/// group by group with the literal formulas of docs/quantized-pretraining.md §Symmetric and
+/// asymmetric scales.
 Status quantized_adam_step_ref(const QuantizedAdamArgs& args);
 
 /// @brief Multi-threaded CPU version; every output bit-identical to the reference for any

@@ -1,4 +1,4 @@
-// Storage format of a low-bit Adam moment (quantized-pretraining.md §4, stored for real): integer
+// Storage format of a low-bit Adam moment (docs/quantized-pretraining.md §Stored moments): integer
 // codes (one byte each for 5..8 bits, two per byte for 2..4 bits) plus float32 scales (and zero
 // points when asymmetric) per tensor, per row or per block of `block_size` elements. The values the
 // codes stand for are exactly the fake quantizer's (fake_quant.h) output for the same group: equal
@@ -30,7 +30,8 @@ enum class StateGranularity : std::uint8_t {
 /// renumber.
 enum class SecondMomentMapping : std::uint8_t {
     /// The reference code: quantize v itself. With absmax scales every v below s/2 becomes 0 and
-    /// the update m / (sqrt(0) + eps) explodes (the zero-point problem, spec §4.4).
+    /// the update m / (sqrt(0) + eps) explodes (the zero-point problem, see
+    /// docs/quantized-pretraining.md §Second-moment mapping).
     kLinear = 0,
     /// Quantize u = sqrt(v) and store v^ = u^2. The update needs sqrt(v) anyway, and the
     /// smallest non-zero level relative to the group maximum drops from 1/(2 Qp) in v to
@@ -46,7 +47,8 @@ struct StateQuantFormat {
     QuantGrid grid = QuantGrid::kReference;
     StateGranularity granularity = StateGranularity::kPerBlock;
     std::int64_t block_size = 256;  ///< kPerBlock only (bitsandbytes' default)
-    float min_range = 1e-8f;        ///< r_min for optimizer states (spec §2.4)
+    /// r_min for optimizer states (docs/quantized-pretraining.md §Range floor)
+    float min_range = 1e-8f;
 
     bool operator==(const StateQuantFormat&) const = default;
 };

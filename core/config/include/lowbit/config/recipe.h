@@ -18,7 +18,7 @@ enum class SentencePieceType { kBpe, kUnigram };
 enum class Schedule { kCosine, kLinear, kConstant };
 enum class Precision { kFp32, kBf16 };
 enum class DeviceChoice { kAuto, kCpu, kCuda };
-// Quantized pretraining (spec quantized-pretraining.md §2-§4).
+// Quantized pretraining (docs/quantized-pretraining.md §Granularities).
 // per_channel: one scale per output row of W or of an optimizer state; per_token: one scale per
 // row of the flattened [B·T, C] activation or gradient (the same reduction axis in the kernels);
 // per_group: group_size contiguous elements along the last axis.
@@ -28,10 +28,12 @@ enum class Rounding { kNearest, kStochastic };
 // (max-min)/(2·Qp); full: the standard 2^b-1 levels.
 enum class QuantGrid { kReference, kFull };
 // paper: dX = G·W, dW = Q(G)ᵀ·X; switchback: dX = Q(G)·W, dW = Gᵀ·X; both: Q(G) in both GEMMs;
-// ste: the classic straight-through estimator, dX = G·Ŵ, dW = Gᵀ·X̂.
+// ste: straight-through estimator on the quantized operands: dX = Ĝ·Q(W), dW = Ĝᵀ·Q(X), with
+// Ĝ = Q(G) in both GEMMs (= G when grad_output is off).
 enum class BackwardMode { kPaper, kSwitchback, kBoth, kSte };
 // How AdamW's v is stored when optim_v is quantized: linear (the reference code: quantize v) or
-// sqrt (quantize sqrt(v), store its square; far fewer small v collapse to 0, spec §4.4).
+// sqrt (quantize sqrt(v), store its square; far fewer small v collapse to 0;
+// docs/quantized-pretraining.md §Second-moment mapping).
 enum class SecondMomentMapping { kLinear, kSqrt };
 
 struct ModelSpec {

@@ -21,6 +21,11 @@ struct PreparedData {
     ShardMeta val_meta;
 };
 
+// Checks that every file or folder the data section names exists: data.train, data.val and
+// data.tokenizer_model. Throws DataError "data.train: no such file or directory: PATH". Both
+// `lowbit recipe check` and the preparation below call it, so they refuse with one message.
+void check_data_sources(const config::DataSpec& spec);
+
 // Prepares into out_dir (created; files written atomically). Throws DataError on bad input:
 // missing path, empty corpus, JSONL line without "text", malformed token file, ...
 PreparedData prepare_corpus(const config::DataSpec& spec, const std::filesystem::path& out_dir);

@@ -1,6 +1,8 @@
-// The fake-quantized linear layer as a LibTorch autograd Function (spec quantized-pretraining.md
-// §3): forward Y = Q_A(X)·Q_W(W)ᵀ + b, saving the UNQUANTIZED X and W; the backward mode chooses
-// which GEMM gets the quantized output gradient Q_G(G). Scales are recomputed on every call.
+// The fake-quantized linear layer as a LibTorch autograd Function (docs/quantized-pretraining.md
+// §Quantized linear layer): forward Y = Q_A(X)·Q_W(W)ᵀ + b, saving the UNQUANTIZED X and W; the
+// backward mode chooses which GEMMs get the quantized output gradient Q_G(G) and, for ste only,
+// multiplies it with the quantized operands Q_W(W) and Q_A(X) instead of W and X (see §Backward
+// modes). Scales are recomputed on every call.
 #pragma once
 
 #include "lowbit/config/recipe.h"
@@ -44,9 +46,10 @@ torch::Tensor quantize_grad_output(const torch::Tensor& g,
 //   paper       dX = G·W      dW = Ĝᵀ·X       (the reference code since March 2024)
 //   switchback  dX = Ĝ·W      dW = Gᵀ·X
 //   both        dX = Ĝ·W      dW = Ĝᵀ·X
-//   ste         dX = Ĝ·Q_W(W) dW = Ĝᵀ·Q_A(X)  (Dec-2023 code: the straight-through estimator of
-//               F.linear with quantized operands; with G quantized as well its quantized Ĝ feeds
-//               both GEMMs, which is what that code's G quantizer did)
+//   ste         dX = Ĝ·Q_W(W) dW = Ĝᵀ·Q_A(X)  (straight-through estimator of a linear on the
+//               quantized operands: Q_W and Q_A pass the gradient unchanged, the GEMMs use the
+//               forward's Q_W(W) and Q_A(X); Ĝ, quantized only when grad_output is on, feeds both
+//               GEMMs, so with grad_output off this is dX = G·Q_W(W), dW = Gᵀ·Q_A(X))
 //   db = Σ_rows G, always from the unquantized G and summed in float32.
 // Q_W(W) and Q_A(X) in ste are recomputed from the saved unquantized tensors with the forward's
 // parameters and seeds, so they equal the forward's operands bit for bit.

@@ -30,7 +30,13 @@ struct RunRecord {
     std::optional<double> ended_at;
     std::string host;
     std::string build_info_json;
-    std::string summary_json;  // final/best metrics, entropy floor, parameter counts...
+    // Facts a run's scalars cannot give: parameter count, state bytes, peak memory, entropy
+    // floor... Final and best metrics come from the scalars (run_results.h).
+    std::string summary_json;
+    // Liveness (docs/workspace-schema.md): the engine process that owns the run and its last
+    // write, unix seconds. Empty for runs recorded before schema version 2 or never started.
+    std::optional<int64_t> pid;
+    std::optional<double> heartbeat_at;
 };
 
 struct ScalarPoint {

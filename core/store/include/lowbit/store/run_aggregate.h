@@ -4,6 +4,7 @@
 #pragma once
 
 #include "lowbit/store/records.h"
+#include "lowbit/store/run_reader.h"
 
 #include <cstdint>
 #include <optional>
@@ -24,11 +25,13 @@ struct SeedAggregate {
     int with_val_loss = 0;
     std::optional<double> mean_val_loss;
     std::optional<double> sd_val_loss;
-    std::optional<int64_t> earliest_divergence_step;  // summary "diverged_at_step"
+    std::optional<int64_t> earliest_divergence_step;  // the runs' `diverged` events
 };
 
 // Groups `runs` (any order) into configurations, ordered by each configuration's oldest run.
-std::vector<SeedAggregate> aggregate_over_seeds(const std::vector<RunRecord>& runs);
+// Final val/loss and divergence steps come from run_results() (the scalars and events).
+std::vector<SeedAggregate> aggregate_over_seeds(const RunReader& reader,
+                                                const std::vector<RunRecord>& runs);
 
 // Aligned text table, or a Markdown table when `markdown`: configuration, runs, diverged,
 // final val/loss mean ± sd.

@@ -3,6 +3,7 @@
 
 #include "lowbit/store/records.h"
 #include "lowbit/store/run_reader.h"
+#include "lowbit/store/run_results.h"
 
 #include <cstdint>
 #include <ostream>
@@ -13,24 +14,19 @@
 
 namespace lowbit::store {
 
-// Where the table finds its loss columns in runs.summary_json:
-//   {"final": {"train/loss": 2.31, ...}, "best": {"val/loss": 2.45, ...}, ...}
-// A flat {"train/loss": ..., "val/loss": ...} object is accepted too.
-inline constexpr char kSummaryFinalKey[] = "final";
-inline constexpr char kSummaryBestKey[] = "best";
-
-// Aligned table, one line per run: id, name, kind, status, created (local YYYY-MM-DD HH:MM),
-// final train/loss and best val/loss ("-" when the summary has none). Ends with a newline.
-std::string format_run_table(const std::vector<RunRecord>& runs);
+// Aligned table, one line per run: id, name, kind, status (a running run whose process is gone
+// shows as killed, run_liveness.h), created (local YYYY-MM-DD HH:MM), final train/loss and best
+// val/loss from the scalars ("-" when the run has none). Ends with a newline.
+std::string format_run_table(const RunReader& reader, const std::vector<RunRecord>& runs);
 
 // Everything `lowbit runs show` prints, as JSON:
-//   id, name, kind, status, group, tags, notes, host, parent_run_id, fork_step,
-//   created_at / started_at / ended_at (unix seconds or null), duration_seconds,
-//   recipe, summary, build_info (parsed JSON; the raw string when it does not parse),
-//   final: {key: {step, value}} for every scalar key,
-//   best: {key: {step, value}} (minimum) for keys containing "loss" or "ppl",
-//   checkpoints: [{step, path, bytes, sha256}], artifacts: [{kind, step, path, bytes, sha256}],
-//   event_count.
+//   id, name, kind, status (observed, as in the table), stored_status, group, tags, notes, host,
+//   parent_run_id, fork_step, created_at / started_at / ended_at (unix seconds or null),
+//   duration_seconds, pid, heartbeat_at, recipe, summary, build_info (parsed JSON; the raw string
+//   when it does not parse), and from run_results(): final: {key: {step, value}} for every scalar
+//   key, best: {key: {step, value}} (minimum) for keys containing "loss" or "ppl",
+//   diverged_at_step, checkpoints: [{step, path, bytes, sha256}], artifacts: [{kind, step, path,
+//   bytes, sha256}], event_count.
 nlohmann::json run_details_json(const RunReader& reader, const RunRecord& run);
 
 // Human-readable rendering of run_details_json(); tolerates missing fields.

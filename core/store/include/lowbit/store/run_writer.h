@@ -24,6 +24,12 @@ public:
     // first start) and ended_at (on a terminal status; cleared when a run goes back to running).
     // An unknown run id throws StoreError(bad_input=true), as do the set_* calls below.
     void set_status(int64_t run_id, RunStatus status);
+    // This process owns `run_id`: records its pid and host and starts the heartbeat, refreshed
+    // with every later write batch (docs/workspace-schema.md, "Liveness").
+    void attach_process(int64_t run_id);
+    // Refreshes the heartbeat when the last one is at least `min_interval_s` old, for stretches
+    // without writes (a long step, evaluation).
+    void heartbeat(double min_interval_s = 10.0);
     void set_summary(int64_t run_id, const std::string& summary_json);
     void set_recipe(int64_t run_id, const std::string& recipe_json);
     void set_notes(int64_t run_id, const std::string& notes);

@@ -1,7 +1,8 @@
 // AdamW with decoupled weight decay on matrices only (parameters with dim >= 2), written out
 // step by step rather than taken from torch::optim so that its state is plain named tensors
-// (saved in checkpoints, exactly restorable) and so the quantized-state variant of the next
-// issue can replace the moment storage without touching the update rule.
+// (saved in checkpoints, exactly restorable) and so the quantized-state variant
+// (QuantizedAdamW, quantized_adamw.h) can replace the moment storage without touching the update
+// rule.
 #pragma once
 
 #include "lowbit/train/optimizer.h"

@@ -1,8 +1,8 @@
-// LayerTelemetry: the quantization telemetry of a training run (issue 3 §4). On each logging
-// step of the recipe's telemetry: section it records, for every quantized linear, the statistics
-// and histograms of W, A = the layer input, G = dL/dY, and the AdamW moments m and v, each with
-// the quantizer the run applies to it (or none when that tensor is not quantized), and writes
-// them to the store (one device-to-host copy per step on a GPU).
+// LayerTelemetry: the quantization telemetry of a training run (docs/quantized-pretraining.md
+// §Telemetry). On each logging step of the recipe's telemetry: section it records, for every
+// quantized linear, the statistics and histograms of W, A = the layer input, G = dL/dY, and the
+// AdamW moments m and v, each with the quantizer the run applies to it (or none when that tensor
+// is not quantized), and writes them to the store (one device-to-host copy per step on a GPU).
 //
 // What a logging step `done` shows (1-based, as the trainer counts):
 //   A, G   the last micro-batch of step `done`, unquantized, in the dtype the step ran in;

@@ -15,12 +15,12 @@ namespace lowbit::train {
 // The AdamW hyperparameters of recipe.train (betas, eps, weight_decay).
 AdamWOptions adamw_options(const config::TrainSpec& train);
 
-// Which parameters get quantized moments follows the reference code (quantized-pretraining.md
-// §4.1): the weight matrix of a Linear whose plan entry has optim_m / optim_v, and that owns its
-// weight. A tied lm_head shares the token embedding's tensor, and the reference code enumerates
-// that tensor under the embedding, so its moments stay float32; biases, norms and embeddings
-// too. Throws util::BadInput for a state quantizer the optimizer cannot store (stochastic
-// rounding).
+// Which parameters get quantized moments follows the reference code (see
+// docs/quantized-pretraining.md §Quantized AdamW): the weight matrix of a Linear whose plan entry
+// has optim_m / optim_v, and that owns its weight. A tied lm_head shares the token embedding's
+// tensor, and the reference code enumerates that tensor under the embedding, so its moments stay
+// float32; biases, norms and embeddings too. Throws util::BadInput for a state quantizer the
+// optimizer cannot store (stochastic rounding).
 std::unique_ptr<Optimizer> make_optimizer(const config::Recipe& recipe,
                                           const model::LanguageModelImpl& model);
 

@@ -1,11 +1,11 @@
-// AdamW whose moments m and v are STORED in low-bit form (quantized-pretraining.md §4 with real
-// memory savings): per parameter, each moment is either float32 or integer codes (one byte for
-// 5..8 bits, two per byte for 2..4) plus per-tensor/row/block scales
-// (kernels/quantized_adam_state.h). Each step runs the fused kernel (dequantize, decoupled decay,
-// moment update, update of p from the unquantized m_t and v_t, requantize) on the parameter's
-// device: CPU threads or CUDA. That equals the reference code's AdamW, which keeps fp32 states and
-// quantizes them at the start of the next step (§4.2). Parameters without quantizers follow AdamW
-// exactly (same torch ops, same names).
+// AdamW whose moments m and v are STORED in low-bit form, with real memory savings
+// (docs/quantized-pretraining.md §Quantized AdamW, §Stored moments): per parameter, each moment
+// is either float32 or integer codes (one byte for 5..8 bits, two per byte for 2..4) plus
+// per-tensor/row/block scales (kernels/quantized_adam_state.h). Each step runs the fused kernel
+// (dequantize, decoupled decay, moment update, update of p from the unquantized m_t and v_t,
+// requantize) on the parameter's device: CPU threads or CUDA. That equals the reference code's
+// AdamW, which keeps fp32 states and quantizes them at the start of the next step. Parameters
+// without quantizers follow AdamW exactly (same torch ops, same names).
 #pragma once
 
 #include "lowbit/config/recipe.h"

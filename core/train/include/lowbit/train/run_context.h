@@ -40,11 +40,12 @@ struct RunContext {
     int64_t start_step = 0;
     int64_t tokens_seen = 0;
     double wall_time_before = 0;  // training seconds spent before this process (resume)
-    double best_val_loss = std::numeric_limits<double>::infinity();
     nlohmann::json tokenizer_info;
     std::filesystem::path tokenizer_model;  // "" for the byte tokenizer
     std::optional<double> entropy_floor;    // nats/token, builtin:markov only
     bool resumed = false;
+    std::string resumed_from;         // resume: the checkpoint folder, workspace-relative
+    std::filesystem::path init_from;  // new run: the checkpoint its weights came from, if any
     nlohmann::json previous_summary = nlohmann::json::object();  // resume: the stored summary
 };
 

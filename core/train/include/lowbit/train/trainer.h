@@ -32,11 +32,12 @@ struct TrainOutcome {
     store::RunStatus status = store::RunStatus::kCreated;
     int exit_code = 0;  // util::kExit*
     std::filesystem::path run_dir;
-    nlohmann::json summary;
+    nlohmann::json summary;  // as stored: the facts the scalars cannot give
 };
 
 // Throws util::BadInput (exit 2) for bad input and std::exception for runtime failures; in both
 // cases a run already created is marked failed with an event naming the error.
-TrainOutcome run_training(const TrainRequest& request, ProgressSink& progress);
+// Every run event is delivered to `progress` as well as to the workspace recorder.
+TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& progress);
 
 }  // namespace lowbit::train

@@ -1,0 +1,118 @@
+// Column lists of the workspace tables (see run_columns.h). Each array is in the order of its
+// enum; a static_assert ties the two together.
+#include "run_columns.h"
+
+#include <array>
+
+namespace lowbit::store {
+
+namespace {
+
+constexpr std::array<const char*, 18> kRunsNames = {"id",
+                                                    "name",
+                                                    "kind",
+                                                    "status",
+                                                    "recipe_json",
+                                                    "parent_run_id",
+                                                    "fork_step",
+                                                    "tags",
+                                                    "notes",
+                                                    "group_name",
+                                                    "created_at",
+                                                    "started_at",
+                                                    "ended_at",
+                                                    "host",
+                                                    "build_info_json",
+                                                    "summary_json",
+                                                    "pid",
+                                                    "heartbeat_at"};
+static_assert(kRunsNames.size() == runs_column::kHeartbeatAt + 1);
+
+constexpr std::array<const char*, 7> kScalarsNames = {
+    "id", "run_id", "key", "step", "tokens", "wall_time", "value"};
+static_assert(kScalarsNames.size() == scalars_column::kValue + 1);
+
+constexpr std::array<const char*, 19> kHistogramsNames = {"id",
+                                                          "run_id",
+                                                          "step",
+                                                          "layer",
+                                                          "tensor_kind",
+                                                          "bin_scheme",
+                                                          "bin_lo",
+                                                          "bin_hi",
+                                                          "counts",
+                                                          "n",
+                                                          "min",
+                                                          "max",
+                                                          "sum",
+                                                          "sumsq",
+                                                          "nan_count",
+                                                          "inf_count",
+                                                          "zero_count",
+                                                          "clipped_low",
+                                                          "clipped_high"};
+static_assert(kHistogramsNames.size() == histograms_column::kClippedHigh + 1);
+
+constexpr std::array<const char*, 13> kQuantStatsNames = {"id",
+                                                          "run_id",
+                                                          "step",
+                                                          "layer",
+                                                          "tensor_kind",
+                                                          "sqnr_db",
+                                                          "mse",
+                                                          "clip_fraction",
+                                                          "underflow_fraction",
+                                                          "scale_min",
+                                                          "scale_max",
+                                                          "absmax_over_sigma",
+                                                          "kurtosis"};
+static_assert(kQuantStatsNames.size() == quant_stats_column::kKurtosis + 1);
+
+constexpr std::array<const char*, 6> kEventsNames = {
+    "id", "run_id", "step", "wall_time", "kind", "text"};
+static_assert(kEventsNames.size() == events_column::kText + 1);
+
+constexpr std::array<const char*, 8> kFilesNames = {
+    "id", "run_id", "step", "kind", "path", "bytes", "sha256", "created_at"};
+static_assert(kFilesNames.size() == files_column::kCreatedAt + 1);
+
+}  // namespace
+
+const TableColumns kRunsTable{"runs", kRunsNames};
+const TableColumns kScalarsTable{"scalars", kScalarsNames};
+const TableColumns kHistogramsTable{"histograms", kHistogramsNames};
+const TableColumns kQuantStatsTable{"quant_stats", kQuantStatsNames};
+const TableColumns kEventsTable{"events", kEventsNames};
+const TableColumns kCheckpointsTable{"checkpoints", kFilesNames};
+const TableColumns kArtifactsTable{"artifacts", kFilesNames};
+
+std::string TableColumns::select_sql() const {
+    std::string sql = "SELECT ";
+    for (size_t i = 0; i < names.size(); ++i) {
+        sql += (i ? ", " : "") + std::string(names[i]);
+    }
+    return sql + " FROM " + table + " ";
+}
+
+std::string TableColumns::insert_sql() const {
+    std::string columns;
+    std::string values;
+    for (size_t i = 1; i < names.size(); ++i) {
+        columns += (i > 1 ? ", " : "") + std::string(names[i]);
+        values += i > 1 ? ", ?" : "?";
+    }
+    return std::string("INSERT INTO ") + table + " (" + columns + ") VALUES (" + values + ")";
+}
+
+std::span<const TableColumns* const> all_tables() {
+    static const std::array<const TableColumns*, 7> tables = {&kRunsTable,
+                                                              &kScalarsTable,
+                                                              &kHistogramsTable,
+                                                              &kQuantStatsTable,
+                                                              &kEventsTable,
+                                                              &kCheckpointsTable,
+                                                              &kArtifactsTable};
+    return tables;
+}
+
+}  // namespace lowbit::store

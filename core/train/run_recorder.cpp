@@ -1,0 +1,81 @@
+// RunRecorder (see run_recorder.h): which rows each run event becomes. The scalar keys are the
+// workspace's vocabulary (docs/workspace-schema.md, "Scalars").
+#include "lowbit/train/run_recorder.h"
+
+#include <type_traits>
+
+namespace lowbit::train {
+
+void RunRecorder::add_scalar(
+    const char* key, int64_t step, int64_t tokens, double elapsed, double value) {
+    writer_.add_scalar({.run_id = run_id_,
+                        .key = key,
+                        .step = step,
+                        .tokens = tokens,
+                        .wall_time = elapsed,
+                        .value = value});
+}
+
+void RunRecorder::add_event_row(const events::RunEvent& event) {
+    writer_.add_event({.run_id = run_id_,
+                       .step = event.step,
+                       .wall_time = event.time,
+                       .kind = events::event_name(event.body),
+                       .text = events::describe(event)});
+}
+
+void RunRecorder::on_event(const events::RunEvent& event) {
+    std::visit(
+        [&](const auto& body) {
+            using T = std::decay_t<decltype(body)>;
+            if constexpr (std::is_same_v<T, events::Started> ||
+                          std::is_same_v<T, events::Resumed>) {
+                writer_.set_status(run_id_, store::RunStatus::kRunning);
+                add_event_row(event);
+            } else if constexpr (std::is_same_v<T, events::Step>) {
+                writer_.heartbeat();
+                if (body.logged) {
+                    const int64_t s = event.step;
+                    add_scalar("train/loss", s, body.tokens, body.elapsed_s, body.loss);
+                    add_scalar("lr", s, body.tokens, body.elapsed_s, body.lr);
+                    add_scalar("grad_norm", s, body.tokens, body.elapsed_s, body.grad_norm);
+                    add_scalar("weight_norm", s, body.tokens, body.elapsed_s, body.weight_norm);
+                    add_scalar("throughput/tokens_per_s",
+                               s,
+                               body.tokens,
+                               body.elapsed_s,
+                               body.tokens_per_s);
+                    add_scalar(
+                        "tokens", s, body.tokens, body.elapsed_s, static_cast<double>(body.tokens));
+                }
+            } else if constexpr (std::is_same_v<T, events::Eval>) {
+                add_scalar("val/loss", event.step, body.tokens, body.elapsed_s, body.val_loss);
+            } else if constexpr (std::is_same_v<T, events::Checkpoint>) {
+                writer_.add_checkpoint({.run_id = run_id_,
+                                        .step = event.step,
+                                        .kind = "checkpoint",
+                                        .path = body.path,
+                                        .bytes = body.bytes,
+                                        .sha256 = body.sha256,
+                                        .created_at = event.time});
+                add_event_row(event);
+            } else if constexpr (std::is_same_v<T, events::Telemetry>) {
+                // The histogram and statistics rows are the record; the event only announces them.
+            } else {
+                static_assert(
+                    std::is_same_v<T, events::Completed> || std::is_same_v<T, events::Stopped> ||
+                    std::is_same_v<T, events::Diverged> || std::is_same_v<T, events::Failed>);
+                writer_.flush();
+                add_event_row(event);
+                const store::RunStatus status =
+                    std::is_same_v<T, events::Completed>  ? store::RunStatus::kCompleted
+                    : std::is_same_v<T, events::Stopped>  ? store::RunStatus::kStopped
+                    : std::is_same_v<T, events::Diverged> ? store::RunStatus::kDiverged
+                                                          : store::RunStatus::kFailed;
+                writer_.set_status(run_id_, status);
+            }
+        },
+        event.body);
+}
+
+}  // namespace lowbit::train
