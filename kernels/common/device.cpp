@@ -13,7 +13,8 @@ bool cuda_device_available() {
     int count = 0;
     const cudaError_t err = cudaGetDeviceCount(&count);
     if (err != cudaSuccess) {
-        (void)cudaGetLastError();  // clear the sticky "no driver / no device" error
+        // Reset the last error; without a usable driver later calls may still report it.
+        (void)cudaGetLastError();
         return false;
     }
     return count > 0;

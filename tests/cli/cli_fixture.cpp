@@ -103,16 +103,22 @@ bool wait_for_first_checkpoint(const fs::path& database, pid_t pid) {
     return false;
 }
 
+BackgroundProcess CliTest::start_training(const fs::path& recipe,
+                                          const fs::path& workspace,
+                                          const std::string& log_name) const {
+    return start_process({lowbit_exe(),
+                          "train",
+                          recipe.string(),
+                          "--progress",
+                          "none",
+                          "--workspace",
+                          workspace.string()},
+                         (dir_ / log_name).string());
+}
+
 CliTest::KilledRun CliTest::kill_after_first_checkpoint(const fs::path& recipe,
                                                         const fs::path& workspace) const {
-    BackgroundProcess run = start_process({lowbit_exe(),
-                                           "train",
-                                           recipe.string(),
-                                           "--progress",
-                                           "none",
-                                           "--workspace",
-                                           workspace.string()},
-                                          (dir_ / "killed-run").string());
+    BackgroundProcess run = start_training(recipe, workspace, "killed-run");
     KilledRun killed;
     killed.reached_checkpoint = wait_for_first_checkpoint(workspace / "runs.sqlite", run.pid);
     kill(run.pid, SIGKILL);

@@ -40,6 +40,12 @@ protected:
     ProcessResult lowbit(std::vector<std::string> args,
                          const std::filesystem::path& workspace) const;
 
+    // `lowbit train RECIPE --progress none --workspace WORKSPACE` in the background, its output
+    // logged under the test folder as LOG_NAME.{out,err}.
+    BackgroundProcess start_training(const std::filesystem::path& recipe,
+                                     const std::filesystem::path& workspace,
+                                     const std::string& log_name) const;
+
     // Starts `lowbit train RECIPE --workspace WORKSPACE`, waits for run 1's first checkpoint and
     // kills the process with SIGKILL. `reached_checkpoint` is false when the run ended (or time
     // ran out) first; the result's term_signal is SIGKILL when the kill interrupted it.

@@ -33,14 +33,7 @@ TEST_F(CliRunsTest, SigkilledRunShowsAsKilledAndLiveRunAsRunning) {
     const fs::path workspace = dir_ / "ws";
     // Long enough to still be training when the checks run; killed at the end of the test.
     const fs::path recipe = write_file("long.yaml", tiny_recipe(100000, 2));
-    BackgroundProcess live = start_process({lowbit_exe(),
-                                            "train",
-                                            recipe.string(),
-                                            "--progress",
-                                            "none",
-                                            "--workspace",
-                                            workspace.string()},
-                                           (dir_ / "live").string());
+    BackgroundProcess live = start_training(recipe, workspace, "live");
     ASSERT_TRUE(wait_for_first_checkpoint(workspace / "runs.sqlite", live.pid));
 
     const ProcessResult while_alive = lowbit({"runs", "list"}, workspace);

@@ -1,9 +1,9 @@
-// Quantization telemetry and the quantized optimizer through `lowbit train` (issue 3, acceptance
-// 3 and 5): a W8A8G8 run records statistics and two histograms for every quantized layer × kind
-// at every logging step, the histogram counts add up to n, and the SQNR of its 8-bit weights
-// equals, within 0.5 dB, the SQNR computed here with plain LibTorch ops from the checkpoint's
-// weights; a run with quantized Adam states stores them in low-bit form (state bytes) and
-// records the statistics of their quantization.
+// Quantization telemetry and the quantized optimizer through `lowbit train`: a W8A8G8 run records
+// statistics and two histograms for every quantized layer × kind at every logging step, the
+// histogram counts add up to n, and the SQNR of its 8-bit weights equals, within 0.5 dB, the SQNR
+// computed here with plain LibTorch ops from the checkpoint's weights; a run with quantized Adam
+// states stores them in low-bit form (state bytes) and records the statistics of their
+// quantization.
 #include "lowbit/io/safetensors.h"
 #include "lowbit/store/run_reader.h"
 #include "lowbit/store/workspace.h"
@@ -38,8 +38,9 @@ const std::vector<std::string> kLayers = {"blocks.0.attn.qkv",
 const std::vector<std::string> kKinds = {
     "weight", "activation", "grad_output", "optim_m", "optim_v"};
 
-// Per-output-channel symmetric fake quantization as quantized-pretraining.md §2.2 writes it,
-// with torch ops only: s = max(max|row|, r_min) / Qp, q = round(clamp(x/s, Qn, Qp)).
+// Per-output-channel symmetric fake quantization as docs/quantized-pretraining.md §Symmetric and
+// asymmetric scales writes it, with torch ops only: s = max(max|row|, r_min) / Qp, q =
+// round(clamp(x/s, Qn, Qp)).
 double per_channel_sqnr_db(const torch::Tensor& w, int bits, double min_range) {
     const double qp = std::pow(2.0, bits - 1) - 1;
     const torch::Tensor x = w.to(torch::kFloat64);
