@@ -105,6 +105,15 @@ void add_quant_command(CLI::App& app, int& exit_code) {
             throw util::BadInput(options->spec + ": bits: " + std::to_string(spec.bits) +
                                  " means off (expected bits: 2..8)");
         }
+        // The fake quantizer lays groups along rows only; per_block's flat blocks are the layout
+        // of stored optimizer states (docs/quantized-pretraining.md §Granularities).
+        const kernels::GranularityTraits& granularity =
+            kernels::granularity_traits(spec.granularity);
+        if (!granularity.for_weights && !granularity.for_activations) {
+            throw util::BadInput(options->spec + ": granularity: " + granularity.name +
+                                 " is for optimizer states only (expected per_tensor, "
+                                 "per_channel, per_token or per_group)");
+        }
         const telemetry::QuantizedFileReport report = telemetry::quantize_safetensors_file(
             options->input, options->out, quant::kernel_params(spec), options->only);
         print_report(report);

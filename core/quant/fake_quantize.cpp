@@ -14,15 +14,29 @@
 namespace lowbit::quant {
 namespace {
 
+// Named by the layout of the groups (quant_format.h), as the kernels see it: per_channel and
+// per_token are both rows.
 std::string describe(const kernels::FakeQuantParams& params) {
     std::ostringstream text;
-    text << params.bits << "-bit " << (params.symmetric ? "symmetric" : "asymmetric") << ", "
-         << (params.granularity == kernels::QuantGranularity::kPerTensor ? "per-tensor"
-             : params.granularity == kernels::QuantGranularity::kPerRow  ? "per-row"
-                                                                         : "per-group ")
-         << (params.granularity == kernels::QuantGranularity::kPerGroup
-                 ? std::to_string(params.group_size)
-                 : std::string());
+    text << params.bits << "-bit " << (params.symmetric ? "symmetric" : "asymmetric") << ", ";
+    if (!kernels::is_valid(params.granularity)) {
+        text << "unknown-granularity " << static_cast<int>(params.granularity);
+        return text.str();
+    }
+    switch (kernels::granularity_traits(params.granularity).groups) {
+        case kernels::ScaleGroups::kWhole:
+            text << "per-tensor";
+            break;
+        case kernels::ScaleGroups::kRows:
+            text << "per-row";
+            break;
+        case kernels::ScaleGroups::kRowGroups:
+            text << "per-group " << params.group_size;
+            break;
+        case kernels::ScaleGroups::kFlatBlocks:
+            text << "per-block " << params.group_size;
+            break;
+    }
     return text.str();
 }
 
@@ -39,7 +53,7 @@ void check_status(kernels::Status status,
                 " with a ",
                 describe(params),
                 " quantizer",
-                params.granularity == kernels::QuantGranularity::kPerGroup
+                params.granularity == kernels::Granularity::kPerGroup
                     ? " (the group size must divide the last dimension)"
                     : "");
 }

@@ -58,7 +58,7 @@ std::optional<kernels::FakeQuantParams> LayerQuantizers::params_at(TensorKind ki
                                                                    std::int64_t step,
                                                                    std::int64_t micro_batch) const {
     std::optional<kernels::FakeQuantParams> p = params(kind);
-    if (p && p->rounding == kernels::QuantRounding::kStochastic) {
+    if (p && p->rounding == kernels::Rounding::kStochastic) {
         p->seed = stochastic_rounding_seed(recipe_seed, layer_index, kind, step, micro_batch);
     }
     return p;
@@ -67,20 +67,24 @@ std::optional<kernels::FakeQuantParams> LayerQuantizers::params_at(TensorKind ki
 std::string describe(const kernels::FakeQuantParams& params) {
     std::ostringstream text;
     text << params.bits << "-bit ";
-    switch (params.granularity) {
-        case kernels::QuantGranularity::kPerTensor:
+    // By the layout of the groups (quant_format.h): per_channel and per_token are both rows.
+    switch (kernels::granularity_traits(params.granularity).groups) {
+        case kernels::ScaleGroups::kWhole:
             text << "per-tensor";
             break;
-        case kernels::QuantGranularity::kPerRow:
+        case kernels::ScaleGroups::kRows:
             text << "per-row";
             break;
-        case kernels::QuantGranularity::kPerGroup:
+        case kernels::ScaleGroups::kRowGroups:
             text << "per-group(" << params.group_size << ")";
+            break;
+        case kernels::ScaleGroups::kFlatBlocks:
+            text << "per-block(" << params.group_size << ")";
             break;
     }
     text << (params.symmetric ? " symmetric" : " asymmetric")
          << (params.grid == kernels::QuantGrid::kFull ? " full-grid" : "")
-         << (params.rounding == kernels::QuantRounding::kStochastic ? " stochastic" : " nearest");
+         << (params.rounding == kernels::Rounding::kStochastic ? " stochastic" : " nearest");
     return text.str();
 }
 

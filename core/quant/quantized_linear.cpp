@@ -42,9 +42,9 @@ std::optional<kernels::FakeQuantParams> decode(const std::vector<int64_t>& words
     p.bits = static_cast<int>(words.at(at + 1));
     p.symmetric = words.at(at + 2) != 0;
     p.grid = static_cast<kernels::QuantGrid>(words.at(at + 3));
-    p.granularity = static_cast<kernels::QuantGranularity>(words.at(at + 4));
+    p.granularity = static_cast<kernels::Granularity>(words.at(at + 4));
     p.group_size = words.at(at + 5);
-    p.rounding = static_cast<kernels::QuantRounding>(words.at(at + 6));
+    p.rounding = static_cast<kernels::Rounding>(words.at(at + 6));
     p.min_range = std::bit_cast<float>(static_cast<int32_t>(words.at(at + 7)));
     p.seed = std::bit_cast<std::uint64_t>(words.at(at + 8));
     return p;

@@ -64,11 +64,11 @@ std::vector<store::HistogramRecord> histogram_records(const TelemetryEntry& entr
     second.counts = entry.second_counts;
     if (entry.params) {
         const kernels::FakeQuantParams& p = *entry.params;
-        const bool unsigned_codes = p.grid == kernels::QuantGrid::kFull && !p.symmetric;
-        const double qn = unsigned_codes ? 0.0 : -static_cast<double>(1 << (p.bits - 1));
+        // One bin per code of the quantizer's grid (the format table's code range).
+        const kernels::CodeRange codes = kernels::code_range(p.grid, p.bits, p.symmetric);
         second.bin_scheme = "grid";
-        second.bin_lo = qn - 0.5;
-        second.bin_hi = qn + static_cast<double>(1 << p.bits) - 0.5;
+        second.bin_lo = static_cast<double>(codes.qn) - 0.5;
+        second.bin_hi = static_cast<double>(codes.qp) + 0.5;
         second.clipped_low = entry.stats.clipped_low;
         second.clipped_high = entry.stats.clipped_high;
     } else {

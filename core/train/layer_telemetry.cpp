@@ -138,10 +138,11 @@ void LayerTelemetry::add_before_update(const Optimizer& optimizer) {
             // the blocks the backward quantizes.
             const int64_t blocks = q->grad_output_blocks;
             const int64_t width = g.size(1) / blocks;
-            if (g_params->granularity == kernels::QuantGranularity::kPerTensor) {
-                // One scale per block: (blocks, B·T·width) rows, quantized per row.
+            if (g_params->granularity == kernels::Granularity::kPerTensor) {
+                // One scale per block: (blocks, B·T·width) rows, quantized per row (kPerToken
+                // for this G-shaped view; per_channel would lay the same rows).
                 g = g.reshape({-1, blocks, width}).transpose(0, 1).reshape({blocks, -1});
-                g_params->granularity = kernels::QuantGranularity::kPerRow;
+                g_params->granularity = kernels::Granularity::kPerToken;
             } else {
                 // Per token or per group within a block: (B·T·blocks, width) rows.
                 g = g.reshape({-1, width});

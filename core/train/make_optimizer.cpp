@@ -61,7 +61,7 @@ std::unique_ptr<Optimizer> make_optimizer(const config::Recipe& recipe,
         return std::make_unique<AdamW>(std::move(parameters), options);
     }
     return std::make_unique<QuantizedAdamW>(
-        std::move(quantized), options, second_moment_mapping(recipe.quant.optim_v_mapping));
+        std::move(quantized), options, recipe.quant.optim_v_mapping);
 }
 
 }  // namespace lowbit::train

@@ -3,6 +3,7 @@
 #include "lowbit/train/quantized_adamw.h"
 
 #include "lowbit/kernels/quantized_adam.h"
+#include "lowbit/quant/kernel_params.h"
 #include "lowbit/util/exit_codes.h"
 
 #if LOWBIT_TORCH_CUDA
@@ -34,21 +35,17 @@ std::optional<kernels::FakeQuantParams> equivalent_fake_quant(
         return std::nullopt;
     }
     kernels::FakeQuantParams p = kernels::state_group_fake_quant_params(*format);
-    switch (format->granularity) {
-        case kernels::StateGranularity::kPerTensor:
-            return p;
-        case kernels::StateGranularity::kPerRow:
-            p.granularity = kernels::QuantGranularity::kPerRow;
-            return p;
-        case kernels::StateGranularity::kPerBlock:
-            if (cols > 0 && cols % format->block_size == 0) {
-                p.granularity = kernels::QuantGranularity::kPerGroup;
-                p.group_size = format->block_size;
-                return p;
-            }
+    p.granularity = format->granularity;
+    if (kernels::granularity_traits(format->granularity).groups ==
+        kernels::ScaleGroups::kFlatBlocks) {
+        // Flat blocks are the fake quantizer's row groups exactly when they divide the row.
+        if (cols <= 0 || cols % format->block_size != 0) {
             return std::nullopt;
+        }
+        p.granularity = kernels::Granularity::kPerGroup;
+        p.group_size = format->block_size;
     }
-    return std::nullopt;
+    return p;
 }
 
 void check_format(const std::optional<kernels::StateQuantFormat>& format,
@@ -66,7 +63,7 @@ void check_format(const std::optional<kernels::StateQuantFormat>& format,
 }  // namespace
 
 kernels::StateQuantFormat state_quant_format(const kernels::FakeQuantParams& params) {
-    if (params.rounding != kernels::QuantRounding::kNearest) {
+    if (params.rounding != kernels::Rounding::kNearest) {
         throw util::BadInput(
             "optimizer-state quantizers round to nearest (the reference code's torch.round); "
             "stochastic rounding is not supported for optim_m / optim_v");
@@ -76,17 +73,12 @@ kernels::StateQuantFormat state_quant_format(const kernels::FakeQuantParams& par
     f.symmetric = params.symmetric;
     f.grid = params.grid;
     f.min_range = params.min_range;
-    switch (params.granularity) {
-        case kernels::QuantGranularity::kPerTensor:
-            f.granularity = kernels::StateGranularity::kPerTensor;
-            break;
-        case kernels::QuantGranularity::kPerRow:
-            f.granularity = kernels::StateGranularity::kPerRow;
-            break;
-        case kernels::QuantGranularity::kPerGroup:
-            f.granularity = kernels::StateGranularity::kPerBlock;
-            f.block_size = params.group_size;
-            break;
+    // An unknown value is kept so that the optimizer's format check rejects it.
+    f.granularity = kernels::is_valid(params.granularity)
+                        ? kernels::stored_state_granularity(params.granularity)
+                        : params.granularity;
+    if (f.granularity == kernels::Granularity::kPerBlock) {
+        f.block_size = params.group_size;
     }
     return f;
 }
@@ -95,26 +87,7 @@ std::optional<kernels::StateQuantFormat> state_quant_format(const config::Quanti
     if (!spec.enabled()) {
         return std::nullopt;
     }
-    kernels::FakeQuantParams params;
-    params.bits = spec.bits;
-    params.symmetric = spec.symmetric;
-    params.grid = spec.grid == config::QuantGrid::kFull ? kernels::QuantGrid::kFull
-                                                        : kernels::QuantGrid::kReference;
-    params.granularity =
-        spec.granularity == config::Granularity::kPerTensor  ? kernels::QuantGranularity::kPerTensor
-        : spec.granularity == config::Granularity::kPerGroup ? kernels::QuantGranularity::kPerGroup
-                                                             : kernels::QuantGranularity::kPerRow;
-    params.group_size = spec.group_size;
-    params.rounding = spec.rounding == config::Rounding::kStochastic
-                          ? kernels::QuantRounding::kStochastic
-                          : kernels::QuantRounding::kNearest;
-    params.min_range = static_cast<float>(spec.min_range);
-    return state_quant_format(params);
-}
-
-kernels::SecondMomentMapping second_moment_mapping(config::SecondMomentMapping mapping) {
-    return mapping == config::SecondMomentMapping::kSqrt ? kernels::SecondMomentMapping::kSqrt
-                                                         : kernels::SecondMomentMapping::kLinear;
+    return state_quant_format(quant::kernel_params(spec));
 }
 
 QuantizedAdamW::QuantizedAdamW(std::vector<QuantizedAdamWParam> parameters,

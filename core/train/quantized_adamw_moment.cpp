@@ -45,7 +45,7 @@ SavedFormat parse_format(const torch::Tensor& t, const std::string& key) {
     saved.format.bits = static_cast<int>(p[0]);
     saved.format.symmetric = p[1] != 0;
     saved.format.grid = static_cast<kernels::QuantGrid>(p[2]);
-    saved.format.granularity = static_cast<kernels::StateGranularity>(p[3]);
+    saved.format.granularity = static_cast<kernels::Granularity>(p[3]);
     saved.format.block_size = p[4];
     saved.mapping = static_cast<kernels::SecondMomentMapping>(p[5]);
     if (kernels::state_quant_check_args(saved.format, 0, 0) != kernels::Status::kOk ||
@@ -60,7 +60,7 @@ SavedFormat parse_format(const torch::Tensor& t, const std::string& key) {
 bool same_encoding(const kernels::StateQuantFormat& a, const kernels::StateQuantFormat& b) {
     return a.bits == b.bits && a.symmetric == b.symmetric && a.grid == b.grid &&
            a.granularity == b.granularity &&
-           (a.granularity != kernels::StateGranularity::kPerBlock || a.block_size == b.block_size);
+           (a.granularity != kernels::Granularity::kPerBlock || a.block_size == b.block_size);
 }
 
 const torch::Tensor& find(const std::map<std::string, torch::Tensor>& by_name,

@@ -15,27 +15,30 @@ Status fake_quant_check_args(const FakeQuantParams& params, std::int64_t rows, s
     if (!(std::isfinite(params.min_range) && params.min_range > 0.0f)) {
         return Status::kBadArgument;
     }
-    if (params.grid != QuantGrid::kReference && params.grid != QuantGrid::kFull) {
-        return Status::kBadArgument;
-    }
-    if (params.rounding != QuantRounding::kNearest &&
-        params.rounding != QuantRounding::kStochastic) {
+    if (!is_valid(params.grid) || !is_valid(params.rounding)) {
         return Status::kBadArgument;
     }
     if (rows < 0 || cols < 0) {
         return Status::kBadShape;
     }
-    switch (params.granularity) {
-        case QuantGranularity::kPerTensor:
-        case QuantGranularity::kPerRow:
+    if (!is_valid(params.granularity)) {
+        return Status::kBadArgument;
+    }
+    switch (granularity_traits(params.granularity).groups) {
+        case ScaleGroups::kWhole:
+        case ScaleGroups::kRows:
             return Status::kOk;
-        case QuantGranularity::kPerGroup:
+        case ScaleGroups::kRowGroups:
             if (params.group_size <= 0 || cols % params.group_size != 0) {
                 return Status::kBadShape;
             }
             return Status::kOk;
+        case ScaleGroups::kFlatBlocks:
+            // Every fake-quant path reduces groups that never straddle rows (fake_quant_layout.h);
+            // flat blocks are the layout of stored optimizer states only.
+            return Status::kNoKernelForConfig;
     }
-    return Status::kBadArgument;
+    return Status::kBadArgument;  // not reached: every ScaleGroups is handled above
 }
 
 std::int64_t fake_quant_num_groups(const FakeQuantParams& params,
@@ -54,12 +57,13 @@ FakeQuantLayout fake_quant_layout(const FakeQuantParams& params,
     if (n == 0) {
         return {0, 0, 0};  // an empty tensor has no group and no scale to write
     }
-    switch (params.granularity) {
-        case QuantGranularity::kPerRow:
+    switch (granularity_traits(params.granularity).groups) {
+        case ScaleGroups::kRows:
             return {n, rows, cols};
-        case QuantGranularity::kPerGroup:
+        case ScaleGroups::kRowGroups:
             return {n, n / params.group_size, params.group_size};
-        case QuantGranularity::kPerTensor:
+        case ScaleGroups::kWhole:
+        case ScaleGroups::kFlatBlocks:  // rejected by fake_quant_check_args
             break;
     }
     return {n, 1, n};

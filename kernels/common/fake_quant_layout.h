@@ -1,5 +1,6 @@
-// Private: every granularity as "num_groups contiguous groups of group_len values" of the
-// row-major (rows, cols) buffer: per-tensor (1, rows*cols), per-row (rows, cols), per-group
+// Private: every granularity fake quantization accepts, by its ScaleGroups (quant_format.h), as
+// "num_groups contiguous groups of group_len values" of the row-major (rows, cols) buffer: whole
+// (1, rows*cols), rows (rows, cols: per_channel and per_token), row groups
 // (rows*cols/group_size, group_size). Groups never straddle rows because cols % group_size == 0.
 #pragma once
 

@@ -6,6 +6,7 @@
 
 #include "lowbit/kernels/counter_hash.h"
 #include "lowbit/kernels/host_device.h"
+#include "lowbit/kernels/quant_format.h"
 
 #include <cmath>
 #include <cstdint>
@@ -18,19 +19,16 @@ struct QuantBounds {
     float divisor;  // step = range / divisor
 };
 
-LOWBIT_HD inline QuantBounds quant_bounds(int bits, bool symmetric, bool full_grid) {
-    const int half = 1 << (bits - 1);
-    if (symmetric) {
-        return {
-            static_cast<float>(-half), static_cast<float>(half - 1), static_cast<float>(half - 1)};
-    }
-    if (!full_grid) {
-        return {static_cast<float>(-half),
-                static_cast<float>(half - 1),
-                static_cast<float>(2 * (half - 1))};
-    }
-    const int levels = (1 << bits) - 1;
-    return {0.0f, static_cast<float>(levels), static_cast<float>(levels)};
+/// [Qn, Qp] from the format table (code_range) and the step divisor of §Symmetric and
+/// asymmetric scales in docs/quantized-pretraining.md: Qp when symmetric (s = absmax/Qp) and on
+/// the asymmetric full grid (s = range/(2^b - 1)), 2*Qp on the asymmetric reference grid. Host
+/// only (code_range is not a device function): the launchers pass the bounds to the kernels.
+inline QuantBounds quant_bounds(int bits, bool symmetric, QuantGrid grid) {
+    const CodeRange r = code_range(grid, bits, symmetric);
+    const bool doubled = !symmetric && grid == QuantGrid::kReference;
+    return {static_cast<float>(r.qn),
+            static_cast<float>(r.qp),
+            static_cast<float>(doubled ? 2 * r.qp : r.qp)};
 }
 
 /// Round half to even. On the host this is the magic-number form (t + 1.5*2^23) - 1.5*2^23, exact

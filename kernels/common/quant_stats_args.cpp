@@ -24,7 +24,9 @@ float key_to_float(unsigned int key) {
 
 int quant_stats_second_bins(const QuantStatsSpec& spec, const FakeQuantParams* params) {
     if (params != nullptr) {
-        return 1 << params->bits;
+        // One bin per code of the grid: 2^bits on either grid.
+        const CodeRange r = code_range(params->grid, params->bits, params->symmetric);
+        return r.qp - r.qn + 1;
     }
     return spec.log2_max_exponent - spec.log2_min_exponent + 1;
 }

@@ -100,7 +100,7 @@ Status fake_quant_cpu_parallel(const float* x,
     }
     const bool symmetric = params.symmetric;
     const bool full_grid = params.grid == QuantGrid::kFull;
-    const QuantBounds bounds = quant_bounds(params.bits, symmetric, full_grid);
+    const QuantBounds bounds = quant_bounds(params.bits, symmetric, params.grid);
     const int threads = cpu_resolve_threads(num_threads);
 
     // Block k covers group k / blocks_per_group, values [chunk * kFakeQuantBlock, ...) of it.
@@ -149,7 +149,7 @@ Status fake_quant_cpu_parallel(const float* x,
             std::int64_t begin = 0, end = 0;
             block_range(k, &begin, &end);
             const auto g = static_cast<std::size_t>(k / blocks_per_group);
-            if (params.rounding == QuantRounding::kNearest) {
+            if (params.rounding == Rounding::kNearest) {
                 map_block_nearest(x, out, begin, end, s[g], z[g], bounds, symmetric);
             } else {
                 map_block_stochastic(

@@ -168,7 +168,7 @@ SegmentFn pick_segment(const FakeQuantParams* params) {
     if (params == nullptr) {
         return stats_segment<false, false, false>;
     }
-    const bool stochastic = params->rounding == QuantRounding::kStochastic;
+    const bool stochastic = params->rounding == Rounding::kStochastic;
     if (params->symmetric) {
         return stochastic ? stats_segment<true, true, true> : stats_segment<true, true, false>;
     }
@@ -218,10 +218,9 @@ Status quant_stats_cpu_parallel(const float* x,
         }
     });
     // Pass 1b: s and z per group (quantized), and the finite range of the whole buffer.
-    const QuantBounds bounds =
-        params != nullptr
-            ? quant_bounds(params->bits, params->symmetric, params->grid == QuantGrid::kFull)
-            : QuantBounds{0.0f, 0.0f, 1.0f};
+    const QuantBounds bounds = params != nullptr
+                                   ? quant_bounds(params->bits, params->symmetric, params->grid)
+                                   : QuantBounds{0.0f, 0.0f, 1.0f};
     std::vector<float> s(params != nullptr ? static_cast<std::size_t>(layout.num_groups) : 0);
     std::vector<float> z(s.size());
     BlockRange whole;

@@ -98,7 +98,7 @@ MomentView make_view(const AdamMoment& moment,
         const StateQuantFormat& f = *moment.format;
         view.sqrt_mapping = is_v && mapping == SecondMomentMapping::kSqrt;
         view.layout = state_quant_layout(f, rows, cols);
-        view.bounds = quant_bounds(f.bits, f.symmetric, f.grid == QuantGrid::kFull);
+        view.bounds = quant_bounds(f.bits, f.symmetric, f.grid);
         view.symmetric = f.symmetric;
         view.min_range = f.min_range;
     }

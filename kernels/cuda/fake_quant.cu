@@ -140,7 +140,7 @@ Status launch_fake_quant(const float* x_device,
     }
     const bool symmetric = params.symmetric;
     const bool full_grid = params.grid == QuantGrid::kFull;
-    const QuantBounds bounds = quant_bounds(params.bits, symmetric, full_grid);
+    const QuantBounds bounds = quant_bounds(params.bits, symmetric, params.grid);
 
     // (num_groups,) scales and zero points: the caller's buffers or a workspace.
     DeviceBuffer workspace;
@@ -179,7 +179,7 @@ Status launch_fake_quant(const float* x_device,
                                                                       full_grid);
     LOWBIT_CUDA_CHECK(cudaGetLastError());
 
-    const bool stochastic = params.rounding == QuantRounding::kStochastic;
+    const bool stochastic = params.rounding == Rounding::kStochastic;
     const int map_blocks = grid_stride_blocks(layout.n, kThreads);
     if (layout.n < (std::int64_t{1} << 32) - kThreads * static_cast<std::int64_t>(map_blocks)) {
         fake_quant_map_kernel<std::uint32_t>

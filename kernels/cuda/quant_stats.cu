@@ -395,10 +395,9 @@ Status launch_quant_stats(const float* x_device,
     float* scales = reinterpret_cast<float*>(hi_keys);
     float* offsets = reinterpret_cast<float*>(lo_keys);
     if (quantized) {
-        args.stochastic = params->rounding == QuantRounding::kStochastic ? 1 : 0;
+        args.stochastic = params->rounding == Rounding::kStochastic ? 1 : 0;
         args.seed = params->seed;
-        args.bounds =
-            quant_bounds(params->bits, params->symmetric, params->grid == QuantGrid::kFull);
+        args.bounds = quant_bounds(params->bits, params->symmetric, params->grid);
         quant_stats_finalize_kernel<<<static_cast<unsigned int>(
                                           ceil_div(layout.num_groups, kThreads)),
                                       kThreads,

@@ -203,7 +203,7 @@ MomentDevice make_moment(const AdamMoment& moment,
         d.sqrt_mapping = is_v && mapping == SecondMomentMapping::kSqrt;
         d.symmetric = f.symmetric;
         d.packed = layout->packed;
-        d.bounds = quant_bounds(f.bits, f.symmetric, f.grid == QuantGrid::kFull);
+        d.bounds = quant_bounds(f.bits, f.symmetric, f.grid);
         d.group_len = layout->group_len;
         d.min_range = f.min_range;
         d.codes = moment.quantized.codes;

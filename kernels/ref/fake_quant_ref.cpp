@@ -21,16 +21,16 @@ struct RefGrid {
     float qp;
 };
 
+// The integer range is the format table's (code_range, pinned by its static_asserts); the scale
+// and rounding arithmetic below stays written out.
 RefGrid ref_grid(const FakeQuantParams& p) {
-    if (p.grid == QuantGrid::kFull && !p.symmetric) {
-        return {0.0f, static_cast<float>((1 << p.bits) - 1)};
-    }
-    return {static_cast<float>(-(1 << (p.bits - 1))), static_cast<float>((1 << (p.bits - 1)) - 1)};
+    const CodeRange r = code_range(p.grid, p.bits, p.symmetric);
+    return {static_cast<float>(r.qn), static_cast<float>(r.qp)};
 }
 
 // round() of the code: torch.round (half to even) or stochastic floor(v + u), capped at qp.
 float ref_round(float v, const FakeQuantParams& p, RefGrid g, std::int64_t index) {
-    if (p.rounding == QuantRounding::kNearest) {
+    if (p.rounding == Rounding::kNearest) {
         return std::nearbyint(v);
     }
     const float u = counter_hash_uniform(p.seed, static_cast<std::uint64_t>(index));

@@ -26,11 +26,11 @@ struct RefGrid {
     float qp;
 };
 
+// The integer range is the format table's (code_range, pinned by its static_asserts); the scale
+// and rounding arithmetic below stays written out.
 RefGrid ref_grid(const FakeQuantParams& p) {
-    if (p.grid == QuantGrid::kFull && !p.symmetric) {
-        return {0.0f, static_cast<float>((1 << p.bits) - 1)};
-    }
-    return {static_cast<float>(-(1 << (p.bits - 1))), static_cast<float>((1 << (p.bits - 1)) - 1)};
+    const CodeRange r = code_range(p.grid, p.bits, p.symmetric);
+    return {static_cast<float>(r.qn), static_cast<float>(r.qp)};
 }
 
 // Range of x[begin, end) ignoring NaN (±Inf included, as in fake quantization); a group of only
@@ -156,7 +156,7 @@ Status quant_stats_ref(const float* x,
         }
         const float c = std::clamp(code, g.qn, g.qp);
         float q = 0.0f;
-        if (params->rounding == QuantRounding::kNearest) {
+        if (params->rounding == Rounding::kNearest) {
             q = std::nearbyint(c);  // round half to even
         } else {
             const float u = counter_hash_uniform(params->seed, static_cast<std::uint64_t>(i));

@@ -20,16 +20,18 @@ struct RefStateGrid {
     float divisor;
 };
 
+// [Qn, Qp] is the format table's (code_range); the divisors are written out here.
 RefStateGrid ref_state_grid(const StateQuantFormat& f) {
-    const float half = static_cast<float>(1 << (f.bits - 1));
+    const CodeRange r = code_range(f.grid, f.bits, f.symmetric);
+    const float qn = static_cast<float>(r.qn);
+    const float qp = static_cast<float>(r.qp);
     if (f.symmetric) {
-        return {-half, half - 1.0f, half - 1.0f};  // s = absmax / Qp
+        return {qn, qp, qp};  // s = absmax / Qp
     }
     if (f.grid == QuantGrid::kReference) {
-        return {-half, half - 1.0f, 2.0f * (half - 1.0f)};  // s = (max - min) / (2 Qp)
+        return {qn, qp, 2.0f * qp};  // s = (max - min) / (2 Qp)
     }
-    const float levels = static_cast<float>((1 << f.bits) - 1);
-    return {0.0f, levels, levels};  // s = (max - min) / (2^b - 1), unsigned codes
+    return {qn, qp, qp};  // s = (max - min) / (2^b - 1), unsigned codes
 }
 
 }  // namespace
@@ -43,20 +45,18 @@ Status state_quant_check_args(const StateQuantFormat& format,
     if (!(std::isfinite(format.min_range) && format.min_range > 0.0f)) {
         return Status::kBadArgument;
     }
-    if (format.grid != QuantGrid::kReference && format.grid != QuantGrid::kFull) {
+    if (!is_valid(format.grid)) {
         return Status::kBadArgument;
     }
-    switch (format.granularity) {
-        case StateGranularity::kPerTensor:
-        case StateGranularity::kPerRow:
-            break;
-        case StateGranularity::kPerBlock:
-            if (format.block_size < 1) {
-                return Status::kBadArgument;
-            }
-            break;
-        default:
-            return Status::kBadArgument;
+    // Only the granularities a checkpoint may hold: those stored_state_granularity keeps as they
+    // are (per_token and per_group have no stored spelling of their own).
+    if (!is_valid(format.granularity) ||
+        stored_state_granularity(format.granularity) != format.granularity) {
+        return Status::kBadArgument;
+    }
+    if (granularity_traits(format.granularity).groups == ScaleGroups::kFlatBlocks &&
+        format.block_size < 1) {
+        return Status::kBadArgument;
     }
     if (rows < 0 || cols < 0) {
         return Status::kBadShape;
@@ -69,23 +69,24 @@ StateQuantLayout state_quant_layout(const StateQuantFormat& format,
                                     std::int64_t cols) {
     StateQuantLayout layout;
     layout.n = rows * cols;
-    layout.packed = format.bits <= 4;
-    layout.code_bytes = layout.packed ? (layout.n + 1) / 2 : layout.n;
+    layout.packed = stored_code_bits(format.bits) < 8;
+    layout.code_bytes = stored_code_bytes(layout.n, format.bits);
     if (layout.n == 0) {
         return layout;  // no group, no scale
     }
-    switch (format.granularity) {
-        case StateGranularity::kPerTensor:
+    switch (granularity_traits(format.granularity).groups) {
+        case ScaleGroups::kWhole:
             layout.group_len = layout.n;
             break;
-        case StateGranularity::kPerRow:
+        case ScaleGroups::kRows:
             layout.group_len = cols;
             break;
-        case StateGranularity::kPerBlock:
+        case ScaleGroups::kRowGroups:  // not stored (state_quant_check_args)
+        case ScaleGroups::kFlatBlocks:
             layout.group_len = std::min(format.block_size, layout.n);
             break;
     }
-    layout.num_groups = (layout.n + layout.group_len - 1) / layout.group_len;
+    layout.num_groups = stored_group_count(layout.n, layout.group_len);
     return layout;
 }
 
@@ -94,8 +95,8 @@ FakeQuantParams state_group_fake_quant_params(const StateQuantFormat& format) {
     params.bits = format.bits;
     params.symmetric = format.symmetric;
     params.grid = format.grid;
-    params.granularity = QuantGranularity::kPerTensor;
-    params.rounding = QuantRounding::kNearest;
+    params.granularity = Granularity::kPerTensor;
+    params.rounding = Rounding::kNearest;
     params.min_range = format.min_range;
     return params;
 }

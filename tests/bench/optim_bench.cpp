@@ -23,7 +23,7 @@
 
 namespace {
 
-using lowbit::kernels::StateGranularity;
+using lowbit::kernels::Granularity;
 using lowbit::kernels::StateQuantFormat;
 using lowbit::train::AdamW;
 using lowbit::train::AdamWOptions;
@@ -41,7 +41,7 @@ struct Config {
 };
 
 std::vector<Config> configs() {
-    auto f = [](int bits, StateGranularity g) {
+    auto f = [](int bits, Granularity g) {
         StateQuantFormat format;
         format.bits = bits;
         format.granularity = g;
@@ -49,10 +49,10 @@ std::vector<Config> configs() {
         return format;
     };
     return {{"fp32", std::nullopt},
-            {"q8_row", f(8, StateGranularity::kPerRow)},
-            {"q8_block256", f(8, StateGranularity::kPerBlock)},
-            {"q4_row", f(4, StateGranularity::kPerRow)},
-            {"q4_block256", f(4, StateGranularity::kPerBlock)}};
+            {"q8_row", f(8, Granularity::kPerChannel)},
+            {"q8_block256", f(8, Granularity::kPerBlock)},
+            {"q4_row", f(4, Granularity::kPerChannel)},
+            {"q4_block256", f(4, Granularity::kPerBlock)}};
 }
 
 torch::Device bench_device() {

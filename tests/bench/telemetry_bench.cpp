@@ -19,7 +19,7 @@
 namespace {
 
 using lowbit::kernels::FakeQuantParams;
-using lowbit::kernels::QuantGranularity;
+using lowbit::kernels::Granularity;
 
 constexpr std::int64_t kRows = 2048;
 constexpr std::int64_t kCols = 2048;  // 16 MiB of float32: beyond L2, like a large weight
@@ -32,7 +32,7 @@ const torch::Tensor& bench_input() {
     return x;
 }
 
-FakeQuantParams params_for(QuantGranularity granularity) {
+FakeQuantParams params_for(Granularity granularity) {
     FakeQuantParams p;
     p.bits = 8;
     p.granularity = granularity;
@@ -42,13 +42,15 @@ FakeQuantParams params_for(QuantGranularity granularity) {
 
 // x viewed so that each row is one scale group: (1, n) per tensor, (rows, cols) per row,
 // (n / 128, 128) per group of 128.
-torch::Tensor grouped_view(const torch::Tensor& x, QuantGranularity granularity) {
+torch::Tensor grouped_view(const torch::Tensor& x, Granularity granularity) {
     switch (granularity) {
-        case QuantGranularity::kPerTensor:
+        case Granularity::kPerTensor:
             return x.reshape({1, -1});
-        case QuantGranularity::kPerRow:
+        case Granularity::kPerChannel:
+        case Granularity::kPerToken:
             return x;
-        case QuantGranularity::kPerGroup:
+        case Granularity::kPerGroup:
+        case Granularity::kPerBlock:
             break;
     }
     return x.reshape({-1, 128});
@@ -56,26 +58,26 @@ torch::Tensor grouped_view(const torch::Tensor& x, QuantGranularity granularity)
 
 // Symmetric 8-bit fake quantization with LibTorch ops (docs/quantized-pretraining.md §Symmetric
 // and asymmetric scales): what a user would write without our kernel.
-torch::Tensor torch_fake_quant(const torch::Tensor& x, QuantGranularity granularity) {
+torch::Tensor torch_fake_quant(const torch::Tensor& x, Granularity granularity) {
     const torch::Tensor xv = grouped_view(x, granularity);
     const torch::Tensor s = xv.abs().amax(1, true).clamp_min(1e-5) / 127.0;
     return ((xv / s).clamp(-128, 127).round() * s).view_as(x);
 }
 
-void bench_torch_fake_quant(benchmark::State& state, QuantGranularity granularity) {
+void bench_torch_fake_quant(benchmark::State& state, Granularity granularity) {
     for (auto _ : state) {
         benchmark::DoNotOptimize(torch_fake_quant(bench_input(), granularity));
     }
 }
 
-void bench_fake_quant(benchmark::State& state, QuantGranularity granularity) {
+void bench_fake_quant(benchmark::State& state, Granularity granularity) {
     const FakeQuantParams p = params_for(granularity);
     for (auto _ : state) {
         benchmark::DoNotOptimize(lowbit::quant::fake_quantize(bench_input(), p));
     }
 }
 
-void bench_quant_stats(benchmark::State& state, QuantGranularity granularity) {
+void bench_quant_stats(benchmark::State& state, Granularity granularity) {
     const FakeQuantParams p = params_for(granularity);
     const lowbit::kernels::QuantStatsSpec spec;
     std::vector<std::int64_t> uniform(static_cast<std::size_t>(spec.uniform_bins));
@@ -90,7 +92,7 @@ void bench_quant_stats(benchmark::State& state, QuantGranularity granularity) {
 }
 
 // The same numbers with LibTorch ops: scales, Q(x), moments in float64, counts, both histograms.
-void bench_torch_chain(benchmark::State& state, QuantGranularity granularity) {
+void bench_torch_chain(benchmark::State& state, Granularity granularity) {
     const torch::Tensor& x = bench_input();
     for (auto _ : state) {
         const torch::Tensor xv = grouped_view(x, granularity);
@@ -169,10 +171,10 @@ private:
 
 int main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
-    const std::vector<std::pair<std::string, QuantGranularity>> grans = {
-        {"per_tensor", QuantGranularity::kPerTensor},
-        {"per_row", QuantGranularity::kPerRow},
-        {"per_group128", QuantGranularity::kPerGroup}};
+    const std::vector<std::pair<std::string, Granularity>> grans = {
+        {"per_tensor", Granularity::kPerTensor},
+        {"per_row", Granularity::kPerChannel},
+        {"per_group128", Granularity::kPerGroup}};
     for (const auto& [name, gran] : grans) {
         // Interleaved per granularity, so the four are measured side by side.
         benchmark::RegisterBenchmark(("fake_quant/" + name).c_str(), bench_fake_quant, gran)

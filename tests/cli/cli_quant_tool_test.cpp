@@ -139,7 +139,7 @@ TEST_F(CliQuantToolTest, QuantizesFloatMatricesAndReportsIndependentMetrics) {
     ASSERT_EQ(written.tensors.size(), tensors_.size());
     kernels::FakeQuantParams p;
     p.bits = 4;
-    p.granularity = kernels::QuantGranularity::kPerRow;
+    p.granularity = kernels::Granularity::kPerChannel;
     for (const auto& [name, x] : tensors_) {
         SCOPED_TRACE(name);
         const torch::Tensor& y = written.at(name);
@@ -176,7 +176,7 @@ TEST_F(CliQuantToolTest, PerGroupAsymmetricWithOnly) {
     p.bits = 3;
     p.symmetric = false;
     p.grid = kernels::QuantGrid::kFull;
-    p.granularity = kernels::QuantGranularity::kPerGroup;
+    p.granularity = kernels::Granularity::kPerGroup;
     p.group_size = 32;
     EXPECT_TRUE(
         torch::equal(written.at("blocks.0.w"), quant::fake_quantize(tensors_[0].second, p)));

@@ -126,7 +126,7 @@ TEST(RecipeQuant, BitWidthsAndGranularities) {
                  2,
                  25,
                  "quant.weight.granularity",
-                 "one of: per_tensor, per_channel, per_token, per_group");
+                 "one of: per_tensor, per_channel, per_block, per_token, per_group");
     const RecipeError e = parse_error("", {"quant.weight.bits=9"});
     EXPECT_EQ(e.file(), "--set quant.weight.bits=9");
 }
@@ -154,6 +154,36 @@ TEST(RecipeQuant, GroupSizeMustDivideWidths) {
         53,
         "quant.grad_output.group_size",
         "384, the output width of qkv (3*model.d_model)");
+}
+
+TEST(RecipeQuant, PerBlockIsForOptimizerStatesWithoutDivisibility) {
+    // Flat blocks of the stored state may straddle rows: 256 need not divide d_model 128.
+    const Recipe r = parse_recipe_yaml(
+        "model: {d_model: 128}\nquant:\n  optim_m: {bits: 8, granularity: per_block, "
+        "group_size: 256}\n  optim_v: {bits: 8, granularity: per_group, group_size: 64}\n",
+        "r");
+    EXPECT_EQ(r.quant.optim_m.granularity, Granularity::kPerBlock);
+    EXPECT_EQ(r.quant.optim_m.group_size, 256);
+    EXPECT_STREQ(to_string(Granularity::kPerBlock), "per_block");
+    expect_error("quant:\n  weight: {granularity: per_block}\n",
+                 2,
+                 25,
+                 "quant.weight.granularity",
+                 "per_block is for optimizer states only (expected per_tensor, per_channel or "
+                 "per_group;");
+    expect_error("quant:\n  activation: {granularity: per_block}\n",
+                 2,
+                 29,
+                 "quant.activation.granularity",
+                 "(expected per_tensor, per_token or per_group;");
+    // per_group keeps its meaning for states: groups along the row, so it must divide it.
+    expect_error(
+        "model: {d_model: 128}\nquant:\n  optim_v: {granularity: per_group, "
+        "group_size: 256}\n",
+        3,
+        49,
+        "quant.optim_v.group_size",
+        "256 does not divide 128");
 }
 
 TEST(RecipeQuant, Overrides) {

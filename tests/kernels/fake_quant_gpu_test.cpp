@@ -30,11 +30,10 @@ TEST(FakeQuantGpu, MatchesReferenceBitForBit) {
         for (int bits : {2, 3, 4, 8}) {
             for (bool sym : {true, false}) {
                 for (QuantGrid grid : {QuantGrid::kReference, QuantGrid::kFull}) {
-                    for (QuantGranularity gran : {QuantGranularity::kPerTensor,
-                                                  QuantGranularity::kPerRow,
-                                                  QuantGranularity::kPerGroup}) {
-                        for (QuantRounding rounding :
-                             {QuantRounding::kNearest, QuantRounding::kStochastic}) {
+                    for (Granularity gran : {Granularity::kPerTensor,
+                                             Granularity::kPerChannel,
+                                             Granularity::kPerGroup}) {
+                        for (Rounding rounding : {Rounding::kNearest, Rounding::kStochastic}) {
                             FakeQuantParams p;
                             p.bits = bits;
                             p.symmetric = sym;
@@ -90,7 +89,7 @@ TEST(FakeQuantGpu, WorkspaceWhenScalesNotRequestedAndInPlace) {
     FakeQuantParams p;
     p.bits = 4;
     p.symmetric = false;
-    p.granularity = QuantGranularity::kPerRow;
+    p.granularity = Granularity::kPerChannel;
     std::vector<float> ref(x.size());
     ASSERT_EQ(fake_quant_ref(x.data(), rows, cols, p, ref.data(), nullptr, nullptr), Status::kOk);
     test::DeviceVector<float> dx(x);

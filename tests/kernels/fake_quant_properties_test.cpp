@@ -22,7 +22,7 @@ FakeQuantParams per_row(int bits, bool symmetric, QuantGrid grid) {
     p.bits = bits;
     p.symmetric = symmetric;
     p.grid = grid;
-    p.granularity = QuantGranularity::kPerRow;
+    p.granularity = Granularity::kPerChannel;
     return p;
 }
 
@@ -129,7 +129,7 @@ TEST(FakeQuantProperties, StochasticRoundingIsUnbiased) {
     std::vector<float> x(kN + 1, 0.3f);
     x[0] = 1.0f;
     FakeQuantParams p = per_row(8, true, QuantGrid::kReference);
-    p.rounding = QuantRounding::kStochastic;
+    p.rounding = Rounding::kStochastic;
     for (std::uint64_t seed : {1u, 2u, 3u}) {
         p.seed = seed;
         std::vector<float> out(x.size());
@@ -152,7 +152,7 @@ TEST(FakeQuantProperties, StochasticRoundingIsUnbiased) {
 TEST(FakeQuantProperties, StochasticDependsOnlyOnSeedAndIndex) {
     const std::vector<float> x = test::random_normal(kRows * kCols, 14);
     FakeQuantParams p = per_row(4, false, QuantGrid::kFull);
-    p.rounding = QuantRounding::kStochastic;
+    p.rounding = Rounding::kStochastic;
     p.seed = 42;
     std::vector<float> a(x.size()), b(x.size()), c(x.size());
     ASSERT_EQ(fake_quant_cpu_parallel(x.data(), kRows, kCols, p, a.data(), nullptr, nullptr, 1),

@@ -13,7 +13,7 @@
 namespace lowbit::kernels {
 namespace {
 
-FakeQuantParams make_params(int bits, bool symmetric, QuantGrid grid, QuantGranularity gran) {
+FakeQuantParams make_params(int bits, bool symmetric, QuantGrid grid, Granularity gran) {
     FakeQuantParams p;
     p.bits = bits;
     p.symmetric = symmetric;
@@ -29,7 +29,7 @@ TEST(FakeQuantRef, SymmetricFourBitsByHand) {
     std::vector<float> out(4);
     float s = 0.0f;
     float z = -1.0f;
-    const auto p = make_params(4, true, QuantGrid::kReference, QuantGranularity::kPerTensor);
+    const auto p = make_params(4, true, QuantGrid::kReference, Granularity::kPerTensor);
     ASSERT_EQ(fake_quant_ref(x.data(), 1, 4, p, out.data(), &s, &z), Status::kOk);
     EXPECT_EQ(s, 0.5f);
     EXPECT_EQ(z, 0.0f);
@@ -45,7 +45,7 @@ TEST(FakeQuantRef, AsymmetricReferenceGridPerRowByHand) {
     std::vector<float> out(8);
     std::vector<float> s(2);
     std::vector<float> z(2);
-    const auto p = make_params(4, false, QuantGrid::kReference, QuantGranularity::kPerRow);
+    const auto p = make_params(4, false, QuantGrid::kReference, Granularity::kPerChannel);
     ASSERT_EQ(fake_quant_ref(x.data(), 2, 4, p, out.data(), s.data(), z.data()), Status::kOk);
     EXPECT_EQ(s, (std::vector<float>{0.5f, 0.5f}));
     EXPECT_EQ(z, (std::vector<float>{6.0f, 8.0f}));
@@ -64,7 +64,7 @@ TEST(FakeQuantRef, AsymmetricFullGridTwoBitsByHand) {
     std::vector<float> out(4);
     float s = 0.0f;
     float zp = 0.0f;
-    const auto p = make_params(2, false, QuantGrid::kFull, QuantGranularity::kPerTensor);
+    const auto p = make_params(2, false, QuantGrid::kFull, Granularity::kPerTensor);
     ASSERT_EQ(fake_quant_ref(x.data(), 1, 4, p, out.data(), &s, &zp), Status::kOk);
     EXPECT_EQ(s, 1.0f);
     EXPECT_EQ(zp, 1.0f);
@@ -85,7 +85,7 @@ TEST(FakeQuantRef, PerGroupUsesOneScalePerGroup) {
     const std::vector<float> x = {-1.984375f, 0.5078125f, 0.49609375f, 0.013671875f};
     std::vector<float> out(4);
     std::vector<float> s(2);
-    auto p = make_params(8, true, QuantGrid::kReference, QuantGranularity::kPerGroup);
+    auto p = make_params(8, true, QuantGrid::kReference, Granularity::kPerGroup);
     p.group_size = 2;
     ASSERT_EQ(fake_quant_ref(x.data(), 1, 4, p, out.data(), s.data(), nullptr), Status::kOk);
     EXPECT_EQ(s, (std::vector<float>{0.015625f, 0.00390625f}));
@@ -101,7 +101,7 @@ TEST(FakeQuantRef, MinRangeFloorsTheScale) {
     const std::vector<float> x(6, 0.0f);
     std::vector<float> out(6, 1.0f);
     std::vector<float> s(2);
-    auto p = make_params(8, true, QuantGrid::kReference, QuantGranularity::kPerRow);
+    auto p = make_params(8, true, QuantGrid::kReference, Granularity::kPerChannel);
     p.min_range = 1e-5f;
     ASSERT_EQ(fake_quant_ref(x.data(), 2, 3, p, out.data(), s.data(), nullptr), Status::kOk);
     EXPECT_EQ(s[0], 1e-5f / 127.0f);
@@ -111,14 +111,14 @@ TEST(FakeQuantRef, MinRangeFloorsTheScale) {
 TEST(FakeQuant, RejectsBadArguments) {
     const std::vector<float> x(12, 1.0f);
     std::vector<float> out(12);
-    auto p = make_params(8, true, QuantGrid::kReference, QuantGranularity::kPerGroup);
+    auto p = make_params(8, true, QuantGrid::kReference, Granularity::kPerGroup);
     p.group_size = 5;
     EXPECT_EQ(fake_quant_ref(x.data(), 3, 4, p, out.data(), nullptr, nullptr), Status::kBadShape);
     EXPECT_EQ(fake_quant_cpu_parallel(x.data(), 3, 4, p, out.data(), nullptr, nullptr),
               Status::kBadShape);
     p.group_size = 0;
     EXPECT_EQ(fake_quant_ref(x.data(), 3, 4, p, out.data(), nullptr, nullptr), Status::kBadShape);
-    p = make_params(9, true, QuantGrid::kReference, QuantGranularity::kPerTensor);
+    p = make_params(9, true, QuantGrid::kReference, Granularity::kPerTensor);
     EXPECT_EQ(fake_quant_ref(x.data(), 3, 4, p, out.data(), nullptr, nullptr),
               Status::kBadArgument);
     p.bits = 1;
@@ -136,11 +136,11 @@ TEST(FakeQuant, RejectsBadArguments) {
     EXPECT_EQ(fake_quant_ref(nullptr, 0, 4, p, nullptr, nullptr, nullptr), Status::kOk);
     std::vector<std::int8_t> codes(12);
     std::vector<float> s(1), z(1);
-    p = make_params(8, false, QuantGrid::kFull, QuantGranularity::kPerTensor);
+    p = make_params(8, false, QuantGrid::kFull, Granularity::kPerTensor);
     EXPECT_EQ(fake_quant_codes_ref(x.data(), 3, 4, p, codes.data(), s.data(), z.data()),
               Status::kNoKernelForConfig);
     EXPECT_EQ(fake_quant_num_groups(p, 3, 4), 1);
-    p.granularity = QuantGranularity::kPerGroup;
+    p.granularity = Granularity::kPerGroup;
     p.group_size = 2;
     EXPECT_EQ(fake_quant_num_groups(p, 3, 4), 6);
     p.group_size = 3;
@@ -157,16 +157,15 @@ struct SweepCase {
     int bits;
     bool symmetric;
     QuantGrid grid;
-    QuantGranularity granularity;
-    QuantRounding rounding;
+    Granularity granularity;
+    Rounding rounding;
 };
 
 std::string case_name(const SweepCase& c, const Shape& s) {
-    const char* gran[] = {"per_tensor", "per_row", "per_group"};
     return std::to_string(c.bits) + "b " + (c.symmetric ? "sym " : "asym ") +
            (c.grid == QuantGrid::kFull ? "full " : "reference ") +
-           gran[static_cast<int>(c.granularity)] +
-           (c.rounding == QuantRounding::kNearest ? " nearest " : " stochastic ") +
+           granularity_traits(c.granularity).name +
+           (c.rounding == Rounding::kNearest ? " nearest " : " stochastic ") +
            std::to_string(s.rows) + "x" + std::to_string(s.cols) + " g" +
            std::to_string(s.group_size);
 }
@@ -176,10 +175,9 @@ std::vector<SweepCase> sweep_cases() {
     for (int bits : {2, 3, 4, 8}) {
         for (bool sym : {true, false}) {
             for (QuantGrid grid : {QuantGrid::kReference, QuantGrid::kFull}) {
-                for (QuantGranularity gran : {QuantGranularity::kPerTensor,
-                                              QuantGranularity::kPerRow,
-                                              QuantGranularity::kPerGroup}) {
-                    for (QuantRounding r : {QuantRounding::kNearest, QuantRounding::kStochastic}) {
+                for (Granularity gran :
+                     {Granularity::kPerTensor, Granularity::kPerChannel, Granularity::kPerGroup}) {
+                    for (Rounding r : {Rounding::kNearest, Rounding::kStochastic}) {
                         cases.push_back({bits, sym, grid, gran, r});
                     }
                 }
@@ -236,8 +234,8 @@ TEST(FakeQuantCpuParallel, LargeBufferAllGranularitiesAndInPlace) {
     const std::int64_t cols = 1024;
     std::vector<float> x = test::random_normal(rows * cols, 5);
     test::zero_every_third_row(x, rows, cols);
-    for (QuantGranularity gran :
-         {QuantGranularity::kPerTensor, QuantGranularity::kPerRow, QuantGranularity::kPerGroup}) {
+    for (Granularity gran :
+         {Granularity::kPerTensor, Granularity::kPerChannel, Granularity::kPerGroup}) {
         for (bool sym : {true, false}) {
             FakeQuantParams p = make_params(4, sym, QuantGrid::kReference, gran);
             p.group_size = 128;
@@ -257,7 +255,7 @@ TEST(FakeQuantCpuParallel, ConstantRowAsymmetricUsesMinRange) {
     // range 0 -> s = r_min / (2*Qp); z is large but (q + z)*s still reproduces the constant.
     const std::vector<float> x(8, 5.0f);
     std::vector<float> ref(8), out(8);
-    auto p = make_params(4, false, QuantGrid::kReference, QuantGranularity::kPerRow);
+    auto p = make_params(4, false, QuantGrid::kReference, Granularity::kPerChannel);
     ASSERT_EQ(fake_quant_ref(x.data(), 2, 4, p, ref.data(), nullptr, nullptr), Status::kOk);
     ASSERT_EQ(fake_quant_cpu_parallel(x.data(), 2, 4, p, out.data(), nullptr, nullptr),
               Status::kOk);

@@ -82,14 +82,17 @@ const char* grid_name(QuantGrid g) {
     return g == QuantGrid::kReference ? "reference" : "full";
 }
 
-const char* granularity_name(QuantGranularity g) {
+const char* granularity_name(Granularity g) {
     switch (g) {
-        case QuantGranularity::kPerTensor:
+        case Granularity::kPerTensor:
             return "per_tensor";
-        case QuantGranularity::kPerRow:
+        case Granularity::kPerChannel:
+        case Granularity::kPerToken:
             return "per_row";
-        case QuantGranularity::kPerGroup:
+        case Granularity::kPerGroup:
             return "per_group";
+        case Granularity::kPerBlock:
+            break;
     }
     return "?";
 }
@@ -135,14 +138,14 @@ TEST_F(FakeQuantTorchTest, MatchesIndependentTorchComputationBitForBit) {
                                        make_input("x7x64", 7, 64, 0.37f, 77)};
 
     struct Gran {
-        QuantGranularity granularity;
+        Granularity granularity;
         std::int64_t group_size;
     };
 
-    const std::vector<Gran> grans = {{QuantGranularity::kPerTensor, 32},
-                                     {QuantGranularity::kPerRow, 32},
-                                     {QuantGranularity::kPerGroup, 32},
-                                     {QuantGranularity::kPerGroup, 64}};
+    const std::vector<Gran> grans = {{Granularity::kPerTensor, 32},
+                                     {Granularity::kPerChannel, 32},
+                                     {Granularity::kPerGroup, 32},
+                                     {Granularity::kPerGroup, 64}};
     // The default r_min of weights/activations and of gradients; both matter for the
     // zero/constant rows.
     const std::vector<float> min_ranges = {1e-5f, 1e-9f};
@@ -171,7 +174,7 @@ TEST_F(FakeQuantTorchTest, MatchesIndependentTorchComputationBitForBit) {
                             p.grid = grid;
                             p.granularity = g.granularity;
                             p.group_size = g.group_size;
-                            p.rounding = QuantRounding::kNearest;
+                            p.rounding = Rounding::kNearest;
                             p.min_range = min_range;
                             const std::int64_t groups = fake_quant_num_groups(p, in.rows, in.cols);
                             ASSERT_GT(groups, 0);

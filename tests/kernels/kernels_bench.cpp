@@ -77,7 +77,7 @@ void bench_tensor_stats(benchmark::State& state, bool parallel) {
     state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(kStatsBytes));
 }
 
-void bench_fake_quant(benchmark::State& state, QuantGranularity gran, bool parallel) {
+void bench_fake_quant(benchmark::State& state, Granularity gran, bool parallel) {
     const auto& x = bench_input();
     std::vector<float> out(x.size());
     FakeQuantParams p;
@@ -150,10 +150,9 @@ void register_benchmarks() {
     benchmark::RegisterBenchmark("tensor_stats/cpu_parallel", bench_tensor_stats, true)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
-    const std::pair<const char*, QuantGranularity> grans[] = {
-        {"per_tensor", QuantGranularity::kPerTensor},
-        {"per_row", QuantGranularity::kPerRow},
-        {"per_group128", QuantGranularity::kPerGroup}};
+    const std::pair<const char*, Granularity> grans[] = {{"per_tensor", Granularity::kPerTensor},
+                                                         {"per_row", Granularity::kPerChannel},
+                                                         {"per_group128", Granularity::kPerGroup}};
     for (const auto& [name, gran] : grans) {
         benchmark::RegisterBenchmark(
             ("fake_quant_" + std::string(name) + "/ref").c_str(), bench_fake_quant, gran, false)

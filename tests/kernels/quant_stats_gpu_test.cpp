@@ -33,10 +33,10 @@ std::string gpu_case_name(const GpuCase& c) {
         const FakeQuantParams& p = c.params;
         name += "_b" + std::to_string(p.bits) + (p.symmetric ? "_sym" : "_asym") +
                 (p.grid == QuantGrid::kFull ? "_full" : "_ref") +
-                (p.granularity == QuantGranularity::kPerTensor ? "_tensor"
-                 : p.granularity == QuantGranularity::kPerRow  ? "_row"
-                                                               : "_group") +
-                (p.rounding == QuantRounding::kStochastic ? "_stoch" : "");
+                (p.granularity == Granularity::kPerTensor    ? "_tensor"
+                 : p.granularity == Granularity::kPerChannel ? "_row"
+                                                             : "_group") +
+                (p.rounding == Rounding::kStochastic ? "_stoch" : "");
     } else {
         name += "_log2";
     }
@@ -50,8 +50,8 @@ void PrintTo(const GpuCase& c, std::ostream* os) {
 FakeQuantParams params_of(int bits,
                           bool symmetric,
                           QuantGrid grid,
-                          QuantGranularity granularity,
-                          QuantRounding rounding = QuantRounding::kNearest) {
+                          Granularity granularity,
+                          Rounding rounding = Rounding::kNearest) {
     FakeQuantParams p;
     p.bits = bits;
     p.symmetric = symmetric;
@@ -64,7 +64,7 @@ FakeQuantParams params_of(int bits,
 }
 
 std::vector<GpuCase> gpu_cases() {
-    using G = QuantGranularity;
+    using G = Granularity;
     std::vector<GpuCase> cases;
     const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {
         {0, 32}, {1, 1}, {7, 13}, {5, 4099}, {1001, 96}, {3, 700032}};
@@ -75,7 +75,7 @@ std::vector<GpuCase> gpu_cases() {
                 cases.push_back({rows,
                                  cols,
                                  true,
-                                 params_of(bits, true, QuantGrid::kReference, G::kPerRow),
+                                 params_of(bits, true, QuantGrid::kReference, G::kPerChannel),
                                  64,
                                  specials});
                 cases.push_back({rows,
@@ -87,7 +87,7 @@ std::vector<GpuCase> gpu_cases() {
                 cases.push_back({rows,
                                  cols,
                                  true,
-                                 params_of(bits, false, QuantGrid::kFull, G::kPerRow),
+                                 params_of(bits, false, QuantGrid::kFull, G::kPerChannel),
                                  64,
                                  specials});
                 if (cols % 32 == 0) {
@@ -103,8 +103,7 @@ std::vector<GpuCase> gpu_cases() {
                 {rows,
                  cols,
                  true,
-                 params_of(
-                     4, true, QuantGrid::kReference, G::kPerTensor, QuantRounding::kStochastic),
+                 params_of(4, true, QuantGrid::kReference, G::kPerTensor, Rounding::kStochastic),
                  64,
                  specials});
         }
@@ -112,7 +111,7 @@ std::vector<GpuCase> gpu_cases() {
     // More bins than fit in shared memory: the global-atomics kernel.
     cases.push_back({101, 3001, false, {}, 20000, true});
     cases.push_back(
-        {101, 3001, true, params_of(8, true, QuantGrid::kReference, G::kPerRow), 20000, false});
+        {101, 3001, true, params_of(8, true, QuantGrid::kReference, G::kPerChannel), 20000, false});
     return cases;
 }
 

@@ -37,10 +37,10 @@ std::string case_name(const StatsCase& c) {
     const FakeQuantParams& p = c.params;
     name += "_b" + std::to_string(p.bits) + (p.symmetric ? "_sym" : "_asym") +
             (p.grid == QuantGrid::kFull ? "_full" : "_ref");
-    name += p.granularity == QuantGranularity::kPerTensor ? "_tensor"
-            : p.granularity == QuantGranularity::kPerRow  ? "_row"
-                                                          : "_group" + std::to_string(p.group_size);
-    name += p.rounding == QuantRounding::kStochastic ? "_stoch" : "";
+    name += p.granularity == Granularity::kPerTensor    ? "_tensor"
+            : p.granularity == Granularity::kPerChannel ? "_row"
+                                                        : "_group" + std::to_string(p.group_size);
+    name += p.rounding == Rounding::kStochastic ? "_stoch" : "";
     return name + (c.specials ? "_specials" : "");
 }
 
@@ -51,9 +51,9 @@ void PrintTo(const StatsCase& c, std::ostream* os) {
 FakeQuantParams make_params(int bits,
                             bool symmetric,
                             QuantGrid grid,
-                            QuantGranularity granularity,
+                            Granularity granularity,
                             std::int64_t group_size = 16,
-                            QuantRounding rounding = QuantRounding::kNearest) {
+                            Rounding rounding = Rounding::kNearest) {
     FakeQuantParams p;
     p.bits = bits;
     p.symmetric = symmetric;
@@ -80,11 +80,10 @@ std::vector<StatsCase> all_cases() {
                         if (symmetric && grid == QuantGrid::kFull) {
                             continue;  // identical to the reference grid
                         }
-                        for (const QuantGranularity g : {QuantGranularity::kPerTensor,
-                                                         QuantGranularity::kPerRow,
-                                                         QuantGranularity::kPerGroup}) {
-                            if (g == QuantGranularity::kPerGroup && cols % 16 != 0 &&
-                                cols % 13 != 0) {
+                        for (const Granularity g : {Granularity::kPerTensor,
+                                                    Granularity::kPerChannel,
+                                                    Granularity::kPerGroup}) {
+                            if (g == Granularity::kPerGroup && cols % 16 != 0 && cols % 13 != 0) {
                                 continue;
                             }
                             const std::int64_t group = cols % 16 == 0 ? 16 : 13;
@@ -103,9 +102,9 @@ std::vector<StatsCase> all_cases() {
                              make_params(4,
                                          true,
                                          QuantGrid::kReference,
-                                         QuantGranularity::kPerRow,
+                                         Granularity::kPerChannel,
                                          16,
-                                         QuantRounding::kStochastic),
+                                         Rounding::kStochastic),
                              specials});
             cases.push_back({rows,
                              cols,
@@ -113,9 +112,9 @@ std::vector<StatsCase> all_cases() {
                              make_params(3,
                                          false,
                                          QuantGrid::kFull,
-                                         QuantGranularity::kPerTensor,
+                                         Granularity::kPerTensor,
                                          16,
-                                         QuantRounding::kStochastic),
+                                         Rounding::kStochastic),
                              specials});
         }
     }
@@ -367,8 +366,7 @@ INSTANTIATE_TEST_SUITE_P(AwkwardShapes,
 // Qp = 1, s = 1, codes round(x) = [-1, -0, 0, 0, 0 (half to even), 1] = Q(x).
 TEST(QuantStatsHandWorked, TwoBitSymmetric) {
     const std::vector<float> x = {-1.0f, -0.25f, 0.0f, 0.001f, 0.5f, 1.0f};
-    const FakeQuantParams p =
-        make_params(2, true, QuantGrid::kReference, QuantGranularity::kPerTensor);
+    const FakeQuantParams p = make_params(2, true, QuantGrid::kReference, Granularity::kPerTensor);
     QuantStatsSpec spec;
     spec.uniform_bins = 4;
     QuantStats s;
@@ -396,8 +394,7 @@ TEST(QuantStatsHandWorked, TwoBitSymmetric) {
 // §Symmetric and asymmetric scales).
 TEST(QuantStatsHandWorked, ReferenceGridAsymmetricWastesTheTopCode) {
     const std::vector<float> x = {0.0f, 1.0f, 2.0f, 4.0f};
-    const FakeQuantParams p =
-        make_params(2, false, QuantGrid::kReference, QuantGranularity::kPerTensor);
+    const FakeQuantParams p = make_params(2, false, QuantGrid::kReference, Granularity::kPerTensor);
     QuantStats s;
     std::vector<std::int64_t> uniform(64), grid(4);
     ASSERT_EQ(
@@ -420,7 +417,7 @@ TEST(QuantStatsArgs, RejectsBadRequests) {
     EXPECT_EQ(quant_stats_ref(x.data(), 3, 4, &p, {}, &s, uniform.data(), second.data()),
               Status::kBadArgument);
     p.bits = 8;
-    p.granularity = QuantGranularity::kPerGroup;
+    p.granularity = Granularity::kPerGroup;
     p.group_size = 3;
     EXPECT_EQ(quant_stats_cpu_parallel(x.data(), 3, 4, &p, {}, &s, uniform.data(), second.data()),
               Status::kBadShape);

@@ -103,8 +103,8 @@ TEST(QuantizedAdamGpu, MatchesReferenceOnAMillionAndThreeValues) {
     LOWBIT_REQUIRE_CUDA_DEVICE();
     expect_gpu_matches_reference(AdamProblem(1,
                                              1000003,
-                                             state_format(8, StateGranularity::kPerTensor),
-                                             state_format(4, StateGranularity::kPerBlock),
+                                             state_format(8, Granularity::kPerTensor),
+                                             state_format(4, Granularity::kPerBlock),
                                              SecondMomentMapping::kSqrt,
                                              3),
                                  2);

@@ -67,8 +67,8 @@ TEST(QuantizedAdamCpuParallel, MatchesReferenceBitForBitOnAwkwardShapes) {
         expect_cpu_matches_reference(
             AdamProblem(rows,
                         cols,
-                        state_format(8, StateGranularity::kPerRow),
-                        state_format(4, StateGranularity::kPerBlock, false, QuantGrid::kFull, 5),
+                        state_format(8, Granularity::kPerChannel),
+                        state_format(4, Granularity::kPerBlock, false, QuantGrid::kFull, 5),
                         SecondMomentMapping::kLinear,
                         ++seed),
             4,
@@ -77,7 +77,7 @@ TEST(QuantizedAdamCpuParallel, MatchesReferenceBitForBitOnAwkwardShapes) {
 }
 
 TEST(QuantizedAdamCpuParallel, MatchesReferenceOnAMillionAndThreeValues) {
-    using G = StateGranularity;
+    using G = Granularity;
     const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {{1, 1000003}, {1000003, 1}};
     for (const auto& [rows, cols] : shapes) {
         expect_cpu_matches_reference(AdamProblem(rows,
@@ -91,7 +91,7 @@ TEST(QuantizedAdamCpuParallel, MatchesReferenceOnAMillionAndThreeValues) {
         expect_cpu_matches_reference(AdamProblem(rows,
                                                  cols,
                                                  state_format(4, G::kPerTensor),
-                                                 state_format(3, G::kPerRow, false),
+                                                 state_format(3, G::kPerChannel, false),
                                                  SecondMomentMapping::kSqrt,
                                                  8),
                                      3,
@@ -100,7 +100,7 @@ TEST(QuantizedAdamCpuParallel, MatchesReferenceOnAMillionAndThreeValues) {
 }
 
 TEST(QuantizedAdamCpuParallel, ResultDoesNotDependOnThreadCount) {
-    const StateQuantFormat f = state_format(4, StateGranularity::kPerTensor, false);
+    const StateQuantFormat f = state_format(4, Granularity::kPerTensor, false);
     AdamProblem one(257, 129, f, f, SecondMomentMapping::kSqrt, 42);
     AdamProblem many = one;
     ASSERT_EQ(quantized_adam_step_cpu_parallel(one.args(scalars_for_step(1)), 1), Status::kOk);
@@ -198,7 +198,7 @@ TEST(StateQuantize, PacksTwoFourBitCodesPerByteLowNibbleFirst) {
     // 4-bit symmetric per tensor, absmax 7: s = 7/7 = 1 exactly; codes round(x/s) = -7, 2.5 -> 2
     // (half to even), 7, stored as q - Qn = q + 8: 1, 10, 15.
     const std::vector<float> x = {-7.0f, 2.5f, 7.0f};
-    const StateQuantFormat f = state_format(4, StateGranularity::kPerTensor);
+    const StateQuantFormat f = state_format(4, Granularity::kPerTensor);
     const StateQuantLayout layout = state_quant_layout(f, 1, 3);
     ASSERT_EQ(layout.code_bytes, 2);
     std::vector<std::uint8_t> codes(2, 0xFF);
@@ -223,7 +223,7 @@ TEST(StateQuantize, SqrtMappingKeepsSmallSecondMomentsAwayFromZero) {
     // §Second-moment mapping). sqrt: sqrt(1e-4) = 1e-2 of the max is 1.27 steps -> code 1,
     // v^ = (s)^2 != 0.
     const std::vector<float> v = {1.0f, 1e-4f, 1e-6f, 0.0f};
-    const StateQuantFormat f = state_format(8, StateGranularity::kPerRow);
+    const StateQuantFormat f = state_format(8, Granularity::kPerChannel);
     std::vector<std::uint8_t> codes(4);
     float scale = 0.0f;
     std::vector<float> out(4);
@@ -247,7 +247,7 @@ TEST(StateQuantize, SqrtMappingKeepsSmallSecondMomentsAwayFromZero) {
 TEST(QuantizedAdamStep, RejectsBadArguments) {
     AdamProblem p(4,
                   8,
-                  state_format(8, StateGranularity::kPerRow),
+                  state_format(8, Granularity::kPerChannel),
                   std::nullopt,
                   SecondMomentMapping::kLinear,
                   1);
@@ -261,7 +261,7 @@ TEST(QuantizedAdamStep, RejectsBadArguments) {
         EXPECT_EQ(quantized_adam_step_cpu_parallel(a), Status::kBadArgument) << bits;
     }
     bad = *p.m.format;
-    bad.granularity = StateGranularity::kPerBlock;
+    bad.granularity = Granularity::kPerBlock;
     bad.block_size = 0;
     QuantizedAdamArgs a = p.args(s);
     a.m.format = &bad;

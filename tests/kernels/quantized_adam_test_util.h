@@ -137,7 +137,7 @@ struct AdamProblem {
 };
 
 inline StateQuantFormat state_format(int bits,
-                                     StateGranularity granularity,
+                                     Granularity granularity,
                                      bool symmetric = true,
                                      QuantGrid grid = QuantGrid::kReference,
                                      std::int64_t block = 256) {
@@ -157,7 +157,7 @@ inline std::string describe(const std::optional<StateQuantFormat>& f) {
     std::ostringstream text;
     const char* gran[] = {"tensor", "row", "block"};
     text << f->bits << "b-" << gran[static_cast<int>(f->granularity)];
-    if (f->granularity == StateGranularity::kPerBlock) {
+    if (f->granularity == Granularity::kPerBlock) {
         text << f->block_size;
     }
     text << (f->symmetric ? "-sym" : "-asym") << (f->grid == QuantGrid::kFull ? "-full" : "");
@@ -176,19 +176,19 @@ inline std::string describe(const AdamProblem& p) {
 /// the one-byte and the packed codes), all granularities incl. blocks that straddle rows and an
 /// odd block length, symmetric and asymmetric on both grids.
 inline std::vector<StateQuantFormat> format_sweep() {
-    using G = StateGranularity;
+    using G = Granularity;
     return {
         state_format(8, G::kPerBlock),
-        state_format(8, G::kPerRow),
+        state_format(8, G::kPerChannel),
         state_format(8, G::kPerTensor),
         state_format(4, G::kPerBlock),
-        state_format(4, G::kPerRow),
+        state_format(4, G::kPerChannel),
         state_format(4, G::kPerTensor),
         state_format(3, G::kPerBlock, true, QuantGrid::kReference, 7),
-        state_format(3, G::kPerRow, false),
+        state_format(3, G::kPerChannel, false),
         state_format(5, G::kPerTensor, false),
         state_format(8, G::kPerBlock, false, QuantGrid::kFull, 64),
-        state_format(2, G::kPerRow, false, QuantGrid::kFull),
+        state_format(2, G::kPerChannel, false, QuantGrid::kFull),
         state_format(4, G::kPerBlock, false, QuantGrid::kReference, 33),
     };
 }

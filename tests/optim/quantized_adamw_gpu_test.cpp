@@ -11,11 +11,11 @@
 namespace lowbit::train {
 namespace {
 
+using kernels::Granularity;
 using kernels::SecondMomentMapping;
-using kernels::StateGranularity;
 using kernels::StateQuantFormat;
 
-StateQuantFormat format(int bits, StateGranularity granularity, bool symmetric, int64_t block) {
+StateQuantFormat format(int bits, Granularity granularity, bool symmetric, int64_t block) {
     StateQuantFormat f;
     f.bits = bits;
     f.granularity = granularity;
@@ -36,14 +36,14 @@ TEST(QuantizedAdamWGpu, CudaStepEqualsCpuStep) {
         SecondMomentMapping mapping;
     };
 
-    for (const Case& c : {Case{format(8, StateGranularity::kPerBlock, true, 256),
-                               format(8, StateGranularity::kPerBlock, true, 256),
+    for (const Case& c : {Case{format(8, Granularity::kPerBlock, true, 256),
+                               format(8, Granularity::kPerBlock, true, 256),
                                SecondMomentMapping::kLinear},
-                          Case{format(4, StateGranularity::kPerRow, false, 256),
-                               format(4, StateGranularity::kPerTensor, true, 256),
+                          Case{format(4, Granularity::kPerChannel, false, 256),
+                               format(4, Granularity::kPerTensor, true, 256),
                                SecondMomentMapping::kSqrt},
-                          Case{format(3, StateGranularity::kPerBlock, true, 7),
-                               format(8, StateGranularity::kPerRow, false, 256),
+                          Case{format(3, Granularity::kPerBlock, true, 7),
+                               format(8, Granularity::kPerChannel, false, 256),
                                SecondMomentMapping::kLinear}}) {
         torch::manual_seed(5);
         torch::Tensor w_cpu = torch::randn({77, 130}) * 0.05;

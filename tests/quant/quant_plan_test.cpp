@@ -111,7 +111,7 @@ TEST(QuantPlan, EmptyScopeQuantizesEveryLinearIncludingLmHead) {
         EXPECT_EQ(q.path, m->linears()[i]->path());
         EXPECT_EQ(q.layer_index, static_cast<int64_t>(i));
         ASSERT_TRUE(q.weight && q.activation && q.grad_output) << q.path;
-        EXPECT_EQ(q.weight->granularity, kernels::QuantGranularity::kPerRow);
+        EXPECT_EQ(q.weight->granularity, kernels::Granularity::kPerChannel);
         EXPECT_EQ(q.weight->min_range, 1e-5f);
         EXPECT_EQ(q.grad_output->min_range, 1e-9f);
         EXPECT_FALSE(q.optim_m || q.optim_v);
@@ -165,7 +165,7 @@ TEST(QuantPlan, OverridesKeepFirstBlockAndLmHeadAt8BitsLaterOnesWin) {
         ASSERT_TRUE(q->weight && q->activation);
         EXPECT_EQ(q->weight->bits, first_block || head ? 8 : 4);
         // lm_head: the last override wins whole (its unset granularity is the default per-row).
-        EXPECT_EQ(q->weight->granularity, kernels::QuantGranularity::kPerRow);
+        EXPECT_EQ(q->weight->granularity, kernels::Granularity::kPerChannel);
         // An override that does not name a tensor leaves the section's entry for it.
         EXPECT_EQ(q->activation->bits, first_block ? 8 : 4);
     }

@@ -14,7 +14,7 @@ namespace {
 
 using config::BackwardMode;
 using kernels::FakeQuantParams;
-using kernels::QuantGranularity;
+using kernels::Granularity;
 
 bool have_cuda() {
 #if LOWBIT_TORCH_CUDA
@@ -24,7 +24,7 @@ bool have_cuda() {
 #endif
 }
 
-FakeQuantParams params(int bits, QuantGranularity g, float min_range) {
+FakeQuantParams params(int bits, Granularity g, float min_range) {
     FakeQuantParams p;
     p.bits = bits;
     p.granularity = g;
@@ -74,8 +74,8 @@ TEST(QuantizedLinearGpu, MatchesCpuForEveryModeAndGranularity) {
         GTEST_SKIP() << "no CUDA device";
     }
     const torch::Device cuda(torch::kCUDA, 0);
-    for (QuantGranularity gran :
-         {QuantGranularity::kPerTensor, QuantGranularity::kPerRow, QuantGranularity::kPerGroup}) {
+    for (Granularity gran :
+         {Granularity::kPerTensor, Granularity::kPerChannel, Granularity::kPerGroup}) {
         for (BackwardMode mode : {BackwardMode::kPaper,
                                   BackwardMode::kSwitchback,
                                   BackwardMode::kBoth,
@@ -110,8 +110,8 @@ TEST(QuantizedLinearGpu, QuantizedOperandsAreBitIdenticalToCpu) {
     }
     auto gen = torch::make_generator<at::CPUGeneratorImpl>(5);
     const torch::Tensor g = torch::randn({15, 48}, gen, torch::kFloat32);
-    for (QuantGranularity gran :
-         {QuantGranularity::kPerTensor, QuantGranularity::kPerRow, QuantGranularity::kPerGroup}) {
+    for (Granularity gran :
+         {Granularity::kPerTensor, Granularity::kPerChannel, Granularity::kPerGroup}) {
         const FakeQuantParams p = params(4, gran, 1e-9f);
         EXPECT_TRUE(torch::equal(quantize_grad_output(g.cuda(), p, 3).cpu(),
                                  quantize_grad_output(g, p, 3)));

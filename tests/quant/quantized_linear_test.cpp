@@ -20,7 +20,7 @@ namespace {
 
 using config::BackwardMode;
 using kernels::FakeQuantParams;
-using kernels::QuantGranularity;
+using kernels::Granularity;
 
 // Awkward sizes from the brief: B = 3, T = 5 (N = 15 rows), in = 24, out = 40.
 constexpr int64_t kBatch = 3;
@@ -34,7 +34,7 @@ constexpr int64_t kOut = 40;
 constexpr double kGemmRelTol = 1e-6;
 
 FakeQuantParams params(int bits,
-                       QuantGranularity granularity,
+                       Granularity granularity,
                        float min_range,
                        bool symmetric = true,
                        int64_t group_size = 8) {
@@ -97,12 +97,12 @@ struct Case {
 };
 
 std::vector<Case> granularity_cases() {
-    using G = QuantGranularity;
+    using G = Granularity;
     return {
         {"per_channel W / per_token A, G",
-         params(8, G::kPerRow, 1e-5f),
-         params(8, G::kPerRow, 1e-5f),
-         params(8, G::kPerRow, 1e-9f)},
+         params(8, G::kPerChannel, 1e-5f),
+         params(8, G::kPerToken, 1e-5f),
+         params(8, G::kPerToken, 1e-9f)},
         {"per_tensor",
          params(4, G::kPerTensor, 1e-5f),
          params(8, G::kPerTensor, 1e-5f),
@@ -112,11 +112,11 @@ std::vector<Case> granularity_cases() {
          params(4, G::kPerGroup, 1e-5f),
          params(4, G::kPerGroup, 1e-9f)},
         {"asymmetric 3-bit per-row",
-         params(3, G::kPerRow, 1e-5f, false),
-         params(5, G::kPerRow, 1e-5f, false),
-         params(6, G::kPerRow, 1e-9f, false)},
-        {"W only", params(8, G::kPerRow, 1e-5f), std::nullopt, std::nullopt},
-        {"G only", std::nullopt, std::nullopt, params(8, G::kPerRow, 1e-9f)},
+         params(3, G::kPerChannel, 1e-5f, false),
+         params(5, G::kPerToken, 1e-5f, false),
+         params(6, G::kPerToken, 1e-9f, false)},
+        {"W only", params(8, G::kPerChannel, 1e-5f), std::nullopt, std::nullopt},
+        {"G only", std::nullopt, std::nullopt, params(8, G::kPerToken, 1e-9f)},
     };
 }
 
@@ -182,7 +182,7 @@ TEST(QuantizedLinear, EachBackwardModeMatchesItsFormula) {
 
 TEST(QuantizedLinear, PaperModeDiffersFromSwitchbackWhenGIsQuantized) {
     // Guards the formulas above against a Function that ignores the mode.
-    const auto p = params(4, QuantGranularity::kPerRow, 1e-9f);
+    const auto p = params(4, Granularity::kPerToken, 1e-9f);
     Operands a = make_operands(kOut, 5);
     Operands b = make_operands(kOut, 5);
     quantized_linear(a.x, a.w, a.b, {std::nullopt, std::nullopt, p, BackwardMode::kPaper})
@@ -195,9 +195,9 @@ TEST(QuantizedLinear, PaperModeDiffersFromSwitchbackWhenGIsQuantized) {
 
 TEST(QuantizedLinear, SplitQkvGradQuantizesEachBlockSeparately) {
     constexpr int64_t kQkvOut = 48;  // three blocks of 16
-    using G = QuantGranularity;
+    using G = Granularity;
     for (const FakeQuantParams& p : {params(4, G::kPerTensor, 1e-9f),
-                                     params(4, G::kPerRow, 1e-9f),
+                                     params(4, G::kPerToken, 1e-9f),
                                      params(4, G::kPerGroup, 1e-9f)}) {
         SCOPED_TRACE(describe(p));
         Operands o = make_operands(kQkvOut, 31);
@@ -266,8 +266,8 @@ TEST(QuantizedLinear, FiniteDifferencesInDoubleWithQuantizersOff) {
 }
 
 TEST(QuantizedLinear, Bf16AutocastQuantizesMasterWeightAndRunsGemmsInBf16) {
-    const auto p = params(8, QuantGranularity::kPerRow, 1e-5f);
-    const auto pg = params(8, QuantGranularity::kPerRow, 1e-9f);
+    const auto p = params(8, Granularity::kPerChannel, 1e-5f);
+    const auto pg = params(8, Granularity::kPerToken, 1e-9f);
     Operands o = make_operands(kOut, 53);
     torch::Tensor y;
     {
@@ -301,8 +301,8 @@ TEST(QuantizedLinear, StochasticRoundingSeedsAreReproducibleAndDistinct) {
     layer.path = "blocks.0.mlp.fc1";
     layer.layer_index = 2;
     layer.recipe_seed = 1337;
-    FakeQuantParams p = params(4, QuantGranularity::kPerRow, 1e-5f);
-    p.rounding = kernels::QuantRounding::kStochastic;
+    FakeQuantParams p = params(4, Granularity::kPerChannel, 1e-5f);
+    p.rounding = kernels::Rounding::kStochastic;
     layer.weight = p;
     layer.activation = p;
     const Operands o = make_operands(kOut, 61);
@@ -321,7 +321,7 @@ TEST(QuantizedLinear, StochasticRoundingSeedsAreReproducibleAndDistinct) {
     other.layer_index = 3;
     EXPECT_NE(w7->seed, other.params_at(TensorKind::kWeight, 7, 0)->seed);
     // Round-to-nearest parameters carry no seed.
-    layer.weight->rounding = kernels::QuantRounding::kNearest;
+    layer.weight->rounding = kernels::Rounding::kNearest;
     EXPECT_EQ(layer.params_at(TensorKind::kWeight, 7, 0)->seed, 0u);
 }
 

@@ -79,7 +79,7 @@ TEST(QuantMetrics, QuantizerMetricsMatchExplicitComputation) {
     for (const int bits : {2, 4, 8}) {
         kernels::FakeQuantParams p;
         p.bits = bits;
-        p.granularity = kernels::QuantGranularity::kPerRow;
+        p.granularity = kernels::Granularity::kPerChannel;
         const Computed c = compute(x, 64, 64, &p);
         std::vector<float> xq(x.size());
         ASSERT_EQ(kernels::fake_quant_ref(x.data(), 64, 64, p, xq.data(), nullptr, nullptr),

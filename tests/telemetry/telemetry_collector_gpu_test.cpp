@@ -28,7 +28,7 @@ TEST(TelemetryCollectorGpu, CudaEntriesEqualCpuEntries) {
         p.bits = 2 + i % 7;
         p.symmetric = i % 3 != 0;
         p.granularity =
-            i % 2 == 0 ? kernels::QuantGranularity::kPerRow : kernels::QuantGranularity::kPerTensor;
+            i % 2 == 0 ? kernels::Granularity::kPerChannel : kernels::Granularity::kPerTensor;
         params.push_back(i % 5 == 4 ? std::nullopt : std::optional(p));
     }
     tensors[1].index_put_({0, 0}, std::nanf(""));

@@ -22,7 +22,7 @@
 namespace lowbit::telemetry {
 namespace {
 
-kernels::FakeQuantParams params_of(int bits, kernels::QuantGranularity granularity) {
+kernels::FakeQuantParams params_of(int bits, kernels::Granularity granularity) {
     kernels::FakeQuantParams p;
     p.bits = bits;
     p.granularity = granularity;
@@ -42,13 +42,13 @@ std::vector<Added> sample_tensors() {
     added.push_back({"blocks.0.fc1",
                      TensorKind::kWeight,
                      torch::randn({32, 48}),
-                     params_of(8, kernels::QuantGranularity::kPerRow)});
+                     params_of(8, kernels::Granularity::kPerChannel)});
     added.push_back({"blocks.0.fc1",
                      TensorKind::kActivation,
                      (torch::randn({2, 5, 48}) * 3).to(torch::kBFloat16),
-                     params_of(8, kernels::QuantGranularity::kPerRow)});
+                     params_of(8, kernels::Granularity::kPerToken)});
     added.push_back({"blocks.0.fc1", TensorKind::kGradOutput, torch::randn({10, 32}) * 1e-6, {}});
-    kernels::FakeQuantParams v = params_of(4, kernels::QuantGranularity::kPerTensor);
+    kernels::FakeQuantParams v = params_of(4, kernels::Granularity::kPerTensor);
     v.min_range = 1e-8f;
     added.push_back({"blocks.0.fc1", TensorKind::kOptimV, torch::rand({32, 48}).pow(4) * 1e-4, v});
     added.push_back({"lm_head", TensorKind::kWeight, torch::tensor(0.5f), {}});  // 0-d
@@ -180,7 +180,7 @@ TEST(TelemetryCollector, FlushWritesRecordsThatReadBack) {
 
 TEST(TelemetryCollector, BadInputNamesLayerAndShape) {
     TelemetryCollector collector;
-    kernels::FakeQuantParams p = params_of(8, kernels::QuantGranularity::kPerGroup);
+    kernels::FakeQuantParams p = params_of(8, kernels::Granularity::kPerGroup);
     p.group_size = 32;
     try {
         collector.add("blocks.2.fc2", TensorKind::kWeight, torch::randn({4, 48}), &p);

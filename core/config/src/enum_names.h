@@ -1,5 +1,6 @@
 // Internal: the stable lowercase names of every recipe enum, indexed by the enumerator's value.
-// to_string() and the schema's enum choices both read these tables.
+// to_string() and the schema's enum choices both read these tables; the choices are listed in
+// value order.
 #pragma once
 
 #include "lowbit/config/recipe.h"
@@ -48,20 +49,21 @@ struct EnumNames<DeviceChoice> {
     static constexpr std::array<const char*, 3> kNames = {"auto", "cpu", "cuda"};
 };
 
+// The quantizer enums read the kernels' format table (quant_format.h), so a recipe, the store and
+// the kernels spell every granularity, grid, rounding and mapping alike.
 template <>
 struct EnumNames<Granularity> {
-    static constexpr std::array<const char*, 4> kNames = {
-        "per_tensor", "per_channel", "per_token", "per_group"};
+    static constexpr const auto& kNames = kernels::kGranularityNames;
 };
 
 template <>
 struct EnumNames<Rounding> {
-    static constexpr std::array<const char*, 2> kNames = {"nearest", "stochastic"};
+    static constexpr const auto& kNames = kernels::kRoundingNames;
 };
 
 template <>
 struct EnumNames<QuantGrid> {
-    static constexpr std::array<const char*, 2> kNames = {"reference", "full"};
+    static constexpr const auto& kNames = kernels::kQuantGridNames;
 };
 
 template <>
@@ -71,7 +73,7 @@ struct EnumNames<BackwardMode> {
 
 template <>
 struct EnumNames<SecondMomentMapping> {
-    static constexpr std::array<const char*, 2> kNames = {"linear", "sqrt"};
+    static constexpr const auto& kNames = kernels::kSecondMomentMappingNames;
 };
 
 template <typename E>

@@ -1,6 +1,7 @@
 // The quant: rows of the schema table (one block of keys per tensor type, scope, backward,
 // split_qkv_grad, overrides) and the quant rules that span several keys: granularity per tensor
-// type, group sizes that must divide the layer widths, scope roles per model family.
+// type (the allowed uses of the kernels' format table), group sizes that must divide the layer
+// widths, scope roles per model family.
 #include "lowbit/config/quant_layers.h"
 #include "lowbit/config/recipe_schema.h"
 
@@ -75,6 +76,57 @@ std::set<std::string> scoped_roles(const Recipe& r, const std::string& pattern) 
     return roles;
 }
 
+// Which column of the format table's allowed uses a tensor type reads: W, A and G (one rule, the
+// same (B*T, C) rows), or the optimizer states.
+enum class TensorUse { kWeight, kActivation, kState };
+
+TensorUse tensor_use(const std::string& tensor) {
+    if (tensor == "weight") {
+        return TensorUse::kWeight;
+    }
+    return tensor == "optim_m" || tensor == "optim_v" ? TensorUse::kState : TensorUse::kActivation;
+}
+
+bool allowed(const kernels::GranularityTraits& t, TensorUse use) {
+    return use == TensorUse::kWeight  ? t.for_weights
+           : use == TensorUse::kState ? t.for_states
+                                      : t.for_activations;
+}
+
+// "weights and optimizer states", "activations and gradients", ...: what a granularity is for.
+std::string uses_of(const kernels::GranularityTraits& t) {
+    std::vector<std::string> uses;
+    if (t.for_weights) {
+        uses.emplace_back("weights");
+    }
+    if (t.for_activations) {
+        uses.emplace_back("activations and gradients");
+    }
+    if (t.for_states) {
+        uses.emplace_back(t.for_weights ? "optimizer states" : "optimizer states only");
+    }
+    std::string text;
+    for (std::size_t i = 0; i < uses.size(); ++i) {
+        text += (i == 0 ? "" : " and ") + uses[i];
+    }
+    return text;
+}
+
+// "per_tensor, per_channel or per_group": the granularities a tensor type accepts, table order.
+std::string allowed_names(TensorUse use) {
+    std::vector<std::string> names;
+    for (const kernels::GranularityTraits& t : kernels::kGranularityTraits) {
+        if (allowed(t, use)) {
+            names.emplace_back(t.name);
+        }
+    }
+    std::string text;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        text += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+    }
+    return text;
+}
+
 // Rules of one quantizer entry applied to the linears of `roles`; `prefix` is e.g.
 // "quant.weight" or "quant.overrides[0].weight".
 void check_entry(const Recipe& r,
@@ -86,19 +138,20 @@ void check_entry(const Recipe& r,
                  const Fail& fail) {
     const std::string gran = prefix + ".granularity";
     const std::string& other = locate_at;
-    const bool is_state = tensor == "optim_m" || tensor == "optim_v";
-    if ((tensor == "weight" || is_state) && spec.granularity == Granularity::kPerToken) {
+    const TensorUse use = tensor_use(tensor);
+    const kernels::GranularityTraits& traits = kernels::granularity_traits(spec.granularity);
+    if (!allowed(traits, use)) {
         fail(gran,
              other,
-             "per_token is for activations and gradients (expected per_tensor, per_channel or "
-             "per_group; per_channel gives one scale per output row)");
-    } else if (!(tensor == "weight" || is_state) && spec.granularity == Granularity::kPerChannel) {
-        fail(gran,
-             other,
-             "per_channel is for weights and optimizer states (expected per_tensor, per_token or "
-             "per_group; per_token gives one scale per row of the [B*T, C] tensor)");
+             std::string(traits.name) + " is for " + uses_of(traits) + " (expected " +
+                 allowed_names(use) +
+                 (use == TensorUse::kActivation
+                      ? "; per_token gives one scale per row of the [B*T, C] tensor)"
+                      : "; per_channel gives one scale per output row)"));
     }
-    if (spec.granularity != Granularity::kPerGroup) {
+    // Only groups along the last axis must divide the widths: per_block's flat blocks of a
+    // stored state may straddle rows (docs/quantized-pretraining.md §Stored moments).
+    if (traits.groups != kernels::ScaleGroups::kRowGroups) {
         return;
     }
     for (const RoleShape& shape : role_shapes(r.model)) {
@@ -176,11 +229,13 @@ void add_quant_fields(std::vector<FieldSpec>& f) {
         f.push_back(field(
             p + "granularity",
             [m](auto& r) -> auto& { return (r.quant.*m).granularity; },
-            "One scale per tensor, output row (channel), token row or group of group_size"));
+            "One scale per tensor, output row (channel), token row, group of group_size or "
+            "state block"));
         f.push_back(field(
             p + "group_size",
             [m](auto& r) -> auto& { return (r.quant.*m).group_size; },
-            "Elements per scale along the last axis (per_group); must divide the layer widths",
+            "Elements per group (must divide the layer widths) or per flattened-state block "
+            "(per_block)",
             closed(2, 1 << 20)));
         f.push_back(field(
             p + "symmetric",

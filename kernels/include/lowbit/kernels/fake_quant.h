@@ -6,6 +6,7 @@
 // the reference) and launch_fake_quant (CUDA, bit-identical too). Also the int8-codes variant.
 #pragma once
 
+#include "lowbit/kernels/quant_format.h"
 #include "lowbit/kernels/status.h"
 
 #include <cstdint>
@@ -16,36 +17,16 @@
 
 namespace lowbit::kernels {
 
-enum class QuantGranularity {
-    kPerTensor = 0,  ///< one group: the whole buffer
-    kPerRow = 1,     ///< one group per row (last axis): per output channel for W, per token for A/G
-    kPerGroup = 2,  ///< contiguous groups of group_size along the last axis; cols % group_size == 0
-};
-
-enum class QuantGrid {
-    /// The paper's signed grid Qn = -2^(b-1), Qp = 2^(b-1) - 1. Asymmetric step (max-min)/(2*Qp),
-    /// z = round(min/s - Qn), q = round(clamp(x/s - z, Qn, Qp)), x^ = (q + z)*s.
-    kReference = 0,
-    /// Standard 2^b - 1 levels. Asymmetric: step (max-min)/(2^b - 1), zero point zp =
-    /// round(-min/s),
-    /// unsigned codes q = round(clamp(x/s + zp, 0, 2^b - 1)), x^ = (q - zp)*s.
-    /// Symmetric: identical to kReference.
-    kFull = 1,
-};
-
-enum class QuantRounding {
-    kNearest = 0,     ///< round half to even (std::nearbyint in the default mode; rintf on CUDA)
-    kStochastic = 1,  ///< min(floor(v + u), Qp), u = counter_hash_uniform(seed, flat index)
-};
-
 /// @brief Quantizer configuration. Defaults: the paper's 8-bit symmetric per-tensor quantizer.
 struct FakeQuantParams {
     int bits = 8;  ///< 2..8
     bool symmetric = true;
     QuantGrid grid = QuantGrid::kReference;
-    QuantGranularity granularity = QuantGranularity::kPerTensor;
-    std::int64_t group_size = 32;  ///< kPerGroup only
-    QuantRounding rounding = QuantRounding::kNearest;
+    /// Any granularity whose groups are whole, rows or row groups (quant_format.h); per_block's
+    /// flat blocks straddle rows, a layout only stored optimizer states use, and is rejected.
+    Granularity granularity = Granularity::kPerTensor;
+    std::int64_t group_size = 32;  ///< kPerGroup only (kPerBlock: the block size of a state)
+    Rounding rounding = Rounding::kNearest;
     /// r_min, the floor on the range (docs/quantized-pretraining.md §Range floor): 1e-5 for W and
     /// A, 1e-9 for G, 1e-8 for optimizer states. Must be finite and > 0 (so s is never 0).
     float min_range = 1e-5f;
@@ -59,12 +40,13 @@ std::int64_t fake_quant_num_groups(const FakeQuantParams& params,
                                    std::int64_t cols);
 
 /// @brief kOk, or why (params, rows, cols) is rejected: kBadArgument for bits outside 2..8 or a
-/// bad min_range / enum; kBadShape for negative sizes or cols % group_size != 0 (kPerGroup).
+/// bad min_range / enum; kBadShape for negative sizes or cols % group_size != 0 (kPerGroup);
+/// kNoKernelForConfig for per_block (flat blocks are a stored-state layout, not fake quant's).
 Status fake_quant_check_args(const FakeQuantParams& params, std::int64_t rows, std::int64_t cols);
 
 /// @brief Scalar reference: the formulas written out literally, in float32, one element at a time.
 /// Symmetric: s = max(absmax, r_min) / Qp (float32 division), z = 0, q = round(clamp(x/s, Qn, Qp)),
-/// x^ = q*s. Asymmetric as described in QuantGrid.
+/// x^ = q*s. Asymmetric as described in QuantGrid (quant_format.h).
 /// @param x, out (rows, cols) row-major host buffers; out may alias x.
 /// @param scales, zero_points (num_groups,) host outputs, each optional (null = not wanted).
 ///        zero_points holds z (kReference: x^ = (q + z)*s) or zp (kFull: x^ = (q - zp)*s); 0 when

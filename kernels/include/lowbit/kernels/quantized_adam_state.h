@@ -1,6 +1,7 @@
 // Storage format of a low-bit Adam moment (docs/quantized-pretraining.md §Stored moments): integer
 // codes (one byte each for 5..8 bits, two per byte for 2..4 bits) plus float32 scales (and zero
-// points when asymmetric) per tensor, per row or per block of `block_size` elements. The values the
+// points when asymmetric) per tensor, per row or per block of `block_size` elements; the byte
+// counts and code ranges are quant_format.h's (stored_code_bytes, code_range). The values the
 // codes stand for are exactly the fake quantizer's (fake_quant.h) output for the same group: equal
 // as float32 values, bit for bit except that a stored zero is always +0 (an integer code has no
 // sign of zero; fake_quant may return -0). Also quantize/dequantize of whole states.
@@ -17,35 +18,18 @@
 
 namespace lowbit::kernels {
 
-/// Which elements share one scale. Values are persisted in checkpoints: never renumber.
-enum class StateGranularity : std::uint8_t {
-    kPerTensor = 0,  ///< one scale for the whole state
-    kPerRow = 1,     ///< one scale per row of the (rows, cols) view: per output channel of W
-    /// contiguous blocks of block_size elements of the flattened state (bitsandbytes' layout);
-    /// blocks may straddle rows and the last one may be shorter.
-    kPerBlock = 2,
-};
-
-/// How the second moment v (>= 0) is mapped before the linear quantizer. Persisted: never
-/// renumber.
-enum class SecondMomentMapping : std::uint8_t {
-    /// The reference code: quantize v itself. With absmax scales every v below s/2 becomes 0 and
-    /// the update m / (sqrt(0) + eps) explodes (the zero-point problem, see
-    /// docs/quantized-pretraining.md §Second-moment mapping).
-    kLinear = 0,
-    /// Quantize u = sqrt(v) and store v^ = u^2. The update needs sqrt(v) anyway, and the
-    /// smallest non-zero level relative to the group maximum drops from 1/(2 Qp) in v to
-    /// 1/(2 Qp)^2, so far fewer v collapse to zero.
-    kSqrt = 1,
-};
-
 /// @brief Quantizer of one stored moment. Rounding is always round-half-to-even (the reference
 /// code's torch.round); the grids and the scale formulas are those of FakeQuantParams.
 struct StateQuantFormat {
     int bits = 8;  ///< 2..8; 2..4 bits are packed two codes per byte
     bool symmetric = true;
     QuantGrid grid = QuantGrid::kReference;
-    StateGranularity granularity = StateGranularity::kPerBlock;
+    /// The stored granularities, persisted in checkpoints: kPerTensor (one scale), kPerChannel
+    /// (one per row of the (rows, cols) view: per output channel of W) and kPerBlock (contiguous
+    /// blocks of block_size elements of the flattened state, bitsandbytes' layout; blocks may
+    /// straddle rows and the last one may be shorter). Quantizers with other granularities map
+    /// to these through stored_state_granularity (quant_format.h).
+    Granularity granularity = Granularity::kPerBlock;
     std::int64_t block_size = 256;  ///< kPerBlock only (bitsandbytes' default)
     /// r_min for optimizer states (docs/quantized-pretraining.md §Range floor)
     float min_range = 1e-8f;
@@ -54,7 +38,9 @@ struct StateQuantFormat {
 };
 
 /// @brief Where a format puts the groups and codes of a (rows, cols) state of n = rows * cols
-/// values. Group g covers elements [g * group_len, min(n, (g + 1) * group_len)). Codes are packed
+/// values. Group g covers elements [g * group_len, min(n, (g + 1) * group_len)); num_groups and
+/// code_bytes are stored_group_count and stored_code_bytes of quant_format.h, so the bytes a
+/// state holds are stored_state_bytes(n, group_len, bits, symmetric). Codes are packed
 /// over the flat index: element i's code is byte i (unpacked) or the low (i even) / high (i odd)
 /// nibble of byte i / 2 (packed).
 struct StateQuantLayout {
@@ -66,7 +52,8 @@ struct StateQuantLayout {
 };
 
 /// @brief kOk, or why a format is rejected for a (rows, cols) state: kBadArgument for bits outside
-/// 2..8, a non-positive or non-finite min_range, a bad enum or block_size < 1; kBadShape for
+/// 2..8, a non-positive or non-finite min_range, a bad enum or a granularity that is not stored
+/// (per_token, per_group: see stored_state_granularity) or block_size < 1; kBadShape for
 /// negative sizes.
 Status state_quant_check_args(const StateQuantFormat& format, std::int64_t rows, std::int64_t cols);
 

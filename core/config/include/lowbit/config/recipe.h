@@ -3,6 +3,8 @@
 // Parsing, validation and (de)serialisation live in recipe_yaml.h / recipe_json.h.
 #pragma once
 
+#include "lowbit/kernels/quant_format.h"
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -18,23 +20,18 @@ enum class SentencePieceType { kBpe, kUnigram };
 enum class Schedule { kCosine, kLinear, kConstant };
 enum class Precision { kFp32, kBf16 };
 enum class DeviceChoice { kAuto, kCpu, kCuda };
-// Quantized pretraining (docs/quantized-pretraining.md §Granularities).
-// per_channel: one scale per output row of W or of an optimizer state; per_token: one scale per
-// row of the flattened [B·T, C] activation or gradient (the same reduction axis in the kernels);
-// per_group: group_size contiguous elements along the last axis.
-enum class Granularity { kPerTensor, kPerChannel, kPerToken, kPerGroup };
-enum class Rounding { kNearest, kStochastic };
-// reference: the paper code's signed grid [-2^(b-1), 2^(b-1)-1] with the asymmetric step
-// (max-min)/(2·Qp); full: the standard 2^b-1 levels.
-enum class QuantGrid { kReference, kFull };
+// Quantized pretraining. The quantizer vocabulary (granularity, grid, rounding, second-moment
+// mapping) is the kernels' format table, kernels/quant_format.h (docs/quantized-pretraining.md
+// §Format table): its names are the recipe's, its allowed uses the recipe's rules, so a recipe
+// spec reaches the kernels with no translation.
+using kernels::Granularity;
+using kernels::QuantGrid;
+using kernels::Rounding;
+using kernels::SecondMomentMapping;
 // paper: dX = G·W, dW = Q(G)ᵀ·X; switchback: dX = Q(G)·W, dW = Gᵀ·X; both: Q(G) in both GEMMs;
 // ste: straight-through estimator on the quantized operands: dX = Ĝ·Q(W), dW = Ĝᵀ·Q(X), with
 // Ĝ = Q(G) in both GEMMs (= G when grad_output is off).
 enum class BackwardMode { kPaper, kSwitchback, kBoth, kSte };
-// How AdamW's v is stored when optim_v is quantized: linear (the reference code: quantize v) or
-// sqrt (quantize sqrt(v), store its square; far fewer small v collapse to 0;
-// docs/quantized-pretraining.md §Second-moment mapping).
-enum class SecondMomentMapping { kLinear, kSqrt };
 
 struct ModelSpec {
     ModelFamily family = ModelFamily::kGpt2;
@@ -114,7 +111,7 @@ struct TrainSpec {
 struct QuantizerSpec {
     int bits = 32;
     Granularity granularity = Granularity::kPerChannel;
-    int group_size = 128;  // per_group only
+    int group_size = 128;  // per_group, per_block (optimizer states) only
     bool symmetric = true;
     Rounding rounding = Rounding::kNearest;
     double min_range = 1e-5;  // floor r_min of the absmax (or max-min) range

@@ -31,17 +31,16 @@ struct QuantizedAdamWParam {
     std::optional<kernels::StateQuantFormat> v_format;
 };
 
-/// The stored-state format of a fake quantizer: per-tensor and per-row carry over; per-group
-/// becomes blocks of group_size elements of the flattened state (identical groups whenever
-/// group_size divides the last dimension). Throws util::BadInput for stochastic rounding (the
-/// stored states round to nearest, as the reference code).
+/// The stored-state format of a fake quantizer (kernels::stored_state_granularity): per-tensor
+/// and per-row carry over; per-group becomes blocks of group_size elements of the flattened state
+/// (identical groups whenever group_size divides the last dimension); per-block is those blocks
+/// with no divisibility requirement. Throws util::BadInput for stochastic rounding (the stored
+/// states round to nearest, as the reference code). The recipe's quant.optim_v_mapping is the
+/// kernels' SecondMomentMapping itself.
 kernels::StateQuantFormat state_quant_format(const kernels::FakeQuantParams& params);
 
 /// The same from a recipe entry (optim_m / optim_v); nullopt when the entry is off (bits 16/32).
 std::optional<kernels::StateQuantFormat> state_quant_format(const config::QuantizerSpec& spec);
-
-/// The kernels' mapping for the recipe's quant.optim_v_mapping.
-kernels::SecondMomentMapping second_moment_mapping(config::SecondMomentMapping mapping);
 
 /// A quantized parameter's moments as float32 tensors of the parameter's shape and device, for
 /// telemetry: exactly the values the optimizer uses at its next step.
@@ -53,8 +52,8 @@ struct QuantizedMomentsView {
     std::optional<kernels::StateQuantFormat> v_format;
     kernels::SecondMomentMapping v_mapping = kernels::SecondMomentMapping::kLinear;
     /// The fake quantizer of fake_quant.h that reproduces the stored m (or v) from the float
-    /// values on the param's (rows, cols) view, when one exists (per tensor, per row, or blocks
-    /// that divide the row length); for the sqrt mapping v_params applies to sqrt(v).
+    /// values on the param's (rows, cols) view, when one exists (per tensor, per channel, or
+    /// blocks that divide the row length); for the sqrt mapping v_params applies to sqrt(v).
     std::optional<kernels::FakeQuantParams> m_params;
     std::optional<kernels::FakeQuantParams> v_params;
 };
