@@ -2,43 +2,15 @@
 #include "lowbit/quant/fake_quantize.h"
 
 #include "lowbit/kernels/status.h"
+#include "lowbit/quant/layer_quantizers.h"
 
 #if LOWBIT_TORCH_CUDA
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #endif
 
-#include <sstream>
-#include <string>
-
 namespace lowbit::quant {
 namespace {
-
-// Named by the layout of the groups (quant_format.h), as the kernels see it: per_channel and
-// per_token are both rows.
-std::string describe(const kernels::FakeQuantParams& params) {
-    std::ostringstream text;
-    text << params.bits << "-bit " << (params.symmetric ? "symmetric" : "asymmetric") << ", ";
-    if (!kernels::is_valid(params.granularity)) {
-        text << "unknown-granularity " << static_cast<int>(params.granularity);
-        return text.str();
-    }
-    switch (kernels::granularity_traits(params.granularity).groups) {
-        case kernels::ScaleGroups::kWhole:
-            text << "per-tensor";
-            break;
-        case kernels::ScaleGroups::kRows:
-            text << "per-row";
-            break;
-        case kernels::ScaleGroups::kRowGroups:
-            text << "per-group " << params.group_size;
-            break;
-        case kernels::ScaleGroups::kFlatBlocks:
-            text << "per-block " << params.group_size;
-            break;
-    }
-    return text.str();
-}
 
 void check_status(kernels::Status status,
                   const torch::Tensor& x,

@@ -67,6 +67,10 @@ std::optional<kernels::FakeQuantParams> LayerQuantizers::params_at(TensorKind ki
 std::string describe(const kernels::FakeQuantParams& params) {
     std::ostringstream text;
     text << params.bits << "-bit ";
+    if (!kernels::is_valid(params.granularity)) {  // a value read from a file may be anything
+        text << "unknown-granularity " << static_cast<int>(params.granularity);
+        return text.str();
+    }
     // By the layout of the groups (quant_format.h): per_channel and per_token are both rows.
     switch (kernels::granularity_traits(params.granularity).groups) {
         case kernels::ScaleGroups::kWhole:

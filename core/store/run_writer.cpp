@@ -40,7 +40,8 @@ struct RunWriter::Impl {
           insert_quant_stat(db, kQuantStatsTable.insert_sql()),
           insert_event(db, kEventsTable.insert_sql()),
           insert_checkpoint(db, kCheckpointsTable.insert_sql()),
-          insert_artifact(db, kArtifactsTable.insert_sql()) {}
+          insert_artifact(db, kArtifactsTable.insert_sql()),
+          update_heartbeat(db, "UPDATE runs SET heartbeat_at = ? WHERE id = ?") {}
 
     size_t pending_rows() const {
         return scalars.size() + histograms.size() + quant_stats.size();
@@ -105,8 +106,7 @@ struct RunWriter::Impl {
             return;
         }
         const double now = unix_now();
-        Statement beat(db, "UPDATE runs SET heartbeat_at = ? WHERE id = ?");
-        beat.bind_double(1, now).bind_int64(2, *owned_run).execute();
+        update_heartbeat.bind_double(1, now).bind_int64(2, *owned_run).execute();
         last_heartbeat = now;
     }
 
@@ -165,6 +165,7 @@ struct RunWriter::Impl {
     Statement insert_event;
     Statement insert_checkpoint;
     Statement insert_artifact;
+    Statement update_heartbeat;  // runs with every write batch: prepared once
     std::vector<ScalarPoint> scalars;
     std::vector<HistogramRecord> histograms;
     std::vector<QuantStatRecord> quant_stats;

@@ -6,6 +6,19 @@
 
 namespace lowbit::train {
 
+store::RunStatus status_after(const events::Body& terminal) {
+    if (std::holds_alternative<events::Completed>(terminal)) {
+        return store::RunStatus::kCompleted;
+    }
+    if (std::holds_alternative<events::Stopped>(terminal)) {
+        return store::RunStatus::kStopped;
+    }
+    if (std::holds_alternative<events::Diverged>(terminal)) {
+        return store::RunStatus::kDiverged;
+    }
+    return store::RunStatus::kFailed;
+}
+
 void RunRecorder::add_scalar(
     const char* key, int64_t step, int64_t tokens, double elapsed, double value) {
     writer_.add_scalar({.run_id = run_id_,
@@ -67,12 +80,7 @@ void RunRecorder::on_event(const events::RunEvent& event) {
                     std::is_same_v<T, events::Diverged> || std::is_same_v<T, events::Failed>);
                 writer_.flush();
                 add_event_row(event);
-                const store::RunStatus status =
-                    std::is_same_v<T, events::Completed>  ? store::RunStatus::kCompleted
-                    : std::is_same_v<T, events::Stopped>  ? store::RunStatus::kStopped
-                    : std::is_same_v<T, events::Diverged> ? store::RunStatus::kDiverged
-                                                          : store::RunStatus::kFailed;
-                writer_.set_status(run_id_, status);
+                writer_.set_status(run_id_, status_after(event.body));
             }
         },
         event.body);

@@ -158,11 +158,7 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
     auto finish = [&](int64_t step, events::Body terminal) {
         record_peak_memory(summary, run.device);
         writer.set_summary(run.run_id, summary.dump());
-        outcome.status =
-            std::holds_alternative<events::Completed>(terminal)  ? store::RunStatus::kCompleted
-            : std::holds_alternative<events::Stopped>(terminal)  ? store::RunStatus::kStopped
-            : std::holds_alternative<events::Diverged>(terminal) ? store::RunStatus::kDiverged
-                                                                 : store::RunStatus::kFailed;
+        outcome.status = status_after(terminal);
         outcome.exit_code =
             outcome.status == store::RunStatus::kDiverged ? util::kExitDiverged : util::kExitOk;
         outcome.summary = summary;

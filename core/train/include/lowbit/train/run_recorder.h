@@ -11,6 +11,10 @@
 
 namespace lowbit::train {
 
+// The status a run has after a terminal event (events::ends_run): completed, stopped, diverged or
+// failed.
+store::RunStatus status_after(const events::Body& terminal);
+
 class RunRecorder : public events::RunEventSink {
 public:
     RunRecorder(store::RunWriter& writer, int64_t run_id) : writer_(writer), run_id_(run_id) {}
