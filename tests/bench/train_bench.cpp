@@ -133,7 +133,7 @@ void train_step(Setup& s, bool bf16) {
     loss.backward();
     torch::nn::utils::clip_grad_norm_(s.model->parameters(), 1.0);
     if (log_telemetry) {
-        s.telemetry->add_before_update(*s.optimizer);
+        s.telemetry->before_update(*s.optimizer);
     }
     s.optimizer->step(1e-3);
     if (log_telemetry) {
