@@ -5,12 +5,14 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
 #include <QSaveFile>
 
+#include <optional>
 #include <variant>
 
 #include <signal.h>
@@ -29,6 +31,29 @@ const char* stateName(Launch::State state) {
             return "ended";
     }
     return "ended";
+}
+
+// Runs the engine ("$@") as the shell's asynchronous child so the shell can write its pid to
+// "$0.pid" before waiting for it, then writes its exit status to "$0.exit" ($0 is the log stem).
+// The shell itself receives no signal from the launcher; a signal that ends the engine shows in
+// the status as 128 + N.
+constexpr char kWrapperScript[] = "\"$@\" & echo $! > \"$0.pid\"; wait $!; echo $? > \"$0.exit\"";
+
+// The first line of a text file as an integer; nullopt while it is missing or not yet written.
+std::optional<qint64> readNumber(const QString& path) {
+    QFile file(path);
+    if (path.isEmpty() || !file.open(QIODevice::ReadOnly)) {
+        return std::nullopt;
+    }
+    bool ok = false;
+    const qint64 value = QString::fromLatin1(file.readLine()).trimmed().toLongLong(&ok);
+    return ok ? std::optional<qint64>(value) : std::nullopt;
+}
+
+// The last non-empty line of the console, the engine's "lowbit: error: ..." for bad input.
+QString lastLine(const QString& console) {
+    const QStringList lines = console.split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    return lines.isEmpty() ? QString() : lines.last().trimmed();
 }
 
 Launch::State stateFromName(const QString& name) {
@@ -111,25 +136,87 @@ void RunLauncher::start(Launch& launch) {
                                            .arg(launch.id));
     launch.out_path = stem + QStringLiteral(".out");
     launch.err_path = stem + QStringLiteral(".err");
-    QProcess process;
-    process.setProgram(engine_);
-    process.setArguments(launch.arguments);
-    process.setStandardOutputFile(launch.out_path);
-    process.setStandardErrorFile(launch.err_path);
-    process.setStandardInputFile(QProcess::nullDevice());
-    qint64 pid = 0;
-    if (engine_.isEmpty() || !process.startDetached(&pid)) {
+    launch.pid_path = stem + QStringLiteral(".pid");
+    launch.exit_path = stem + QStringLiteral(".exit");
+    const QFileInfo engine(engine_);
+    if (engine_.isEmpty() || !engine.isFile() || !engine.isExecutable()) {
         launch.state = Launch::State::kEnded;
         launch.outcome = QStringLiteral("failed to start");
         launch.console = engine_.isEmpty()
                              ? tr("No lowbit engine found (next to the studio, on PATH, or in "
                                   "Settings).\n")
-                             : tr("Cannot start %1: %2\n").arg(engine_, process.errorString());
+                             : tr("Cannot start %1: not an executable file\n").arg(engine_);
+        Q_EMIT failed(launch.console.trimmed());
+        return;
+    }
+    QProcess process;
+    process.setProgram(QStringLiteral("/bin/sh"));
+    process.setArguments(QStringList{QStringLiteral("-c"),
+                                     QString::fromLatin1(kWrapperScript),
+                                     stem,
+                                     engine.absoluteFilePath()} +
+                         launch.arguments);
+    process.setStandardOutputFile(launch.out_path);
+    process.setStandardErrorFile(launch.err_path);
+    process.setStandardInputFile(QProcess::nullDevice());
+    qint64 pid = 0;
+    if (!process.startDetached(&pid)) {
+        launch.state = Launch::State::kEnded;
+        launch.outcome = QStringLiteral("failed to start");
+        launch.console = tr("Cannot start %1: %2\n").arg(engine_, process.errorString());
         Q_EMIT failed(launch.console.trimmed());
         return;
     }
     launch.pid = pid;
     launch.state = Launch::State::kRunning;
+}
+
+void RunLauncher::readStatusFiles(Launch& launch) const {
+    if (launch.engine_pid <= 0) {
+        launch.engine_pid = readNumber(launch.pid_path).value_or(0);
+    }
+    if (launch.exit_code < 0) {
+        launch.exit_code = static_cast<int>(readNumber(launch.exit_path).value_or(-1));
+    }
+}
+
+void RunLauncher::signalEngine(Launch& launch) {
+    if (!launch.stop_requested.isValid() || launch.engine_pid <= 0) {
+        return;  // the pid is written within moments of the start; the next poll sends it
+    }
+    if (!launch.term_sent) {
+        ::kill(static_cast<pid_t>(launch.engine_pid), SIGTERM);
+        launch.term_sent = true;
+    } else if (!launch.kill_sent &&
+               launch.stop_requested.msecsTo(QDateTime::currentDateTime()) > stop_timeout_ms_) {
+        ::kill(static_cast<pid_t>(launch.engine_pid), SIGKILL);
+        launch.kill_sent = true;
+    }
+}
+
+void RunLauncher::finish(Launch& launch) {
+    tail(launch);  // what it wrote last
+    readStatusFiles(launch);
+    launch.state = Launch::State::kEnded;
+    launch.eta_s = 0;
+    if (!launch.outcome.isEmpty()) {
+        return;  // its final event said how it ended
+    }
+    const int code = launch.exit_code;
+    if (code == 2 || code == 126 || code == 127) {
+        // Bad input (the engine's exit 2), or the engine could not be executed (126, 127).
+        launch.outcome = QStringLiteral("failed to start");
+        Q_EMIT failed(lastLine(launch.console));
+    } else if (code > 128) {
+        launch.outcome = QStringLiteral("killed (signal %1)").arg(code - 128);
+    } else if (code > 0) {
+        launch.outcome = QStringLiteral("failed (exit %1)").arg(code);
+        Q_EMIT failed(lastLine(launch.console));
+    } else if (code == 0) {
+        launch.outcome = QStringLiteral("exited");
+    } else {
+        launch.outcome = QStringLiteral("killed");  // no status: the wrapper itself was killed
+    }
 }
 
 void RunLauncher::stop(int launch_id) {
@@ -140,9 +227,10 @@ void RunLauncher::stop(int launch_id) {
         if (l.state == Launch::State::kQueued) {
             l.state = Launch::State::kEnded;
             l.outcome = QStringLiteral("cancelled");
-        } else if (l.state == Launch::State::kRunning && l.pid > 0) {
-            ::kill(static_cast<pid_t>(l.pid), SIGTERM);
+        } else if (l.state == Launch::State::kRunning && !l.stop_requested.isValid()) {
+            readStatusFiles(l);
             l.stop_requested = QDateTime::currentDateTime();
+            signalEngine(l);
         }
         save();
         Q_EMIT launchChanged(l.id);
@@ -151,7 +239,7 @@ void RunLauncher::stop(int launch_id) {
 
 void RunLauncher::stopProcess(qint64 pid) {
     for (const Launch& l : launches_) {
-        if (l.pid == pid && l.state == Launch::State::kRunning) {
+        if ((l.engine_pid == pid || l.pid == pid) && l.state == Launch::State::kRunning) {
             stop(l.id);
             return;
         }
@@ -168,20 +256,14 @@ void RunLauncher::poll() {
             continue;
         }
         tail(l);
+        readStatusFiles(l);
         if (!store::local_process_alive(l.pid)) {
-            tail(l);  // what it wrote last
-            l.state = Launch::State::kEnded;
-            if (l.outcome.isEmpty()) {
-                l.outcome = QStringLiteral("killed");  // ended without a final event
-            }
+            finish(l);
             save();
             Q_EMIT launchChanged(l.id);
             continue;
         }
-        if (l.stop_requested.isValid() &&
-            l.stop_requested.msecsTo(QDateTime::currentDateTime()) > stop_timeout_ms_) {
-            ::kill(static_cast<pid_t>(l.pid), SIGKILL);
-        }
+        signalEngine(l);
         ++running;
     }
     for (Launch& l : launches_) {
@@ -250,6 +332,9 @@ void RunLauncher::readEvents(Launch& launch, const QByteArray& bytes) {
                 }
             },
             event.body);
+        if (std::holds_alternative<events::Step>(event.body)) {
+            Q_EMIT stepStreamed(launch.id, event.step);
+        }
         if (events::ends_run(event.body)) {
             launch.outcome = QString::fromLatin1(events::event_name(event.body));
             launch.eta_s = 0;
@@ -269,9 +354,13 @@ void RunLauncher::save() const {
                         {QStringLiteral("label"), l.label},
                         {QStringLiteral("state"), QString::fromLatin1(stateName(l.state))},
                         {QStringLiteral("pid"), l.pid},
+                        {QStringLiteral("engine_pid"), l.engine_pid},
                         {QStringLiteral("run_id"), l.run_id},
                         {QStringLiteral("out"), l.out_path},
                         {QStringLiteral("err"), l.err_path},
+                        {QStringLiteral("pid_file"), l.pid_path},
+                        {QStringLiteral("exit_file"), l.exit_path},
+                        {QStringLiteral("exit_code"), l.exit_code},
                         {QStringLiteral("outcome"), l.outcome}});
     }
     QDir().mkpath(logFolder());
@@ -300,9 +389,13 @@ void RunLauncher::load() {
         l.label = o.value(QStringLiteral("label")).toString();
         l.state = stateFromName(o.value(QStringLiteral("state")).toString());
         l.pid = o.value(QStringLiteral("pid")).toInteger();
+        l.engine_pid = o.value(QStringLiteral("engine_pid")).toInteger();
         l.run_id = o.value(QStringLiteral("run_id")).toInteger();
         l.out_path = o.value(QStringLiteral("out")).toString();
         l.err_path = o.value(QStringLiteral("err")).toString();
+        l.pid_path = o.value(QStringLiteral("pid_file")).toString();
+        l.exit_path = o.value(QStringLiteral("exit_file")).toString();
+        l.exit_code = o.value(QStringLiteral("exit_code")).toInt(-1);
         l.outcome = o.value(QStringLiteral("outcome")).toString();
         if (l.state == Launch::State::kQueued) {
             l.state = Launch::State::kEnded;  // the queue belonged to the studio that closed
@@ -314,6 +407,7 @@ void RunLauncher::load() {
     }
     for (Launch& l : launches_) {
         tail(l);
+        readStatusFiles(l);
     }
 }
 

@@ -5,7 +5,10 @@
 // leaves it running; the launcher tails those files: stdout's JSON lines are decoded with
 // lowbit_events (progress, the run id, the final event), stderr is the console. The launches are
 // listed in studio-logs/launches.json, from which a reopened studio finds its runs again.
-// Stop: SIGTERM (the engine checkpoints and records `stopped`), SIGKILL after a timeout.
+// A detached process reports no exit status to its starter, so the engine runs under a small
+// `sh` wrapper that writes the engine's pid to LOG.pid and, when it ends, its exit status to
+// LOG.exit: a bad recipe (exit 2) then reads as "failed to start", a signal as "killed (signal N)".
+// Stop: SIGTERM to the engine (it checkpoints and records `stopped`), SIGKILL after a timeout.
 #pragma once
 
 #include <QDateTime>
@@ -24,15 +27,21 @@ struct Launch {
     QStringList arguments;  // after the engine path
     QString label;          // the recipe file, or "resume run N"
     State state = State::kQueued;
-    qint64 pid = 0;
+    qint64 pid = 0;         // the wrapper's: alive while the engine runs
+    qint64 engine_pid = 0;  // the engine's, read from pid_path once the wrapper wrote it
     qint64 run_id = 0;
     QString out_path;
     QString err_path;
+    QString pid_path;
+    QString exit_path;
+    int exit_code = -1;  // the engine's exit status (128 + N for signal N); -1: not known
     qint64 out_offset = 0;
     qint64 err_offset = 0;
     QString partial_line;
     // From the events: steps done and asked for, ETA, throughput; the final event's name
-    // ("completed", "stopped", ...) or, for a process that ended without one, "killed".
+    // ("completed", "stopped", ...) or, for a process that ended without one, what its exit status
+    // says: "failed to start" (exit 2: bad input), "killed (signal N)", "failed (exit N)", or
+    // "killed" when no status was recorded (the wrapper itself was killed).
     qint64 step = 0;
     qint64 steps = 0;
     double eta_s = 0;
@@ -40,6 +49,8 @@ struct Launch {
     QString outcome;
     QString console;  // stderr (the last 64 KiB), plus lines of stdout that were not events
     QDateTime stop_requested;
+    bool term_sent = false;
+    bool kill_sent = false;
 };
 
 class RunLauncher : public QObject {
@@ -90,6 +101,8 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void launchChanged(int launch_id);
+    // One per Step event decoded from the engine's JSON lines, in stream order.
+    void stepStreamed(int launch_id, qint64 step);
     void failed(const QString& message);
 
 private:
@@ -97,6 +110,10 @@ private:
     void start(Launch& launch);
     void tail(Launch& launch);
     void readEvents(Launch& launch, const QByteArray& bytes);
+    // Reads LOG.pid and LOG.exit as far as they are written.
+    void readStatusFiles(Launch& launch) const;
+    void finish(Launch& launch);
+    void signalEngine(Launch& launch);
     void save() const;
     void load();
 
