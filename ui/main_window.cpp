@@ -16,6 +16,7 @@
 #include "controllers/engine_locator.h"
 #include "controllers/run_launcher.h"
 #include "controllers/workspace_worker.h"
+#include "editor/experiment_editor.h"
 #include "models/runs_model.h"
 #include "widgets/launch_panel.h"
 #include "widgets/run_browser.h"
@@ -49,6 +50,18 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     launch_dock_->setObjectName(QStringLiteral("launchDock"));
     addDockWidget(Qt::LeftDockWidgetArea, launch_dock_);
     resizeDocks({runs_dock, launch_dock_}, {560, 560}, Qt::Horizontal);
+
+    editor_ = new ExperimentEditor;
+    auto* editor_dock = new QDockWidget(tr("Experiment"), this);
+    editor_dock->setObjectName(QStringLiteral("editorDock"));
+    editor_dock->setWidget(editor_);
+    addDockWidget(Qt::RightDockWidgetArea, editor_dock);
+    editor_dock->hide();  // opened from View; the charts keep the room by default
+    connect(editor_, &ExperimentEditor::launchRequested, this, [this](const QString& recipe) {
+        if (launcher_) {
+            launcher_->enqueueTrain(recipe);
+        }
+    });
 
     workspace_label_ = new QLabel;
     running_label_ = new QLabel;
@@ -207,6 +220,7 @@ void MainWindow::openWorkspace(const QString& root) {
             launcher_->stopProcess(*row->record.pid);
         }
     });
+    editor_->setLaunchFolder(QDir(workspace_).filePath(QStringLiteral("studio-recipes")));
     workspace_label_->setText(tr("Workspace: %1").arg(workspace_));
     setWindowTitle(tr("Lowbit Studio — %1").arg(workspace_));
 }

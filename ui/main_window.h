@@ -1,7 +1,8 @@
 // MainWindow: the studio's frame and wiring, no logic of its own: the charts in the centre, the
 // run browser and the launch panel as docks (stable object names, layout saved in QSettings),
-// the workspace worker in its own thread, menus with the standard shortcuts, recent workspaces,
-// light/dark palettes, and a status bar with the workspace and the number of running runs.
+// the experiment editor as a dock, the workspace worker in its own thread, menus with the standard
+// shortcuts, recent workspaces, light/dark palettes, and a status bar with the workspace and the
+// number of running runs.
 #pragma once
 
 #include <QLabel>
@@ -14,6 +15,7 @@
 namespace lowbit::ui {
 
 class ChartsView;
+class ExperimentEditor;
 class LaunchPanel;
 class RunBrowser;
 class RunLauncher;
@@ -25,7 +27,7 @@ class MainWindow : public QMainWindow {
 
 public:
     // Bump when the set of docks changes, so an old saved layout is not applied.
-    static constexpr int kLayoutVersion = 1;
+    static constexpr int kLayoutVersion = 2;
 
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
@@ -52,6 +54,10 @@ public:
         return launcher_;
     }
 
+    ExperimentEditor* editor() const {
+        return editor_;
+    }
+
     void setColourScheme(ColourScheme scheme);
 
 protected:
@@ -71,6 +77,7 @@ private:
     ChartsView* charts_ = nullptr;
     RunLauncher* launcher_ = nullptr;
     LaunchPanel* launch_panel_ = nullptr;
+    ExperimentEditor* editor_ = nullptr;
     QDockWidget* launch_dock_ = nullptr;
     QThread worker_thread_;
     QPointer<WorkspaceWorker> worker_;

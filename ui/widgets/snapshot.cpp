@@ -1,25 +1,32 @@
 #include "widgets/snapshot.h"
 
+#include "lowbit/config/recipe_json.h"
+
 #include <QApplication>
 #include <QImage>
 #include <QPixmap>
 #include <QVector>
 
+#include <algorithm>
 #include <memory>
 #include <set>
 
 #include "charts/charts_view.h"
 #include "controllers/workspace_worker.h"
+#include "editor/experiment_editor.h"
+#include "editor/recipe_form.h"
 #include "models/runs_model.h"
 #include "widgets/run_browser.h"
 
 namespace lowbit::ui {
 
 int render_snapshot(const SnapshotOptions& options, QString& error) {
-    const QStringList built = {QStringLiteral("runs"), QStringLiteral("charts")};
-    const QStringList planned = {QStringLiteral("editor"), QStringLiteral("histograms")};
+    const QStringList built = {
+        QStringLiteral("runs"), QStringLiteral("editor"), QStringLiteral("charts")};
+    const QStringList planned = {QStringLiteral("histograms")};
     if (planned.contains(options.view)) {
-        error = QStringLiteral("--view %1: this view is not built yet (available: runs, charts)")
+        error = QStringLiteral(
+                    "--view %1: this view is not built yet (available: runs, editor, charts)")
                     .arg(options.view);
         return 2;
     }
@@ -65,7 +72,28 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
     }
     QWidget* view = nullptr;
     std::unique_ptr<QWidget> owner;
-    if (options.view == QLatin1String("runs")) {
+    if (options.view == QLatin1String("editor")) {
+        // The recipe of the first chosen run (--runs), else the W8A8G8 preset, so the matrix
+        // shows quantized rows.
+        auto* editor = new ExperimentEditor;
+        owner.reset(editor);
+        view = editor;
+        const auto visible = model.visibleRuns();
+        const RunRow* shown = nullptr;
+        for (const RunRow& row : model.runs()) {
+            if (!options.runs.isEmpty() && !shown &&
+                std::find(visible.begin(), visible.end(), row.record.id) != visible.end()) {
+                shown = &row;
+            }
+        }
+        if (shown != nullptr) {
+            editor->form()->setRecipe(
+                config::recipe_from_json(nlohmann::json::parse(shown->record.recipe_json)));
+            editor->syncFromForm();
+        } else {
+            editor->loadRecipeFile(QStringLiteral(":/lowbit/presets/pretrain/gpt2/w8a8g8.yaml"));
+        }
+    } else if (options.view == QLatin1String("runs")) {
         auto* browser = new RunBrowser(&model);
         owner.reset(browser);
         view = browser;

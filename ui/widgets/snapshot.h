@@ -11,7 +11,7 @@ namespace lowbit::ui {
 struct SnapshotOptions {
     QString workspace;
     QString out;
-    QString view;      // runs, charts (editor, histograms: not built yet)
+    QString view;      // runs, editor, charts (histograms: not built yet)
     QStringList runs;  // ids or names; empty: the runs shown by default
     QString layer;
     QString kind;
