@@ -56,6 +56,12 @@ QString lastLine(const QString& console) {
     return lines.isEmpty() ? QString() : lines.last().trimmed();
 }
 
+// The console's last line once a launch has ended, so its end is visible even when the engine
+// wrote nothing to stderr (in JSON-lines mode it writes its summary there only when it finishes).
+QString endNote(const QString& outcome) {
+    return QStringLiteral("[lowbit-studio] the engine ended: %1\n").arg(outcome);
+}
+
 Launch::State stateFromName(const QString& name) {
     if (name == QLatin1String("queued")) {
         return Launch::State::kQueued;
@@ -199,24 +205,28 @@ void RunLauncher::finish(Launch& launch) {
     readStatusFiles(launch);
     launch.state = Launch::State::kEnded;
     launch.eta_s = 0;
-    if (!launch.outcome.isEmpty()) {
-        return;  // its final event said how it ended
+    if (launch.outcome.isEmpty()) {
+        launch.outcome = outcomeOfExit(launch);
     }
+    launch.console += endNote(launch.outcome);
+}
+
+QString RunLauncher::outcomeOfExit(const Launch& launch) {
     const int code = launch.exit_code;
     if (code == 2 || code == 126 || code == 127) {
         // Bad input (the engine's exit 2), or the engine could not be executed (126, 127).
-        launch.outcome = QStringLiteral("failed to start");
         Q_EMIT failed(lastLine(launch.console));
-    } else if (code > 128) {
-        launch.outcome = QStringLiteral("killed (signal %1)").arg(code - 128);
-    } else if (code > 0) {
-        launch.outcome = QStringLiteral("failed (exit %1)").arg(code);
-        Q_EMIT failed(lastLine(launch.console));
-    } else if (code == 0) {
-        launch.outcome = QStringLiteral("exited");
-    } else {
-        launch.outcome = QStringLiteral("killed");  // no status: the wrapper itself was killed
+        return QStringLiteral("failed to start");
     }
+    if (code > 128) {
+        return QStringLiteral("killed (signal %1)").arg(code - 128);
+    }
+    if (code > 0) {
+        Q_EMIT failed(lastLine(launch.console));
+        return QStringLiteral("failed (exit %1)").arg(code);
+    }
+    return code == 0 ? QStringLiteral("exited")
+                     : QStringLiteral("killed");  // no status: the wrapper itself was killed
 }
 
 void RunLauncher::stop(int launch_id) {
@@ -408,6 +418,9 @@ void RunLauncher::load() {
     for (Launch& l : launches_) {
         tail(l);
         readStatusFiles(l);
+        if (l.state == Launch::State::kEnded && !l.outcome.isEmpty()) {
+            l.console += endNote(l.outcome);
+        }
     }
 }
 

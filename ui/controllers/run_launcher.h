@@ -47,7 +47,9 @@ struct Launch {
     double eta_s = 0;
     double tokens_per_s = 0;
     QString outcome;
-    QString console;  // stderr (the last 64 KiB), plus lines of stdout that were not events
+    // stderr (the last 64 KiB), lines of stdout that were not events, and once ended a last line
+    // "[lowbit-studio] the engine ended: OUTCOME".
+    QString console;
     QDateTime stop_requested;
     bool term_sent = false;
     bool kill_sent = false;
@@ -113,6 +115,8 @@ private:
     // Reads LOG.pid and LOG.exit as far as they are written.
     void readStatusFiles(Launch& launch) const;
     void finish(Launch& launch);
+    // How a launch without a final event ended, from its exit status (emits failed() for errors).
+    QString outcomeOfExit(const Launch& launch);
     void signalEngine(Launch& launch);
     void save() const;
     void load();
