@@ -1,10 +1,11 @@
 // The run launcher with the real engine (LOWBIT_ENGINE_BINARY: the `lowbit` executable), offscreen:
 // a tiny recipe launched from RunLauncher streams one Step event per optimizer step, ends
 // `completed` and appears in the runs model; SIGTERM leaves it `stopped` with a checkpoint and a
-// resume continues it to `completed`; an engine killed with SIGKILL leaves the event loop turning
-// and the run shown as killed with its stderr in the launch panel, also for a launcher created
-// afterwards over the same workspace (a restarted studio); a bad recipe ends as "failed to start"
-// with the message lowbit_config gives for the same file.
+// resume continues it to `completed`; the editor's parameter count equals the engine's; an engine
+// killed with SIGKILL leaves the event loop turning and the run shown as killed with its stderr in
+// the launch panel, also for a launcher created afterwards over the same workspace (a restarted
+// studio); a bad recipe ends as "failed to start" with the message lowbit_config gives for the same
+// file.
 #include "lowbit/config/recipe_yaml.h"
 
 #include <QDir>
@@ -20,6 +21,7 @@
 
 #include "controllers/run_launcher.h"
 #include "controllers/workspace_worker.h"
+#include "models/recipe_footprint.h"
 #include "models/runs_model.h"
 #include "widgets/launch_panel.h"
 #include <signal.h>
@@ -119,6 +121,10 @@ private Q_SLOTS:
         QCOMPARE(streamed, expected);
         QCOMPARE(l.steps, qint64{30});
         QVERIFY(l.run_id > 0);
+        // The editor's parameter count (from the recipe alone) is the engine's.
+        QCOMPARE(
+            l.parameters,
+            recipe_footprint(lowbit::config::load_recipe_file(recipe_.toStdString())).parameters);
         RunsSnapshot runs(workspace);
         QCOMPARE(runs.status(l.run_id), QStringLiteral("completed"));
     }
@@ -141,12 +147,13 @@ private Q_SLOTS:
         QVERIFY2(launcher.launch(id)->outcome == QLatin1String("stopped"),
                  qPrintable(launcher.launch(id)->outcome + launcher.launch(id)->console));
         QVERIFY(stopped_at < 3000);
+        // The stop wrote a checkpoint at the step it reached.
+        QCOMPARE(launcher.launch(id)->checkpoint_step, stopped_at);
+        QVERIFY(QFileInfo(QDir(workspace).filePath(launcher.launch(id)->checkpoint)).isDir());
         {
             RunsSnapshot runs(workspace);
             QCOMPARE(runs.status(run_id), QStringLiteral("stopped"));
         }
-        // The stop wrote a checkpoint at the step it reached (checkpoint folders are named by step
-        // under the run's folder); the resume starts from the latest one.
         streamed.clear();
         const int resumed = launcher.enqueueResume(run_id);
         QTRY_VERIFY_WITH_TIMEOUT(launcher.launch(resumed)->state == Launch::State::kEnded,

@@ -329,12 +329,16 @@ void RunLauncher::readEvents(Launch& launch, const QByteArray& bytes) {
         }
         launch.step = event.step;
         std::visit(
-            [&launch](const auto& body) {
+            [&launch, &event](const auto& body) {
                 using T = std::decay_t<decltype(body)>;
                 if constexpr (std::is_same_v<T, events::Started> ||
                               std::is_same_v<T, events::Resumed>) {
                     launch.run_id = body.run_id;
                     launch.steps = body.steps;
+                    launch.parameters = body.parameters;
+                } else if constexpr (std::is_same_v<T, events::Checkpoint>) {
+                    launch.checkpoint = QString::fromStdString(body.path);
+                    launch.checkpoint_step = event.step;
                 } else if constexpr (std::is_same_v<T, events::Step>) {
                     launch.steps = body.steps;
                     launch.eta_s = body.eta_s;

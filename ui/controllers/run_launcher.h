@@ -44,6 +44,9 @@ struct Launch {
     // "killed" when no status was recorded (the wrapper itself was killed).
     qint64 step = 0;
     qint64 steps = 0;
+    qint64 parameters = 0;       // the model's, as the engine counted it
+    QString checkpoint;          // the last checkpoint written (workspace-relative folder) ...
+    qint64 checkpoint_step = 0;  // ... and the step it holds
     double eta_s = 0;
     double tokens_per_s = 0;
     QString outcome;
