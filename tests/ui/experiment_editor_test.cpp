@@ -15,10 +15,13 @@
 #include <QPlainTextEdit>
 #include <QProcess>
 #include <QSignalSpy>
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
 
+#include "controllers/run_launcher.h"
 #include "editor/recipe_form.h"
+#include "main_window.h"
 
 using namespace lowbit;
 using namespace lowbit::ui;
@@ -75,6 +78,7 @@ class ExperimentEditorTest : public QObject {
 private Q_SLOTS:
 
     void initTestCase() {
+        QStandardPaths::setTestModeEnabled(true);  // QSettings of the main window stay out of ~
         QVERIFY(dir_.isValid());
     }
 
@@ -221,6 +225,22 @@ private Q_SLOTS:
         editor.syncFromForm();
         QVERIFY(!editor.launch());
         QCOMPARE(spy.size(), 1);
+    }
+
+    void launchFromTheMainWindowReachesTheLauncher() {
+        MainWindow window;
+        const QString workspace = dir_.filePath(QStringLiteral("ws"));
+        window.openWorkspace(workspace);
+        ExperimentEditor* editor = window.editor();
+        QVERIFY(
+            editor->loadRecipeFile(QStringLiteral(":/lowbit/presets/pretrain/gpt2/w8a8g8.yaml")));
+        QSignalSpy spy(editor, &ExperimentEditor::launchRequested);
+        QVERIFY(editor->launch());
+        const QString recipe = spy.first().first().toString();
+        QVERIFY(recipe.startsWith(QDir(workspace).filePath(QStringLiteral("studio-recipes/"))));
+        QCOMPARE(window.launcher()->launches().size(), 1);
+        const Launch& launch = window.launcher()->launches().first();
+        QCOMPARE(launch.arguments.mid(0, 2), (QStringList{QStringLiteral("train"), recipe}));
     }
 
 private:
