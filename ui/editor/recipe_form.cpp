@@ -5,10 +5,12 @@
 #include <QFormLayout>
 #include <QGridLayout>
 #include <QGroupBox>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <vector>
 
 namespace lowbit::ui {
@@ -60,9 +62,14 @@ RecipeForm::RecipeForm(QWidget* parent) : QWidget(parent) {
             sections.push_back(s.path);
         }
     }
-    auto* grid = new QGridLayout;
+    // Columns stack their groups from the top, so a short group leaves no gap beside a long one.
+    auto* columns = new QHBoxLayout;
+    std::vector<QVBoxLayout*> column_layouts;
+    for (int column = 0; column < 3; ++column) {
+        column_layouts.push_back(new QVBoxLayout);
+        columns->addLayout(column_layouts.back(), 1);
+    }
     std::vector<int> rows_per_column(3, 0);
-    std::vector<int> next_row(3, 0);
     for (const std::string& section : sections) {
         auto* box = new QGroupBox(section.empty() ? tr("run") : QString::fromStdString(section));
         if (const config::SectionSpec* spec = config::find_section(section)) {
@@ -89,17 +96,16 @@ RecipeForm::RecipeForm(QWidget* parent) : QWidget(parent) {
             ++count;
         }
         // The least filled column takes the next group.
-        const auto column =
-            static_cast<int>(std::min_element(rows_per_column.begin(), rows_per_column.end()) -
-                             rows_per_column.begin());
-        rows_per_column[static_cast<std::size_t>(column)] += count + 2;
-        grid->addWidget(box, next_row[static_cast<std::size_t>(column)]++, column);
+        const auto column = static_cast<std::size_t>(
+            std::min_element(rows_per_column.begin(), rows_per_column.end()) -
+            rows_per_column.begin());
+        rows_per_column[column] += count + 2;
+        column_layouts[column]->addWidget(box);
     }
-    for (int column = 0; column < 3; ++column) {
-        grid->setRowStretch(next_row[static_cast<std::size_t>(column)], 1);
-        grid->setColumnStretch(column, 1);
+    for (QVBoxLayout* column : column_layouts) {
+        column->addStretch(1);
     }
-    layout->addLayout(grid, 1);
+    layout->addLayout(columns, 1);
 }
 
 QWidget* RecipeForm::buildMatrix() {
