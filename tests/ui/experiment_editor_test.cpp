@@ -66,7 +66,7 @@ const InvalidEdit kInvalidEdits[] = {
      "quant.weight.group_size",
      "quant.weight.granularity",
      "per_group"},
-    {"quant.activation.granularity", "per_channel", "quant.activation.granularity"},
+    {"quant.optim_m.group_size", "0", "quant.optim_m.group_size"},
     {"telemetry.bins", "0", "telemetry.bins"},
 };
 
@@ -109,6 +109,28 @@ private Q_SLOTS:
             QVERIFY2(editor.message().isEmpty(), qPrintable(editor.message()));
             QVERIFY2(editor.form()->values() == before, qPrintable(preset));
         }
+    }
+
+    void matrixOffersTheFormatTablesGranularities() {
+        // kernels/quant_format.h: per_channel and per_block are not for activations, per_token
+        // only for activations and output gradients.
+        RecipeForm form;
+        const auto choices = [&form](const char* path) {
+            QStringList items;
+            auto* combo = qobject_cast<QComboBox*>(form.editorOf(path));
+            for (int i = 0; combo && i < combo->count(); ++i) {
+                items << combo->itemText(i);
+            }
+            return items;
+        };
+        QCOMPARE(choices("quant.weight.granularity"),
+                 (QStringList{"per_tensor", "per_channel", "per_group"}));
+        QCOMPARE(choices("quant.activation.granularity"),
+                 (QStringList{"per_tensor", "per_token", "per_group"}));
+        QCOMPARE(choices("quant.grad_output.granularity"), choices("quant.activation.granularity"));
+        QCOMPARE(choices("quant.optim_v.granularity"),
+                 (QStringList{"per_tensor", "per_channel", "per_block", "per_group"}));
+        QCOMPARE(choices("quant.optim_m.bits").last(), QStringLiteral("32"));
     }
 
     void yamlViewDrivesTheForm() {

@@ -1,5 +1,7 @@
 #include "editor/recipe_form.h"
 
+#include "lowbit/kernels/quant_format.h"
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFormLayout>
@@ -37,6 +39,19 @@ QString tooltip(const config::FieldSpec& spec) {
         .arg(QString::fromStdString(spec.doc),
              QString::fromStdString(spec.path),
              QString::fromStdString(config::describe_expected(spec)));
+}
+
+// Whether the kernels' format table allows `traits` for the tensor type (docs/
+// quantized-pretraining.md §Format table): weights, activations and output gradients, or the
+// optimizer states.
+bool granularity_allowed(const std::string& tensor, const kernels::GranularityTraits& traits) {
+    if (tensor == "weight") {
+        return traits.for_weights;
+    }
+    if (tensor.starts_with("optim_")) {
+        return traits.for_states;
+    }
+    return traits.for_activations;
 }
 
 QLabel* errorLabel() {
@@ -140,6 +155,15 @@ QWidget* RecipeForm::buildMatrix() {
             }
             Field field{spec, makeEditor(*spec), matrix_error_, {}};
             field.editor->setToolTip(tooltip(*spec));
+            if (auto* combo = qobject_cast<QComboBox*>(field.editor);
+                combo && keys[c] == "granularity") {
+                // Offer only the granularities the format table allows for this tensor type.
+                for (const kernels::GranularityTraits& traits : kernels::kGranularityTraits) {
+                    if (!granularity_allowed(tensor.name, traits)) {
+                        combo->removeItem(combo->findText(QString::fromLatin1(traits.name)));
+                    }
+                }
+            }
             if (qobject_cast<QLineEdit*>(field.editor) != nullptr) {
                 field.editor->setMaximumWidth(110);  // numbers: keep the matrix compact
             }
