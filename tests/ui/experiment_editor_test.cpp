@@ -149,6 +149,39 @@ private Q_SLOTS:
         QVERIFY(editor.yamlView()->toPlainText().contains(QStringLiteral("optim_m:\n    bits: 4")));
     }
 
+    void overridesScopeAndBackwardRoundTrip() {
+        ExperimentEditor editor;
+        QVERIFY(
+            editor.loadRecipeFile(QStringLiteral(":/lowbit/presets/pretrain/gpt2/w8a8g8.yaml")));
+        QVERIFY(editor.form()->setValueText(
+            "quant.overrides", QStringLiteral("[{layers: \"blocks.0.*\", weight: {bits: 4}}]")));
+        QVERIFY(editor.form()->setValueText("quant.scope", QStringLiteral("[fc1, fc2]")));
+        QVERIFY(editor.form()->setValueText("quant.backward", QStringLiteral("switchback")));
+        QVERIFY(editor.form()->setValueText("quant.optim_v_mapping", QStringLiteral("sqrt")));
+        editor.syncFromForm();
+        QVERIFY2(editor.recipe().has_value(), qPrintable(editor.message()));
+        const config::QuantSpec& q = editor.recipe()->quant;
+        QCOMPARE(q.overrides.size(), std::size_t{1});
+        QCOMPARE(q.overrides[0].layers, std::string("blocks.0.*"));
+        QVERIFY(q.overrides[0].weight.has_value() && !q.overrides[0].activation.has_value());
+        QCOMPARE(q.overrides[0].weight->bits, 4);
+        QCOMPARE(q.scope, (std::vector<std::string>{"fc1", "fc2"}));
+        QVERIFY(q.backward == config::BackwardMode::kSwitchback);
+        QVERIFY(q.optim_v_mapping == config::SecondMomentMapping::kSqrt);
+        // Typed text is read as YAML ("[fc1, fc2]"); a form filled from the recipe shows it in
+        // canonical form, and that form's YAML is the same recipe again.
+        RecipeForm other;
+        other.setRecipe(config::parse_recipe_yaml(editor.form()->yaml(), "form"));
+        QCOMPARE(other.values().at("quant.scope"), std::string("[\"fc1\", \"fc2\"]"));
+        QVERIFY(config::parse_recipe_yaml(other.yaml(), "form") == *editor.recipe());
+        // Stored weights: fc1 and fc2 as 8-bit codes with one fp32 scale per output row
+        // (fc1 512 rows, fc2 128), everything else in fp32 (834,304 parameters in all; the
+        // per-layer override is not counted).
+        const int64_t quantized = 4 * ((65536 + 512 * 4) + (65536 + 128 * 4));
+        const int64_t fp32 = 4 * (834304 - 4 * 2 * 65536);
+        QCOMPARE(editor.footprint().weight_bytes_quantized, quantized + fp32);
+    }
+
     void invalidFieldShowsTheConfigMessageAtTheField() {
         for (const InvalidEdit& edit : kInvalidEdits) {
             const QString file = dir_.filePath(QStringLiteral("edited.yaml"));
