@@ -59,6 +59,9 @@ QString readFile(const QString& path) {
 struct RunsSnapshot {
     explicit RunsSnapshot(const QString& workspace) : worker(workspace) {
         QObject::connect(&worker, &WorkspaceWorker::runsRead, &model, &RunsModel::setRuns);
+        QObject::connect(&worker, &WorkspaceWorker::failed, [this](const QString& message) {
+            failure = message;
+        });
         worker.open(0);
     }
 
@@ -69,9 +72,10 @@ struct RunsSnapshot {
                 return model.index(row, RunsModel::kStatus).data().toString();
             }
         }
-        return QStringLiteral("<not in the model>");
+        return QStringLiteral("<not in the model> ") + failure;
     }
 
+    QString failure;
     RunsModel model;
     WorkspaceWorker worker;
 };
