@@ -2,8 +2,6 @@
 // fake-quantized linear when the layer has W, A or G quantizers; plus the telemetry capture.
 #include "lowbit/model/linear.h"
 
-#include "lowbit/quant/quantized_linear.h"
-
 #include <utility>
 
 namespace lowbit::model {
@@ -37,24 +35,22 @@ LinearImpl::LinearImpl(torch::Tensor shared_weight, std::string path, std::strin
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
     // The one place a model multiplies by a weight matrix: (..., in) -> (..., out).
-    torch::Tensor y;
-    if (quantizers_ && quantizers_->quantizes_linear()) {
-        y = quant::quantized_linear(
-            x,
-            weight_,
-            bias_,
-            quant::quantized_linear_call(*quantizers_, quant_step_, quant_micro_batch_));
-    } else {
-        y = torch::nn::functional::linear(x, weight_, bias_);
-    }
+    const bool quantized = quantizers_ && quantizers_->quantizes_linear();
+    const quant::QuantizedLinearCall call =
+        quantized ? quant::quantized_linear_call(*quantizers_, quant_step_, quant_micro_batch_)
+                  : quant::QuantizedLinearCall{};
+    const torch::Tensor y = quantized ? quant::quantized_linear(x, weight_, bias_, call)
+                                      : torch::nn::functional::linear(x, weight_, bias_);
     // Only training-mode forwards: an evaluation pass (eval mode) must not replace the step's.
     if (capture_ && is_training()) {
-        capture_->input = x.detach().reshape({-1, in_features()});
+        capture_->input =
+            quant::activation_quantizer_input(x.detach().reshape({-1, in_features()}), call);
         if (y.requires_grad()) {
             const int64_t out = out_features();
             // Capture the Capture, not `this`: the hook may outlive this call's module state.
-            y.register_hook([capture = capture_, out](const torch::Tensor& grad) {
-                capture->grad_output = grad.detach().reshape({-1, out});
+            y.register_hook([capture = capture_, out, call](const torch::Tensor& grad) {
+                capture->grad_output = quant::grad_output_quantizer_input(
+                    grad.detach().reshape({-1, out}), call.grad_output, call.grad_output_blocks);
             });
         }
     }
@@ -79,12 +75,12 @@ void LinearImpl::set_capture(bool enabled) {
     }
 }
 
-torch::Tensor LinearImpl::captured_input() const {
-    return capture_ ? capture_->input : torch::Tensor();
+quant::QuantizerInput LinearImpl::captured_input() const {
+    return capture_ ? capture_->input : quant::QuantizerInput{};
 }
 
-torch::Tensor LinearImpl::captured_grad_output() const {
-    return capture_ ? capture_->grad_output : torch::Tensor();
+quant::QuantizerInput LinearImpl::captured_grad_output() const {
+    return capture_ ? capture_->grad_output : quant::QuantizerInput{};
 }
 
 void LinearImpl::clear_capture() {

@@ -99,23 +99,50 @@ QuantizedLinearCall quantized_linear_call(const LayerQuantizers& layer,
     return call;
 }
 
+QuantizerInput activation_quantizer_input(const torch::Tensor& x2d,
+                                          const QuantizedLinearCall& call) {
+    return {x2d, call.activation};
+}
+
+QuantizerInput grad_output_quantizer_input(const torch::Tensor& g,
+                                           const std::optional<kernels::FakeQuantParams>& params,
+                                           int blocks) {
+    if (blocks <= 1 || !params) {
+        return {g, params};
+    }
+    TORCH_CHECK(g.dim() == 2 && g.size(1) % blocks == 0,
+                "quantize_grad_output: G ",
+                g.sizes(),
+                " does not split into ",
+                blocks,
+                " equal column blocks");
+    const int64_t width = g.size(1) / blocks;
+    QuantizerInput in{torch::Tensor(), params};
+    if (params->granularity == kernels::Granularity::kPerTensor) {
+        // (N, blocks, width) -> (blocks, N·width): each block's elements in one row, one scale
+        // per row.
+        in.x = g.reshape({-1, blocks, width}).transpose(0, 1).reshape({blocks, -1});
+        in.params->granularity = kernels::Granularity::kPerToken;
+    } else {
+        // Rows (and row groups) of width elements never straddle a block boundary.
+        in.x = g.reshape({-1, width});
+    }
+    return in;
+}
+
 torch::Tensor quantize_grad_output(const torch::Tensor& g,
                                    const kernels::FakeQuantParams& params,
                                    int blocks) {
+    const QuantizerInput in = grad_output_quantizer_input(g, params, blocks);
+    const torch::Tensor q = fake_quantize(in.x.contiguous(), *in.params);
     if (blocks <= 1) {
-        return fake_quantize(g, params);
+        return q;
     }
-    TORCH_CHECK(g.size(-1) % blocks == 0,
-                "quantize_grad_output: ",
-                g.size(-1),
-                " output columns do not split into ",
-                blocks,
-                " equal blocks");
-    std::vector<torch::Tensor> parts;
-    for (const torch::Tensor& block : g.chunk(blocks, -1)) {  // each (N, out/blocks)
-        parts.push_back(fake_quantize(block.contiguous(), params));
+    if (params.granularity == kernels::Granularity::kPerTensor) {
+        const int64_t width = g.size(1) / blocks;
+        return q.reshape({blocks, -1, width}).transpose(0, 1).reshape(g.sizes());
     }
-    return torch::cat(parts, -1);
+    return q.reshape(g.sizes());
 }
 
 torch::Tensor QuantizedLinearFunction::forward(AutogradContext* ctx,

@@ -32,7 +32,7 @@ constexpr std::array<const char*, 7> kScalarsNames = {
     "id", "run_id", "key", "step", "tokens", "wall_time", "value"};
 static_assert(kScalarsNames.size() == scalars_column::kValue + 1);
 
-constexpr std::array<const char*, 19> kHistogramsNames = {"id",
+constexpr std::array<const char*, 11> kHistogramsNames = {"id",
                                                           "run_id",
                                                           "step",
                                                           "layer",
@@ -41,32 +41,37 @@ constexpr std::array<const char*, 19> kHistogramsNames = {"id",
                                                           "bin_lo",
                                                           "bin_hi",
                                                           "counts",
-                                                          "n",
-                                                          "min",
-                                                          "max",
-                                                          "sum",
-                                                          "sumsq",
-                                                          "nan_count",
-                                                          "inf_count",
-                                                          "zero_count",
-                                                          "clipped_low",
-                                                          "clipped_high"};
-static_assert(kHistogramsNames.size() == histograms_column::kClippedHigh + 1);
+                                                          "below",
+                                                          "above"};
+static_assert(kHistogramsNames.size() == histograms_column::kAbove + 1);
 
-constexpr std::array<const char*, 13> kQuantStatsNames = {"id",
-                                                          "run_id",
-                                                          "step",
-                                                          "layer",
-                                                          "tensor_kind",
-                                                          "sqnr_db",
-                                                          "mse",
-                                                          "clip_fraction",
-                                                          "underflow_fraction",
-                                                          "scale_min",
-                                                          "scale_max",
-                                                          "absmax_over_sigma",
-                                                          "kurtosis"};
-static_assert(kQuantStatsNames.size() == quant_stats_column::kKurtosis + 1);
+constexpr std::array<const char*, 26> kTensorStatsNames = {"id",
+                                                           "run_id",
+                                                           "step",
+                                                           "layer",
+                                                           "tensor_kind",
+                                                           "quantizer",
+                                                           "qn",
+                                                           "qp",
+                                                           "n",
+                                                           "min",
+                                                           "max",
+                                                           "sum",
+                                                           "sumsq",
+                                                           "nan_count",
+                                                           "inf_count",
+                                                           "zero_count",
+                                                           "clipped_low",
+                                                           "clipped_high",
+                                                           "sqnr_db",
+                                                           "mse",
+                                                           "clip_fraction",
+                                                           "underflow_fraction",
+                                                           "scale_min",
+                                                           "scale_max",
+                                                           "absmax_over_sigma",
+                                                           "kurtosis"};
+static_assert(kTensorStatsNames.size() == tensor_stats_column::kKurtosis + 1);
 
 constexpr std::array<const char*, 6> kEventsNames = {
     "id", "run_id", "step", "wall_time", "kind", "text"};
@@ -81,7 +86,7 @@ static_assert(kFilesNames.size() == files_column::kCreatedAt + 1);
 const TableColumns kRunsTable{"runs", kRunsNames};
 const TableColumns kScalarsTable{"scalars", kScalarsNames};
 const TableColumns kHistogramsTable{"histograms", kHistogramsNames};
-const TableColumns kQuantStatsTable{"quant_stats", kQuantStatsNames};
+const TableColumns kTensorStatsTable{"tensor_stats", kTensorStatsNames};
 const TableColumns kEventsTable{"events", kEventsNames};
 const TableColumns kCheckpointsTable{"checkpoints", kFilesNames};
 const TableColumns kArtifactsTable{"artifacts", kFilesNames};
@@ -108,7 +113,7 @@ std::span<const TableColumns* const> all_tables() {
     static const std::array<const TableColumns*, 7> tables = {&kRunsTable,
                                                               &kScalarsTable,
                                                               &kHistogramsTable,
-                                                              &kQuantStatsTable,
+                                                              &kTensorStatsTable,
                                                               &kEventsTable,
                                                               &kCheckpointsTable,
                                                               &kArtifactsTable};

@@ -60,6 +60,23 @@ enum : int {
     kBinLo,
     kBinHi,
     kCounts,
+    kBelow,
+    kAbove,
+};
+}  // namespace histograms_column
+
+extern const TableColumns kHistogramsTable;
+
+namespace tensor_stats_column {
+enum : int {
+    kId,
+    kRunId,
+    kStep,
+    kLayer,
+    kTensorKind,
+    kQuantizer,
+    kQn,
+    kQp,
     kN,
     kMin,
     kMax,
@@ -70,18 +87,6 @@ enum : int {
     kZeroCount,
     kClippedLow,
     kClippedHigh,
-};
-}  // namespace histograms_column
-
-extern const TableColumns kHistogramsTable;
-
-namespace quant_stats_column {
-enum : int {
-    kId,
-    kRunId,
-    kStep,
-    kLayer,
-    kTensorKind,
     kSqnrDb,
     kMse,
     kClipFraction,
@@ -91,9 +96,9 @@ enum : int {
     kAbsmaxOverSigma,
     kKurtosis,
 };
-}  // namespace quant_stats_column
+}  // namespace tensor_stats_column
 
-extern const TableColumns kQuantStatsTable;
+extern const TableColumns kTensorStatsTable;
 
 namespace events_column {
 enum : int { kId, kRunId, kStep, kWallTime, kKind, kText };

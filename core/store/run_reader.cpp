@@ -212,42 +212,58 @@ std::vector<HistogramRecord> RunReader::histograms(int64_t run_id,
         h.bin_lo = query.column_double(hc::kBinLo);
         h.bin_hi = query.column_double(hc::kBinHi);
         h.counts = decode_counts(query.column_blob(hc::kCounts));
-        h.n = query.column_int64(hc::kN);
-        h.min = query.column_double(hc::kMin);
-        h.max = query.column_double(hc::kMax);
-        h.sum = query.column_double(hc::kSum);
-        h.sumsq = query.column_double(hc::kSumsq);
-        h.nan_count = query.column_int64(hc::kNanCount);
-        h.inf_count = query.column_int64(hc::kInfCount);
-        h.zero_count = query.column_int64(hc::kZeroCount);
-        h.clipped_low = query.column_int64(hc::kClippedLow);
-        h.clipped_high = query.column_int64(hc::kClippedHigh);
+        h.below = query.column_int64(hc::kBelow);
+        h.above = query.column_int64(hc::kAbove);
         records.push_back(std::move(h));
     }
     return records;
 }
 
-std::vector<QuantStatRecord> RunReader::quant_stats(int64_t run_id) const {
+std::vector<TensorStatsRecord> RunReader::tensor_stats(int64_t run_id,
+                                                       const std::string& layer,
+                                                       const std::string& tensor_kind,
+                                                       int64_t since_row_id) const {
     Statement query(impl_->db,
-                    kQuantStatsTable.select_sql() + "WHERE run_id = ? ORDER BY step, id");
-    query.bind_int64(1, run_id);
-    std::vector<QuantStatRecord> stats;
+                    kTensorStatsTable.select_sql() +
+                        "WHERE run_id = ?1 AND id > ?2 AND (?3 = '' OR layer = ?3)"
+                        " AND (?4 = '' OR tensor_kind = ?4) ORDER BY step, id");
+    query.bind_int64(1, run_id)
+        .bind_int64(2, since_row_id)
+        .bind_text(3, layer)
+        .bind_text(4, tensor_kind);
+    std::vector<TensorStatsRecord> stats;
     while (query.step()) {
-        namespace qc = quant_stats_column;
-        QuantStatRecord q;
-        q.run_id = query.column_int64(qc::kRunId);
-        q.step = query.column_int64(qc::kStep);
-        q.layer = query.column_text(qc::kLayer);
-        q.tensor_kind = query.column_text(qc::kTensorKind);
-        q.sqnr_db = query.column_double(qc::kSqnrDb);
-        q.mse = query.column_double(qc::kMse);
-        q.clip_fraction = query.column_double(qc::kClipFraction);
-        q.underflow_fraction = query.column_double(qc::kUnderflowFraction);
-        q.scale_min = query.column_double(qc::kScaleMin);
-        q.scale_max = query.column_double(qc::kScaleMax);
-        q.absmax_over_sigma = query.column_double(qc::kAbsmaxOverSigma);
-        q.kurtosis = query.column_double(qc::kKurtosis);
-        stats.push_back(std::move(q));
+        namespace tc = tensor_stats_column;
+        TensorStatsRecord t;
+        t.row_id = query.column_int64(tc::kId);
+        t.run_id = query.column_int64(tc::kRunId);
+        t.step = query.column_int64(tc::kStep);
+        t.layer = query.column_text(tc::kLayer);
+        t.tensor_kind = query.column_text(tc::kTensorKind);
+        if (!query.column_is_null(tc::kQuantizer)) {
+            t.quantizer = query.column_text(tc::kQuantizer);
+        }
+        t.qn = query.column_optional_int64(tc::kQn);
+        t.qp = query.column_optional_int64(tc::kQp);
+        t.n = query.column_int64(tc::kN);
+        t.min = query.column_double(tc::kMin);
+        t.max = query.column_double(tc::kMax);
+        t.sum = query.column_double(tc::kSum);
+        t.sumsq = query.column_double(tc::kSumsq);
+        t.nan_count = query.column_int64(tc::kNanCount);
+        t.inf_count = query.column_int64(tc::kInfCount);
+        t.zero_count = query.column_int64(tc::kZeroCount);
+        t.clipped_low = query.column_int64(tc::kClippedLow);
+        t.clipped_high = query.column_int64(tc::kClippedHigh);
+        t.sqnr_db = query.column_double(tc::kSqnrDb);
+        t.mse = query.column_double(tc::kMse);
+        t.clip_fraction = query.column_double(tc::kClipFraction);
+        t.underflow_fraction = query.column_double(tc::kUnderflowFraction);
+        t.scale_min = query.column_double(tc::kScaleMin);
+        t.scale_max = query.column_double(tc::kScaleMax);
+        t.absmax_over_sigma = query.column_double(tc::kAbsmaxOverSigma);
+        t.kurtosis = query.column_double(tc::kKurtosis);
+        stats.push_back(std::move(t));
     }
     return stats;
 }

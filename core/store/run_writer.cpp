@@ -26,7 +26,7 @@ double unix_now() {
 
 // Tables that truncate_after() rewinds; artifacts are kept (an export stays valid on resume).
 constexpr const char* kStepTables[] = {
-    "scalars", "histograms", "quant_stats", "events", "checkpoints"};
+    "scalars", "histograms", "tensor_stats", "events", "checkpoints"};
 
 }  // namespace
 
@@ -37,14 +37,14 @@ struct RunWriter::Impl {
           batch_rows(batch > 0 ? batch : 1),
           insert_scalar(db, kScalarsTable.insert_sql()),
           insert_histogram(db, kHistogramsTable.insert_sql()),
-          insert_quant_stat(db, kQuantStatsTable.insert_sql()),
+          insert_tensor_stats(db, kTensorStatsTable.insert_sql()),
           insert_event(db, kEventsTable.insert_sql()),
           insert_checkpoint(db, kCheckpointsTable.insert_sql()),
           insert_artifact(db, kArtifactsTable.insert_sql()),
           update_heartbeat(db, "UPDATE runs SET heartbeat_at = ? WHERE id = ?") {}
 
     size_t pending_rows() const {
-        return scalars.size() + histograms.size() + quant_stats.size();
+        return scalars.size() + histograms.size() + tensor_stats.size();
     }
 
     // Inserts the buffered rows and refreshes the owned run's heartbeat; the caller holds the
@@ -70,32 +70,41 @@ struct RunWriter::Impl {
                 .bind_double(hc::kBinLo, h.bin_lo)
                 .bind_double(hc::kBinHi, h.bin_hi)
                 .bind_blob(hc::kCounts, encode_counts(h.counts))
-                .bind_int64(hc::kN, h.n)
-                .bind_double(hc::kMin, h.min)
-                .bind_double(hc::kMax, h.max)
-                .bind_double(hc::kSum, h.sum)
-                .bind_double(hc::kSumsq, h.sumsq)
-                .bind_int64(hc::kNanCount, h.nan_count)
-                .bind_int64(hc::kInfCount, h.inf_count)
-                .bind_int64(hc::kZeroCount, h.zero_count)
-                .bind_int64(hc::kClippedLow, h.clipped_low)
-                .bind_int64(hc::kClippedHigh, h.clipped_high)
+                .bind_int64(hc::kBelow, h.below)
+                .bind_int64(hc::kAbove, h.above)
                 .execute();
         }
-        namespace qc = quant_stats_column;
-        for (const auto& q : quant_stats) {
-            insert_quant_stat.bind_int64(qc::kRunId, q.run_id)
-                .bind_int64(qc::kStep, q.step)
-                .bind_text(qc::kLayer, q.layer)
-                .bind_text(qc::kTensorKind, q.tensor_kind)
-                .bind_double(qc::kSqnrDb, q.sqnr_db)
-                .bind_double(qc::kMse, q.mse)
-                .bind_double(qc::kClipFraction, q.clip_fraction)
-                .bind_double(qc::kUnderflowFraction, q.underflow_fraction)
-                .bind_double(qc::kScaleMin, q.scale_min)
-                .bind_double(qc::kScaleMax, q.scale_max)
-                .bind_double(qc::kAbsmaxOverSigma, q.absmax_over_sigma)
-                .bind_double(qc::kKurtosis, q.kurtosis)
+        namespace tc = tensor_stats_column;
+        for (const auto& t : tensor_stats) {
+            insert_tensor_stats.bind_int64(tc::kRunId, t.run_id)
+                .bind_int64(tc::kStep, t.step)
+                .bind_text(tc::kLayer, t.layer)
+                .bind_text(tc::kTensorKind, t.tensor_kind);
+            if (t.quantizer) {
+                insert_tensor_stats.bind_text(tc::kQuantizer, *t.quantizer);
+            } else {
+                insert_tensor_stats.bind_null(tc::kQuantizer);
+            }
+            insert_tensor_stats.bind_optional_int64(tc::kQn, t.qn)
+                .bind_optional_int64(tc::kQp, t.qp)
+                .bind_int64(tc::kN, t.n)
+                .bind_double(tc::kMin, t.min)
+                .bind_double(tc::kMax, t.max)
+                .bind_double(tc::kSum, t.sum)
+                .bind_double(tc::kSumsq, t.sumsq)
+                .bind_int64(tc::kNanCount, t.nan_count)
+                .bind_int64(tc::kInfCount, t.inf_count)
+                .bind_int64(tc::kZeroCount, t.zero_count)
+                .bind_int64(tc::kClippedLow, t.clipped_low)
+                .bind_int64(tc::kClippedHigh, t.clipped_high)
+                .bind_double(tc::kSqnrDb, t.sqnr_db)
+                .bind_double(tc::kMse, t.mse)
+                .bind_double(tc::kClipFraction, t.clip_fraction)
+                .bind_double(tc::kUnderflowFraction, t.underflow_fraction)
+                .bind_double(tc::kScaleMin, t.scale_min)
+                .bind_double(tc::kScaleMax, t.scale_max)
+                .bind_double(tc::kAbsmaxOverSigma, t.absmax_over_sigma)
+                .bind_double(tc::kKurtosis, t.kurtosis)
                 .execute();
         }
         write_heartbeat();
@@ -115,7 +124,7 @@ struct RunWriter::Impl {
     void clear_pending() {
         scalars.clear();
         histograms.clear();
-        quant_stats.clear();
+        tensor_stats.clear();
     }
 
     void maybe_flush(RunWriter& writer) {
@@ -161,14 +170,14 @@ struct RunWriter::Impl {
     int batch_rows;
     Statement insert_scalar;
     Statement insert_histogram;
-    Statement insert_quant_stat;
+    Statement insert_tensor_stats;
     Statement insert_event;
     Statement insert_checkpoint;
     Statement insert_artifact;
     Statement update_heartbeat;  // runs with every write batch: prepared once
     std::vector<ScalarPoint> scalars;
     std::vector<HistogramRecord> histograms;
-    std::vector<QuantStatRecord> quant_stats;
+    std::vector<TensorStatsRecord> tensor_stats;
     std::optional<int64_t> owned_run;  // attach_process(): the run whose heartbeat we refresh
     double last_heartbeat = 0;
 };
@@ -288,8 +297,8 @@ void RunWriter::add_histogram(const HistogramRecord& histogram) {
     impl_->maybe_flush(*this);
 }
 
-void RunWriter::add_quant_stat(const QuantStatRecord& stat) {
-    impl_->quant_stats.push_back(stat);
+void RunWriter::add_tensor_stats(const TensorStatsRecord& stats) {
+    impl_->tensor_stats.push_back(stats);
     impl_->maybe_flush(*this);
 }
 

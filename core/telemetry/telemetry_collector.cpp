@@ -199,7 +199,7 @@ std::vector<TelemetryEntry> TelemetryCollector::collect() {
 std::size_t TelemetryCollector::flush(store::RunWriter& writer, std::int64_t run_id) {
     const std::vector<TelemetryEntry> entries = collect();
     for (const TelemetryEntry& e : entries) {
-        writer.add_quant_stat(quant_stat_record(e, run_id, step_));
+        writer.add_tensor_stats(tensor_stats_record(e, run_id, step_));
         for (const store::HistogramRecord& h : histogram_records(e, spec_, run_id, step_)) {
             writer.add_histogram(h);
         }

@@ -63,6 +63,13 @@ void AdamW::step(double lr) {
                          lr,
                          options_,
                          constants);
+            if (MomentObserver* observer = moment_observer()) {
+                UpdatedMoments moments;
+                moments.param_name = slot.name;
+                moments.m = slot.exp_avg;
+                moments.v = slot.exp_avg_sq;
+                observer->on_moments(moments);
+            }
         }
     }
 }

@@ -133,6 +133,13 @@ void QuantizedAdamW::step(double lr) {
                          lr,
                          options_,
                          constants);
+            if (MomentObserver* observer = moment_observer()) {
+                UpdatedMoments moments;
+                moments.param_name = slot.name;
+                moments.m = slot.m.values();
+                moments.v = slot.v.values();
+                observer->on_moments(moments);
+            }
             continue;
         }
         const double decay = slot.decay ? options_.weight_decay : 0.0;
@@ -146,6 +153,16 @@ void QuantizedAdamW::step(double lr) {
         args.cols = cols;
         args.m = slot.m.kernel_view();
         args.v = slot.v.kernel_view();
+        // Observed steps: the kernel also writes the values it quantizes (float32, param's shape).
+        MomentObserver* observer = moment_observer();
+        torch::Tensor m_out;
+        torch::Tensor v_out;
+        if (observer != nullptr) {
+            m_out = slot.m.quantized() ? torch::empty_like(param) : torch::Tensor();
+            v_out = slot.v.quantized() ? torch::empty_like(param) : torch::Tensor();
+            args.m.unquantized_out = m_out.defined() ? m_out.data_ptr<float>() : nullptr;
+            args.v.unquantized_out = v_out.defined() ? v_out.data_ptr<float>() : nullptr;
+        }
         args.v_mapping = v_mapping_;
         args.scalars = kernels::adam_step_scalars(
             lr, options_.beta1, options_.beta2, options_.eps, decay, steps_taken_);
@@ -175,6 +192,16 @@ void QuantizedAdamW::step(double lr) {
         }
         if (!param.is_same(slot.param)) {
             slot.param.copy_(param);
+        }
+        if (observer != nullptr) {
+            const int64_t row_len = detail::moment_view_shape(slot.param).second;
+            observer->on_moments({.param_name = slot.name,
+                                  .m = slot.m.quantized() ? m_out : slot.m.values(),
+                                  .v = slot.v.quantized() ? v_out : slot.v.values(),
+                                  .m_quantized = slot.m.quantized(),
+                                  .v_quantized = slot.v.quantized(),
+                                  .m_params = equivalent_fake_quant(slot.m.format(), row_len),
+                                  .v_params = equivalent_fake_quant(slot.v.format(), row_len)});
         }
     }
 }

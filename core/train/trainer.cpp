@@ -206,7 +206,7 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
                                   .what = !std::isfinite(train_loss) ? "loss" : "gradient norm"});
             }
             if (log_telemetry) {
-                telemetry.add_before_update(*run.optimizer);
+                telemetry.before_update(*run.optimizer);
             }
             run.optimizer->step(lr);
             run.tokens_seen += tokens_per_step;

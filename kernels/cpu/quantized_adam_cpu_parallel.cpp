@@ -74,6 +74,13 @@ struct MomentView {
         return is_v ? (sqrt_mapping ? u.v_root : u.v) : u.m;
     }
 
+    // Hands element i's requantized value to the optional unquantized_out.
+    void tap(std::int64_t i, const AdamElementUpdate& u) const {
+        if (moment->unquantized_out != nullptr) {
+            moment->unquantized_out[i] = stored_domain(u);
+        }
+    }
+
     // New moment of element i from its old value and g (pass 1 of the two-pass path).
     float new_stored_domain(std::int64_t i, float g, const AdamStepScalars& s) const {
         const float old = load_old(i);
@@ -190,11 +197,13 @@ void step_tiles(const QuantizedAdamArgs& args,
                 args.param[i] = u.param;
                 if (m.quantized) {
                     tile_m[static_cast<std::size_t>(i - begin)] = u.m;
+                    m.tap(i, u);
                 } else {
                     args.m.values[i] = u.m;
                 }
                 if (v.quantized) {
                     tile_v[static_cast<std::size_t>(i - begin)] = v.stored_domain(u);
+                    v.tap(i, u);
                 } else {
                     args.v.values[i] = u.v;
                 }
@@ -302,11 +311,13 @@ void step_two_pass(const QuantizedAdamArgs& args,
             args.param[i] = u.param;
             if (m.quantized) {
                 write_code(m, i, n, u.m, m_s, m_z, &m_pending);
+                m.tap(i, u);
             } else {
                 args.m.values[i] = u.m;
             }
             if (v.quantized) {
                 write_code(v, i, n, v.stored_domain(u), v_s, v_z, &v_pending);
+                v.tap(i, u);
             } else {
                 args.v.values[i] = u.v;
             }

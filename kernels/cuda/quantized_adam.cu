@@ -32,8 +32,9 @@ struct MomentDevice {
     std::uint8_t* codes;
     const float* scales;  // old scales (pass 1 and 2 read them)
     const float* zero_points;
-    float* values;  // float32 moment when not quantized
-    float* new_s;   // (num_groups,) workspace: keys during pass 1, then the new scales
+    float* values;           // float32 moment when not quantized
+    float* unquantized_out;  // optional (n,): the values requantized into the codes
+    float* new_s;            // (num_groups,) workspace: keys during pass 1, then the new scales
     float* new_z;
 
     __device__ float load_old(std::int64_t i) const {
@@ -145,6 +146,11 @@ __device__ inline void store_moment(const MomentDevice& mom,
     }
     const int c0 = mom.new_code(i, mom.stored_domain(u[0]));
     const int c1 = count > 1 ? mom.new_code(i + 1, mom.stored_domain(u[1])) : 0;
+    if (mom.unquantized_out != nullptr) {
+        for (std::int64_t k = 0; k < count; ++k) {
+            mom.unquantized_out[i + k] = mom.stored_domain(u[k]);
+        }
+    }
     if (mom.packed) {
         mom.codes[i / 2] = static_cast<std::uint8_t>(c0 | (c1 << 4));
     } else {
@@ -198,6 +204,7 @@ MomentDevice make_moment(const AdamMoment& moment,
     d.quantized = moment.format != nullptr;
     d.is_v = is_v;
     d.values = moment.values;
+    d.unquantized_out = moment.format != nullptr ? moment.unquantized_out : nullptr;
     if (d.quantized) {
         const StateQuantFormat& f = *moment.format;
         d.sqrt_mapping = is_v && mapping == SecondMomentMapping::kSqrt;

@@ -51,6 +51,13 @@ Status store_moment(const AdamMoment& moment,
         std::copy(values.begin(), values.end(), moment.values);
         return Status::kOk;
     }
+    if (moment.unquantized_out != nullptr) {
+        // What state_quantize_ref quantizes: the value, or its square root for kSqrt.
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            moment.unquantized_out[i] =
+                mapping == SecondMomentMapping::kSqrt ? std::sqrt(values[i]) : values[i];
+        }
+    }
     return state_quantize_ref(values.data(), rows, cols, *moment.format, mapping, moment.quantized);
 }
 

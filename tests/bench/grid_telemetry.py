@@ -36,11 +36,11 @@ def main():
         label = re.sub(r" ?\[ *\]", "", re.sub(r" ?\bseed=[0-9]+", "", name)).strip()
         kinds = quantized_kinds(json.loads(recipe_json))
         row = {"kinds": kinds, "underflow": {}, "sqnr": {}}
-        (last_step,) = db.execute("SELECT max(step) FROM quant_stats WHERE run_id = ?",
+        (last_step,) = db.execute("SELECT max(step) FROM tensor_stats WHERE run_id = ?",
                                   (run_id,)).fetchone()
         for kind in kinds:
             underflow, sqnr = db.execute(
-                "SELECT avg(underflow_fraction), avg(sqnr_db) FROM quant_stats"
+                "SELECT avg(underflow_fraction), avg(sqnr_db) FROM tensor_stats"
                 " WHERE run_id = ? AND step = ? AND tensor_kind = ?",
                 (run_id, last_step, kind)).fetchone()
             row["underflow"][kind] = underflow

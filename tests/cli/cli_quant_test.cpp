@@ -149,10 +149,10 @@ TEST_F(CliQuantTest, StochasticRoundingRunResumesBitExactAfterSigkill) {
         EXPECT_EQ(scalar_series(database, key), expected) << key;
     }
     const std::string telemetry_rows =
-        "SELECT q.step, q.layer, q.tensor_kind, q.sqnr_db, q.underflow_fraction, h.bin_scheme, "
-        "h.n, h.sum, h.sumsq, hex(h.counts) FROM quant_stats q JOIN histograms h ON h.run_id = "
-        "q.run_id AND h.step = q.step AND h.layer = q.layer AND h.tensor_kind = q.tensor_kind "
-        "WHERE q.run_id = 1 ORDER BY q.step, q.layer, q.tensor_kind, h.bin_scheme";
+        "SELECT t.step, t.layer, t.tensor_kind, t.sqnr_db, t.underflow_fraction, h.bin_scheme, "
+        "t.n, t.sum, t.sumsq, hex(h.counts) FROM tensor_stats t JOIN histograms h ON h.run_id = "
+        "t.run_id AND h.step = t.step AND h.layer = t.layer AND h.tensor_kind = t.tensor_kind "
+        "WHERE t.run_id = 1 ORDER BY t.step, t.layer, t.tensor_kind, h.bin_scheme";
     const std::string expected_telemetry = query_rows(reference / "runs.sqlite", telemetry_rows);
     // 6 logging steps × 9 layers × 5 kinds × 2 histograms.
     EXPECT_EQ(std::count(expected_telemetry.begin(), expected_telemetry.end(), '\n'), 540);

@@ -82,8 +82,8 @@ TEST_F(CliTelemetryTest, W8A8G8RunRecordsEveryLayerAndKindAtEveryLoggingStep) {
     const store::Workspace workspace = open_workspace(root);
     const store::RunReader reader(workspace);
     const std::set<int64_t> steps = {1, 5, 10, 15, 20};
-    std::map<std::tuple<int64_t, std::string, std::string>, store::QuantStatRecord> stats;
-    for (const store::QuantStatRecord& r : reader.quant_stats(1)) {
+    std::map<std::tuple<int64_t, std::string, std::string>, store::TensorStatsRecord> stats;
+    for (const store::TensorStatsRecord& r : reader.tensor_stats(1)) {
         EXPECT_TRUE(stats.emplace(std::make_tuple(r.step, r.layer, r.tensor_kind), r).second)
             << "duplicate row " << r.step << " " << r.layer << " " << r.tensor_kind;
     }
@@ -114,11 +114,12 @@ TEST_F(CliTelemetryTest, W8A8G8RunRecordsEveryLayerAndKindAtEveryLoggingStep) {
                     if (h.bin_scheme == "log2") {
                         // Zeros have no magnitude bin; magnitudes outside the range are counted
                         // apart.
-                        EXPECT_EQ(in_bins + h.zero_count + h.clipped_low + h.clipped_high, h.n);
+                        EXPECT_EQ(in_bins + it->second.zero_count + h.below + h.above,
+                                  it->second.n);
                     } else {
-                        EXPECT_EQ(in_bins, h.n) << h.bin_scheme;
+                        EXPECT_EQ(in_bins, it->second.n) << h.bin_scheme;
                     }
-                    EXPECT_GT(h.n, 0);
+                    EXPECT_GT(it->second.n, 0);
                 }
                 // 32 uniform bins (telemetry.bins); one bin per 8-bit code, or log2 bins.
                 EXPECT_EQ(bins_per_scheme.at("uniform"), 32u);
@@ -211,7 +212,7 @@ TEST_F(CliTelemetryTest, QuantizedAdamStatesAreStoredLowBitAndRecorded) {
 
     // Only the run that quantizes something records its quantized layers: the 8 matrices.
     std::map<std::string, int> rows_per_kind;
-    for (const store::QuantStatRecord& r : reader.quant_stats(2)) {
+    for (const store::TensorStatsRecord& r : reader.tensor_stats(2)) {
         EXPECT_EQ(r.step, 10);
         EXPECT_NE(r.layer, "lm_head");  // tied: its moments are the embedding's, unquantized
         ++rows_per_kind[r.tensor_kind];
@@ -229,9 +230,9 @@ TEST_F(CliTelemetryTest, QuantizedAdamStatesAreStoredLowBitAndRecorded) {
             const int64_t zeros = zero_codes(r.layer, r.tensor_kind);
             // The code-0 bin of the grid histogram (index -Qn) counts the same values.
             EXPECT_EQ(grid->counts[is_m ? 128 : 8], zeros);
-            const double underflow = static_cast<double>(zeros - grid->zero_count) / grid->n;
+            const double underflow = static_cast<double>(zeros - r.zero_count) / r.n;
             EXPECT_NEAR(r.underflow_fraction, underflow, 1e-12)
-                << zeros << " zero codes, " << grid->zero_count << " exact zeros of " << grid->n;
+                << zeros << " zero codes, " << r.zero_count << " exact zeros of " << r.n;
             if (!is_m) {
                 largest_v_underflow = std::max(largest_v_underflow, r.underflow_fraction);
             }
@@ -244,7 +245,7 @@ TEST_F(CliTelemetryTest, QuantizedAdamStatesAreStoredLowBitAndRecorded) {
     // 4-bit absmax blocks of v: every v below max/14 of its block rounds to 0, so some must.
     EXPECT_GT(largest_v_underflow, 0.0);
     // The baseline quantizes nothing, so it records every linear (for comparison), lm_head too.
-    EXPECT_EQ(reader.quant_stats(1).size(), kLayers.size() * kKinds.size());
+    EXPECT_EQ(reader.tensor_stats(1).size(), kLayers.size() * kKinds.size());
 }
 
 }  // namespace

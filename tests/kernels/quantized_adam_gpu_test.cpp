@@ -30,18 +30,21 @@ struct DeviceMoment {
     DeviceVector<float> scales;
     DeviceVector<float> zero_points;
     DeviceVector<float> values;
+    DeviceVector<float> unquantized_out;
 
     explicit DeviceMoment(const MomentStore& host)
         : codes(host.codes),
           scales(host.scales),
           zero_points(host.zero_points),
-          values(host.values) {}
+          values(host.values),
+          unquantized_out(host.unquantized_out) {}
 
     AdamMoment moment(const MomentStore& host) const {
         AdamMoment m;
         if (host.format) {
             m.format = &*host.format;
             m.quantized = {codes.get(), scales.get(), zero_points.get()};
+            m.unquantized_out = host.unquantized_out.empty() ? nullptr : unquantized_out.get();
         } else {
             m.values = values.get();
         }
@@ -53,6 +56,7 @@ struct DeviceMoment {
         host->scales = scales.to_host();
         host->zero_points = zero_points.to_host();
         host->values = values.to_host();
+        host->unquantized_out = unquantized_out.to_host();
     }
 };
 
@@ -93,6 +97,9 @@ TEST(QuantizedAdamGpu, MatchesReferenceBitForBit) {
             for (const auto mapping : {SecondMomentMapping::kLinear, SecondMomentMapping::kSqrt}) {
                 expect_gpu_matches_reference(AdamProblem(rows, cols, f, f, mapping, ++seed), 3);
             }
+            AdamProblem tapped(rows, cols, f, f, SecondMomentMapping::kSqrt, ++seed);
+            tapped.tap_moments();  // the unquantized outputs must match too
+            expect_gpu_matches_reference(tapped, 2);
             expect_gpu_matches_reference(
                 AdamProblem(rows, cols, f, std::nullopt, SecondMomentMapping::kLinear, ++seed), 2);
         }

@@ -56,6 +56,9 @@ TEST(QuantizedAdamCpuParallel, MatchesReferenceBitForBitOnAwkwardShapes) {
             for (const auto mapping : {SecondMomentMapping::kLinear, SecondMomentMapping::kSqrt}) {
                 expect_cpu_matches_reference(AdamProblem(rows, cols, f, f, mapping, ++seed), 3, 3);
             }
+            AdamProblem tapped(rows, cols, f, f, SecondMomentMapping::kSqrt, ++seed);
+            tapped.tap_moments();  // the unquantized outputs must match too
+            expect_cpu_matches_reference(tapped, 2, 2);
             expect_cpu_matches_reference(
                 AdamProblem(rows, cols, f, std::nullopt, SecondMomentMapping::kLinear, ++seed),
                 2,
@@ -153,43 +156,53 @@ std::vector<float> fake_quant_groups(const std::vector<float>& x,
 }
 
 TEST(QuantizedAdamStep, StoresTheFakeQuantizedNewMomentsAndUpdatesFromUnquantizedOnes) {
-    for (const StateQuantFormat& f : format_sweep()) {
-        for (const auto mapping : {SecondMomentMapping::kLinear, SecondMomentMapping::kSqrt}) {
-            AdamProblem p(11, 70, f, f, mapping, 9);
-            const std::int64_t n = p.rows * p.cols;
-            const std::vector<float> m_old =
-                p.m.current(p.rows, p.cols, SecondMomentMapping::kLinear);
-            const std::vector<float> v_old = p.v.current(p.rows, p.cols, mapping);
-            const std::vector<float> p_old = p.param;
-            const AdamStepScalars s = scalars_for_step(5);
-            ASSERT_EQ(quantized_adam_step_cpu_parallel(p.args(s), 2), Status::kOk);
+    // 11 x 70 takes the CPU tile path for every format, 2 x 20000 the two-pass path for the
+    // per-tensor and per-row ones; both must hand out exactly the m_t and v_t (sqrt(v_t)) they
+    // quantize.
+    for (const auto& [rows, cols] : {std::pair<std::int64_t, std::int64_t>{11, 70}, {2, 20000}}) {
+        for (const StateQuantFormat& f : format_sweep()) {
+            for (const auto mapping : {SecondMomentMapping::kLinear, SecondMomentMapping::kSqrt}) {
+                AdamProblem p(rows, cols, f, f, mapping, 9);
+                p.tap_moments();
+                const std::int64_t n = p.rows * p.cols;
+                const std::vector<float> m_old =
+                    p.m.current(p.rows, p.cols, SecondMomentMapping::kLinear);
+                const std::vector<float> v_old = p.v.current(p.rows, p.cols, mapping);
+                const std::vector<float> p_old = p.param;
+                const AdamStepScalars s = scalars_for_step(5);
+                ASSERT_EQ(quantized_adam_step_cpu_parallel(p.args(s), 2), Status::kOk);
 
-            // m_t, v_t and the parameter as docs/quantized-pretraining.md §Quantized AdamW
-            // writes them, one float32 operation at a time.
-            std::vector<float> m_t(n), v_t(n), root(n), p_t(n);
-            for (std::int64_t i = 0; i < n; ++i) {
-                const float g = p.grad[i];
-                m_t[i] = s.beta1 * m_old[i] + s.one_minus_beta1 * g;
-                v_t[i] = s.beta2 * v_old[i] + s.one_minus_beta2 * (g * g);
-                root[i] = std::sqrt(v_t[i]);
-                const float denom = root[i] / s.bias_correction2_sqrt + s.eps;
-                p_t[i] = p_old[i] * s.decay_factor - s.step_size * (m_t[i] / denom);
-            }
-            EXPECT_TRUE(bits_equal(p_t, p.param)) << describe(p);
-            EXPECT_TRUE(values_equal(fake_quant_groups(m_t, p.rows, p.cols, f),
-                                     p.m.current(p.rows, p.cols, SecondMomentMapping::kLinear)))
-                << "m of " << describe(p);
-            std::vector<float> v_hat;
-            if (mapping == SecondMomentMapping::kSqrt) {
-                v_hat = fake_quant_groups(root, p.rows, p.cols, f);
-                for (float& x : v_hat) {
-                    x = x * x;
+                // m_t, v_t and the parameter as docs/quantized-pretraining.md §Quantized AdamW
+                // writes them, one float32 operation at a time.
+                std::vector<float> m_t(n), v_t(n), root(n), p_t(n);
+                for (std::int64_t i = 0; i < n; ++i) {
+                    const float g = p.grad[i];
+                    m_t[i] = s.beta1 * m_old[i] + s.one_minus_beta1 * g;
+                    v_t[i] = s.beta2 * v_old[i] + s.one_minus_beta2 * (g * g);
+                    root[i] = std::sqrt(v_t[i]);
+                    const float denom = root[i] / s.bias_correction2_sqrt + s.eps;
+                    p_t[i] = p_old[i] * s.decay_factor - s.step_size * (m_t[i] / denom);
                 }
-            } else {
-                v_hat = fake_quant_groups(v_t, p.rows, p.cols, f);
+                EXPECT_TRUE(bits_equal(p_t, p.param)) << describe(p);
+                EXPECT_TRUE(values_equal(fake_quant_groups(m_t, p.rows, p.cols, f),
+                                         p.m.current(p.rows, p.cols, SecondMomentMapping::kLinear)))
+                    << "m of " << describe(p);
+                std::vector<float> v_hat;
+                if (mapping == SecondMomentMapping::kSqrt) {
+                    v_hat = fake_quant_groups(root, p.rows, p.cols, f);
+                    for (float& x : v_hat) {
+                        x = x * x;
+                    }
+                } else {
+                    v_hat = fake_quant_groups(v_t, p.rows, p.cols, f);
+                }
+                EXPECT_TRUE(values_equal(v_hat, p.v.current(p.rows, p.cols, mapping)))
+                    << "v of " << describe(p);
+                EXPECT_TRUE(bits_equal(m_t, p.m.unquantized_out)) << "m_t out of " << describe(p);
+                EXPECT_TRUE(bits_equal(mapping == SecondMomentMapping::kSqrt ? root : v_t,
+                                       p.v.unquantized_out))
+                    << "v_t out of " << describe(p);
             }
-            EXPECT_TRUE(values_equal(v_hat, p.v.current(p.rows, p.cols, mapping)))
-                << "v of " << describe(p);
         }
     }
 }

@@ -25,6 +25,8 @@ struct MomentStore {
     std::vector<float> scales;
     std::vector<float> zero_points;
     std::vector<float> values;
+    /// The step's unquantized_out (quantized moments; sized by AdamProblem::tap_moments).
+    std::vector<float> unquantized_out;
 
     /// Random initial moment (|N(0, scale)| when non_negative), quantized if `format` is set.
     void init(std::int64_t rows,
@@ -61,6 +63,7 @@ struct MomentStore {
         if (format) {
             m.format = &*format;
             m.quantized = buffers();
+            m.unquantized_out = unquantized_out.empty() ? nullptr : unquantized_out.data();
         } else {
             m.values = values.data();
         }
@@ -85,7 +88,8 @@ inline bool operator==(const MomentStore& a, const MomentStore& b) {
                (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0);
     };
     return a.codes == b.codes && same_bits(a.scales, b.scales) &&
-           same_bits(a.zero_points, b.zero_points) && same_bits(a.values, b.values);
+           same_bits(a.zero_points, b.zero_points) && same_bits(a.values, b.values) &&
+           same_bits(a.unquantized_out, b.unquantized_out);
 }
 
 /// One parameter with its gradient and both moments.
@@ -120,6 +124,15 @@ struct AdamProblem {
         v.format = v_format;
         m.init(rows, cols, false, 1e-2f, SecondMomentMapping::kLinear, seed + 1);
         v.init(rows, cols, true, 1e-4f, v_mapping, seed + 2);
+    }
+
+    /// Makes every later step write its quantized moments' pre-quantization values (NaN until).
+    void tap_moments() {
+        for (MomentStore* store : {&m, &v}) {
+            if (store->format) {
+                store->unquantized_out.assign(static_cast<std::size_t>(rows * cols), std::nanf(""));
+            }
+        }
     }
 
     QuantizedAdamArgs args(const AdamStepScalars& scalars) {

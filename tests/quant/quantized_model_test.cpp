@@ -111,20 +111,23 @@ TEST(QuantizedModel, CaptureKeepsInputAndOutputGradientOfTrainingSteps) {
     ASSERT_EQ(fc1->path(), "blocks.0.mlp.fc1");
     const auto [x, y] = batch(1, 3, 16);
     m->forward(x);
-    EXPECT_FALSE(fc1->captured_input().defined());  // off by default
+    EXPECT_FALSE(fc1->captured_input().x.defined());  // off by default
     fc1->set_capture(true);
     m->train();
     const torch::Tensor loss = model::lm_loss(m->forward(x), y);
     loss.backward();
-    const torch::Tensor input = fc1->captured_input();
-    const torch::Tensor grad = fc1->captured_grad_output();
-    ASSERT_TRUE(input.defined() && grad.defined());
-    EXPECT_EQ(input.sizes(), (std::vector<int64_t>{3 * 16, 32}));
-    EXPECT_EQ(grad.sizes(), (std::vector<int64_t>{3 * 16, 128}));
-    EXPECT_FALSE(input.requires_grad());
+    const quant::QuantizerInput input = fc1->captured_input();
+    const quant::QuantizerInput grad = fc1->captured_grad_output();
+    ASSERT_TRUE(input.x.defined() && grad.x.defined());
+    EXPECT_EQ(input.x.sizes(), (std::vector<int64_t>{3 * 16, 32}));
+    EXPECT_EQ(grad.x.sizes(), (std::vector<int64_t>{3 * 16, 128}));
+    EXPECT_FALSE(input.x.requires_grad());
+    // Each comes with the quantizer that was applied to it, this step's seed included.
+    ASSERT_TRUE(input.params && grad.params);
+    EXPECT_EQ(input.params->bits, fc1->quantizers()->activation->bits);
+    EXPECT_EQ(grad.params->granularity, fc1->quantizers()->grad_output->granularity);
     // dW of fc1 in paper mode is Q_G(G)ᵀ·X: the captured pair must reproduce it.
-    const torch::Tensor dw =
-        torch::mm(fake_quantize(grad, *fc1->quantizers()->grad_output).t(), input);
+    const torch::Tensor dw = torch::mm(fake_quantize(grad.x, *grad.params).t(), input.x);
     EXPECT_LE((dw - fc1->weight().grad()).abs().max().item<double>(),
               1e-6 * dw.abs().max().item<double>());
     // An evaluation pass (eval mode, no grad) leaves the training capture alone.
@@ -133,9 +136,9 @@ TEST(QuantizedModel, CaptureKeepsInputAndOutputGradientOfTrainingSteps) {
         torch::NoGradGuard no_grad;
         m->forward(batch(2, 3, 16).first);
     }
-    EXPECT_TRUE(torch::equal(fc1->captured_input(), input));
+    EXPECT_TRUE(torch::equal(fc1->captured_input().x, input.x));
     fc1->clear_capture();
-    EXPECT_FALSE(fc1->captured_input().defined());
+    EXPECT_FALSE(fc1->captured_input().x.defined());
     EXPECT_TRUE(fc1->capture_enabled());
     fc1->set_capture(false);
     EXPECT_FALSE(fc1->capture_enabled());

@@ -83,16 +83,16 @@ TEST(StoreRunWriterTest, BufferedRowsAreInvisibleToAnotherConnectionUntilFlushed
         writer.add_scalar(scalar(run, "train/loss", step, 1.0 / step));
     }
     EXPECT_EQ(reader.scalars(run).size(), 4u);
-    QuantStatRecord stat;
+    TensorStatsRecord stat;
     stat.run_id = run;
     stat.step = 8;
     stat.layer = "blocks.0.mlp.fc";
     stat.tensor_kind = "weight";
     stat.sqnr_db = 31.5;
-    writer.add_quant_stat(stat);
+    writer.add_tensor_stats(stat);
     EXPECT_EQ(reader.scalars(run).size(), 8u);
-    ASSERT_EQ(reader.quant_stats(run).size(), 1u);
-    EXPECT_DOUBLE_EQ(reader.quant_stats(run)[0].sqnr_db, 31.5);
+    ASSERT_EQ(reader.tensor_stats(run).size(), 1u);
+    EXPECT_DOUBLE_EQ(reader.tensor_stats(run)[0].sqnr_db, 31.5);
 }
 
 TEST(StoreRunWriterTest, EventsAndFilesCommitImmediatelyAfterPendingRows) {
@@ -211,12 +211,12 @@ TEST(StoreRunWriterTest, TruncateAfterRemovesLaterRowsOfThatRunOnly) {
         h.bin_scheme = "uniform";
         h.counts = {1, 2};
         writer.add_histogram(h);
-        QuantStatRecord q;
+        TensorStatsRecord q;
         q.run_id = run;
         q.step = step;
         q.layer = "l";
         q.tensor_kind = "weight";
-        writer.add_quant_stat(q);
+        writer.add_tensor_stats(q);
         writer.add_event({0, run, step, 0, "step", ""});
         if (step % 5 == 0) {
             writer.add_checkpoint(
@@ -233,7 +233,7 @@ TEST(StoreRunWriterTest, TruncateAfterRemovesLaterRowsOfThatRunOnly) {
     EXPECT_EQ(points.back().step, 6);
     EXPECT_EQ(reader.scalars(other).size(), 10u);
     EXPECT_EQ(reader.histograms(run, "l", "weight").size(), 6u);
-    EXPECT_EQ(reader.quant_stats(run).size(), 6u);
+    EXPECT_EQ(reader.tensor_stats(run).size(), 6u);
     EXPECT_EQ(reader.events(run).size(), 6u);
     ASSERT_EQ(reader.checkpoints(run).size(), 1u);
     EXPECT_EQ(reader.latest_checkpoint(run)->step, 5);
@@ -259,17 +259,34 @@ TEST(StoreRunWriterTest, HistogramAndNanValuesRoundTrip) {
     h.bin_lo = -8;
     h.bin_hi = 8;
     h.counts = {0, 1, -1, std::numeric_limits<int64_t>::max(), 1LL << 40};
-    h.n = 99;
-    h.min = -7.5;
-    h.max = std::numeric_limits<double>::infinity();
-    h.sum = std::nan("");
-    h.sumsq = 12.25;
-    h.nan_count = 1;
-    h.inf_count = 2;
-    h.zero_count = 3;
-    h.clipped_low = 4;
-    h.clipped_high = 5;
+    h.below = 4;
+    h.above = 5;
     writer.add_histogram(h);
+    TensorStatsRecord t;
+    t.run_id = run;
+    t.step = 3;
+    t.layer = h.layer;
+    t.tensor_kind = h.tensor_kind;
+    t.quantizer = R"({"bits":8})";
+    t.qn = -128;
+    t.qp = 127;
+    t.n = 99;
+    t.min = -7.5;
+    t.max = std::numeric_limits<double>::infinity();
+    t.sum = std::nan("");
+    t.sumsq = 12.25;
+    t.nan_count = 1;
+    t.inf_count = 2;
+    t.zero_count = 3;
+    t.clipped_low = 6;
+    t.clipped_high = 7;
+    writer.add_tensor_stats(t);
+    TensorStatsRecord unquantized = t;
+    unquantized.tensor_kind = "weight";
+    unquantized.quantizer.reset();
+    unquantized.qn.reset();
+    unquantized.qp.reset();
+    writer.add_tensor_stats(unquantized);
     writer.add_scalar(scalar(run, "train/loss", 3, std::nan("")));
     writer.flush();
 
@@ -278,10 +295,22 @@ TEST(StoreRunWriterTest, HistogramAndNanValuesRoundTrip) {
     ASSERT_EQ(read.size(), 1u);
     EXPECT_EQ(read[0].counts, h.counts);
     EXPECT_EQ(read[0].bin_scheme, "log2");
-    EXPECT_EQ(read[0].n, 99);
-    EXPECT_EQ(read[0].max, std::numeric_limits<double>::infinity());
-    EXPECT_TRUE(std::isnan(read[0].sum));
-    EXPECT_EQ(read[0].clipped_high, 5);
+    EXPECT_EQ(read[0].below, 4);
+    EXPECT_EQ(read[0].above, 5);
+    const auto stats = reader.tensor_stats(run, h.layer, h.tensor_kind);
+    ASSERT_EQ(stats.size(), 1u);
+    EXPECT_EQ(stats[0].quantizer, R"({"bits":8})");
+    EXPECT_EQ(stats[0].qn, -128);
+    EXPECT_EQ(stats[0].qp, 127);
+    EXPECT_EQ(stats[0].n, 99);
+    EXPECT_EQ(stats[0].max, std::numeric_limits<double>::infinity());
+    EXPECT_TRUE(std::isnan(stats[0].sum));
+    EXPECT_EQ(stats[0].clipped_high, 7);
+    const auto plain = reader.tensor_stats(run, h.layer, "weight");
+    ASSERT_EQ(plain.size(), 1u);
+    EXPECT_FALSE(plain[0].quantizer.has_value());
+    EXPECT_FALSE(plain[0].qn.has_value());
+    EXPECT_EQ(reader.tensor_stats(run, "", "", stats[0].row_id).size(), 1u);  // since that row
     EXPECT_TRUE(reader.histograms(run, h.layer, h.tensor_kind, 4).empty());
     EXPECT_TRUE(std::isnan(reader.scalars(run)[0].value));
 

@@ -58,7 +58,7 @@ TEST(StoreWorkspaceTest, CreatesFolderAndAppliesMigrationsFromEmpty) {
     for (const char* table : {"runs",
                               "scalars",
                               "histograms",
-                              "quant_stats",
+                              "tensor_stats",
                               "block_ap",
                               "events",
                               "checkpoints",

@@ -2,9 +2,13 @@
 // statistics are those of the tensors the step used, checked against values computed here with
 // plain LibTorch ops:
 // - G of a fused qkv with split_qkv_grad and a per-tensor quantizer: the SQNR of one scale per
-//   q/k/v block (what the backward quantizes), not of one scale over the whole gradient;
-// - m and v at step 3: m_3 and v_3 recomputed in float64 from the gradients of steps 1-3 with
-//   m_t = β1·m_(t−1) + (1−β1)·g_t and v_t = β2·v_(t−1) + (1−β2)·g_t² (m_0 = v_0 = 0);
+//   q/k/v block (what the backward quantizes), not of one scale over the whole gradient; the
+//   gradient itself comes from an unquantized copy of the model;
+// - float32 m and v at step 3: m_3 and v_3 recomputed in float64 from the gradients of steps 1-3
+//   with m_t = β1·m_(t−1) + (1−β1)·g_t and v_t = β2·v_(t−1) + (1−β2)·g_t² (m_0 = v_0 = 0);
+// - quantized m and v at step 3: the statistics of what the optimizer stored, decoded here from
+//   its codes and scales (code usage equal to the stored codes, SQNR of the stored values against
+//   m_3 and sqrt(v_3) recomputed from the stored step-2 state);
 // - W: the weights after the update.
 #include "lowbit/train/layer_telemetry.h"
 
@@ -37,6 +41,26 @@ double per_row_sqnr_db(const torch::Tensor& rows, double min_range) {
     const torch::Tensor q = torch::round(torch::clamp(x / s, -128, 127)) * s;
     return 10.0 *
            std::log10(x.square().sum().item<double>() / (x - q).square().sum().item<double>());
+}
+
+// dL/dY of the first linear (qkv) for `ids` in an unquantized copy of `model` (same weights).
+torch::Tensor unquantized_grad_output(const model::ModelConfig& cfg,
+                                      model::LanguageModelImpl& model,
+                                      const torch::Tensor& ids) {
+    auto plain = model::create_model(cfg, 1);
+    {
+        torch::NoGradGuard no_grad;
+        const auto from = model.named_parameters();
+        for (auto& item : plain->named_parameters()) {
+            item.value().copy_(from[item.key()]);
+        }
+    }
+    model::Linear qkv = plain->linears().front();
+    qkv->set_capture(true);
+    model::lm_loss(plain->forward(ids), ids).backward();
+    const quant::QuantizerInput g = qkv->captured_grad_output();
+    EXPECT_FALSE(g.params.has_value());  // nothing quantized: G itself, (B·T, out)
+    return g.x.clone();
 }
 
 TEST(LayerTelemetry, RecordsWhatTheStepUsed) {
@@ -81,8 +105,8 @@ TEST(LayerTelemetry, RecordsWhatTheStepUsed) {
         model::lm_loss(model->forward(ids), ids).backward();
         grads.push_back(qkv->weight().grad().clone());
         if (done == 3) {
-            g = qkv->captured_grad_output().clone();
-            telemetry.add_before_update(*optimizer);
+            g = unquantized_grad_output(cfg, *model, ids);
+            telemetry.before_update(*optimizer);
         }
         optimizer->step(1e-2);
     }
@@ -92,8 +116,8 @@ TEST(LayerTelemetry, RecordsWhatTheStepUsed) {
     EXPECT_FALSE(qkv->capture_enabled());
 
     const store::RunReader reader(workspace);
-    std::map<std::string, store::QuantStatRecord> stats;
-    for (const store::QuantStatRecord& r : reader.quant_stats(run_id)) {
+    std::map<std::string, store::TensorStatsRecord> stats;
+    for (const store::TensorStatsRecord& r : reader.tensor_stats(run_id)) {
         EXPECT_EQ(r.layer, "blocks.0.attn.qkv");
         EXPECT_EQ(r.step, 3);
         stats[r.tensor_kind] = r;
@@ -109,13 +133,18 @@ TEST(LayerTelemetry, RecordsWhatTheStepUsed) {
     EXPECT_NEAR(stats.at("grad_output").scale_max,
                 blocks.abs().amax(1).max().item<double>() / 127.0,
                 1e-6 * stats.at("grad_output").scale_max);
+    EXPECT_EQ(stats.at("grad_output").qn, -128);
+    EXPECT_EQ(stats.at("grad_output").qp, 127);
+    EXPECT_FALSE(stats.at("weight").quantizer.has_value());  // only G is quantized
 
-    auto histogram = [&](const std::string& kind) {
+    // One stats row and two histograms per tensor; the histograms hold only bins.
+    for (const auto& [kind, row] : stats) {
         const auto histograms = reader.histograms(run_id, "blocks.0.attn.qkv", kind, 3);
-        EXPECT_EQ(histograms.size(), 2u) << kind;
-        return histograms.at(0);
-    };
-    auto histogram_sum = [&](const std::string& kind) { return histogram(kind).sum; };
+        ASSERT_EQ(histograms.size(), 2u) << kind;
+        EXPECT_EQ(histograms[0].bin_scheme, "uniform");
+        EXPECT_EQ(histograms[1].bin_scheme, kind == "grad_output" ? "grid" : "log2");
+    }
+
     const double beta1 = recipe.train.betas[0];
     const double beta2 = recipe.train.betas[1];
     torch::Tensor m = torch::zeros({96, 32}, torch::kFloat64);
@@ -130,7 +159,7 @@ TEST(LayerTelemetry, RecordsWhatTheStepUsed) {
     ASSERT_GT((m - m_last_only).abs().max().item<double>(), 0.1 * m.abs().max().item<double>());
     for (const auto& [kind, expected] : {std::pair{"optim_m", m}, std::pair{"optim_v", v}}) {
         SCOPED_TRACE(kind);
-        const store::HistogramRecord h = histogram(kind);
+        const store::TensorStatsRecord& h = stats.at(kind);
         const double absmax = expected.abs().max().item<double>();
         EXPECT_EQ(h.n, 96 * 32);
         EXPECT_NEAR(
@@ -142,7 +171,156 @@ TEST(LayerTelemetry, RecordsWhatTheStepUsed) {
         EXPECT_NEAR(h.max, expected.max().item<double>(), 1e-5 * absmax);
     }
     const double w_sum = qkv->weight().to(torch::kFloat64).sum().item<double>();
-    EXPECT_NEAR(histogram_sum("weight"), w_sum, 1e-9 + 1e-6 * std::abs(w_sum));
+    EXPECT_NEAR(stats.at("weight").sum, w_sum, 1e-9 + 1e-6 * std::abs(w_sum));
+}
+
+// A stored moment decoded from its codes and scales (symmetric per-row, reference grid):
+// (code + Qn) · s_row, as (rows, cols) float64. codes: uint8, two 4-bit codes per byte low
+// nibble first when bits <= 4.
+torch::Tensor decode_rows(
+    const torch::Tensor& codes, const torch::Tensor& scales, int bits, int64_t rows, int64_t cols) {
+    torch::Tensor c = codes.to(torch::kInt64);
+    if (bits <= 4) {
+        c = torch::stack({c.bitwise_and(15), c.bitwise_right_shift(4)}, 1).reshape({-1});
+    }
+    c = c.narrow(0, 0, rows * cols).reshape({rows, cols});
+    const int qn = -(1 << (bits - 1));
+    return (c + qn).to(torch::kFloat64) * scales.to(torch::kFloat64).reshape({rows, 1});
+}
+
+torch::Tensor state_tensor(const Optimizer& optimizer, const std::string& name) {
+    for (const auto& [key, tensor] : optimizer.state()) {
+        if (key == name) {
+            return tensor.clone();
+        }
+    }
+    ADD_FAILURE() << "no optimizer state " << name;
+    return {};
+}
+
+double sqnr_db(const torch::Tensor& x, const torch::Tensor& q) {
+    return 10.0 *
+           std::log10(x.square().sum().item<double>() / (x - q).square().sum().item<double>());
+}
+
+TEST(LayerTelemetry, QuantizedMomentsAreTheStoredOnes) {
+    torch::manual_seed(5);
+    model::ModelConfig cfg;
+    cfg.layers = 1;
+    cfg.heads = 2;
+    cfg.d_model = 32;
+    cfg.d_ff = 128;
+    cfg.context = 8;
+    cfg.vocab_size = 256;
+    auto model = model::create_model(cfg, 9);
+    config::Recipe recipe;
+    recipe.quant.optim_m.bits = 4;
+    recipe.quant.optim_m.granularity = config::Granularity::kPerChannel;
+    recipe.quant.optim_v.bits = 8;
+    recipe.quant.optim_v.granularity = config::Granularity::kPerChannel;
+    recipe.quant.optim_v_mapping = config::SecondMomentMapping::kSqrt;
+    recipe.quant.scope = {"qkv"};
+    recipe.telemetry.every = 3;
+    model->set_quant_plan(
+        std::make_shared<const quant::QuantPlan>(quant::resolve_quant_plan(recipe, *model)));
+    const std::unique_ptr<Optimizer> optimizer = make_optimizer(recipe, *model);
+
+    testing::TempDir dir("layer_telemetry_states");
+    store::Workspace workspace = store::Workspace::open(dir.path());
+    store::RunWriter writer(workspace);
+    store::RunRecord record;
+    record.name = "t";
+    record.kind = "train";
+    const int64_t run_id = writer.create_run(record);
+
+    LayerTelemetry telemetry(recipe, *model);
+    model::Linear qkv = model->linears().front();
+    std::string param;
+    for (const auto& item : model->named_parameters()) {
+        if (item.value().is_same(qkv->weight())) {
+            param = item.key();
+        }
+    }
+    ASSERT_FALSE(param.empty());
+    torch::Tensor m_before, u_before, g3;  // stored m̂_2, stored sqrt(v̂_2), gradient of step 3
+    for (int64_t done = 1; done <= 3; ++done) {
+        telemetry.begin_step(done);
+        for (torch::Tensor& p : model->parameters()) {
+            p.mutable_grad() = torch::Tensor();
+        }
+        const torch::Tensor ids = torch::randint(0, 256, {2, 8}, torch::kInt64);
+        model::lm_loss(model->forward(ids), ids).backward();
+        if (done == 3) {
+            m_before = decode_rows(state_tensor(*optimizer, param + ".exp_avg.codes"),
+                                   state_tensor(*optimizer, param + ".exp_avg.scales"),
+                                   4,
+                                   96,
+                                   32);
+            u_before = decode_rows(state_tensor(*optimizer, param + ".exp_avg_sq.codes"),
+                                   state_tensor(*optimizer, param + ".exp_avg_sq.scales"),
+                                   8,
+                                   96,
+                                   32);
+            g3 = qkv->weight().grad().to(torch::kFloat64);
+            telemetry.before_update(*optimizer);
+        }
+        optimizer->step(1e-2);
+    }
+    telemetry.finish_step(3, writer, run_id);
+
+    const torch::Tensor m_codes = state_tensor(*optimizer, param + ".exp_avg.codes");
+    const torch::Tensor v_codes = state_tensor(*optimizer, param + ".exp_avg_sq.codes");
+    const torch::Tensor m_stored =
+        decode_rows(m_codes, state_tensor(*optimizer, param + ".exp_avg.scales"), 4, 96, 32);
+    const torch::Tensor u_stored =
+        decode_rows(v_codes, state_tensor(*optimizer, param + ".exp_avg_sq.scales"), 8, 96, 32);
+    // The update of step 3 from the stored step-2 moments (docs/quantized-pretraining.md
+    // §Quantized AdamW); v is stored as u = sqrt(v).
+    const double beta1 = recipe.train.betas[0];
+    const double beta2 = recipe.train.betas[1];
+    const torch::Tensor m3 = beta1 * m_before + (1 - beta1) * g3;
+    const torch::Tensor u3 = (beta2 * u_before.square() + (1 - beta2) * g3.square()).sqrt();
+    ASSERT_GT((m_stored - m3).abs().max().item<double>(), 0.0) << "4 bits must round";
+
+    const store::RunReader reader(workspace);
+
+    struct Case {
+        const char* kind;
+        torch::Tensor unquantized;  // what the optimizer quantized
+        torch::Tensor stored;       // what it stored, decoded
+        torch::Tensor codes;        // as stored (q - Qn)
+        int bits;
+    };
+
+    for (const Case& c :
+         {Case{"optim_m", m3, m_stored, m_codes, 4}, Case{"optim_v", u3, u_stored, v_codes, 8}}) {
+        SCOPED_TRACE(c.kind);
+        const auto stats = reader.tensor_stats(run_id, qkv->path(), c.kind);
+        ASSERT_EQ(stats.size(), 1u);
+        const store::TensorStatsRecord& s = stats[0];
+        EXPECT_EQ(s.step, 3);
+        ASSERT_TRUE(s.quantizer.has_value());
+        EXPECT_EQ(s.qn, -(1 << (c.bits - 1)));
+        EXPECT_EQ(s.n, 96 * 32);
+        const double absmax = c.unquantized.abs().max().item<double>();
+        EXPECT_NEAR(s.min, c.unquantized.min().item<double>(), 1e-6 * absmax);
+        EXPECT_NEAR(s.max, c.unquantized.max().item<double>(), 1e-6 * absmax);
+        EXPECT_NEAR(s.sqnr_db, sqnr_db(c.unquantized, c.stored), 1e-3);
+        // Code usage: the grid histogram is the histogram of the stored codes.
+        torch::Tensor codes = c.codes.to(torch::kInt64);
+        if (c.bits <= 4) {
+            codes = torch::stack({codes.bitwise_and(15), codes.bitwise_right_shift(4)}, 1)
+                        .reshape({-1})
+                        .narrow(0, 0, 96 * 32);
+        }
+        const torch::Tensor usage = torch::bincount(codes, {}, 1 << c.bits);
+        const auto histograms = reader.histograms(run_id, qkv->path(), c.kind, 3);
+        ASSERT_EQ(histograms.size(), 2u);
+        ASSERT_EQ(histograms[1].bin_scheme, "grid");
+        EXPECT_EQ(histograms[1].counts,
+                  std::vector<int64_t>(usage.data_ptr<int64_t>(),
+                                       usage.data_ptr<int64_t>() + usage.numel()));
+    }
 }
 
 TEST(LayerTelemetry, OffStepsCaptureNothing) {

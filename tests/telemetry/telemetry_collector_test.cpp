@@ -1,6 +1,6 @@
 // TelemetryCollector on CPU tensors: entries equal the scalar reference on the same values, and
-// flush() writes one quant_stats row and two histograms per entry that a RunReader reads back,
-// with histogram counts summing to n.
+// flush() writes one tensor_stats row and two histograms per entry that a RunReader reads back,
+// with histogram counts summing to n and the quantizer recorded with its code range.
 #include "lowbit/telemetry/telemetry_collector.h"
 
 #include "lowbit/kernels/quant_stats.h"
@@ -123,25 +123,41 @@ TEST(TelemetryCollector, FlushWritesRecordsThatReadBack) {
     expected = collector.collect();
 
     const store::RunReader reader(workspace);
-    const std::vector<store::QuantStatRecord> stats = reader.quant_stats(run_id);
+    const std::vector<store::TensorStatsRecord> stats = reader.tensor_stats(run_id);
     ASSERT_EQ(stats.size(), 2 * added.size());
     for (std::size_t i = 0; i < added.size(); ++i) {
         SCOPED_TRACE(added[i].layer + " " + to_string(added[i].kind));
         const QuantMetrics m = expected[i].metrics();
         std::size_t found = 0;
-        for (const store::QuantStatRecord& r : stats) {
+        std::int64_t n_recorded = -1;
+        for (const store::TensorStatsRecord& r : stats) {
             if (r.layer != added[i].layer || r.tensor_kind != to_string(added[i].kind)) {
                 continue;
             }
             ++found;
             EXPECT_TRUE(r.step == 10 || r.step == 20);
+            EXPECT_EQ(r.n, added[i].x.numel());
+            EXPECT_EQ(r.nan_count, expected[i].stats.nan_count);
+            EXPECT_EQ(r.zero_count, expected[i].stats.zero_count);
+            n_recorded = r.n;
             if (added[i].params) {
+                const kernels::FakeQuantParams& p = *added[i].params;
+                // Reference grid: codes -2^(b-1) .. 2^(b-1) - 1 (docs/quantized-pretraining.md).
+                EXPECT_EQ(r.qn, -(1 << (p.bits - 1)));
+                EXPECT_EQ(r.qp, (1 << (p.bits - 1)) - 1);
+                ASSERT_TRUE(r.quantizer.has_value());
+                EXPECT_NE(r.quantizer->find("\"bits\":" + std::to_string(p.bits)),
+                          std::string::npos)
+                    << *r.quantizer;
+                EXPECT_EQ(r.clipped_low, expected[i].stats.clipped_low);
                 EXPECT_NEAR(r.sqnr_db, m.sqnr_db, 1e-9);
                 EXPECT_DOUBLE_EQ(r.mse, m.mse);
                 EXPECT_DOUBLE_EQ(r.underflow_fraction, m.underflow_fraction);
                 EXPECT_DOUBLE_EQ(r.scale_max, expected[i].stats.scale_max);
             } else {
                 EXPECT_TRUE(std::isnan(r.sqnr_db)) << "NULL reads back as NaN";
+                EXPECT_FALSE(r.quantizer.has_value());
+                EXPECT_FALSE(r.qn.has_value());
             }
             if (added[i].x.dim() > 0) {
                 EXPECT_DOUBLE_EQ(r.kurtosis, m.kurtosis);
@@ -155,14 +171,14 @@ TEST(TelemetryCollector, FlushWritesRecordsThatReadBack) {
                 reader.histograms(run_id, added[i].layer, to_string(added[i].kind), step);
             ASSERT_EQ(hists.size(), 2u);
             const std::int64_t n = added[i].x.numel();
+            ASSERT_EQ(n_recorded, n);
             for (const store::HistogramRecord& h : hists) {
-                EXPECT_EQ(h.n, n);
                 const std::int64_t total =
                     std::accumulate(h.counts.begin(), h.counts.end(), std::int64_t{0});
                 if (h.bin_scheme == "uniform") {
                     EXPECT_EQ(total, n) << "finite data: every value in a bin";
-                    EXPECT_EQ(h.bin_lo, h.min);
-                    EXPECT_EQ(h.bin_hi, h.max);
+                    EXPECT_EQ(h.bin_lo, expected[i].stats.min);
+                    EXPECT_EQ(h.bin_hi, expected[i].stats.max);
                     EXPECT_EQ(h.counts, expected[i].uniform_counts);
                 } else if (h.bin_scheme == "grid") {
                     ASSERT_TRUE(added[i].params.has_value());
@@ -171,7 +187,7 @@ TEST(TelemetryCollector, FlushWritesRecordsThatReadBack) {
                     EXPECT_EQ(h.bin_lo, -std::ldexp(1.0, added[i].params->bits - 1) - 0.5);
                 } else {
                     EXPECT_EQ(h.bin_scheme, "log2");
-                    EXPECT_EQ(total + h.zero_count + h.clipped_low + h.clipped_high, n);
+                    EXPECT_EQ(total + expected[i].stats.zero_count + h.below + h.above, n);
                 }
             }
         }

@@ -41,6 +41,11 @@ struct AdamMoment {
     const StateQuantFormat* format = nullptr;  ///< null: float32 in `values`
     QuantizedStateBuffers quantized;
     float* values = nullptr;  ///< (n,) when format is null
+    /// Optional (n,) output, quantized moments only: receives exactly the values the step
+    /// requantizes into the codes (m_t; v_t, or sqrt(v_t) with kSqrt), so telemetry sees the
+    /// tensor the optimizer quantized without recomputing the update. Null: not written. A float32
+    /// moment needs no such output: `values` holds m_t (v_t) after the step.
+    float* unquantized_out = nullptr;
 };
 
 /// @brief One parameter's step. Element-wise, in float32 with every operation rounded separately

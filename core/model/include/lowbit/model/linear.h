@@ -6,6 +6,7 @@
 #pragma once
 
 #include "lowbit/quant/layer_quantizers.h"
+#include "lowbit/quant/quantized_linear.h"
 
 #include <torch/torch.h>
 
@@ -44,19 +45,21 @@ public:
         quant_micro_batch_ = micro_batch;
     }
 
-    // Telemetry capture. While on, each training-mode forward keeps its input detached as
-    // (B·T, in) and its backward the output gradient G = dL/dY detached as (B·T, out): the last
-    // micro-batch wins, both unquantized, in the dtype they had; evaluation (eval mode) leaves
-    // them alone. Off (the default) costs nothing. Undefined until captured. Not thread-safe:
-    // read them between steps.
+    // Telemetry capture. While on, each training-mode forward keeps what its activation
+    // quantizer received, and its backward what the output-gradient quantizer received: the
+    // detached, unquantized tensor in the view the quantizer lays its scales on, in the dtype it
+    // had, with the quantizer and seed of that call (quant::QuantizerInput; no quantizer for a
+    // tensor that stays in full precision, which is then (B·T, in) or (B·T, out)). The last
+    // micro-batch wins; evaluation (eval mode) leaves them alone. Off (the default) costs
+    // nothing. Undefined until captured. Not thread-safe: read them between steps.
     void set_capture(bool enabled);
 
     bool capture_enabled() const {
         return capture_ != nullptr;
     }
 
-    torch::Tensor captured_input() const;
-    torch::Tensor captured_grad_output() const;
+    quant::QuantizerInput captured_input() const;
+    quant::QuantizerInput captured_grad_output() const;
     // Drops the captured tensors (capture stays on or off as it was).
     void clear_capture();
 
@@ -99,8 +102,8 @@ private:
     // Held through a shared_ptr so the backward hook can write into it without pointing at the
     // module (modules can be copied or destroyed while a graph is alive).
     struct Capture {
-        torch::Tensor input;        // (B·T, in)
-        torch::Tensor grad_output;  // (B·T, out)
+        quant::QuantizerInput input;        // X as Q_A sees it
+        quant::QuantizerInput grad_output;  // G as Q_G sees it
     };
 
     torch::Tensor weight_;  // (out, in)

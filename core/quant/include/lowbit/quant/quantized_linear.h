@@ -32,9 +32,29 @@ QuantizedLinearCall quantized_linear_call(const LayerQuantizers& layer,
                                           std::int64_t step,
                                           std::int64_t micro_batch);
 
-// Q_G(G) for G (N, out): with blocks > 1 the `blocks` column blocks (each out/blocks wide) are
-// quantized one by one (each gets its own per-tensor, per-token or per-group scales) and put back
-// side by side. Same shape and dtype as g.
+// A tensor as one quantizer sees it: the 2-D view whose rows (and row groups) the quantizer's
+// granularity lays its scales on, and the quantizer with this call's seed (nullopt: the tensor
+// stays in full precision). Telemetry records exactly this pair, so its statistics describe the
+// groups and seeds the training step used (docs/quantized-pretraining.md §Telemetry).
+struct QuantizerInput {
+    torch::Tensor x;
+    std::optional<kernels::FakeQuantParams> params;
+};
+
+// The activation quantizer's input: X as (N, in) with the call's activation quantizer.
+QuantizerInput activation_quantizer_input(const torch::Tensor& x2d,
+                                          const QuantizedLinearCall& call);
+
+// The output-gradient quantizer's input for G (N, out). With blocks > 1 (split q/k/v) each of the
+// `blocks` column blocks (out/blocks wide) gets its own scales: per tensor, the view is
+// (blocks, N·out/blocks), one row per block, quantized per row; per token or per group, it is
+// (N·blocks, out/blocks), one row per token and block. With blocks == 1 it is G itself.
+QuantizerInput grad_output_quantizer_input(const torch::Tensor& g,
+                                           const std::optional<kernels::FakeQuantParams>& params,
+                                           int blocks);
+
+// Q_G(G) for G (N, out): fake quantization of grad_output_quantizer_input's view, laid back as
+// (N, out). Same shape and dtype as g.
 torch::Tensor quantize_grad_output(const torch::Tensor& g,
                                    const kernels::FakeQuantParams& params,
                                    int blocks);

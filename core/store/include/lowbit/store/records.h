@@ -60,6 +60,11 @@ struct ScalarSummary {
     double min_value = 0;
 };
 
+// One histogram of one tensor at one telemetry step: only its bins (the tensor's statistics are
+// its TensorStatsRecord). Schemes (docs/workspace-schema.md, "Telemetry"): "uniform" over the
+// tensor's finite [min, max] in value units; "grid" over [qn - 0.5, qp + 0.5] in code units, bin
+// k being code qn + k; "log2" over [lo, hi) in exponent units, bin k holding
+// 2^(lo+k) <= |x| < 2^(lo+k+1), zeros in the statistics' zero_count only.
 struct HistogramRecord {
     int64_t row_id = 0;
     int64_t run_id = 0;
@@ -70,19 +75,31 @@ struct HistogramRecord {
     double bin_lo = 0;
     double bin_hi = 0;
     std::vector<int64_t> counts;
-    int64_t n = 0;
-    double min = 0, max = 0, sum = 0, sumsq = 0;
-    int64_t nan_count = 0, inf_count = 0, zero_count = 0;
-    int64_t clipped_low = 0, clipped_high = 0;
+    // Finite non-zero values outside [bin_lo, bin_hi) that no bin holds (log2 only; else 0).
+    int64_t below = 0, above = 0;
 };
 
-struct QuantStatRecord {
+// The statistics of one tensor at one telemetry step, one row per (run, step, layer, kind).
+// Quantizer fields are empty (and metrics NaN) when the tensor stayed in full precision.
+struct TensorStatsRecord {
+    int64_t row_id = 0;
     int64_t run_id = 0;
     int64_t step = 0;
     std::string layer;
     std::string tensor_kind;
+    // The quantizer applied: JSON with the recipe's names, e.g. {"bits":8,"granularity":
+    // "per_token","group_size":128,"symmetric":true,"grid":"reference","rounding":"nearest",
+    // "min_range":1e-05}; nullopt when not quantized; "{}" when recorded before schema 3.
+    std::optional<std::string> quantizer;
+    std::optional<int64_t> qn, qp;  // its code range
+    int64_t n = 0;                  // every value, NaN and Inf included
+    double min = 0, max = 0;        // finite range
+    double sum = 0, sumsq = 0;      // over finite values
+    int64_t nan_count = 0, inf_count = 0, zero_count = 0;
+    int64_t clipped_low = 0, clipped_high = 0;  // values the grid clamped (quantized only)
     double sqnr_db = 0, mse = 0, clip_fraction = 0, underflow_fraction = 0;
-    double scale_min = 0, scale_max = 0, absmax_over_sigma = 0, kurtosis = 0;
+    double scale_min = 0, scale_max = 0;  // range of the per-group scales s
+    double absmax_over_sigma = 0, kurtosis = 0;
 };
 
 struct EventRecord {

@@ -36,7 +36,12 @@ public:
                                             const std::string& layer,
                                             const std::string& tensor_kind,
                                             std::optional<int64_t> step = std::nullopt) const;
-    std::vector<QuantStatRecord> quant_stats(int64_t run_id) const;
+    // Statistics rows of a run with row_id > since_row_id, ordered by step; an empty layer or
+    // tensor_kind matches every one.
+    std::vector<TensorStatsRecord> tensor_stats(int64_t run_id,
+                                                const std::string& layer = {},
+                                                const std::string& tensor_kind = {},
+                                                int64_t since_row_id = 0) const;
     std::vector<EventRecord> events(int64_t run_id, int64_t since_row_id = 0) const;
     int64_t event_count(int64_t run_id) const;
     std::vector<FileRecord> checkpoints(int64_t run_id) const;  // ordered by step

@@ -35,16 +35,16 @@ public:
     void set_notes(int64_t run_id, const std::string& notes);
     void set_tags(int64_t run_id, const std::string& tags);
 
-    void add_scalar(const ScalarPoint& point);             // buffered
-    void add_histogram(const HistogramRecord& histogram);  // buffered
-    void add_quant_stat(const QuantStatRecord& stat);      // buffered
+    void add_scalar(const ScalarPoint& point);              // buffered
+    void add_histogram(const HistogramRecord& histogram);   // buffered
+    void add_tensor_stats(const TensorStatsRecord& stats);  // buffered
     void add_event(const EventRecord& event);  // written immediately (with pending rows)
     int64_t add_checkpoint(const FileRecord& checkpoint);  // immediately; returns its id
     int64_t add_artifact(const FileRecord& artifact);      // immediately
     void flush();  // commits everything buffered in one transaction
 
     // Resume support: removes rows of `run_id` recorded after `step` (scalars, histograms,
-    // quant_stats, events, checkpoints), which a resumed run recomputes identically.
+    // tensor_stats, events, checkpoints), which a resumed run recomputes identically.
     void truncate_after(int64_t run_id, int64_t step);
 
 private:

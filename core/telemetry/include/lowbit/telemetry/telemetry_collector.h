@@ -79,7 +79,7 @@ public:
     /// any tensor was on a CUDA device; none otherwise) and clears them.
     std::vector<TelemetryEntry> collect();
 
-    /// collect(), then per entry one QuantStatRecord and two HistogramRecords ("uniform", and
+    /// collect(), then per entry one TensorStatsRecord and two HistogramRecords ("uniform", and
     /// "grid" or "log2") for `run_id` at step(), committed with writer.flush(). Returns the
     /// number of entries written.
     std::size_t flush(store::RunWriter& writer, std::int64_t run_id);
@@ -95,17 +95,20 @@ private:
     std::unique_ptr<DeviceResults> device_;
 };
 
-/// @brief The store rows of one entry: the QuantStatRecord and the two HistogramRecords.
-/// Histogram bin ranges: "uniform" [min, max] in value units; "grid" [Qn − 0.5, Qp + 0.5] in code
-/// units (bin k is code Qn + k), with clipped_low/high the values the grid clipped; "log2"
-/// [min_exponent, max_exponent + 1] in exponent units (bin k holds 2^(min+k) <= |x| <
-/// 2^(min+k+1); zeros only in zero_count), with clipped_low/high the magnitudes outside.
-store::QuantStatRecord quant_stat_record(const TelemetryEntry& entry,
-                                         std::int64_t run_id,
-                                         std::int64_t step);
+/// @brief The store rows of one entry (docs/workspace-schema.md, "Telemetry"): its
+/// TensorStatsRecord and two HistogramRecords, "uniform" over [min, max] in value units and
+/// "grid" over [Qn − 0.5, Qp + 0.5] in code units (bin k is code Qn + k) or, without a quantizer,
+/// "log2" over [min_exponent, max_exponent + 1] in exponent units (bin k holds 2^(min+k) <= |x| <
+/// 2^(min+k+1); zeros only in zero_count; magnitudes outside in below / above).
+store::TensorStatsRecord tensor_stats_record(const TelemetryEntry& entry,
+                                             std::int64_t run_id,
+                                             std::int64_t step);
 std::vector<store::HistogramRecord> histogram_records(const TelemetryEntry& entry,
                                                       const kernels::QuantStatsSpec& spec,
                                                       std::int64_t run_id,
                                                       std::int64_t step);
+
+/// @brief A quantizer as the store records it: JSON with the recipe's names.
+std::string quantizer_json(const kernels::FakeQuantParams& params);
 
 }  // namespace lowbit::telemetry

@@ -4,14 +4,17 @@
 // AdamW moments m and v, each with the quantizer the run applies to it (or none when that tensor
 // is not quantized), and writes them to the store (one device-to-host copy per step on a GPU).
 //
-// What a logging step `done` shows (1-based, as the trainer counts):
-//   A, G   the last micro-batch of step `done`, unquantized, in the dtype the step ran in;
+// What a logging step `done` shows (1-based, as the trainer counts), each tensor exactly as the
+// step handed it over, nothing recomputed:
+//   A, G   the last micro-batch of step `done` as its quantizers received them
+//          (quant::QuantizerInput: the view the scales are laid on, with that call's quantizer
+//          and seed), unquantized, in the dtype the step ran in;
 //   W      the weights after the optimizer update of step `done` (what checkpoint `done` holds);
-//   m, v   the moments m_t, v_t that the update of step `done` computes from the stored moments
-//          and the clipped gradient, before they are stored: with a quantized moment, its
-//          statistics are those of the quantization the optimizer applies when storing them
-//          (SQNR, fraction rounded to zero, code usage). With optim_v_mapping sqrt the optim_v
-//          entry describes sqrt(v_t), the quantity stored.
+//   m, v   the moments m_t, v_t the update of step `done` stored, handed over by the optimizer
+//          (MomentObserver): a quantized moment is the float tensor the optimizer quantized into
+//          its codes, with the quantizer that did it, so its statistics are those of the stored
+//          codes (SQNR, fraction rounded to zero, code usage). With optim_v_mapping sqrt a
+//          quantized optim_v is sqrt(v_t), the quantity stored.
 // A run that quantizes nothing records every linear, so a baseline can be compared with it.
 #pragma once
 
@@ -23,6 +26,8 @@
 #include "lowbit/train/optimizer.h"
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,8 +46,9 @@ public:
     bool begin_step(std::int64_t done);
 
     // After backward and gradient clipping, before the optimizer update of a logging step:
-    // queues A, G, m_t and v_t of every recorded layer.
-    void add_before_update(const Optimizer& optimizer);
+    // queues A and G of every recorded layer and has `optimizer` hand over the moments its
+    // update stores (until finish_step).
+    void before_update(Optimizer& optimizer);
 
     // After the optimizer update: queues W, writes the records of step `done` for `run_id`
     // (committed), and turns the capture off. Returns the number of tensors recorded.
@@ -54,6 +60,17 @@ private:
         std::string param_name;  // the model parameter that holds its weight
     };
 
+    // Routes the optimizer's moments of recorded layers' weights to the collector.
+    class MomentRouter final : public MomentObserver {
+    public:
+        explicit MomentRouter(LayerTelemetry& owner) : owner_(owner) {}
+
+        void on_moments(const UpdatedMoments& moments) override;
+
+    private:
+        LayerTelemetry& owner_;
+    };
+
     void set_capture(bool enabled);
     void add(const Layer& layer,
              telemetry::TensorKind kind,
@@ -61,11 +78,11 @@ private:
              const std::optional<kernels::FakeQuantParams>& params);
 
     telemetry::TelemetrySchedule schedule_;
-    double beta1_;
-    double beta2_;
-    bool sqrt_v_;
     telemetry::TelemetryCollector collector_;
     std::vector<Layer> layers_;
+    std::map<std::string, std::size_t, std::less<>> layer_of_param_;  // param name -> layers_
+    MomentRouter router_{*this};
+    Optimizer* observed_ = nullptr;  // the optimizer handing over moments this step
 };
 
 }  // namespace lowbit::train

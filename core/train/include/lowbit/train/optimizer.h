@@ -4,16 +4,44 @@
 // moments) and QuantizedAdamW (low-bit stored moments). Not thread-safe: one training thread.
 #pragma once
 
+#include "lowbit/kernels/fake_quant.h"
+
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace lowbit::train {
 
 using OptimizerState = std::vector<std::pair<std::string, torch::Tensor>>;
+
+/// The moments one update of one parameter stores, as the update computed them (float32, the
+/// parameter's shape and device; valid during the observer call only). A float32 moment is the
+/// stored tensor itself; a quantized one is exactly what the optimizer quantizes into its codes
+/// (v: sqrt(v_t) under the sqrt mapping), with the fake quantizer that maps it to the stored
+/// values on the parameter's (rows, last dim) view, or nullopt when no fake quantizer lays the
+/// stored groups (flat blocks that do not divide the row; docs/quantized-pretraining.md §Stored
+/// moments).
+struct UpdatedMoments {
+    std::string_view param_name;
+    torch::Tensor m;  // m_t
+    torch::Tensor v;  // v_t, or sqrt(v_t) when stored that way
+    bool m_quantized = false;
+    bool v_quantized = false;
+    std::optional<kernels::FakeQuantParams> m_params;
+    std::optional<kernels::FakeQuantParams> v_params;
+};
+
+/// Receives the moments of every parameter an observed step updates (telemetry).
+class MomentObserver {
+public:
+    virtual ~MomentObserver() = default;
+    virtual void on_moments(const UpdatedMoments& moments) = 0;
+};
 
 class Optimizer {
 public:
@@ -33,6 +61,20 @@ public:
 
     /// Bytes actually held by the optimizer state (moments, codes, scales).
     virtual int64_t state_bytes() const = 0;
+
+    /// Until reset to null, every step hands each updated parameter's new moments to
+    /// `observer` (not owned) as it computes them; nothing extra is computed while null.
+    void observe_moments(MomentObserver* observer) {
+        observer_ = observer;
+    }
+
+protected:
+    MomentObserver* moment_observer() const {
+        return observer_;
+    }
+
+private:
+    MomentObserver* observer_ = nullptr;
 };
 
 }  // namespace lowbit::train
