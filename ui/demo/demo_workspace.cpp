@@ -10,6 +10,7 @@
 #include <random>
 #include <string>
 
+#include "demo/demo_telemetry.h"
 #include <nlohmann/json.hpp>
 
 namespace lowbit::ui {
@@ -17,6 +18,7 @@ namespace lowbit::ui {
 namespace {
 
 constexpr double kFloor = 2.1;  // nats per token: the demo corpus' entropy rate
+constexpr int64_t kTelemetryEvery = 25;
 
 struct DemoRun {
     const char* name;
@@ -35,6 +37,7 @@ std::string recipe_json(const DemoRun& run, int64_t steps) {
     config::Recipe recipe;
     recipe.name = run.name;
     recipe.train.steps = static_cast<int>(steps);
+    recipe.telemetry.every = kTelemetryEvery;
     if (run.bits <= 8) {
         recipe.quant.weight.bits = run.bits;
         recipe.quant.activation.bits = run.bits;
@@ -58,6 +61,7 @@ void write_run(store::RunWriter& writer, const DemoRun& demo, int64_t steps, std
     const double start = now_s() - 600;
     writer.add_event({0, id, 0, start, "started", "device cpu, 120000 parameters"});
     std::normal_distribution<double> noise(0.0, 0.04);
+    std::mt19937 telemetry_rng(static_cast<unsigned>(id));  // the scalars' draws stay as they were
     const int64_t last = demo.status == store::RunStatus::kRunning ? steps / 2 : steps;
     for (int64_t step = 1; step <= last; ++step) {
         const double wall = static_cast<double>(step) / demo.speed;
@@ -89,6 +93,9 @@ void write_run(store::RunWriter& writer, const DemoRun& demo, int64_t steps, std
                                         : loss + 0.05 + noise(rng) * 0.2;
             writer.add_scalar({0, id, "val/loss", step, tokens, wall, val});
             writer.add_event({0, id, step, start + wall, "eval", "val/loss"});
+        }
+        if (step % kTelemetryEvery == 0 && !diverged) {
+            write_demo_telemetry(writer, id, step, progress, demo.bits, telemetry_rng);
         }
         if (step % 200 == 0) {
             const std::string path =

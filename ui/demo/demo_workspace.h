@@ -3,6 +3,7 @@
 // floor), for `lowbit-studio --demo`, screenshots and the GUI tests. One completed baseline, one
 // completed W8A8G8 run, one diverged W4 run (NaN losses at the end) and one `running` run whose
 // engine pid is this process (alive while it runs; tests rewrite the pid to make it killed).
+// Every 25 steps the runs also record telemetry (demo_telemetry.h).
 #pragma once
 
 #include <cstdint>
