@@ -17,6 +17,7 @@
 #include "controllers/run_launcher.h"
 #include "controllers/workspace_worker.h"
 #include "editor/experiment_editor.h"
+#include "histograms/histogram_inspector.h"
 #include "models/runs_model.h"
 #include "widgets/launch_panel.h"
 #include "widgets/run_browser.h"
@@ -57,6 +58,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     editor_dock->setWidget(editor_);
     addDockWidget(Qt::RightDockWidgetArea, editor_dock);
     editor_dock->hide();  // opened from View; the charts keep the room by default
+    histograms_ = new HistogramInspector(runs_);
+    auto* histogram_dock = new QDockWidget(tr("Histograms"), this);
+    histogram_dock->setObjectName(QStringLiteral("histogramDock"));
+    histogram_dock->setWidget(histograms_);
+    addDockWidget(Qt::BottomDockWidgetArea, histogram_dock);
+
     connect(editor_, &ExperimentEditor::launchRequested, this, [this](const QString& recipe) {
         if (launcher_) {
             launcher_->enqueueTrain(recipe);
@@ -145,6 +152,7 @@ void MainWindow::changeEvent(QEvent* event) {
     if (event->type() == QEvent::PaletteChange ||
         event->type() == QEvent::ApplicationPaletteChange) {
         charts_->applyTheme();
+        histograms_->applyTheme();
     }
     QMainWindow::changeEvent(event);
 }
@@ -220,6 +228,7 @@ void MainWindow::openWorkspace(const QString& root) {
             launcher_->stopProcess(*row->record.pid);
         }
     });
+    histograms_->openWorkspace(workspace_);
     editor_->setLaunchFolder(QDir(workspace_).filePath(QStringLiteral("studio-recipes")));
     workspace_label_->setText(tr("Workspace: %1").arg(workspace_));
     setWindowTitle(tr("Lowbit Studio — %1").arg(workspace_));

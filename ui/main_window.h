@@ -1,8 +1,8 @@
 // MainWindow: the studio's frame and wiring, no logic of its own: the charts in the centre, the
 // run browser and the launch panel as docks (stable object names, layout saved in QSettings),
-// the experiment editor as a dock, the workspace worker in its own thread, menus with the standard
-// shortcuts, recent workspaces, light/dark palettes, and a status bar with the workspace and the
-// number of running runs.
+// the experiment editor and the histogram inspector as docks, the workspace worker in its own
+// thread, menus with the standard shortcuts, recent workspaces, light/dark palettes, and a status
+// bar with the workspace and the number of running runs.
 #pragma once
 
 #include <QLabel>
@@ -16,6 +16,7 @@ namespace lowbit::ui {
 
 class ChartsView;
 class ExperimentEditor;
+class HistogramInspector;
 class LaunchPanel;
 class RunBrowser;
 class RunLauncher;
@@ -27,7 +28,7 @@ class MainWindow : public QMainWindow {
 
 public:
     // Bump when the set of docks changes, so an old saved layout is not applied.
-    static constexpr int kLayoutVersion = 2;
+    static constexpr int kLayoutVersion = 3;
 
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
@@ -58,6 +59,10 @@ public:
         return editor_;
     }
 
+    HistogramInspector* histograms() const {
+        return histograms_;
+    }
+
     void setColourScheme(ColourScheme scheme);
 
 protected:
@@ -78,6 +83,7 @@ private:
     RunLauncher* launcher_ = nullptr;
     LaunchPanel* launch_panel_ = nullptr;
     ExperimentEditor* editor_ = nullptr;
+    HistogramInspector* histograms_ = nullptr;
     QDockWidget* launch_dock_ = nullptr;
     QThread worker_thread_;
     QPointer<WorkspaceWorker> worker_;

@@ -15,27 +15,93 @@
 #include "controllers/workspace_worker.h"
 #include "editor/experiment_editor.h"
 #include "editor/recipe_form.h"
+#include "histograms/histogram_inspector.h"
+#include "histograms/telemetry_worker.h"
 #include "models/runs_model.h"
 #include "widgets/run_browser.h"
 
 namespace lowbit::ui {
 
-int render_snapshot(const SnapshotOptions& options, QString& error) {
-    const QStringList built = {
-        QStringLiteral("runs"), QStringLiteral("editor"), QStringLiteral("charts")};
-    const QStringList planned = {QStringLiteral("histograms")};
-    if (planned.contains(options.view)) {
-        error = QStringLiteral(
-                    "--view %1: this view is not built yet (available: runs, editor, charts)")
-                    .arg(options.view);
+namespace {
+
+// The inspector on the chosen run (the first of --runs, else the newest run with telemetry),
+// layer and kind, its data read synchronously. Returns an exit code (0: ready).
+int prepare_histograms(HistogramInspector& inspector,
+                       TelemetryWorker& telemetry,
+                       const RunsModel& model,
+                       const SnapshotOptions& options,
+                       QString& error) {
+    std::optional<std::string> kind;
+    if (!options.kind.isEmpty()) {
+        kind = tensor_kind_from_text(options.kind.toStdString());
+        if (!kind) {
+            error = QStringLiteral(
+                        "--kind %1: expected W, A, G, m or v (or weight, activation, "
+                        "grad_output, optim_m, optim_v)")
+                        .arg(options.kind);
+            return 2;
+        }
+    }
+    telemetry.open(0);
+    std::vector<int64_t> candidates;
+    const auto visible = model.visibleRuns();
+    for (const RunRow& row : model.runs()) {  // newest first
+        if (options.runs.isEmpty() ||
+            std::find(visible.begin(), visible.end(), row.record.id) != visible.end()) {
+            candidates.push_back(row.record.id);
+        }
+    }
+    const auto run = options.runs.isEmpty() ? telemetry.firstRunWithTelemetry(candidates)
+                                            : std::optional<int64_t>(candidates.front());
+    if (!run) {
+        error =
+            QStringLiteral("--view histograms: no run in %1 has telemetry").arg(options.workspace);
         return 2;
     }
+    inspector.connectWorker(&telemetry);
+    inspector.setSelection(*run, options.layer, kind ? QString::fromStdString(*kind) : QString());
+    for (int round = 0; round < 8; ++round) {
+        QApplication::processEvents();  // the queued selections reach the worker
+    }
+    const auto& tensors = inspector.catalogue().tensors;
+    if (tensors.empty()) {
+        error = QStringLiteral("--runs: run %1 has no telemetry").arg(*run);
+        return 2;
+    }
+    if (!options.layer.isEmpty() && tensors.count(options.layer.toStdString()) == 0) {
+        QStringList layers;
+        for (const auto& [name, kinds] : tensors) {
+            layers << QString::fromStdString(name);
+        }
+        error = QStringLiteral("--layer %1: run %2 recorded no such layer (it has: %3)")
+                    .arg(options.layer)
+                    .arg(*run)
+                    .arg(layers.join(QStringLiteral(", ")));
+        return 2;
+    }
+    if (kind && tensors.at(inspector.layer()).count(*kind) == 0) {
+        error = QStringLiteral("--kind %1: layer %2 of run %3 has no telemetry of that kind")
+                    .arg(options.kind, QString::fromStdString(inspector.layer()))
+                    .arg(*run);
+        return 2;
+    }
+    return 0;
+}
+
+}  // namespace
+
+int render_snapshot(const SnapshotOptions& options, QString& error) {
+    const QStringList built = {QStringLiteral("runs"),
+                               QStringLiteral("editor"),
+                               QStringLiteral("charts"),
+                               QStringLiteral("histograms")};
     if (!built.contains(options.view)) {
         error = QStringLiteral("--view %1: unknown view (runs, editor, charts, histograms)")
                     .arg(options.view);
         return 2;
     }
-    if (!options.layer.isEmpty() || !options.kind.isEmpty()) {
+    const bool histograms = options.view == QLatin1String("histograms");
+    if (!histograms && (!options.layer.isEmpty() || !options.kind.isEmpty())) {
         error = QStringLiteral("--layer/--kind apply to --view histograms only");
         return 2;
     }
@@ -72,7 +138,16 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
     }
     QWidget* view = nullptr;
     std::unique_ptr<QWidget> owner;
-    if (options.view == QLatin1String("editor")) {
+    std::unique_ptr<TelemetryWorker> telemetry;
+    if (histograms) {
+        auto* inspector = new HistogramInspector(&model);
+        owner.reset(inspector);
+        view = inspector;
+        telemetry = std::make_unique<TelemetryWorker>(options.workspace);
+        if (const int code = prepare_histograms(*inspector, *telemetry, model, options, error)) {
+            return code;
+        }
+    } else if (options.view == QLatin1String("editor")) {
         // The recipe of the first chosen run (--runs), else the W8A8G8 preset, so the matrix
         // shows quantized rows.
         auto* editor = new ExperimentEditor;
@@ -109,6 +184,10 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
     view->resize(options.size);
     view->show();
     QApplication::processEvents();
+    if (auto* inspector = qobject_cast<HistogramInspector*>(view)) {
+        inspector->stepPlot()->replot();
+        inspector->overStepsPlot()->replot();
+    }
     if (auto* charts = qobject_cast<ChartsView*>(view)) {
         for (ScalarChart* chart : charts->charts()) {
             chart->resetZoom();

@@ -11,7 +11,7 @@ namespace lowbit::ui {
 struct SnapshotOptions {
     QString workspace;
     QString out;
-    QString view;      // runs, editor, charts (histograms: not built yet)
+    QString view;      // runs, editor, charts, histograms
     QStringList runs;  // ids or names; empty: the runs shown by default
     QString layer;
     QString kind;
@@ -19,8 +19,9 @@ struct SnapshotOptions {
     QSize size{1400, 900};
 };
 
-// Returns the process exit code: 0 written, 2 bad input (unknown view, view not built yet,
-// unknown run, not a workspace), 1 the file could not be written. `error` says what and where.
+// Returns the process exit code: 0 written, 2 bad input (unknown view, unknown run, layer or
+// kind, no telemetry, not a workspace), 1 the file could not be written. `error` says what and
+// where.
 int render_snapshot(const SnapshotOptions& options, QString& error);
 
 }  // namespace lowbit::ui
