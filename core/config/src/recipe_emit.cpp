@@ -196,6 +196,10 @@ YAML::Node value_node(const FieldSpec& field, const FieldValue& value) {
 
 }  // namespace
 
+std::string field_value_yaml(const FieldSpec& field, const FieldValue& value) {
+    return value_text(field, value);
+}
+
 std::string recipe_to_yaml(const Recipe& recipe) {
     return emit_yaml(recipe, false);
 }

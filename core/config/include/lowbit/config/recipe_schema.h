@@ -122,4 +122,9 @@ std::vector<RecipeProblem> check_recipe_consistency(const Recipe& recipe);
 // Shortest text that reads back as the same double, always with a '.' or an exponent.
 std::string format_double(double value);
 
+// The value as YAML text that reads back exactly (strings quoted, enums bare, lists and
+// quant.overrides in flow style), as `lowbit recipe defaults` writes it; the GUI's recipe form
+// shows and emits values with it.
+std::string field_value_yaml(const FieldSpec& field, const FieldValue& value);
+
 }  // namespace lowbit::config

@@ -1,0 +1,150 @@
+// lowbit-studio: the desktop front end. Argument parsing and wiring of lowbit_ui only:
+//   lowbit-studio [--workspace DIR] [--demo] [--theme system|light|dark]
+//   lowbit-studio --workspace DIR --snapshot OUT.png --view runs|editor|charts|histograms
+//                 [--runs A,B] [--layer L --kind K]
+#include "lowbit/store/workspace.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QSettings>
+#include <QTemporaryDir>
+
+#include <cstdio>
+#include <exception>
+
+#include "demo/demo_workspace.h"
+#include "main_window.h"
+#include "widgets/app_palette.h"
+#include "widgets/snapshot.h"
+
+namespace {
+
+int usage_error(const QString& message) {
+    std::fprintf(stderr, "lowbit-studio: %s\n", qPrintable(message));
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // A snapshot renders offscreen: it needs no display.
+    for (int i = 1; i < argc; ++i) {
+        if (QByteArray(argv[i]) == "--snapshot" && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) {
+            qputenv("QT_QPA_PLATFORM", "offscreen");
+        }
+    }
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("lowbit"));
+    QApplication::setApplicationName(QStringLiteral("lowbit-studio"));
+    QApplication::setApplicationVersion(QStringLiteral(LOWBIT_STUDIO_VERSION));
+    QApplication::setDesktopFileName(QStringLiteral("lowbit-studio"));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Lowbit Studio: low-bit training workbench"));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    const QCommandLineOption workspace({QStringLiteral("w"), QStringLiteral("workspace")},
+                                       QStringLiteral("Workspace folder"),
+                                       QStringLiteral("DIR"));
+    const QCommandLineOption demo(QStringLiteral("demo"),
+                                  QStringLiteral("Open a generated demo workspace"));
+    const QCommandLineOption theme(
+        QStringLiteral("theme"), QStringLiteral("system, light or dark"), QStringLiteral("THEME"));
+    const QCommandLineOption snapshot(QStringLiteral("snapshot"),
+                                      QStringLiteral("Render a view to OUT.png and exit"),
+                                      QStringLiteral("OUT.png"));
+    const QCommandLineOption view(QStringLiteral("view"),
+                                  QStringLiteral("runs, editor, charts or histograms"),
+                                  QStringLiteral("VIEW"));
+    const QCommandLineOption runs(QStringLiteral("runs"),
+                                  QStringLiteral("Runs to show (ids or names, comma separated)"),
+                                  QStringLiteral("A,B"));
+    const QCommandLineOption layer(
+        QStringLiteral("layer"), QStringLiteral("Layer"), QStringLiteral("L"));
+    const QCommandLineOption kind(
+        QStringLiteral("kind"), QStringLiteral("Tensor kind"), QStringLiteral("K"));
+    parser.addOptions({workspace, demo, theme, snapshot, view, runs, layer, kind});
+    if (!parser.parse(QApplication::arguments())) {
+        return usage_error(parser.errorText());
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        parser.showHelp(0);
+    }
+    if (parser.isSet(QStringLiteral("version"))) {
+        parser.showVersion();
+    }
+    if (!parser.positionalArguments().isEmpty()) {
+        return usage_error(
+            QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
+    }
+    const QString theme_name = parser.isSet(theme)
+                                   ? parser.value(theme)
+                                   : QSettings().value(QStringLiteral("view/theme")).toString();
+    if (parser.isSet(theme) && !QStringList{"system", "light", "dark"}.contains(theme_name)) {
+        return usage_error(
+            QStringLiteral("--theme %1: expected system, light or dark").arg(theme_name));
+    }
+    const bool dark =
+        lowbit::ui::apply_colour_scheme(lowbit::ui::colour_scheme_from_string(theme_name));
+
+    QTemporaryDir demo_dir;
+    QString root = parser.isSet(workspace)
+                       ? parser.value(workspace)
+                       : QString::fromStdString(lowbit::store::Workspace::default_root().string());
+    if (parser.isSet(demo)) {
+        try {
+            lowbit::ui::DemoOptions options;
+            options.with_running_run = !parser.isSet(snapshot);
+            lowbit::ui::write_demo_workspace(demo_dir.path().toStdString(), options);
+        } catch (const std::exception& error) {
+            return usage_error(QString::fromStdString(error.what()));
+        }
+        root = demo_dir.path();
+    }
+
+    if (parser.isSet(snapshot)) {
+        if (!parser.isSet(workspace) && !parser.isSet(demo)) {
+            return usage_error(QStringLiteral("--snapshot needs --workspace DIR (or --demo)"));
+        }
+        if (!parser.isSet(view)) {
+            return usage_error(
+                QStringLiteral("--snapshot needs --view runs|editor|charts|histograms"));
+        }
+        lowbit::ui::SnapshotOptions options;
+        options.workspace = root;
+        options.out = parser.value(snapshot);
+        options.view = parser.value(view);
+        if (parser.isSet(runs)) {
+            options.runs = parser.value(runs).split(QLatin1Char(','), Qt::SkipEmptyParts);
+        }
+        options.layer = parser.value(layer);
+        options.kind = parser.value(kind);
+        options.dark = dark;
+        QString error;
+        const int code = lowbit::ui::render_snapshot(options, error);
+        if (code != 0) {
+            std::fprintf(stderr, "lowbit-studio: %s\n", qPrintable(error));
+        }
+        return code;
+    }
+    for (const QCommandLineOption* only : {&view, &runs, &layer, &kind}) {
+        if (parser.isSet(*only)) {
+            return usage_error(
+                QStringLiteral("--%1 is used with --snapshot only").arg(only->names().last()));
+        }
+    }
+
+    if (!parser.isSet(demo)) {
+        // A new folder becomes an empty workspace; a folder that is not one is refused.
+        try {
+            lowbit::store::Workspace::open(root.toStdString());
+        } catch (const std::exception& error) {
+            return usage_error(QString::fromStdString(error.what()));
+        }
+    }
+    lowbit::ui::MainWindow window;
+    window.openWorkspace(root);
+    window.show();
+    return QApplication::exec();
+}

@@ -1,0 +1,277 @@
+// The run launcher with the real engine (LOWBIT_ENGINE_BINARY: the `lowbit` executable), offscreen:
+// a tiny recipe launched from RunLauncher streams one Step event per optimizer step, ends
+// `completed` and appears in the runs model; SIGTERM leaves it `stopped` with a checkpoint and a
+// resume continues it to `completed`; the editor's parameter count equals the engine's; an engine
+// killed with SIGKILL leaves the event loop turning and the run shown as killed with its stderr in
+// the launch panel, also for a launcher created afterwards over the same workspace (a restarted
+// studio); a bad recipe ends as "failed to start" with the message lowbit_config gives for the same
+// file.
+#include "lowbit/config/recipe_yaml.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QPlainTextEdit>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+
+#include <algorithm>
+
+#include "controllers/run_launcher.h"
+#include "controllers/workspace_worker.h"
+#include "models/recipe_footprint.h"
+#include "models/runs_model.h"
+#include "widgets/launch_panel.h"
+#include <signal.h>
+
+using namespace lowbit::ui;
+
+namespace {
+
+constexpr int kRunTimeoutMs = 240000;  // a tiny run takes seconds; the machine may be busy
+
+// 30 optimizer steps of a one-layer GPT-2 on builtin:markov, evaluated and checkpointed every 10.
+const char* const kTinyRecipe =
+    "name: tiny\n"
+    "seed: 3\n"
+    "model: {family: gpt2, layers: 1, heads: 2, d_model: 32, context: 32}\n"
+    "data: {train: builtin:markov, markov: {tokens: 20000}}\n"
+    "train: {steps: 30, batch_size: 4, warmup_steps: 5, eval_every: 10, eval_batches: 2,\n"
+    "        checkpoint_every: 10, device: cpu, threads: 1}\n"
+    "telemetry: {every: 0}\n";
+
+QString writeFile(const QString& path, const QByteArray& text) {
+    QFile file(path);
+    if (file.open(QIODevice::WriteOnly)) {
+        file.write(text);
+    }
+    return path;
+}
+
+QString readFile(const QString& path) {
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? QString::fromUtf8(file.readAll()) : QString();
+}
+
+// The runs model of `workspace` after one synchronous read.
+struct RunsSnapshot {
+    explicit RunsSnapshot(const QString& workspace) : worker(workspace) {
+        QObject::connect(&worker, &WorkspaceWorker::runsRead, &model, &RunsModel::setRuns);
+        QObject::connect(&worker, &WorkspaceWorker::failed, [this](const QString& message) {
+            failure = message;
+        });
+        worker.open(0);
+    }
+
+    QString status(qint64 run_id) const {
+        for (int row = 0; row < model.rowCount(); ++row) {
+            if (model.index(row, RunsModel::kStatus).data(RunsModel::kRunIdRole).toLongLong() ==
+                run_id) {
+                return model.index(row, RunsModel::kStatus).data().toString();
+            }
+        }
+        return QStringLiteral("<not in the model> ") + failure;
+    }
+
+    QString failure;
+    RunsModel model;
+    WorkspaceWorker worker;
+};
+
+QString panelState(const LaunchPanel& panel, int launch_id) {
+    for (int row = 0; row < panel.queue()->rowCount(); ++row) {
+        if (panel.queue()->item(row, 0)->text().toInt() == launch_id) {
+            return panel.queue()->item(row, 3)->text();
+        }
+    }
+    return QStringLiteral("<not in the panel>");
+}
+
+}  // namespace
+
+class LauncherEngineTest : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+
+    void initTestCase() {
+        engine_ = qEnvironmentVariable("LOWBIT_ENGINE_BINARY");
+        QVERIFY2(QFileInfo(engine_).isExecutable(),
+                 "LOWBIT_ENGINE_BINARY must name the lowbit executable");
+        QVERIFY(dir_.isValid());
+        recipe_ = writeFile(dir_.filePath(QStringLiteral("tiny.yaml")), kTinyRecipe);
+    }
+
+    void tinyRunStreamsProgressAndCompletes() {
+        const QString workspace = dir_.filePath(QStringLiteral("ws-complete"));
+        RunLauncher launcher(workspace, engine_);
+        QList<qint64> streamed;
+        connect(&launcher, &RunLauncher::stepStreamed, this, [&streamed](int, qint64 step) {
+            streamed << step;
+        });
+        const int id = launcher.enqueueTrain(recipe_);
+        QTRY_VERIFY_WITH_TIMEOUT(launcher.launch(id)->state == Launch::State::kEnded,
+                                 kRunTimeoutMs);
+        const Launch& l = *launcher.launch(id);
+        QVERIFY2(l.outcome == QLatin1String("completed"), qPrintable(l.outcome + l.console));
+        QCOMPARE(l.exit_code, 0);
+        // One Step event per optimizer step, 1..30 in order: the recipe asks for 30 steps.
+        QList<qint64> expected;
+        for (qint64 step = 1; step <= 30; ++step) {
+            expected << step;
+        }
+        QCOMPARE(streamed, expected);
+        QCOMPARE(l.steps, qint64{30});
+        QVERIFY(l.run_id > 0);
+        // The editor's parameter count (from the recipe alone) is the engine's.
+        QCOMPARE(
+            l.parameters,
+            recipe_footprint(lowbit::config::load_recipe_file(recipe_.toStdString())).parameters);
+        RunsSnapshot runs(workspace);
+        QCOMPARE(runs.status(l.run_id), QStringLiteral("completed"));
+    }
+
+    void stoppedRunKeepsItsCheckpointAndResumes() {
+        const QString workspace = dir_.filePath(QStringLiteral("ws-stop"));
+        RunLauncher launcher(workspace, engine_);
+        QList<qint64> streamed;
+        connect(&launcher, &RunLauncher::stepStreamed, this, [&streamed](int, qint64 step) {
+            streamed << step;
+        });
+        // Long enough that the stop lands mid-run.
+        const int id = launcher.enqueueTrain(recipe_, {QStringLiteral("train.steps=3000")});
+        QTRY_VERIFY_WITH_TIMEOUT(!streamed.isEmpty() && streamed.last() >= 12, kRunTimeoutMs);
+        launcher.stop(id);
+        QTRY_VERIFY_WITH_TIMEOUT(launcher.launch(id)->state == Launch::State::kEnded,
+                                 kRunTimeoutMs);
+        const qint64 run_id = launcher.launch(id)->run_id;
+        const qint64 stopped_at = streamed.last();
+        QVERIFY2(launcher.launch(id)->outcome == QLatin1String("stopped"),
+                 qPrintable(launcher.launch(id)->outcome + launcher.launch(id)->console));
+        QVERIFY(stopped_at < 3000);
+        // The stop wrote a checkpoint at the step it reached.
+        QCOMPARE(launcher.launch(id)->checkpoint_step, stopped_at);
+        QVERIFY(QFileInfo(QDir(workspace).filePath(launcher.launch(id)->checkpoint)).isDir());
+        {
+            RunsSnapshot runs(workspace);
+            QCOMPARE(runs.status(run_id), QStringLiteral("stopped"));
+        }
+        streamed.clear();
+        const int resumed = launcher.enqueueResume(run_id);
+        QTRY_VERIFY_WITH_TIMEOUT(launcher.launch(resumed)->state == Launch::State::kEnded,
+                                 kRunTimeoutMs * 2);
+        const Launch& r = *launcher.launch(resumed);
+        QVERIFY2(r.outcome == QLatin1String("completed"), qPrintable(r.outcome + r.console));
+        QCOMPARE(r.run_id, run_id);
+        QVERIFY(!streamed.isEmpty());
+        // It continued where the stop left it, not from step 1.
+        QCOMPARE(streamed.first(), stopped_at + 1);
+        QCOMPARE(streamed.last(), qint64{3000});
+        QCOMPARE(launcher.launchOfRun(run_id)->id, resumed);
+        RunsSnapshot runs(workspace);
+        QCOMPARE(runs.status(run_id), QStringLiteral("completed"));
+    }
+
+    void killedEngineLeavesTheGuiResponsiveAndShowsKilled() {
+        const QString workspace = dir_.filePath(QStringLiteral("ws-kill"));
+        qint64 run_id = 0;
+        QString stderr_tail;
+        {
+            RunLauncher launcher(workspace, engine_);
+            LaunchPanel panel(&launcher);
+            qint64 last_step = 0;
+            connect(&launcher, &RunLauncher::stepStreamed, this, [&last_step](int, qint64 step) {
+                last_step = step;
+            });
+            const int id = launcher.enqueueTrain(recipe_, {QStringLiteral("train.steps=100000")});
+            QTRY_VERIFY_WITH_TIMEOUT(last_step >= 3, kRunTimeoutMs);
+            const Launch& l = *launcher.launch(id);
+            QVERIFY(l.engine_pid > 0);
+            run_id = l.run_id;
+
+            // A timer of the GUI thread keeps firing while the engine dies and is noticed.
+            int ticks = 0;
+            QElapsedTimer since_tick;
+            qint64 longest_gap_ms = 0;
+            QTimer heartbeat;
+            heartbeat.setInterval(20);
+            connect(&heartbeat, &QTimer::timeout, this, [&] {
+                if (since_tick.isValid()) {
+                    longest_gap_ms = std::max(longest_gap_ms, since_tick.elapsed());
+                }
+                since_tick.restart();
+                ++ticks;
+            });
+            heartbeat.start();
+            QCOMPARE(::kill(static_cast<pid_t>(l.engine_pid), SIGKILL), 0);
+            QTRY_VERIFY_WITH_TIMEOUT(launcher.launch(id)->state == Launch::State::kEnded, 20000);
+            QTest::qWait(500);
+            QVERIFY2(ticks >= 10, qPrintable(QString::number(ticks)));
+            QVERIFY2(longest_gap_ms < 1000, qPrintable(QString::number(longest_gap_ms)));
+
+            // 128 + 9: the wrapper saw the engine end by signal 9.
+            QCOMPARE(launcher.launch(id)->exit_code, 128 + SIGKILL);
+            QCOMPARE(launcher.launch(id)->outcome, QStringLiteral("killed (signal 9)"));
+            QCOMPARE(panelState(panel, id), QStringLiteral("killed (signal 9)"));
+            // The console: the engine's stderr as written to its log, then the launcher's note.
+            stderr_tail =
+                readFile(launcher.launch(id)->err_path).right(RunLauncher::kConsoleLimit) +
+                QStringLiteral("[lowbit-studio] the engine ended: killed (signal 9)\n");
+            panel.selectLaunch(id);
+            QCOMPARE(panel.console()->toPlainText(), stderr_tail);
+
+            // The database still says running; the store's liveness check shows it killed.
+            RunsSnapshot runs(workspace);
+            QCOMPARE(runs.status(run_id), QStringLiteral("killed"));
+        }
+        // A restarted studio: a new launcher over the same workspace finds the launch again.
+        RunLauncher reopened(workspace, engine_);
+        LaunchPanel panel(&reopened);
+        const Launch* l = reopened.launchOfRun(run_id);
+        QVERIFY(l != nullptr);
+        QCOMPARE(l->state, Launch::State::kEnded);
+        QCOMPARE(l->outcome, QStringLiteral("killed (signal 9)"));
+        panel.selectLaunch(l->id);
+        QCOMPARE(panelState(panel, l->id), QStringLiteral("killed (signal 9)"));
+        QCOMPARE(panel.console()->toPlainText(), stderr_tail);
+        RunsSnapshot runs(workspace);
+        QCOMPARE(runs.status(run_id), QStringLiteral("killed"));
+    }
+
+    void badRecipeFailsToStartWithTheConfigMessage() {
+        // heads must divide d_model: a rule across keys that lowbit_config checks.
+        QByteArray text = kTinyRecipe;
+        text.replace("heads: 2", "heads: 3");
+        const QString bad = writeFile(dir_.filePath(QStringLiteral("bad.yaml")), text);
+        std::string expected;
+        try {
+            lowbit::config::load_recipe_file(bad.toStdString());
+        } catch (const lowbit::config::RecipeError& error) {
+            expected = std::string("lowbit: error: ") + error.what();
+        }
+        QVERIFY(!expected.empty());
+
+        const QString workspace = dir_.filePath(QStringLiteral("ws-bad"));
+        RunLauncher launcher(workspace, engine_);
+        QString reported;
+        connect(&launcher, &RunLauncher::failed, this, [&reported](const QString& message) {
+            reported = message;
+        });
+        const int id = launcher.enqueueTrain(bad);
+        QTRY_VERIFY_WITH_TIMEOUT(launcher.launch(id)->state == Launch::State::kEnded, 60000);
+        QCOMPARE(launcher.launch(id)->exit_code, 2);
+        QCOMPARE(launcher.launch(id)->outcome, QStringLiteral("failed to start"));
+        QCOMPARE(reported, QString::fromStdString(expected));
+        QVERIFY(launcher.launch(id)->console.contains(QString::fromStdString(expected)));
+    }
+
+private:
+    QTemporaryDir dir_;
+    QString engine_;
+    QString recipe_;
+};
+
+QTEST_MAIN(LauncherEngineTest)
+#include "launcher_engine_test.moc"

@@ -1,0 +1,186 @@
+#include "charts/chart_series_builder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include "charts/decimation.h"
+#include "charts/ema_smoothing.h"
+
+namespace lowbit::ui {
+
+QString x_axis_label(XAxisKind kind) {
+    switch (kind) {
+        case XAxisKind::kStep:
+            return QStringLiteral("step");
+        case XAxisKind::kTokens:
+            return QStringLiteral("tokens");
+        case XAxisKind::kWallTime:
+            return QStringLiteral("wall time (s)");
+    }
+    return {};
+}
+
+namespace {
+
+double x_of(const ScalarSample& sample, XAxisKind kind) {
+    switch (kind) {
+        case XAxisKind::kStep:
+            return static_cast<double>(sample.step);
+        case XAxisKind::kTokens:
+            return static_cast<double>(sample.tokens);
+        case XAxisKind::kWallTime:
+            return sample.wall_time;
+    }
+    return 0;
+}
+
+// The events a chart marks (docs/progress-events.md, event kinds).
+bool marked_event(const std::string& kind) {
+    return kind == "checkpoint" || kind == "eval" || kind == "resumed" || kind == "diverged" ||
+           kind == "stopped" || kind == "killed" || kind == "failed";
+}
+
+QSharedPointer<QCPGraphDataContainer> container_of(const std::vector<double>& x,
+                                                   const std::vector<double>& y,
+                                                   const std::vector<size_t>& indices) {
+    auto container = QSharedPointer<QCPGraphDataContainer>::create();
+    QVector<QCPGraphData> data;
+    data.reserve(static_cast<qsizetype>(indices.size()));
+    for (size_t i : indices) {
+        data.push_back(QCPGraphData(x[i], y[i]));
+    }
+    container->set(data, true);
+    return container;
+}
+
+}  // namespace
+
+void ChartSeriesBuilder::add_scalars(const std::vector<store::ScalarPoint>& points) {
+    for (const auto& p : points) {
+        auto& samples = series_[{p.run_id, p.key}];
+        if (!samples.empty() && p.step <= samples.back().step) {
+            const auto from = std::lower_bound(
+                samples.begin(), samples.end(), p.step, [](const ScalarSample& s, int64_t step) {
+                    return s.step < step;
+                });
+            samples.erase(from, samples.end());
+        }
+        samples.push_back({p.step, p.tokens, p.wall_time, p.value});
+    }
+}
+
+void ChartSeriesBuilder::add_events(const std::vector<store::EventRecord>& events) {
+    for (const auto& e : events) {
+        if (marked_event(e.kind)) {
+            auto& list = events_[e.run_id];
+            if (e.kind == "resumed") {  // a resumed run recomputes the rows after its checkpoint
+                std::erase_if(list,
+                              [&](const store::EventRecord& old) { return old.step > e.step; });
+            }
+            list.push_back(e);
+        }
+    }
+}
+
+void ChartSeriesBuilder::forget_run(int64_t run_id) {
+    std::erase_if(series_, [run_id](const auto& entry) { return entry.first.first == run_id; });
+    events_.erase(run_id);
+}
+
+std::vector<std::string> ChartSeriesBuilder::keys(const std::vector<int64_t>& run_ids) const {
+    std::set<std::string> keys;
+    for (const auto& [id, samples] : series_) {
+        if (std::find(run_ids.begin(), run_ids.end(), id.first) != run_ids.end()) {
+            keys.insert(id.second);
+        }
+    }
+    return {keys.begin(), keys.end()};
+}
+
+size_t ChartSeriesBuilder::points(int64_t run_id, const std::string& key) const {
+    const auto found = series_.find({run_id, key});
+    return found == series_.end() ? 0 : found->second.size();
+}
+
+ChartData ChartSeriesBuilder::build(const std::string& key,
+                                    const std::vector<int64_t>& run_ids,
+                                    const ChartRequest& request) const {
+    ChartData chart;
+    chart.key = QString::fromStdString(key);
+    chart.x_axis = request.x_axis;
+    for (int64_t run_id : run_ids) {
+        const auto found = series_.find({run_id, key});
+        if (found == series_.end() || found->second.empty()) {
+            continue;
+        }
+        const auto& samples = found->second;
+        std::vector<double> x(samples.size());
+        std::vector<double> y(samples.size());
+        for (size_t i = 0; i < samples.size(); ++i) {
+            x[i] = x_of(samples[i], request.x_axis);
+            y[i] = samples[i].value;
+        }
+        const std::vector<double> smooth = smooth_debiased_ema(y, request.smoothing);
+        const double lo = request.x_range ? request.x_range->first : x.front();
+        const double hi = request.x_range ? request.x_range->second : x.back();
+
+        RunChartData run;
+        run.run_id = run_id;
+        run.full_points = samples.size();
+        run.raw = container_of(x, y, decimate_min_max_last(x, y, lo, hi, request.pixel_columns));
+        run.smoothed = container_of(
+            x, smooth, decimate_min_max_last(x, smooth, lo, hi, request.pixel_columns));
+
+        double first = std::numeric_limits<double>::quiet_NaN();
+        double sum = 0;
+        for (size_t i = 0; i < x.size(); ++i) {
+            if (x[i] < lo || x[i] > hi) {
+                continue;
+            }
+            if (!std::isfinite(y[i])) {
+                run.non_finite_x.push_back(x[i]);
+                continue;
+            }
+            RangeStats& s = run.stats;
+            if (s.count == 0) {
+                first = y[i];
+                s.min = s.max = y[i];
+            }
+            ++s.count;
+            s.min = std::min(s.min, y[i]);
+            s.max = std::max(s.max, y[i]);
+            s.last = y[i];
+            s.last_smoothed = smooth[i];
+            sum += y[i];
+        }
+        if (run.stats.count > 0) {
+            run.stats.mean = sum / run.stats.count;
+            run.stats.delta = run.stats.last - first;
+        }
+
+        // Events sit at the x of the first sample at or after their step.
+        const auto events = events_.find(run_id);
+        if (events != events_.end()) {
+            for (const auto& e : events->second) {
+                const auto at = std::lower_bound(
+                    samples.begin(),
+                    samples.end(),
+                    e.step,
+                    [](const ScalarSample& s, int64_t step) { return s.step < step; });
+                const ScalarSample& sample = at == samples.end() ? samples.back() : *at;
+                const double ex = request.x_axis == XAxisKind::kStep ? static_cast<double>(e.step)
+                                                                     : x_of(sample, request.x_axis);
+                if (ex >= lo && ex <= hi) {
+                    run.events.push_back(
+                        {ex, QString::fromStdString(e.kind), QString::fromStdString(e.text)});
+                }
+            }
+        }
+        chart.runs.push_back(std::move(run));
+    }
+    return chart;
+}
+
+}  // namespace lowbit::ui

@@ -1,0 +1,102 @@
+// ChartSeriesBuilder: the full-resolution scalar series and events of the runs on the charts, and
+// what one chart draws from them (smoothed and decimated QCPGraphDataContainers, non-finite and
+// event markers, the range readout). Plain class, no QObject: the workspace worker owns one in
+// its thread and hands the finished ChartData to the GUI thread; `--snapshot` uses it directly.
+#pragma once
+
+#include "lowbit/store/records.h"
+
+#include <QMetaType>
+#include <QSharedPointer>
+#include <QString>
+#include <QVector>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "charts/qcustomplot_include.h"
+
+namespace lowbit::ui {
+
+enum class XAxisKind { kStep = 0, kTokens = 1, kWallTime = 2 };
+
+QString x_axis_label(XAxisKind kind);
+
+struct ScalarSample {
+    int64_t step = 0;
+    int64_t tokens = 0;
+    double wall_time = 0;  // seconds since the run's first start
+    double value = 0;      // NaN for a non-finite value (stored as NULL)
+};
+
+// What a chart asks for: the x quantity, the smoothing weight, the visible x range (empty: the
+// whole series) and the plot's width in pixels (the decimation's column count).
+struct ChartRequest {
+    XAxisKind x_axis = XAxisKind::kStep;
+    double smoothing = 0.6;
+    std::optional<std::pair<double, double>> x_range;
+    int pixel_columns = 800;
+};
+
+// The range readout of one run on one chart, over the full-resolution points in the x range.
+struct RangeStats {
+    int count = 0;  // finite points
+    double last = 0;
+    double last_smoothed = 0;
+    double min = 0;
+    double max = 0;
+    double mean = 0;
+    double delta = 0;  // last - first
+};
+
+struct EventMark {
+    double x = 0;
+    QString kind;  // "checkpoint", "eval", "resumed", "diverged", "stopped"
+    QString text;
+};
+
+struct RunChartData {
+    int64_t run_id = 0;
+    QSharedPointer<QCPGraphDataContainer> raw;
+    QSharedPointer<QCPGraphDataContainer> smoothed;
+    QVector<double> non_finite_x;  // x of every NaN/Inf point in the range
+    QVector<EventMark> events;
+    RangeStats stats;
+    size_t full_points = 0;  // points of the whole series (before range and decimation)
+};
+
+struct ChartData {
+    QString key;
+    XAxisKind x_axis = XAxisKind::kStep;
+    std::vector<RunChartData> runs;
+};
+
+class ChartSeriesBuilder {
+public:
+    // Rows from RunReader::scalars(run, "", since). A row at a step not after the series' last
+    // step means the run was resumed and recomputes from there: later points are replaced.
+    void add_scalars(const std::vector<store::ScalarPoint>& points);
+    void add_events(const std::vector<store::EventRecord>& events);
+    void forget_run(int64_t run_id);
+
+    // Keys of the given runs, sorted.
+    std::vector<std::string> keys(const std::vector<int64_t>& run_ids) const;
+    size_t points(int64_t run_id, const std::string& key) const;
+
+    ChartData build(const std::string& key,
+                    const std::vector<int64_t>& run_ids,
+                    const ChartRequest& request) const;
+
+private:
+    std::map<std::pair<int64_t, std::string>, std::vector<ScalarSample>> series_;
+    std::map<int64_t, std::vector<store::EventRecord>> events_;
+};
+
+}  // namespace lowbit::ui
+
+Q_DECLARE_METATYPE(lowbit::ui::ChartData)
+Q_DECLARE_METATYPE(std::vector<lowbit::ui::ChartData>)

@@ -1,0 +1,40 @@
+#include "charts/plot_theme.h"
+
+#include "charts/qcustomplot_include.h"
+
+namespace lowbit::ui {
+
+PlotTheme PlotTheme::fromPalette(const QPalette& palette) {
+    PlotTheme theme;
+    theme.background = palette.color(QPalette::Base);
+    theme.foreground = palette.color(QPalette::Text);
+    const bool dark = theme.background.lightness() < 128;
+    theme.grid = dark ? QColor(255, 255, 255, 40) : QColor(0, 0, 0, 35);
+    theme.sub_grid = dark ? QColor(255, 255, 255, 18) : QColor(0, 0, 0, 15);
+    return theme;
+}
+
+void PlotTheme::apply(QCustomPlot& plot) const {
+    plot.setBackground(background);
+    for (QCPAxis* axis : plot.axisRect()->axes()) {
+        const QPen pen(foreground, 1);
+        axis->setBasePen(pen);
+        axis->setTickPen(pen);
+        axis->setSubTickPen(pen);
+        axis->setTickLabelColor(foreground);
+        axis->setLabelColor(foreground);
+        axis->grid()->setPen(QPen(grid, 1, Qt::DotLine));
+        axis->grid()->setSubGridPen(QPen(sub_grid, 1, Qt::DotLine));
+        axis->grid()->setZeroLinePen(Qt::NoPen);
+    }
+    plot.legend->setBrush(background);
+    plot.legend->setTextColor(foreground);
+    plot.legend->setBorderPen(QPen(grid));
+    for (int i = 0; i < plot.plotLayout()->elementCount(); ++i) {
+        if (auto* title = qobject_cast<QCPTextElement*>(plot.plotLayout()->elementAt(i))) {
+            title->setTextColor(foreground);
+        }
+    }
+}
+
+}  // namespace lowbit::ui

@@ -1,0 +1,313 @@
+#include "charts/scalar_chart.h"
+
+#include <QMouseEvent>
+#include <QToolTip>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace lowbit::ui {
+
+namespace {
+
+constexpr double kNonFiniteMarkY = 0.96;  // on the hidden 0..1 axis: the top edge
+constexpr double kEventMarkY = 0.04;      // the bottom edge
+
+QCPScatterStyle::ScatterShape eventShape(const QString& kind) {
+    if (kind == QLatin1String("checkpoint")) {
+        return QCPScatterStyle::ssDiamond;
+    }
+    if (kind == QLatin1String("eval")) {
+        return QCPScatterStyle::ssCircle;
+    }
+    if (kind == QLatin1String("resumed")) {
+        return QCPScatterStyle::ssTriangle;
+    }
+    if (kind == QLatin1String("stopped")) {
+        return QCPScatterStyle::ssSquare;
+    }
+    return QCPScatterStyle::ssCross;  // diverged, failed, killed
+}
+
+// The value of a graph's data at the point nearest to x (NaN when empty).
+double valueNear(const QSharedPointer<QCPGraphDataContainer>& data, double x) {
+    if (!data || data->isEmpty()) {
+        return std::nan("");
+    }
+    auto it = data->findBegin(x, false);
+    if (it == data->constEnd()) {
+        --it;
+    }
+    auto best = it;
+    if (it != data->constBegin()) {
+        auto prev = it - 1;
+        if (std::abs(prev->key - x) < std::abs(it->key - x)) {
+            best = prev;
+        }
+    }
+    return best->value;
+}
+
+}  // namespace
+
+ScalarChart::ScalarChart(const QString& key, QWidget* parent) : QWidget(parent), key_(key) {
+    setObjectName(QStringLiteral("chart:") + key);
+    plot_ = new QCustomPlot(this);
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(plot_);
+    setMinimumSize(320, 250);
+
+    plot_->plotLayout()->insertRow(0);
+    plot_->plotLayout()->addElement(
+        0, 0, new QCPTextElement(plot_, key, QFont(font().family(), 10, QFont::Bold)));
+    plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    plot_->setNoAntialiasingOnDrag(true);
+    plot_->setNotAntialiasedElements(QCP::aePlottables);
+    plot_->setPlottingHints(QCP::phCacheLabels);
+    plot_->axisRect()->setRangeZoom(Qt::Horizontal);
+    plot_->axisRect()->setRangeDrag(Qt::Horizontal);
+    plot_->yAxis2->setVisible(false);
+    plot_->yAxis2->setRange(0, 1);
+    plot_->xAxis->setLabel(x_axis_label(XAxisKind::kStep));
+
+    // The cursor has a buffered layer of its own: moving it does not redraw the curves.
+    plot_->addLayer(
+        QStringLiteral("cursor"), plot_->layer(QStringLiteral("main")), QCustomPlot::limAbove);
+    plot_->layer(QStringLiteral("cursor"))->setMode(QCPLayer::lmBuffered);
+    cursor_ = new QCPItemStraightLine(plot_);
+    cursor_->setLayer(QStringLiteral("cursor"));
+    cursor_->setPen(QPen(QColor(128, 128, 128), 1, Qt::DashLine));
+    cursor_->setVisible(false);
+
+    replot_timer_.setSingleShot(true);
+    replot_timer_.setInterval(kReplotIntervalMs);
+    connect(&replot_timer_, &QTimer::timeout, this, [this] {
+        ++replots_;
+        plot_->replot(QCustomPlot::rpQueuedReplot);
+    });
+    connect(plot_->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this] {
+        if (!rescaling_) {
+            onUserRangeChanged();
+        }
+    });
+    connect(plot_, &QCustomPlot::mouseDoubleClick, this, [this] { resetZoom(); });
+    plot_->installEventFilter(this);
+    plot_->setMouseTracking(true);
+    setTheme(PlotTheme::fromPalette(palette()));
+}
+
+void ScalarChart::requestReplot() {
+    if (!replot_timer_.isActive()) {
+        replot_timer_.start();
+    }
+}
+
+void ScalarChart::setTheme(const PlotTheme& theme) {
+    theme.apply(*plot_);
+    requestReplot();
+}
+
+void ScalarChart::setChartData(const ChartData& chart_data,
+                               const std::map<int64_t, RunStyle>& styles) {
+    data_ = chart_data;
+    styles_ = styles;
+    plot_->clearGraphs();
+    // Floor lines are the only items besides the cursor.
+    for (int i = plot_->itemCount() - 1; i >= 0; --i) {
+        if (plot_->item(i) != cursor_) {
+            plot_->removeItem(i);
+        }
+    }
+    non_finite_markers_ = 0;
+    event_markers_ = 0;
+    floor_lines_ = 0;
+    plot_->xAxis->setLabel(x_axis_label(chart_data.x_axis));
+    const bool is_loss = key_.contains(QLatin1String("loss"));
+    for (const RunChartData& run : chart_data.runs) {
+        const auto style_it = styles.find(run.run_id);
+        const RunStyle style = style_it == styles.end()
+                                   ? RunStyle{QColor(Qt::gray), QString::number(run.run_id), {}}
+                                   : style_it->second;
+        QColor faint = style.colour;
+        faint.setAlpha(60);
+        QCPGraph* raw = plot_->addGraph();
+        raw->setData(run.raw);
+        raw->setPen(QPen(faint, 1));
+        raw->setName(style.name + QStringLiteral(" (raw)"));
+        raw->setProperty("role", QStringLiteral("raw"));
+        QCPGraph* smooth = plot_->addGraph();
+        smooth->setData(run.smoothed);
+        smooth->setPen(QPen(style.colour, 1));
+        smooth->setName(style.name);
+        smooth->setProperty("role", QStringLiteral("smoothed"));
+        smooth->setProperty("run", QVariant::fromValue<qint64>(run.run_id));
+
+        if (!run.non_finite_x.isEmpty()) {
+            QCPGraph* marks = plot_->addGraph(plot_->xAxis, plot_->yAxis2);
+            marks->setLineStyle(QCPGraph::lsNone);
+            marks->setScatterStyle(QCPScatterStyle(
+                QCPScatterStyle::ssTriangleInverted, style.colour, style.colour, 8));
+            marks->setData(
+                run.non_finite_x, QVector<double>(run.non_finite_x.size(), kNonFiniteMarkY), true);
+            marks->setProperty("role", QStringLiteral("non-finite"));
+            non_finite_markers_ += static_cast<int>(run.non_finite_x.size());
+        }
+        std::map<QString, QVector<double>> by_kind;
+        for (const EventMark& mark : run.events) {
+            by_kind[mark.kind].push_back(mark.x);
+        }
+        for (const auto& [kind, xs] : by_kind) {
+            QCPGraph* marks = plot_->addGraph(plot_->xAxis, plot_->yAxis2);
+            marks->setLineStyle(QCPGraph::lsNone);
+            marks->setScatterStyle(QCPScatterStyle(eventShape(kind), style.colour, 7));
+            marks->setData(xs, QVector<double>(xs.size(), kEventMarkY), true);
+            marks->setProperty("role", QStringLiteral("event:") + kind);
+            event_markers_ += static_cast<int>(xs.size());
+        }
+        if (is_loss && style.loss_floor) {
+            auto* floor = new QCPItemStraightLine(plot_);
+            floor->point1->setCoords(0, *style.loss_floor);
+            floor->point2->setCoords(1, *style.loss_floor);
+            floor->setPen(QPen(style.colour, 1, Qt::DashLine));
+            floor->setProperty("role", QStringLiteral("floor"));
+            ++floor_lines_;
+        }
+    }
+    if (!zoomed_) {
+        rescale();
+    }
+    requestReplot();
+}
+
+void ScalarChart::rescale() {
+    rescaling_ = true;
+    bool found = false;
+    QCPRange keys;
+    QCPRange values;
+    for (int i = 0; i < plot_->graphCount(); ++i) {
+        QCPGraph* graph = plot_->graph(i);
+        if (graph->valueAxis() != plot_->yAxis) {
+            continue;
+        }
+        bool ok = false;
+        const QCPRange k = graph->getKeyRange(ok);
+        if (!ok) {
+            continue;
+        }
+        const QCP::SignDomain domain =
+            plot_->yAxis->scaleType() == QCPAxis::stLogarithmic ? QCP::sdPositive : QCP::sdBoth;
+        bool vok = false;
+        const QCPRange v = graph->getValueRange(vok, domain);
+        keys = found ? QCPRange(std::min(keys.lower, k.lower), std::max(keys.upper, k.upper)) : k;
+        if (vok) {
+            values =
+                found ? QCPRange(std::min(values.lower, v.lower), std::max(values.upper, v.upper))
+                      : v;
+        }
+        found = true;
+    }
+    for (int i = 0; i < plot_->itemCount(); ++i) {
+        if (auto* line = qobject_cast<QCPItemStraightLine*>(plot_->item(i));
+            line && line != cursor_ && found) {
+            const double y = line->point1->coords().y();
+            values = QCPRange(std::min(values.lower, y), std::max(values.upper, y));
+        }
+    }
+    if (found) {
+        if (keys.size() == 0) {
+            keys = QCPRange(keys.lower - 0.5, keys.upper + 0.5);
+        }
+        plot_->xAxis->setRange(keys);
+        const double pad = values.size() > 0 ? values.size() * 0.05
+                                             : std::max(1e-9, std::abs(values.lower) * 0.05 + 1e-9);
+        if (plot_->yAxis->scaleType() == QCPAxis::stLogarithmic) {
+            plot_->yAxis->setRange(values.lower / 1.1, values.upper * 1.1);
+        } else {
+            plot_->yAxis->setRange(values.lower - pad, values.upper + pad);
+        }
+    }
+    plot_->yAxis2->setRange(0, 1);
+    rescaling_ = false;
+}
+
+void ScalarChart::onUserRangeChanged() {
+    zoomed_ = true;
+    const QCPRange r = plot_->xAxis->range();
+    Q_EMIT viewChanged(key_, true, r.lower, r.upper, plot_->axisRect()->width());
+    Q_EMIT activated(key_);
+}
+
+void ScalarChart::resetZoom() {
+    zoomed_ = false;
+    Q_EMIT viewChanged(key_, false, 0, 0, plot_->axisRect()->width());
+    rescale();
+    requestReplot();
+}
+
+void ScalarChart::setLogY(bool on) {
+    plot_->yAxis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+    plot_->yAxis->setTicker(on ? QSharedPointer<QCPAxisTicker>(new QCPAxisTickerLog)
+                               : QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    rescale();
+    requestReplot();
+}
+
+void ScalarChart::setLogX(bool on) {
+    plot_->xAxis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+    plot_->xAxis->setTicker(on ? QSharedPointer<QCPAxisTicker>(new QCPAxisTickerLog)
+                               : QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    rescale();
+    requestReplot();
+}
+
+void ScalarChart::setCursorX(double x) {
+    cursor_->setVisible(std::isfinite(x));
+    if (std::isfinite(x)) {
+        cursor_->point1->setCoords(x, 0);
+        cursor_->point2->setCoords(x, 1);
+    }
+    plot_->layer(QStringLiteral("cursor"))->replot();
+}
+
+int ScalarChart::nonFiniteMarkerCount() const {
+    return non_finite_markers_;
+}
+
+int ScalarChart::eventMarkerCount() const {
+    return event_markers_;
+}
+
+int ScalarChart::floorLineCount() const {
+    return floor_lines_;
+}
+
+bool ScalarChart::eventFilter(QObject* watched, QEvent* event) {
+    if (watched == plot_ && event->type() == QEvent::MouseMove) {
+        auto* move = static_cast<QMouseEvent*>(event);
+        const double x = plot_->xAxis->pixelToCoord(move->position().x());
+        Q_EMIT cursorMoved(x);
+        // Tooltip: raw and smoothed value of each run at the cursor.
+        QString text = QStringLiteral("<b>%1</b> %2 = %3")
+                           .arg(key_.toHtmlEscaped(), x_axis_label(data_.x_axis))
+                           .arg(x, 0, 'g', 6);
+        for (const RunChartData& run : data_.runs) {
+            const auto style = styles_.find(run.run_id);
+            const QString name =
+                style == styles_.end() ? QString::number(run.run_id) : style->second.name;
+            const QColor colour = style == styles_.end() ? QColor(Qt::gray) : style->second.colour;
+            text += QStringLiteral("<br><span style='color:%1'>&#9632;</span> %2: %3 (raw %4)")
+                        .arg(colour.name(), name.toHtmlEscaped())
+                        .arg(valueNear(run.smoothed, x), 0, 'g', 5)
+                        .arg(valueNear(run.raw, x), 0, 'g', 5);
+        }
+        QToolTip::showText(move->globalPosition().toPoint(), text, plot_);
+    } else if (watched == plot_ && event->type() == QEvent::Leave) {
+        Q_EMIT cursorMoved(std::nan(""));
+    } else if (watched == plot_ && event->type() == QEvent::MouseButtonPress) {
+        Q_EMIT activated(key_);
+    }
+    return QWidget::eventFilter(watched, event);
+}
+
+}  // namespace lowbit::ui

@@ -1,0 +1,148 @@
+#include "controllers/workspace_worker.h"
+
+#include "lowbit/store/run_annotations.h"
+#include "lowbit/store/run_liveness.h"
+
+#include <algorithm>
+#include <exception>
+
+namespace lowbit::ui {
+
+WorkspaceWorker::WorkspaceWorker(QString workspace_root, QObject* parent)
+    : QObject(parent), root_(std::move(workspace_root)) {
+    qRegisterMetaType<std::vector<lowbit::ui::RunRow>>();
+    qRegisterMetaType<std::vector<lowbit::ui::ChartData>>();
+}
+
+WorkspaceWorker::~WorkspaceWorker() = default;
+
+void WorkspaceWorker::open(int interval_ms) {
+    try {
+        workspace_ = std::make_unique<store::Workspace>(
+            store::Workspace::open(root_.toStdString(), store::OpenMode::kReadOnly));
+        reader_ = std::make_unique<store::RunReader>(*workspace_);
+    } catch (const std::exception& error) {
+        Q_EMIT failed(QString::fromStdString(error.what()));
+        return;
+    }
+    Q_EMIT opened(root_);
+    if (interval_ms > 0) {
+        timer_ = new QTimer(this);
+        connect(timer_, &QTimer::timeout, this, &WorkspaceWorker::poll);
+        timer_->start(interval_ms);
+    }
+    poll();
+}
+
+void WorkspaceWorker::poll() {
+    if (!reader_) {
+        return;
+    }
+    try {
+        rows_ = read_run_rows(*reader_, store::LivenessCheck::here(), rows_);
+        Q_EMIT runsRead(rows_);
+        std::set<std::string> changed;
+        readSeries(changed);
+        if (rebuild_all_) {
+            for (const auto& key : builder_.keys(visible_)) {
+                changed.insert(key);
+            }
+            rebuild_all_ = false;
+        }
+        if (!changed.empty()) {
+            std::vector<ChartData> charts;
+            for (const auto& key : changed) {
+                charts.push_back(builder_.build(key, visible_, requestFor(key)));
+            }
+            Q_EMIT chartsRead(charts);
+        }
+        last_error_.clear();
+    } catch (const std::exception& error) {
+        // A busy or briefly locked database: report once, retry on the next poll.
+        const QString message = QString::fromStdString(error.what());
+        if (message != last_error_) {
+            last_error_ = message;
+            Q_EMIT failed(message);
+        }
+    }
+}
+
+void WorkspaceWorker::readSeries(std::set<std::string>& changed_keys) {
+    for (int64_t run_id : visible_) {
+        auto points = reader_->scalars(run_id, {}, scalar_row_id_[run_id]);
+        if (!points.empty()) {
+            scalar_row_id_[run_id] = points.back().row_id;
+            for (const auto& p : points) {
+                changed_keys.insert(p.key);
+            }
+            builder_.add_scalars(points);
+        }
+        auto events = reader_->events(run_id, event_row_id_[run_id]);
+        if (!events.empty()) {
+            event_row_id_[run_id] = events.back().row_id;
+            builder_.add_events(events);
+            rebuild_all_ = true;  // markers appear on every chart
+        }
+    }
+}
+
+ChartRequest WorkspaceWorker::requestFor(const std::string& key) const {
+    const auto found = views_.find(key);
+    ChartRequest request = found == views_.end() ? ChartRequest{} : found->second;
+    request.x_axis = x_axis_;
+    request.smoothing = smoothing_;
+    return request;
+}
+
+void WorkspaceWorker::setVisibleRuns(const QVector<qint64>& run_ids) {
+    std::vector<int64_t> ids(run_ids.begin(), run_ids.end());
+    std::sort(ids.begin(), ids.end());
+    for (int64_t old : visible_) {
+        if (!std::binary_search(ids.begin(), ids.end(), old)) {
+            // Dropped from memory; shown again later, it is read again from row 0.
+            builder_.forget_run(old);
+            scalar_row_id_.erase(old);
+            event_row_id_.erase(old);
+        }
+    }
+    visible_ = std::move(ids);
+    rebuild_all_ = true;
+    poll();
+}
+
+void WorkspaceWorker::setDisplay(int x_axis, double smoothing) {
+    x_axis_ = static_cast<XAxisKind>(std::clamp(x_axis, 0, 2));
+    smoothing_ = std::clamp(smoothing, 0.0, 0.999);
+    views_.clear();  // ranges are in the old x units
+    rebuild_all_ = true;
+    poll();
+}
+
+void WorkspaceWorker::setChartView(
+    const QString& key, bool has_range, double lo, double hi, int columns) {
+    ChartRequest& request = views_[key.toStdString()];
+    request.pixel_columns = std::max(columns, 16);
+    if (has_range) {
+        request.x_range = std::make_pair(lo, hi);
+    } else {
+        request.x_range.reset();
+    }
+    if (reader_) {
+        Q_EMIT chartsRead(
+            {builder_.build(key.toStdString(), visible_, requestFor(key.toStdString()))});
+    }
+}
+
+void WorkspaceWorker::writeAnnotation(qint64 run_id, int field, const QString& text) {
+    try {
+        store::Workspace writable = store::Workspace::open(root_.toStdString());
+        store::set_run_annotation(
+            writable, run_id, static_cast<store::RunAnnotation>(field), text.toStdString());
+        Q_EMIT annotationWritten(run_id);
+    } catch (const std::exception& error) {
+        Q_EMIT failed(QString::fromStdString(error.what()));
+    }
+    poll();
+}
+
+}  // namespace lowbit::ui

@@ -1,0 +1,106 @@
+// ExperimentEditor: the recipe editor dock: a preset picker (resources/presets, compiled in), the
+// schema-generated RecipeForm with its bit-width matrix, a YAML view kept in sync both ways, the
+// validation message of lowbit_config (the same parse as `lowbit recipe check`, so the same text,
+// shown at the field it names), the recipe's footprint (parameters, weight and optimizer-state
+// memory in fp32 and in the chosen formats, tokens per step) and a Launch button that writes the
+// recipe to a file and hands it to the run launcher.
+#pragma once
+
+#include "lowbit/config/recipe.h"
+
+#include <QString>
+#include <QStringList>
+#include <QWidget>
+
+#include <optional>
+
+#include "models/recipe_footprint.h"
+
+class QComboBox;
+class QLabel;
+class QPlainTextEdit;
+class QPushButton;
+class QTimer;
+
+namespace lowbit::ui {
+
+class RecipeForm;
+
+class ExperimentEditor : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit ExperimentEditor(QWidget* parent = nullptr);
+
+    RecipeForm* form() const {
+        return form_;
+    }
+
+    QPlainTextEdit* yamlView() const {
+        return yaml_;
+    }
+
+    // The compiled-in presets as resource paths (":/lowbit/presets/gpt2/w8a8g8.yaml", ...).
+    static QStringList presets();
+    // Loads a preset (or any recipe file); false and a message when it does not validate.
+    bool loadRecipeFile(const QString& path);
+
+    // The file the recipe is checked as and launched from; messages name it, as the CLI's do.
+    void setSourcePath(const QString& path);
+
+    const QString& sourcePath() const {
+        return source_;
+    }
+
+    // Folder the Launch button writes recipes to (<workspace>/studio-recipes).
+    void setLaunchFolder(const QString& folder) {
+        launch_folder_ = folder;
+    }
+
+    // Form -> YAML view and validation; YAML view -> form when the text validates.
+    void syncFromForm();
+    void syncFromYaml();
+
+    // The last validation: the recipe, or the message (lowbit_config's, as the CLI prints it
+    // after "lowbit: error: ").
+    const std::optional<config::Recipe>& recipe() const {
+        return recipe_;
+    }
+
+    const QString& message() const {
+        return message_;
+    }
+
+    const RecipeFootprint& footprint() const {
+        return footprint_;
+    }
+
+    QString footprintText() const;
+
+    // Writes the recipe to the launch folder and emits launchRequested; false when invalid.
+    bool launch();
+
+Q_SIGNALS:
+    void launchRequested(const QString& recipe_path);
+
+private:
+    void validate(const std::string& yaml, bool from_yaml_view);
+    void showFootprint();
+
+    RecipeForm* form_;
+    QComboBox* preset_;
+    QPlainTextEdit* yaml_;
+    QLabel* message_label_;
+    QLabel* footprint_label_;
+    QPushButton* launch_button_;
+    QTimer* form_timer_;
+    QTimer* yaml_timer_;
+    QString source_ = QStringLiteral("recipe.yaml");
+    QString launch_folder_;
+    std::optional<config::Recipe> recipe_;
+    QString message_;
+    RecipeFootprint footprint_;
+    bool updating_yaml_ = false;
+};
+
+}  // namespace lowbit::ui

@@ -1,0 +1,265 @@
+#include "main_window.h"
+
+#include <QActionGroup>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDir>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QLineEdit>
+#include <QMenuBar>
+#include <QSettings>
+#include <QStatusBar>
+#include <QTableView>
+
+#include "charts/charts_view.h"
+#include "controllers/engine_locator.h"
+#include "controllers/run_launcher.h"
+#include "controllers/workspace_worker.h"
+#include "editor/experiment_editor.h"
+#include "histograms/histogram_inspector.h"
+#include "models/runs_model.h"
+#include "widgets/launch_panel.h"
+#include "widgets/run_browser.h"
+
+namespace lowbit::ui {
+
+namespace {
+
+constexpr int kMaxRecent = 8;
+const char* const kRecentKey = "workspaces/recent";
+
+}  // namespace
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+    setObjectName(QStringLiteral("mainWindow"));
+    setWindowTitle(tr("Lowbit Studio"));
+    setWindowIcon(QIcon(QStringLiteral(":/lowbit/icons/lowbit-studio.svg")));
+    setDockOptions(QMainWindow::AllowNestedDocks | QMainWindow::AllowTabbedDocks |
+                   QMainWindow::AnimatedDocks);
+    runs_ = new RunsModel(this);
+    charts_ = new ChartsView(runs_);
+    setCentralWidget(charts_);
+
+    browser_ = new RunBrowser(runs_);
+    auto* runs_dock = new QDockWidget(tr("Runs"), this);
+    runs_dock->setObjectName(QStringLiteral("runBrowserDock"));
+    runs_dock->setWidget(browser_);
+    addDockWidget(Qt::LeftDockWidgetArea, runs_dock);
+
+    launch_dock_ = new QDockWidget(tr("Launch"), this);
+    launch_dock_->setObjectName(QStringLiteral("launchDock"));
+    addDockWidget(Qt::LeftDockWidgetArea, launch_dock_);
+    resizeDocks({runs_dock, launch_dock_}, {560, 560}, Qt::Horizontal);
+
+    editor_ = new ExperimentEditor;
+    auto* editor_dock = new QDockWidget(tr("Experiment"), this);
+    editor_dock->setObjectName(QStringLiteral("editorDock"));
+    editor_dock->setWidget(editor_);
+    addDockWidget(Qt::RightDockWidgetArea, editor_dock);
+    editor_dock->hide();  // opened from View; the charts keep the room by default
+    histograms_ = new HistogramInspector(runs_);
+    auto* histogram_dock = new QDockWidget(tr("Histograms"), this);
+    histogram_dock->setObjectName(QStringLiteral("histogramDock"));
+    histogram_dock->setWidget(histograms_);
+    addDockWidget(Qt::BottomDockWidgetArea, histogram_dock);
+
+    connect(editor_, &ExperimentEditor::launchRequested, this, [this](const QString& recipe) {
+        if (launcher_) {
+            launcher_->enqueueTrain(recipe);
+        }
+    });
+
+    workspace_label_ = new QLabel;
+    running_label_ = new QLabel;
+    statusBar()->addWidget(workspace_label_, 1);
+    statusBar()->addPermanentWidget(running_label_);
+
+    buildMenus();
+    connect(runs_, &RunsModel::visibleRunsChanged, this, &MainWindow::pushVisibleRuns);
+
+    QSettings settings;
+    restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
+    restoreState(settings.value(QStringLiteral("window/state")).toByteArray(), kLayoutVersion);
+    browser_->restoreHeaderState(settings.value(QStringLiteral("runs/header")).toByteArray());
+    if (geometry().width() < 400) {
+        resize(1500, 950);
+    }
+}
+
+MainWindow::~MainWindow() {
+    stopWorker();
+}
+
+void MainWindow::buildMenus() {
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* open = file->addAction(tr("&Open Workspace…"));
+    open->setShortcut(QKeySequence::Open);
+    connect(open, &QAction::triggered, this, [this] {
+        const QString dir =
+            QFileDialog::getExistingDirectory(this, tr("Open workspace"), workspace_);
+        if (!dir.isEmpty()) {
+            openWorkspace(dir);
+        }
+    });
+    recent_menu_ = file->addMenu(tr("Recent Workspaces"));
+    updateRecentMenu();
+    file->addSeparator();
+    QAction* quit = file->addAction(tr("&Quit"));
+    quit->setShortcut(QKeySequence::Quit);
+    connect(quit, &QAction::triggered, this, &QWidget::close);
+
+    QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+    QAction* find = edit->addAction(tr("&Find Runs"));
+    find->setShortcut(QKeySequence::Find);
+    connect(find, &QAction::triggered, this, [this] { browser_->filter()->setFocus(); });
+
+    view_menu_ = menuBar()->addMenu(tr("&View"));
+    QAction* refresh = view_menu_->addAction(tr("&Refresh"));
+    refresh->setShortcut(QKeySequence::Refresh);
+    connect(refresh, &QAction::triggered, this, [this] {
+        if (worker_) {
+            QMetaObject::invokeMethod(worker_, &WorkspaceWorker::poll, Qt::QueuedConnection);
+        }
+    });
+    view_menu_->addSeparator();
+    for (QDockWidget* dock : findChildren<QDockWidget*>()) {
+        view_menu_->addAction(dock->toggleViewAction());
+    }
+    QMenu* theme = view_menu_->addMenu(tr("Theme"));
+    auto* group = new QActionGroup(theme);
+    const QString current =
+        QSettings().value(QStringLiteral("view/theme"), QStringLiteral("system")).toString();
+    for (const auto& [label, name] : {std::pair{tr("System"), QStringLiteral("system")},
+                                      std::pair{tr("Light"), QStringLiteral("light")},
+                                      std::pair{tr("Dark"), QStringLiteral("dark")}}) {
+        QAction* action = theme->addAction(label);
+        action->setCheckable(true);
+        action->setChecked(current == name);
+        group->addAction(action);
+        connect(action, &QAction::triggered, this, [this, scheme_name = name] {
+            QSettings().setValue(QStringLiteral("view/theme"), scheme_name);
+            setColourScheme(colour_scheme_from_string(scheme_name));
+        });
+    }
+}
+
+void MainWindow::setColourScheme(ColourScheme scheme) {
+    apply_colour_scheme(scheme);
+}
+
+void MainWindow::changeEvent(QEvent* event) {
+    if (event->type() == QEvent::PaletteChange ||
+        event->type() == QEvent::ApplicationPaletteChange) {
+        charts_->applyTheme();
+        histograms_->applyTheme();
+    }
+    QMainWindow::changeEvent(event);
+}
+
+void MainWindow::updateRecentMenu() {
+    recent_menu_->clear();
+    const QStringList recent = QSettings().value(QLatin1String(kRecentKey)).toStringList();
+    for (const QString& path : recent) {
+        connect(recent_menu_->addAction(path), &QAction::triggered, this, [this, path] {
+            openWorkspace(path);
+        });
+    }
+    recent_menu_->addSeparator();
+    QAction* clear = recent_menu_->addAction(tr("Clear Recent"));
+    clear->setEnabled(!recent.isEmpty());
+    connect(clear, &QAction::triggered, this, [this] {
+        QSettings().remove(QLatin1String(kRecentKey));
+        updateRecentMenu();
+    });
+}
+
+void MainWindow::stopWorker() {
+    if (worker_thread_.isRunning()) {
+        worker_thread_.quit();
+        worker_thread_.wait();
+    }
+}
+
+void MainWindow::openWorkspace(const QString& root) {
+    stopWorker();
+    workspace_ = QDir(root).absolutePath();
+    runs_->setRuns({});
+    QSettings settings;
+    QStringList recent = settings.value(QLatin1String(kRecentKey)).toStringList();
+    recent.removeAll(workspace_);
+    recent.prepend(workspace_);
+    settings.setValue(QLatin1String(kRecentKey), recent.mid(0, kMaxRecent));
+    updateRecentMenu();
+
+    auto* worker = new WorkspaceWorker(workspace_);
+    worker->moveToThread(&worker_thread_);
+    connect(&worker_thread_, &QThread::finished, worker, &QObject::deleteLater);
+    connect(worker, &WorkspaceWorker::runsRead, runs_, &RunsModel::setRuns);
+    connect(worker, &WorkspaceWorker::runsRead, this, &MainWindow::updateStatus);
+    connect(worker, &WorkspaceWorker::chartsRead, charts_, &ChartsView::onChartsRead);
+    connect(worker, &WorkspaceWorker::failed, this, [this](const QString& message) {
+        statusBar()->showMessage(message, 10000);
+    });
+    connect(runs_, &RunsModel::annotationEdited, worker, &WorkspaceWorker::writeAnnotation);
+    connect(charts_, &ChartsView::displayChanged, worker, &WorkspaceWorker::setDisplay);
+    connect(charts_, &ChartsView::chartViewChanged, worker, &WorkspaceWorker::setChartView);
+    worker_ = worker;
+    worker_thread_.start();
+    QMetaObject::invokeMethod(
+        worker, [worker] { worker->open(500); }, Qt::QueuedConnection);
+    pushVisibleRuns();
+
+    delete launcher_;
+    launcher_ = new RunLauncher(
+        workspace_, locate_engine(settings.value(QStringLiteral("engine/path")).toString()), this);
+    delete launch_panel_;
+    launch_panel_ = new LaunchPanel(launcher_);
+    launch_dock_->setWidget(launch_panel_);
+    connect(browser_,
+            &RunBrowser::resumeRequested,
+            launcher_,
+            &RunLauncher::enqueueResume,
+            Qt::UniqueConnection);
+    connect(browser_, &RunBrowser::stopRequested, this, [this](qint64 run_id) {
+        if (const Launch* l = launcher_->launchOfRun(run_id)) {
+            launcher_->stop(l->id);
+        } else if (const RunRow* row = runs_->run(run_id); row && row->record.pid) {
+            launcher_->stopProcess(*row->record.pid);
+        }
+    });
+    histograms_->openWorkspace(workspace_);
+    editor_->setLaunchFolder(QDir(workspace_).filePath(QStringLiteral("studio-recipes")));
+    workspace_label_->setText(tr("Workspace: %1").arg(workspace_));
+    setWindowTitle(tr("Lowbit Studio — %1").arg(workspace_));
+}
+
+void MainWindow::pushVisibleRuns() {
+    if (!worker_) {
+        return;
+    }
+    const auto ids = runs_->visibleRuns();
+    const QVector<qint64> list(ids.begin(), ids.end());
+    QMetaObject::invokeMethod(
+        worker_, [w = worker_, list] { w->setVisibleRuns(list); }, Qt::QueuedConnection);
+}
+
+void MainWindow::updateStatus() {
+    int running = 0;
+    for (const RunRow& row : runs_->runs()) {
+        running += row.observed == store::RunStatus::kRunning ? 1 : 0;
+    }
+    running_label_->setText(tr("%n running", nullptr, running));
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    // Running engine processes are detached: they keep running and a reopened studio finds them.
+    QSettings settings;
+    settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("window/state"), saveState(kLayoutVersion));
+    settings.setValue(QStringLiteral("runs/header"), browser_->saveHeaderState());
+    stopWorker();
+    event->accept();
+}
+
+}  // namespace lowbit::ui

@@ -1,0 +1,26 @@
+#include "models/recipe_bits.h"
+
+#include "lowbit/config/recipe_json.h"
+
+#include <exception>
+
+namespace lowbit::ui {
+
+std::string recipe_bits_label(const std::string& recipe_json) {
+    if (recipe_json.empty()) {
+        return {};
+    }
+    try {
+        const config::Recipe recipe = config::recipe_from_json(nlohmann::json::parse(recipe_json));
+        const auto& q = recipe.quant;
+        auto bits = [](const config::QuantizerSpec& spec) {
+            return std::to_string(spec.enabled() ? spec.bits : 32);
+        };
+        return "W" + bits(q.weight) + " A" + bits(q.activation) + " G" + bits(q.grad_output) +
+               " m" + bits(q.optim_m) + " v" + bits(q.optim_v);
+    } catch (const std::exception&) {
+        return {};
+    }
+}
+
+}  // namespace lowbit::ui

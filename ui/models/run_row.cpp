@@ -1,0 +1,76 @@
+#include "models/run_row.h"
+
+#include "lowbit/store/run_results.h"
+
+#include <algorithm>
+#include <exception>
+
+#include "models/recipe_bits.h"
+#include <nlohmann/json.hpp>
+
+namespace lowbit::ui {
+
+namespace {
+
+RunRow derive_row(const store::RunReader& reader,
+                  const store::RunRecord& record,
+                  const store::LivenessCheck& check) {
+    RunRow row;
+    row.record = record;
+    row.observed = store::observed_status(record, check);
+    row.bits = recipe_bits_label(record.recipe_json);
+    try {
+        const auto recipe = nlohmann::json::parse(record.recipe_json);
+        row.steps_total = recipe.at("train").at("steps").get<int64_t>();
+    } catch (const std::exception&) {
+        row.steps_total = 0;
+    }
+    try {
+        const auto summary = nlohmann::json::parse(record.summary_json);
+        if (summary.contains("entropy_floor_nats") && summary["entropy_floor_nats"].is_number()) {
+            row.entropy_floor = summary["entropy_floor_nats"].get<double>();
+        }
+    } catch (const std::exception&) {
+    }
+    const store::RunResults results = store::run_results(reader, record.id);
+    row.last_val_loss = results.final_value("val/loss");
+    row.best_val_loss = results.best_value("val/loss");
+    if (const auto tokens = results.final_value("tokens")) {
+        row.tokens_seen = static_cast<int64_t>(*tokens);
+    }
+    for (const auto& [key, at] : results.final) {
+        row.steps_done = std::max(row.steps_done, at.step);
+    }
+    if (record.started_at) {
+        const double end = record.ended_at                              ? *record.ended_at
+                           : record.heartbeat_at                        ? *record.heartbeat_at
+                           : row.observed == store::RunStatus::kRunning ? check.now
+                                                                        : *record.started_at;
+        row.duration_s = std::max(0.0, end - *record.started_at);
+    }
+    return row;
+}
+
+}  // namespace
+
+std::vector<RunRow> read_run_rows(const store::RunReader& reader,
+                                  const store::LivenessCheck& check,
+                                  const std::vector<RunRow>& previous) {
+    std::vector<RunRow> rows;
+    for (const auto& record : reader.list_runs()) {
+        const auto old = std::find_if(previous.begin(), previous.end(), [&](const RunRow& r) {
+            return r.record.id == record.id;
+        });
+        if (old != previous.end() && store::is_terminal(record.status) &&
+            old->record.status == record.status && old->record.ended_at == record.ended_at) {
+            RunRow reused = *old;
+            reused.record = record;  // tags, notes, group may have been edited
+            rows.push_back(std::move(reused));
+        } else {
+            rows.push_back(derive_row(reader, record, check));
+        }
+    }
+    return rows;
+}
+
+}  // namespace lowbit::ui

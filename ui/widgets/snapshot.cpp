@@ -1,0 +1,206 @@
+#include "widgets/snapshot.h"
+
+#include "lowbit/config/recipe_json.h"
+
+#include <QApplication>
+#include <QImage>
+#include <QPixmap>
+#include <QVector>
+
+#include <algorithm>
+#include <memory>
+#include <set>
+
+#include "charts/charts_view.h"
+#include "controllers/workspace_worker.h"
+#include "editor/experiment_editor.h"
+#include "editor/recipe_form.h"
+#include "histograms/histogram_inspector.h"
+#include "histograms/telemetry_worker.h"
+#include "models/runs_model.h"
+#include "widgets/run_browser.h"
+
+namespace lowbit::ui {
+
+namespace {
+
+// The inspector on the chosen run (the first of --runs, else the newest run with telemetry),
+// layer and kind, its data read synchronously. Returns an exit code (0: ready).
+int prepare_histograms(HistogramInspector& inspector,
+                       TelemetryWorker& telemetry,
+                       const RunsModel& model,
+                       const SnapshotOptions& options,
+                       QString& error) {
+    std::optional<std::string> kind;
+    if (!options.kind.isEmpty()) {
+        kind = tensor_kind_from_text(options.kind.toStdString());
+        if (!kind) {
+            error = QStringLiteral(
+                        "--kind %1: expected W, A, G, m or v (or weight, activation, "
+                        "grad_output, optim_m, optim_v)")
+                        .arg(options.kind);
+            return 2;
+        }
+    }
+    telemetry.open(0);
+    std::vector<int64_t> candidates;
+    const auto visible = model.visibleRuns();
+    for (const RunRow& row : model.runs()) {  // newest first
+        if (options.runs.isEmpty() ||
+            std::find(visible.begin(), visible.end(), row.record.id) != visible.end()) {
+            candidates.push_back(row.record.id);
+        }
+    }
+    const auto run = options.runs.isEmpty() ? telemetry.firstRunWithTelemetry(candidates)
+                                            : std::optional<int64_t>(candidates.front());
+    if (!run) {
+        error =
+            QStringLiteral("--view histograms: no run in %1 has telemetry").arg(options.workspace);
+        return 2;
+    }
+    inspector.connectWorker(&telemetry);
+    inspector.setSelection(*run, options.layer, kind ? QString::fromStdString(*kind) : QString());
+    for (int round = 0; round < 8; ++round) {
+        QApplication::processEvents();  // the queued selections reach the worker
+    }
+    const auto& tensors = inspector.catalogue().tensors;
+    if (tensors.empty()) {
+        error = QStringLiteral("--runs: run %1 has no telemetry").arg(*run);
+        return 2;
+    }
+    if (!options.layer.isEmpty() && tensors.count(options.layer.toStdString()) == 0) {
+        QStringList layers;
+        for (const auto& [name, kinds] : tensors) {
+            layers << QString::fromStdString(name);
+        }
+        error = QStringLiteral("--layer %1: run %2 recorded no such layer (it has: %3)")
+                    .arg(options.layer)
+                    .arg(*run)
+                    .arg(layers.join(QStringLiteral(", ")));
+        return 2;
+    }
+    if (kind && tensors.at(inspector.layer()).count(*kind) == 0) {
+        error = QStringLiteral("--kind %1: layer %2 of run %3 has no telemetry of that kind")
+                    .arg(options.kind, QString::fromStdString(inspector.layer()))
+                    .arg(*run);
+        return 2;
+    }
+    return 0;
+}
+
+}  // namespace
+
+int render_snapshot(const SnapshotOptions& options, QString& error) {
+    const QStringList built = {QStringLiteral("runs"),
+                               QStringLiteral("editor"),
+                               QStringLiteral("charts"),
+                               QStringLiteral("histograms")};
+    if (!built.contains(options.view)) {
+        error = QStringLiteral("--view %1: unknown view (runs, editor, charts, histograms)")
+                    .arg(options.view);
+        return 2;
+    }
+    const bool histograms = options.view == QLatin1String("histograms");
+    if (!histograms && (!options.layer.isEmpty() || !options.kind.isEmpty())) {
+        error = QStringLiteral("--layer/--kind apply to --view histograms only");
+        return 2;
+    }
+    RunsModel model;
+    WorkspaceWorker worker(options.workspace);
+    QString failure;
+    QObject::connect(
+        &worker, &WorkspaceWorker::failed, [&failure](const QString& m) { failure = m; });
+    QObject::connect(&worker, &WorkspaceWorker::runsRead, &model, &RunsModel::setRuns);
+    worker.open(0);
+    if (!failure.isEmpty()) {
+        error = failure;
+        return 2;
+    }
+    if (!options.runs.isEmpty()) {
+        std::set<int64_t> chosen;
+        for (const QString& wanted : options.runs) {
+            bool found = false;
+            for (const RunRow& row : model.runs()) {
+                if (QString::number(row.record.id) == wanted ||
+                    QString::fromStdString(row.record.name) == wanted) {
+                    chosen.insert(row.record.id);
+                    found = true;
+                }
+            }
+            if (!found) {
+                error = QStringLiteral("--runs: no run %1 in %2").arg(wanted, options.workspace);
+                return 2;
+            }
+        }
+        for (const RunRow& row : model.runs()) {
+            model.setVisible(row.record.id, chosen.count(row.record.id) > 0);
+        }
+    }
+    QWidget* view = nullptr;
+    std::unique_ptr<QWidget> owner;
+    std::unique_ptr<TelemetryWorker> telemetry;
+    if (histograms) {
+        auto* inspector = new HistogramInspector(&model);
+        owner.reset(inspector);
+        view = inspector;
+        telemetry = std::make_unique<TelemetryWorker>(options.workspace);
+        if (const int code = prepare_histograms(*inspector, *telemetry, model, options, error)) {
+            return code;
+        }
+    } else if (options.view == QLatin1String("editor")) {
+        // The recipe of the first chosen run (--runs), else the W8A8G8 preset, so the matrix
+        // shows quantized rows.
+        auto* editor = new ExperimentEditor;
+        owner.reset(editor);
+        view = editor;
+        const auto visible = model.visibleRuns();
+        const RunRow* shown = nullptr;
+        for (const RunRow& row : model.runs()) {
+            if (!options.runs.isEmpty() && !shown &&
+                std::find(visible.begin(), visible.end(), row.record.id) != visible.end()) {
+                shown = &row;
+            }
+        }
+        if (shown != nullptr) {
+            editor->form()->setRecipe(
+                config::recipe_from_json(nlohmann::json::parse(shown->record.recipe_json)));
+            editor->syncFromForm();
+        } else {
+            editor->loadRecipeFile(QStringLiteral(":/lowbit/presets/pretrain/gpt2/w8a8g8.yaml"));
+        }
+    } else if (options.view == QLatin1String("runs")) {
+        auto* browser = new RunBrowser(&model);
+        owner.reset(browser);
+        view = browser;
+    } else {
+        auto* charts = new ChartsView(&model);
+        owner.reset(charts);
+        view = charts;
+        QObject::connect(&worker, &WorkspaceWorker::chartsRead, charts, &ChartsView::onChartsRead);
+        const auto ids = model.visibleRuns();
+        worker.setVisibleRuns(QVector<qint64>(ids.begin(), ids.end()));
+    }
+    view->setAttribute(Qt::WA_DontShowOnScreen);
+    view->resize(options.size);
+    view->show();
+    QApplication::processEvents();
+    if (auto* inspector = qobject_cast<HistogramInspector*>(view)) {
+        inspector->stepPlot()->replot();
+        inspector->overStepsPlot()->replot();
+    }
+    if (auto* charts = qobject_cast<ChartsView*>(view)) {
+        for (ScalarChart* chart : charts->charts()) {
+            chart->resetZoom();
+            chart->plot()->replot();
+        }
+    }
+    QApplication::processEvents();
+    const QImage image = view->grab().toImage();
+    if (!image.save(options.out, "PNG")) {
+        error = QStringLiteral("%1: cannot write the PNG").arg(options.out);
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace lowbit::ui
