@@ -1,5 +1,6 @@
 // lowbit-studio: the desktop front end. Argument parsing and wiring of lowbit_ui only:
-//   lowbit-studio [--workspace DIR] [--demo] [--theme system|light|dark]
+//   lowbit-studio [--workspace DIR] [--theme system|light|dark]
+//   lowbit-studio --demo [--workspace DIR] [-- LOWBIT-TRAIN-OPTIONS...]
 //   lowbit-studio --workspace DIR --snapshot OUT.png --view runs|editor|charts|histograms
 //                 [--runs A,B] [--layer L --kind K]
 #include "lowbit/store/workspace.h"
@@ -9,10 +10,14 @@
 #include <QDir>
 #include <QSettings>
 #include <QTemporaryDir>
+#include <QTextStream>
 
 #include <cstdio>
 #include <exception>
 
+#include "controllers/engine_locator.h"
+#include "controllers/run_launcher.h"
+#include "demo/demo_training.h"
 #include "demo/demo_workspace.h"
 #include "main_window.h"
 #include "widgets/app_palette.h"
@@ -28,9 +33,12 @@ int usage_error(const QString& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    // A snapshot renders offscreen: it needs no display.
-    for (int i = 1; i < argc; ++i) {
-        if (QByteArray(argv[i]) == "--snapshot" && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) {
+    // A snapshot renders offscreen, and so does the demo without a display: they need none.
+    for (int i = 1; i < argc && QByteArray(argv[i]) != "--"; ++i) {
+        const QByteArray arg(argv[i]);
+        const bool offscreen =
+            arg == "--snapshot" || (arg == "--demo" && !lowbit::ui::display_available());
+        if (offscreen && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) {
             qputenv("QT_QPA_PLATFORM", "offscreen");
         }
     }
@@ -47,8 +55,11 @@ int main(int argc, char** argv) {
     const QCommandLineOption workspace({QStringLiteral("w"), QStringLiteral("workspace")},
                                        QStringLiteral("Workspace folder"),
                                        QStringLiteral("DIR"));
-    const QCommandLineOption demo(QStringLiteral("demo"),
-                                  QStringLiteral("Open a generated demo workspace"));
+    const QCommandLineOption demo(
+        QStringLiteral("demo"),
+        QStringLiteral("Train the built-in default recipe in the demo workspace and watch it (no "
+                       "display: train headless and write snapshots); options after -- go to "
+                       "lowbit train. With --snapshot: render a generated sample workspace"));
     const QCommandLineOption theme(
         QStringLiteral("theme"), QStringLiteral("system, light or dark"), QStringLiteral("THEME"));
     const QCommandLineOption snapshot(QStringLiteral("snapshot"),
@@ -74,7 +85,8 @@ int main(int argc, char** argv) {
     if (parser.isSet(QStringLiteral("version"))) {
         parser.showVersion();
     }
-    if (!parser.positionalArguments().isEmpty()) {
+    const QStringList train_options = parser.positionalArguments();
+    if (!train_options.isEmpty() && (!parser.isSet(demo) || parser.isSet(snapshot))) {
         return usage_error(
             QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
     }
@@ -92,11 +104,10 @@ int main(int argc, char** argv) {
     QString root = parser.isSet(workspace)
                        ? parser.value(workspace)
                        : QString::fromStdString(lowbit::store::Workspace::default_root().string());
-    if (parser.isSet(demo)) {
+    if (parser.isSet(demo) && parser.isSet(snapshot)) {
+        // The generated sample workspace (synthetic runs), rendered by --snapshot for the tests.
         try {
-            lowbit::ui::DemoOptions options;
-            options.with_running_run = !parser.isSet(snapshot);
-            lowbit::ui::write_demo_workspace(demo_dir.path().toStdString(), options);
+            lowbit::ui::write_demo_workspace(demo_dir.path().toStdString());
         } catch (const std::exception& error) {
             return usage_error(QString::fromStdString(error.what()));
         }
@@ -135,16 +146,29 @@ int main(int argc, char** argv) {
         }
     }
 
-    if (!parser.isSet(demo)) {
-        // A new folder becomes an empty workspace; a folder that is not one is refused.
-        try {
-            lowbit::store::Workspace::open(root.toStdString());
-        } catch (const std::exception& error) {
-            return usage_error(QString::fromStdString(error.what()));
+    if (parser.isSet(demo)) {
+        // The live demo: a real run of the built-in default recipe (docs/studio.md §The demo).
+        root =
+            parser.isSet(workspace) ? parser.value(workspace) : lowbit::ui::demo_workspace_root();
+        if (!lowbit::ui::display_available()) {
+            const QString engine = lowbit::ui::locate_engine(
+                QSettings().value(QStringLiteral("engine/path")).toString());
+            QTextStream out(stdout);
+            return lowbit::ui::run_headless_demo({root, engine, train_options, dark}, out);
         }
+    }
+    // A new folder becomes an empty workspace; a folder that is not one is refused.
+    try {
+        lowbit::store::Workspace::open(root.toStdString());
+    } catch (const std::exception& error) {
+        return usage_error(QString::fromStdString(error.what()));
     }
     lowbit::ui::MainWindow window;
     window.openWorkspace(root);
+    if (parser.isSet(demo)) {
+        window.launcher()->enqueueTrain(
+            QString(), {}, lowbit::ui::demo_train_options(train_options));
+    }
     window.show();
     return QApplication::exec();
 }

@@ -4,6 +4,8 @@
 // markers, floor lines) for the demo's diverged run.
 #include "models/runs_model.h"
 
+#include "lowbit/store/run_reader.h"
+#include "lowbit/store/run_writer.h"
 #include "lowbit/store/workspace.h"
 
 #include <QAbstractItemModelTester>
@@ -103,6 +105,54 @@ private Q_SLOTS:
         const int running = rowOfName(model, "w8a8g8-long");
         QCOMPARE(model.index(running, RunsModel::kStatus).data().toString(),
                  QStringLiteral("running"));
+    }
+
+    void liveRunResultsAreReadAgainOnlyAfterTheRefreshInterval() {
+        // A running run of this process with losses at steps 1..10, then 11..20, then 21..30.
+        QTemporaryDir dir;
+        namespace store = lowbit::store;
+        store::Workspace workspace = store::Workspace::open(dir.path().toStdString());
+        store::RunWriter writer(workspace);
+        store::RunRecord record;
+        record.name = "live";
+        record.kind = "train";
+        record.recipe_json = "{}";
+        record.summary_json = "{}";
+        const int64_t id = writer.create_run(record);
+        writer.set_status(id, store::RunStatus::kRunning);
+        writer.attach_process(id);
+        int64_t step = 0;
+        auto addSteps = [&](int count) {
+            for (int i = 0; i < count; ++i) {
+                ++step;
+                writer.add_scalar({0, id, "train/loss", step, step * 8, 0.0, 3.0});
+            }
+            writer.flush();
+        };
+        addSteps(10);
+        store::Workspace reading =
+            store::Workspace::open(dir.path().toStdString(), store::OpenMode::kReadOnly);
+        const store::RunReader reader(reading);
+        store::LivenessCheck check = store::LivenessCheck::here();
+        const auto first = read_run_rows(reader, check, {}, 5.0);
+        QCOMPARE(first.size(), size_t(1));
+        QCOMPARE(first[0].steps_done, int64_t(10));
+        // 1 s later (< 5 s): the results are reused, the status is observed again.
+        addSteps(10);
+        check.now += 1;
+        const auto second = read_run_rows(reader, check, first, 5.0);
+        QCOMPARE(second[0].steps_done, int64_t(10));
+        QCOMPARE(second[0].observed, store::RunStatus::kRunning);
+        // 6 s after they were read: read again.
+        check.now += 5;
+        const auto third = read_run_rows(reader, check, second, 5.0);
+        QCOMPARE(third[0].steps_done, int64_t(20));
+        // A status change reads them at once; without an interval every read derives them.
+        addSteps(10);
+        writer.set_status(id, store::RunStatus::kCompleted);
+        check.now += 1;
+        QCOMPARE(read_run_rows(reader, check, third, 5.0)[0].steps_done, int64_t(30));
+        QCOMPARE(read_run_rows(reader, check, third)[0].steps_done, int64_t(30));
     }
 
     void runningRunWithDeadPidIsShownKilled() {

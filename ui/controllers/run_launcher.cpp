@@ -107,12 +107,19 @@ const Launch* RunLauncher::launchOfRun(qint64 run_id) const {
     return found;
 }
 
-int RunLauncher::enqueueTrain(const QString& recipe, const QStringList& overrides) {
-    QStringList arguments = {QStringLiteral("train"), recipe};
+int RunLauncher::enqueueTrain(const QString& recipe,
+                              const QStringList& overrides,
+                              const QStringList& options) {
+    QStringList arguments = {QStringLiteral("train")};
+    if (!recipe.isEmpty()) {
+        arguments << recipe;
+    }
     for (const QString& o : overrides) {
         arguments << QStringLiteral("--set") << o;
     }
-    return enqueue(arguments, QFileInfo(recipe).fileName());
+    arguments << options;
+    return enqueue(arguments,
+                   recipe.isEmpty() ? tr("built-in default recipe") : QFileInfo(recipe).fileName());
 }
 
 int RunLauncher::enqueueResume(qint64 run_id) {

@@ -93,8 +93,12 @@ public:
     const Launch* launch(int id) const;
     const Launch* launchOfRun(qint64 run_id) const;
 
-    // Queue a run; returns the launch id. `overrides` are passed as `--set KEY=VALUE`.
-    int enqueueTrain(const QString& recipe, const QStringList& overrides = {});
+    // Queue a run; returns the launch id. An empty `recipe` trains the engine's built-in default
+    // recipe; `overrides` are passed as `--set KEY=VALUE`, then `options` (any `lowbit train`
+    // option) as they are.
+    int enqueueTrain(const QString& recipe,
+                     const QStringList& overrides = {},
+                     const QStringList& options = {});
     int enqueueResume(qint64 run_id);
     // SIGTERM now, SIGKILL after the stop timeout. A queued launch is just dropped.
     void stop(int launch_id);

@@ -39,8 +39,7 @@ void WorkspaceWorker::poll() {
         return;
     }
     try {
-        rows_ = read_run_rows(*reader_, store::LivenessCheck::here(), rows_);
-        Q_EMIT runsRead(rows_);
+        // The charts first: their new rows are what a person watches arrive.
         std::set<std::string> changed;
         readSeries(changed);
         if (rebuild_all_) {
@@ -56,6 +55,8 @@ void WorkspaceWorker::poll() {
             }
             Q_EMIT chartsRead(charts);
         }
+        rows_ = read_run_rows(*reader_, store::LivenessCheck::here(), rows_, kResultsRefreshS);
+        Q_EMIT runsRead(rows_);
         last_error_.clear();
     } catch (const std::exception& error) {
         // A busy or briefly locked database: report once, retry on the next poll.

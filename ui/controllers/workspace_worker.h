@@ -1,8 +1,8 @@
 // WorkspaceWorker: every read of the workspace database, on its own read-only connection (WAL,
 // busy timeout) in a worker thread, so a slow disk or a long engine commit never blocks the GUI.
-// It polls: the runs (RunRow, with liveness and results), and for the runs shown on the charts
-// their scalars and events since the last row id read (row ids only grow), which it keeps at full
-// resolution in a ChartSeriesBuilder; what the charts draw leaves it as finished ChartData.
+// It polls: for the runs shown on the charts their scalars and events since the last row id read
+// (row ids only grow), which it keeps at full resolution in a ChartSeriesBuilder, and what the
+// charts draw leaves it as finished ChartData; then the runs (RunRow, with liveness and results).
 // It also writes the tags, notes and group that a person edits (lowbit/store/run_annotations.h).
 // Used without a thread by `--snapshot` and the tests (call open() and poll() directly).
 #pragma once
@@ -30,6 +30,10 @@ class WorkspaceWorker : public QObject {
     Q_OBJECT
 
 public:
+    // A live run's results (last and best val loss, steps, tokens) are derived again at most this
+    // often; its curves and status follow every poll.
+    static constexpr double kResultsRefreshS = 5.0;
+
     explicit WorkspaceWorker(QString workspace_root, QObject* parent = nullptr);
     ~WorkspaceWorker() override;
 

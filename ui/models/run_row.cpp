@@ -12,9 +12,8 @@ namespace lowbit::ui {
 
 namespace {
 
-RunRow derive_row(const store::RunReader& reader,
-                  const store::RunRecord& record,
-                  const store::LivenessCheck& check) {
+// The fields read from the record alone (cheap); results come from read_results().
+RunRow describe_row(const store::RunRecord& record, const store::LivenessCheck& check) {
     RunRow row;
     row.record = record;
     row.observed = store::observed_status(record, check);
@@ -32,15 +31,6 @@ RunRow derive_row(const store::RunReader& reader,
         }
     } catch (const std::exception&) {
     }
-    const store::RunResults results = store::run_results(reader, record.id);
-    row.last_val_loss = results.final_value("val/loss");
-    row.best_val_loss = results.best_value("val/loss");
-    if (const auto tokens = results.final_value("tokens")) {
-        row.tokens_seen = static_cast<int64_t>(*tokens);
-    }
-    for (const auto& [key, at] : results.final) {
-        row.steps_done = std::max(row.steps_done, at.step);
-    }
     if (record.started_at) {
         const double end = record.ended_at                              ? *record.ended_at
                            : record.heartbeat_at                        ? *record.heartbeat_at
@@ -51,24 +41,49 @@ RunRow derive_row(const store::RunReader& reader,
     return row;
 }
 
+void read_results(const store::RunReader& reader, const store::LivenessCheck& check, RunRow& row) {
+    const store::RunResults results = store::run_results(reader, row.record.id);
+    row.last_val_loss = results.final_value("val/loss");
+    row.best_val_loss = results.best_value("val/loss");
+    if (const auto tokens = results.final_value("tokens")) {
+        row.tokens_seen = static_cast<int64_t>(*tokens);
+    }
+    for (const auto& [key, at] : results.final) {
+        row.steps_done = std::max(row.steps_done, at.step);
+    }
+    row.results_read_at = check.now;
+}
+
+void copy_results(const RunRow& from, RunRow& to) {
+    to.last_val_loss = from.last_val_loss;
+    to.best_val_loss = from.best_val_loss;
+    to.tokens_seen = from.tokens_seen;
+    to.steps_done = from.steps_done;
+    to.results_read_at = from.results_read_at;
+}
+
 }  // namespace
 
 std::vector<RunRow> read_run_rows(const store::RunReader& reader,
                                   const store::LivenessCheck& check,
-                                  const std::vector<RunRow>& previous) {
+                                  const std::vector<RunRow>& previous,
+                                  double results_refresh_s) {
     std::vector<RunRow> rows;
     for (const auto& record : reader.list_runs()) {
         const auto old = std::find_if(previous.begin(), previous.end(), [&](const RunRow& r) {
             return r.record.id == record.id;
         });
-        if (old != previous.end() && store::is_terminal(record.status) &&
-            old->record.status == record.status && old->record.ended_at == record.ended_at) {
-            RunRow reused = *old;
-            reused.record = record;  // tags, notes, group may have been edited
-            rows.push_back(std::move(reused));
+        RunRow row = describe_row(record, check);
+        const bool same_status = old != previous.end() && old->record.status == record.status;
+        const bool settled = same_status && store::is_terminal(record.status) &&
+                             old->record.ended_at == record.ended_at;
+        const bool recent = same_status && check.now - old->results_read_at < results_refresh_s;
+        if (settled || recent) {
+            copy_results(*old, row);
         } else {
-            rows.push_back(derive_row(reader, record, check));
+            read_results(reader, check, row);
         }
+        rows.push_back(std::move(row));
     }
     return rows;
 }

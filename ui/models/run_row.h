@@ -27,13 +27,17 @@ struct RunRow {
     std::optional<int64_t> tokens_seen;
     std::optional<double> entropy_floor;  // builtin:markov: the lowest achievable loss
     double duration_s = 0;                // first start to end (or to the last heartbeat)
+    double results_read_at = 0;           // the check's time when the results were derived
 };
 
-// Every run of the workspace, newest first. `previous` rows whose stored status is terminal and
-// unchanged are reused instead of re-deriving their results.
+// Every run of the workspace, newest first. The results of `previous` rows are reused instead of
+// derived again when the stored status is terminal and unchanged, or when the status is unchanged
+// and they are younger than `results_refresh_s` seconds: deriving them is one pass over the run's
+// scalars, which for a long live run costs far more than the rest of a poll.
 std::vector<RunRow> read_run_rows(const store::RunReader& reader,
                                   const store::LivenessCheck& check,
-                                  const std::vector<RunRow>& previous = {});
+                                  const std::vector<RunRow>& previous = {},
+                                  double results_refresh_s = 0);
 
 }  // namespace lowbit::ui
 

@@ -3,8 +3,10 @@
 #include "lowbit/config/recipe_json.h"
 
 #include <QApplication>
+#include <QHeaderView>
 #include <QImage>
 #include <QPixmap>
+#include <QTableView>
 #include <QVector>
 
 #include <algorithm>
@@ -195,6 +197,15 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
         }
     }
     QApplication::processEvents();
+    if (auto* browser = qobject_cast<RunBrowser*>(view)) {
+        // The table's rows and no empty area below them (at most the fixed size; a few rows
+        // would otherwise leave most of the image blank).
+        QTableView* table = browser->table();
+        const int unused = table->viewport()->height() - table->verticalHeader()->length();
+        const int height = std::max(200, options.size.height() - std::max(0, unused - 24));
+        browser->resize(options.size.width(), height);
+        QApplication::processEvents();
+    }
     const QImage image = view->grab().toImage();
     if (!image.save(options.out, "PNG")) {
         error = QStringLiteral("%1: cannot write the PNG").arg(options.out);

@@ -1,5 +1,6 @@
-// Headless rendering: one view of a workspace drawn offscreen at a fixed size into a PNG, with
-// the data read synchronously (no worker thread), for screenshots, reports and tests.
+// Headless rendering: one view of a workspace drawn offscreen at a fixed size (the runs view no
+// taller than its rows need) into a PNG, with the data read synchronously (no worker thread), for
+// screenshots, reports and tests.
 #pragma once
 
 #include <QSize>
