@@ -43,6 +43,31 @@ double per_row_sqnr_db(const torch::Tensor& rows, double min_range) {
            std::log10(x.square().sum().item<double>() / (x - q).square().sum().item<double>());
 }
 
+// One block, two heads, width 32, context 8: big enough for real q/k/v blocks, small enough for
+// a few steps in milliseconds.
+model::ModelConfig tiny_config() {
+    model::ModelConfig cfg;
+    cfg.layers = 1;
+    cfg.heads = 2;
+    cfg.d_model = 32;
+    cfg.d_ff = 128;
+    cfg.context = 8;
+    cfg.vocab_size = 256;
+    return cfg;
+}
+
+void set_plan(const config::Recipe& recipe, model::LanguageModelImpl& model) {
+    model.set_quant_plan(
+        std::make_shared<const quant::QuantPlan>(quant::resolve_quant_plan(recipe, model)));
+}
+
+int64_t create_test_run(store::RunWriter& writer) {
+    store::RunRecord record;
+    record.name = "t";
+    record.kind = "train";
+    return writer.create_run(record);
+}
+
 // dL/dY of the first linear (qkv) for `ids` in an unquantized copy of `model` (same weights).
 torch::Tensor unquantized_grad_output(const model::ModelConfig& cfg,
                                       model::LanguageModelImpl& model,
@@ -65,13 +90,7 @@ torch::Tensor unquantized_grad_output(const model::ModelConfig& cfg,
 
 TEST(LayerTelemetry, RecordsWhatTheStepUsed) {
     torch::manual_seed(3);
-    model::ModelConfig cfg;
-    cfg.layers = 1;
-    cfg.heads = 2;
-    cfg.d_model = 32;
-    cfg.d_ff = 128;
-    cfg.context = 8;
-    cfg.vocab_size = 256;
+    const model::ModelConfig cfg = tiny_config();
     auto model = model::create_model(cfg, 7);
     config::Recipe recipe;
     recipe.quant.grad_output.bits = 8;
@@ -79,17 +98,13 @@ TEST(LayerTelemetry, RecordsWhatTheStepUsed) {
     recipe.quant.split_qkv_grad = true;
     recipe.quant.scope = {"qkv"};
     recipe.telemetry.every = 3;  // steps 1 and 2 update the moments unrecorded
-    model->set_quant_plan(
-        std::make_shared<const quant::QuantPlan>(quant::resolve_quant_plan(recipe, *model)));
+    set_plan(recipe, *model);
     const std::unique_ptr<Optimizer> optimizer = make_optimizer(recipe, *model);
 
     testing::TempDir dir("layer_telemetry");
     store::Workspace workspace = store::Workspace::open(dir.path());
     store::RunWriter writer(workspace);
-    store::RunRecord record;
-    record.name = "t";
-    record.kind = "train";
-    const int64_t run_id = writer.create_run(record);
+    const int64_t run_id = create_test_run(writer);
 
     LayerTelemetry telemetry(recipe, *model);
     model::Linear qkv = model->linears().front();
@@ -205,13 +220,7 @@ double sqnr_db(const torch::Tensor& x, const torch::Tensor& q) {
 
 TEST(LayerTelemetry, QuantizedMomentsAreTheStoredOnes) {
     torch::manual_seed(5);
-    model::ModelConfig cfg;
-    cfg.layers = 1;
-    cfg.heads = 2;
-    cfg.d_model = 32;
-    cfg.d_ff = 128;
-    cfg.context = 8;
-    cfg.vocab_size = 256;
+    const model::ModelConfig cfg = tiny_config();
     auto model = model::create_model(cfg, 9);
     config::Recipe recipe;
     recipe.quant.optim_m.bits = 4;
@@ -221,17 +230,13 @@ TEST(LayerTelemetry, QuantizedMomentsAreTheStoredOnes) {
     recipe.quant.optim_v_mapping = config::SecondMomentMapping::kSqrt;
     recipe.quant.scope = {"qkv"};
     recipe.telemetry.every = 3;
-    model->set_quant_plan(
-        std::make_shared<const quant::QuantPlan>(quant::resolve_quant_plan(recipe, *model)));
+    set_plan(recipe, *model);
     const std::unique_ptr<Optimizer> optimizer = make_optimizer(recipe, *model);
 
     testing::TempDir dir("layer_telemetry_states");
     store::Workspace workspace = store::Workspace::open(dir.path());
     store::RunWriter writer(workspace);
-    store::RunRecord record;
-    record.name = "t";
-    record.kind = "train";
-    const int64_t run_id = writer.create_run(record);
+    const int64_t run_id = create_test_run(writer);
 
     LayerTelemetry telemetry(recipe, *model);
     model::Linear qkv = model->linears().front();
