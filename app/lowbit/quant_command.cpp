@@ -94,8 +94,8 @@ void add_quant_command(CLI::App& app, int& exit_code) {
     cmd->add_option("input", options->input, "Input .safetensors file")->required();
     cmd->add_option("--spec",
                     options->spec,
-                    "Quantizer YAML: {bits, granularity, group_size, symmetric, rounding, "
-                    "min_range, grid} as in a recipe's quant.weight")
+                    "Quantizer YAML: {bits, granularity, group_size, symmetric, signed, "
+                    "rounding, min_range, grid} as in a recipe's quant.weight")
         ->required();
     cmd->add_option("--out", options->out, "Output .safetensors file")->required();
     cmd->add_option("--only", options->only, "Quantize only tensors matching this glob");
@@ -113,6 +113,16 @@ void add_quant_command(CLI::App& app, int& exit_code) {
             throw util::BadInput(options->spec + ": granularity: " + granularity.name +
                                  " is for optimizer states only (expected per_tensor, "
                                  "per_channel, per_token or per_group)");
+        }
+        if (granularity.view == kernels::KernelView::kPositionsFirst) {
+            throw util::BadInput(options->spec + ": granularity: " + granularity.name +
+                                 " needs (B, T, C) activations with a sequence axis, which a "
+                                 "safetensors file's tensors do not have (expected per_tensor, "
+                                 "per_channel, per_token or per_group)");
+        }
+        if (!spec.is_signed && !kernels::grid_allows_unsigned(spec.grid)) {
+            throw util::BadInput(options->spec + ": signed: false needs grid: reference (grid: " +
+                                 kernels::quant_grid_name(spec.grid) + " has no unsigned choice)");
         }
         const telemetry::QuantizedFileReport report = telemetry::quantize_safetensors_file(
             options->input, options->out, quant::kernel_params(spec), options->only);

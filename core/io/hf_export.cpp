@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -81,27 +82,36 @@ nlohmann::ordered_json gpt2_config(const model::ModelConfig& c) {
 }
 
 nlohmann::ordered_json llama_config(const model::ModelConfig& c) {
-    return {{"architectures", {"LlamaForCausalLM"}},
-            {"model_type", "llama"},
-            {"hidden_size", c.d_model},
-            {"intermediate_size", c.d_ff},
-            {"num_hidden_layers", c.layers},
-            {"num_attention_heads", c.heads},
-            {"num_key_value_heads", c.heads},
-            {"head_dim", c.head_dim()},
-            {"max_position_embeddings", c.context},
-            {"rms_norm_eps", c.norm_eps},
-            {"rope_theta", c.rope_theta},
-            {"vocab_size", c.vocab_size},
-            {"tie_word_embeddings", c.tie_embeddings},
-            {"hidden_act", "silu"},
-            {"attention_bias", false},
-            {"attention_dropout", c.dropout},
-            {"mlp_bias", false},
-            {"initializer_range", c.init_std},
-            {"pretraining_tp", 1},
-            {"use_cache", true},
-            {"torch_dtype", "float32"}};
+    nlohmann::ordered_json j = {{"architectures", {"LlamaForCausalLM"}},
+                                {"model_type", "llama"},
+                                {"hidden_size", c.d_model},
+                                {"intermediate_size", c.d_ff},
+                                {"num_hidden_layers", c.layers},
+                                {"num_attention_heads", c.heads},
+                                {"num_key_value_heads", c.heads},
+                                {"head_dim", c.head_dim()},
+                                {"max_position_embeddings", c.context},
+                                {"rms_norm_eps", c.norm_eps},
+                                {"rope_theta", c.rope_theta},
+                                {"vocab_size", c.vocab_size},
+                                {"tie_word_embeddings", c.tie_embeddings},
+                                {"hidden_act", "silu"},
+                                {"attention_bias", false},
+                                {"attention_dropout", c.dropout},
+                                {"mlp_bias", false},
+                                {"initializer_range", c.init_std},
+                                {"pretraining_tp", 1},
+                                {"use_cache", true},
+                                {"torch_dtype", "float32"}};
+    // The tensors are written split, as transformers expects; these extra config keys (kept by
+    // transformers' save_pretrained) tell import_hf to fuse them again.
+    if (c.fused_qkv) {
+        j["lowbit_fused_qkv"] = true;
+    }
+    if (c.fused_gate_up) {
+        j["lowbit_fused_gate_up"] = true;
+    }
+    return j;
 }
 
 }  // namespace
@@ -128,15 +138,17 @@ void export_hf(const model::LanguageModelImpl& model,
         params.emplace(item.key(), item.value());
     }
     NamedTensors tensors;
+    std::set<std::string> exported;  // our names written (a fused one fills several HF tensors)
     for (const auto& name : hf_tensor_names(cfg)) {
         auto it = params.find(name.ours);
         if (it == params.end()) {
             throw std::logic_error("export_hf: model has no parameter '" + name.ours + "'");
         }
-        auto t = it->second.detach().to(torch::kCPU, torch::kFloat32);
+        auto t = hf_part_of(it->second.detach(), name).to(torch::kCPU, torch::kFloat32);
         tensors.emplace_back(name.hf, name.transpose ? t.t().contiguous() : t.contiguous());
+        exported.insert(name.ours);
     }
-    if (tensors.size() != params.size()) {
+    if (exported.size() != params.size()) {
         throw std::logic_error("export_hf: the HF name map does not cover every parameter");
     }
     save_safetensors(out_dir / "model.safetensors", tensors, {{"format", "pt"}});

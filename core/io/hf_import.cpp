@@ -105,6 +105,9 @@ model::ModelConfig llama_from_hf(const Json& j, const ConfigReader& r) {
     c.tie_embeddings = r.get_or<bool>("tie_word_embeddings", false);
     c.dropout = r.get_or<double>("attention_dropout", 0.0);
     c.init_std = r.get_or<double>("initializer_range", 0.02);
+    // Written by export_hf for a fused model (the tensors themselves are always split).
+    c.fused_qkv = r.get_or<bool>("lowbit_fused_qkv", false);
+    c.fused_gate_up = r.get_or<bool>("lowbit_fused_gate_up", false);
     // transformers < 5 writes rope_theta (+ rope_scaling); 5.x writes rope_parameters.
     if (j.contains("rope_parameters") && j["rope_parameters"].is_object()) {
         const ConfigReader rope(j["rope_parameters"], "config.json rope_parameters");
@@ -229,7 +232,7 @@ ImportedModel import_hf(const std::filesystem::path& dir) {
     std::set<std::string> used;
     torch::NoGradGuard no_grad;
     for (const auto& name : names) {
-        auto& target = params.at(name.ours);
+        torch::Tensor target = hf_part_of(params.at(name.ours), name);
         auto it = weights.find(name.hf);
         const std::vector<int64_t> expected =
             name.transpose ? target.t().sizes().vec() : target.sizes().vec();

@@ -38,18 +38,33 @@ void add_llama(const model::ModelConfig& cfg, std::vector<HfTensorName>& out) {
     for (int i = 0; i < cfg.layers; ++i) {
         const std::string ours = "blocks." + std::to_string(i) + ".";
         const std::string hf = "model.layers." + std::to_string(i) + ".";
-        const std::pair<const char*, const char*> parts[] = {{"norm1", "input_layernorm"},
-                                                             {"attn.q", "self_attn.q_proj"},
-                                                             {"attn.k", "self_attn.k_proj"},
-                                                             {"attn.v", "self_attn.v_proj"},
-                                                             {"attn.o", "self_attn.o_proj"},
-                                                             {"norm2", "post_attention_layernorm"},
-                                                             {"mlp.gate", "mlp.gate_proj"},
-                                                             {"mlp.up", "mlp.up_proj"},
-                                                             {"mlp.down", "mlp.down_proj"}};
-        for (const auto& [o, h] : parts) {
+        const auto add = [&](const char* o, const char* h) {
             out.push_back({ours + o + ".weight", hf + h + ".weight", false});
+        };
+        // A fused projection: HF's separate tensors are consecutive row blocks of ours.
+        const auto add_rows = [&](const char* o, const char* h, std::int64_t block, int index) {
+            out.push_back({ours + o + ".weight", hf + h + ".weight", false, index * block, block});
+        };
+        add("norm1", "input_layernorm");
+        if (cfg.fused_qkv) {
+            add_rows("attn.qkv", "self_attn.q_proj", cfg.d_model, 0);
+            add_rows("attn.qkv", "self_attn.k_proj", cfg.d_model, 1);
+            add_rows("attn.qkv", "self_attn.v_proj", cfg.d_model, 2);
+        } else {
+            add("attn.q", "self_attn.q_proj");
+            add("attn.k", "self_attn.k_proj");
+            add("attn.v", "self_attn.v_proj");
         }
+        add("attn.o", "self_attn.o_proj");
+        add("norm2", "post_attention_layernorm");
+        if (cfg.fused_gate_up) {
+            add_rows("mlp.gate_up", "mlp.gate_proj", cfg.d_ff, 0);
+            add_rows("mlp.gate_up", "mlp.up_proj", cfg.d_ff, 1);
+        } else {
+            add("mlp.gate", "mlp.gate_proj");
+            add("mlp.up", "mlp.up_proj");
+        }
+        add("mlp.down", "mlp.down_proj");
     }
     out.push_back({"norm_f.weight", "model.norm.weight", false});
 }

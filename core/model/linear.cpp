@@ -36,9 +36,12 @@ LinearImpl::LinearImpl(torch::Tensor shared_weight, std::string path, std::strin
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
     // The one place a model multiplies by a weight matrix: (..., in) -> (..., out).
     const bool quantized = quantizers_ && quantizers_->quantizes_linear();
-    const quant::QuantizedLinearCall call =
+    quant::QuantizedLinearCall call =
         quantized ? quant::quantized_linear_call(*quantizers_, quant_step_, quant_micro_batch_)
                   : quant::QuantizedLinearCall{};
+    if (x.dim() == 3) {
+        call.positions = x.size(1);  // (B, T, in): T, for per_position quantizers
+    }
     const torch::Tensor y = quantized ? quant::quantized_linear(x, weight_, bias_, call)
                                       : torch::nn::functional::linear(x, weight_, bias_);
     // Only training-mode forwards: an evaluation pass (eval mode) must not replace the step's.
@@ -49,8 +52,11 @@ torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
             const int64_t out = out_features();
             // Capture the Capture, not `this`: the hook may outlive this call's module state.
             y.register_hook([capture = capture_, out, call](const torch::Tensor& grad) {
-                capture->grad_output = quant::grad_output_quantizer_input(
-                    grad.detach().reshape({-1, out}), call.grad_output, call.grad_output_blocks);
+                capture->grad_output =
+                    quant::grad_output_quantizer_input(grad.detach().reshape({-1, out}),
+                                                       call.grad_output,
+                                                       call.grad_output_blocks,
+                                                       call.positions);
             });
         }
     }

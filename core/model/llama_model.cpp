@@ -12,10 +12,21 @@ namespace lowbit::model {
 LlamaAttentionImpl::LlamaAttentionImpl(const ModelConfig& cfg, const std::string& prefix)
     : heads_(cfg.heads), dropout_(cfg.dropout), rope_theta_(cfg.rope_theta) {
     const int64_t c = cfg.d_model;
-    q = register_module("q", Linear(c, c, false, prefix + ".q", "q"));
-    k = register_module("k", Linear(c, c, false, prefix + ".k", "k"));
-    v = register_module("v", Linear(c, c, false, prefix + ".v", "v"));
+    if (cfg.fused_qkv) {
+        qkv = register_module("qkv", Linear(c, 3 * c, false, prefix + ".qkv", "qkv"));
+    } else {
+        q = register_module("q", Linear(c, c, false, prefix + ".q", "q"));
+        k = register_module("k", Linear(c, c, false, prefix + ".k", "k"));
+        v = register_module("v", Linear(c, c, false, prefix + ".v", "v"));
+    }
     o = register_module("o", Linear(c, c, false, prefix + ".o", "o"));
+}
+
+std::vector<Linear> LlamaAttentionImpl::linears() const {
+    if (qkv) {
+        return {qkv, o};
+    }
+    return {q, k, v, o};
 }
 
 torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x) {
@@ -25,11 +36,22 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x) {
         return t.view({batch, seq, heads_, head_dim}).transpose(1, 2);  // (B, H, T, hd)
     };
     auto [cos, sin] = rope_tables(seq, head_dim, rope_theta_, x.device());  // (T, hd) each
-    auto qh = apply_rope(to_heads(q(x)), cos, sin);
-    auto kh = apply_rope(to_heads(k(x)), cos, sin);
+    torch::Tensor q_out, k_out, v_out;                                      // (B, T, C) each
+    if (qkv) {
+        const std::vector<torch::Tensor> parts = qkv(x).split(channels, -1);
+        q_out = parts[0];
+        k_out = parts[1];
+        v_out = parts[2];
+    } else {
+        q_out = q(x);
+        k_out = k(x);
+        v_out = v(x);
+    }
+    auto qh = apply_rope(to_heads(q_out), cos, sin);
+    auto kh = apply_rope(to_heads(k_out), cos, sin);
     auto y = torch::scaled_dot_product_attention(qh,
                                                  kh,
-                                                 to_heads(v(x)),
+                                                 to_heads(v_out),
                                                  /*attn_mask=*/{},
                                                  is_training() ? dropout_ : 0.0,
                                                  /*is_causal=*/true);  // (B, H, T, hd)
@@ -38,12 +60,29 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x) {
 }
 
 LlamaMlpImpl::LlamaMlpImpl(const ModelConfig& cfg, const std::string& prefix) {
-    gate = register_module("gate", Linear(cfg.d_model, cfg.d_ff, false, prefix + ".gate", "gate"));
-    up = register_module("up", Linear(cfg.d_model, cfg.d_ff, false, prefix + ".up", "up"));
+    if (cfg.fused_gate_up) {
+        gate_up = register_module(
+            "gate_up", Linear(cfg.d_model, 2 * cfg.d_ff, false, prefix + ".gate_up", "gate_up"));
+    } else {
+        gate =
+            register_module("gate", Linear(cfg.d_model, cfg.d_ff, false, prefix + ".gate", "gate"));
+        up = register_module("up", Linear(cfg.d_model, cfg.d_ff, false, prefix + ".up", "up"));
+    }
     down = register_module("down", Linear(cfg.d_ff, cfg.d_model, false, prefix + ".down", "down"));
 }
 
+std::vector<Linear> LlamaMlpImpl::linears() const {
+    if (gate_up) {
+        return {gate_up, down};
+    }
+    return {gate, up, down};
+}
+
 torch::Tensor LlamaMlpImpl::forward(const torch::Tensor& x) {
+    if (gate_up) {
+        const std::vector<torch::Tensor> parts = gate_up(x).chunk(2, -1);  // 2 × (B, T, d_ff)
+        return down(torch::silu(parts[0]) * parts[1]);
+    }
     return down(torch::silu(gate(x)) * up(x));
 }
 
@@ -68,13 +107,10 @@ LlamaModelImpl::LlamaModelImpl(const ModelConfig& cfg) : LanguageModelImpl(cfg) 
     for (int i = 0; i < cfg.layers; ++i) {
         LlamaBlock block(cfg, i);
         blocks->push_back(block);
-        for (const auto& linear : {block->attn->q,
-                                   block->attn->k,
-                                   block->attn->v,
-                                   block->attn->o,
-                                   block->mlp->gate,
-                                   block->mlp->up,
-                                   block->mlp->down}) {
+        for (const Linear& linear : block->attn->linears()) {
+            add_linear(linear);
+        }
+        for (const Linear& linear : block->mlp->linears()) {
             add_linear(linear);
         }
     }

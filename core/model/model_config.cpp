@@ -62,6 +62,8 @@ ModelConfig model_config_from_spec(const config::ModelSpec& spec, int tokenizer_
     cfg.norm_eps = spec.norm_eps;
     cfg.rope_theta = spec.rope_theta;
     cfg.init_std = spec.init_std;
+    cfg.fused_qkv = spec.fused_qkv;
+    cfg.fused_gate_up = spec.fused_gate_up;
     validate(cfg);
     return cfg;
 }
@@ -100,6 +102,9 @@ void validate(const ModelConfig& cfg) {
     if (!(cfg.init_std > 0.0)) {
         fail("init_std", "must be positive");
     }
+    if (cfg.family != config::ModelFamily::kLlama && (cfg.fused_qkv || cfg.fused_gate_up)) {
+        fail(cfg.fused_qkv ? "fused_qkv" : "fused_gate_up", "applies to Llama only");
+    }
 }
 
 const char* family_name(config::ModelFamily family) {
@@ -128,7 +133,9 @@ nlohmann::json to_json(const ModelConfig& cfg) {
                           {"tie_embeddings", cfg.tie_embeddings},
                           {"norm_eps", cfg.norm_eps},
                           {"rope_theta", cfg.rope_theta},
-                          {"init_std", cfg.init_std}};
+                          {"init_std", cfg.init_std},
+                          {"fused_qkv", cfg.fused_qkv},
+                          {"fused_gate_up", cfg.fused_gate_up}};
 }
 
 ModelConfig model_config_from_json(const nlohmann::json& j) {
@@ -148,6 +155,8 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
     cfg.norm_eps = required<double>(j, "norm_eps");
     cfg.rope_theta = required<double>(j, "rope_theta");
     cfg.init_std = required<double>(j, "init_std");
+    cfg.fused_qkv = j.contains("fused_qkv") && required<bool>(j, "fused_qkv");
+    cfg.fused_gate_up = j.contains("fused_gate_up") && required<bool>(j, "fused_gate_up");
     validate(cfg);
     return cfg;
 }

@@ -30,10 +30,26 @@ void check_status(kernels::Status status,
                     : "");
 }
 
+bool positions_first(const kernels::FakeQuantParams& params) {
+    return kernels::is_valid(params.granularity) &&
+           kernels::granularity_traits(params.granularity).view ==
+               kernels::KernelView::kPositionsFirst;
+}
+
 // (rows, cols) of the 2-D view whose last axis is x's last axis.
 std::pair<int64_t, int64_t> view_shape(const torch::Tensor& x) {
     const int64_t cols = x.size(-1);
     return {cols == 0 ? 0 : x.numel() / cols, cols};
+}
+
+// q (the quantized kernel_view of x) back in x's shape.
+torch::Tensor from_kernel_view(const torch::Tensor& q,
+                               const torch::Tensor& x,
+                               const kernels::FakeQuantParams& params) {
+    if (positions_first(params)) {
+        return q.view({x.size(1), x.size(0), x.size(2)}).transpose(0, 1).contiguous();
+    }
+    return q.view(x.sizes());
 }
 
 void check_input(const torch::Tensor& x, const kernels::FakeQuantParams& params, const char* what) {
@@ -49,12 +65,23 @@ void check_input(const torch::Tensor& x, const kernels::FakeQuantParams& params,
 
 }  // namespace
 
-torch::Tensor fake_quantize(const torch::Tensor& x,
-                            const kernels::FakeQuantParams& params,
-                            FakeQuantScales* scales_out) {
-    if (x.dim() == 0 || x.numel() == 0) {
-        return x.clone();
+torch::Tensor kernel_view(const torch::Tensor& x, const kernels::FakeQuantParams& params) {
+    if (!positions_first(params)) {
+        return x.reshape({x.size(-1) == 0 ? 0 : x.numel() / x.size(-1), x.size(-1)});
     }
+    TORCH_CHECK(x.dim() == 3,
+                "per_position quantization needs the (B, T, C) tensor to find its sequence "
+                "positions, got shape ",
+                x.sizes());
+    return x.transpose(0, 1).contiguous().view({x.size(1), x.size(0) * x.size(2)});  // (T, B·C)
+}
+
+namespace {
+
+// fake_quantize of the 2-D kernel view x (rows, cols); same shape and dtype back.
+torch::Tensor quantize_kernel_view(const torch::Tensor& x,
+                                   const kernels::FakeQuantParams& params,
+                                   FakeQuantScales* scales_out) {
     check_input(x, params, "fake_quantize");
     const auto [rows, cols] = view_shape(x);
     const torch::Tensor input = x.to(torch::kFloat).contiguous();
@@ -107,7 +134,19 @@ torch::Tensor fake_quantize(const torch::Tensor& x,
         scales_out->scales = scales;
         scales_out->zero_points = zero_points;
     }
-    return out.view(x.sizes()).to(x.scalar_type());
+    return out.to(x.scalar_type());
+}
+
+}  // namespace
+
+torch::Tensor fake_quantize(const torch::Tensor& x,
+                            const kernels::FakeQuantParams& params,
+                            FakeQuantScales* scales_out) {
+    if (x.dim() == 0 || x.numel() == 0) {
+        return x.clone();
+    }
+    return from_kernel_view(
+        quantize_kernel_view(kernel_view(x, params), params, scales_out), x, params);
 }
 
 torch::Tensor quantize_codes(const torch::Tensor& x,
@@ -115,8 +154,9 @@ torch::Tensor quantize_codes(const torch::Tensor& x,
                              FakeQuantScales* scales_out) {
     TORCH_CHECK(scales_out != nullptr, "quantize_codes: scales_out is required");
     check_input(x, params, "quantize_codes");
-    const auto [rows, cols] = view_shape(x);
-    const torch::Tensor input = x.to(torch::kCPU, torch::kFloat).contiguous();
+    const torch::Tensor view = kernel_view(x, params);
+    const auto [rows, cols] = view_shape(view);
+    const torch::Tensor input = view.to(torch::kCPU, torch::kFloat).contiguous();
     torch::Tensor codes = torch::empty(input.sizes(), input.options().dtype(torch::kInt8));
     const int64_t groups = std::max<int64_t>(kernels::fake_quant_num_groups(params, rows, cols), 0);
     torch::Tensor scales = torch::empty({groups}, input.options());
@@ -135,7 +175,56 @@ torch::Tensor quantize_codes(const torch::Tensor& x,
     }
     scales_out->scales = scales;
     scales_out->zero_points = zero_points;
-    return codes;
+    return from_kernel_view(codes, x, params);
+}
+
+torch::Tensor fake_quantize_in_dtype(const torch::Tensor& x,
+                                     const kernels::FakeQuantParams& params) {
+    if (x.scalar_type() == torch::kFloat || x.dim() == 0 || x.numel() == 0) {
+        return fake_quantize(x, params);
+    }
+    check_input(x, params, "fake_quantize_in_dtype");
+    TORCH_CHECK(params.rounding == kernels::Rounding::kNearest,
+                "fake_quantize_in_dtype: rounds to nearest only (stochastic rounding runs in the "
+                "float32 kernels)");
+    const torch::Tensor view = kernel_view(x, params);  // (rows, cols)
+    const int64_t n = view.numel();
+    torch::Tensor g;  // (groups, group_len): one reduction group per row
+    switch (kernels::granularity_traits(params.granularity).groups) {
+        case kernels::ScaleGroups::kRows:
+            g = view;
+            break;
+        case kernels::ScaleGroups::kRowGroups:
+            g = view.reshape({n / params.group_size, params.group_size});
+            break;
+        case kernels::ScaleGroups::kWhole:
+        case kernels::ScaleGroups::kFlatBlocks:  // rejected by check_input
+            g = view.reshape({1, n});
+            break;
+    }
+    const kernels::CodeRange r =
+        kernels::code_range(params.grid, params.bits, params.symmetric, params.is_signed);
+    const double qn = r.qn;
+    const double qp = r.qp;
+    const double divisor =
+        kernels::step_divisor(params.grid, params.bits, params.symmetric, params.is_signed);
+    const double r_min = params.min_range;
+    torch::Tensor out;  // every operation below stays in x's dtype (Python scalars do not promote)
+    if (params.symmetric) {
+        const torch::Tensor s = g.abs().amax(1, true).clamp_min(r_min) / divisor;  // (groups, 1)
+        out = torch::round(torch::clamp(g / s, qn, qp)) * s;
+    } else {
+        const torch::Tensor lo = g.amin(1, true);
+        const torch::Tensor s = (g.amax(1, true) - lo).clamp_min(r_min) / divisor;
+        if (params.grid == kernels::QuantGrid::kReference) {
+            const torch::Tensor z = torch::round(lo / s - qn);  // z = round(min/s - Qn)
+            out = (torch::round(torch::clamp(g / s - z, qn, qp)) + z) * s;
+        } else {
+            const torch::Tensor zp = torch::round(-lo / s);  // zp = round(-min/s)
+            out = (torch::round(torch::clamp(g / s + zp, qn, qp)) - zp) * s;
+        }
+    }
+    return from_kernel_view(out.reshape(view.sizes()), x, params);
 }
 
 }  // namespace lowbit::quant

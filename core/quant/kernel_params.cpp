@@ -15,6 +15,7 @@ kernels::FakeQuantParams kernel_params(const config::QuantizerSpec& spec, std::u
     params.bits = spec.bits;
     params.symmetric = spec.symmetric;
     params.grid = spec.grid;
+    params.is_signed = spec.is_signed;
     params.granularity = spec.granularity;
     params.group_size = spec.group_size;
     params.rounding = spec.rounding;

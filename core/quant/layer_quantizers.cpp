@@ -77,7 +77,10 @@ std::string describe(const kernels::FakeQuantParams& params) {
             text << "per-tensor";
             break;
         case kernels::ScaleGroups::kRows:
-            text << "per-row";
+            text << (kernels::granularity_traits(params.granularity).view ==
+                             kernels::KernelView::kPositionsFirst
+                         ? "per-position"
+                         : "per-row");
             break;
         case kernels::ScaleGroups::kRowGroups:
             text << "per-group(" << params.group_size << ")";
@@ -88,6 +91,7 @@ std::string describe(const kernels::FakeQuantParams& params) {
     }
     text << (params.symmetric ? " symmetric" : " asymmetric")
          << (params.grid == kernels::QuantGrid::kFull ? " full-grid" : "")
+         << (params.is_signed ? "" : " unsigned")
          << (params.rounding == kernels::Rounding::kStochastic ? " stochastic" : " nearest");
     return text.str();
 }

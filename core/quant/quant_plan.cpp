@@ -111,6 +111,7 @@ std::shared_ptr<const LayerQuantizers> resolve_layer(const config::Recipe& recip
     q->layer_index = index;
     q->recipe_seed = recipe.seed;
     q->backward = recipe.quant.backward;
+    q->arithmetic = recipe.quant.arithmetic;
     q->grad_output_blocks =
         recipe.quant.split_qkv_grad && linear.role() == "qkv" && linear.out_features() % 3 == 0 ? 3
                                                                                                 : 1;

@@ -16,7 +16,7 @@ using torch::autograd::variable_list;
 
 // The call travels from forward to backward in ctx->saved_data, which holds IValues only: each
 // quantizer becomes a fixed run of integers (float r_min and uint64 seed bit-cast, so exact).
-constexpr std::size_t kParamsWords = 9;
+constexpr std::size_t kParamsWords = 10;
 
 void encode(const std::optional<kernels::FakeQuantParams>& p, std::vector<int64_t>& words) {
     if (!p) {
@@ -32,6 +32,7 @@ void encode(const std::optional<kernels::FakeQuantParams>& p, std::vector<int64_
     words.push_back(static_cast<int64_t>(p->rounding));
     words.push_back(std::bit_cast<int32_t>(p->min_range));
     words.push_back(std::bit_cast<int64_t>(p->seed));
+    words.push_back(p->is_signed ? 1 : 0);
 }
 
 std::optional<kernels::FakeQuantParams> decode(const std::vector<int64_t>& words, size_t at) {
@@ -47,6 +48,7 @@ std::optional<kernels::FakeQuantParams> decode(const std::vector<int64_t>& words
     p.rounding = static_cast<kernels::Rounding>(words.at(at + 6));
     p.min_range = std::bit_cast<float>(static_cast<int32_t>(words.at(at + 7)));
     p.seed = std::bit_cast<std::uint64_t>(words.at(at + 8));
+    p.is_signed = words.at(at + 9) != 0;
     return p;
 }
 
@@ -57,6 +59,8 @@ std::vector<int64_t> encode(const QuantizedLinearCall& call) {
     encode(call.grad_output, words);
     words.push_back(static_cast<int64_t>(call.backward));
     words.push_back(call.grad_output_blocks);
+    words.push_back(static_cast<int64_t>(call.arithmetic));
+    words.push_back(call.positions);
     return words;
 }
 
@@ -67,12 +71,16 @@ QuantizedLinearCall decode_call(const std::vector<int64_t>& words) {
     call.grad_output = decode(words, 2 * kParamsWords);
     call.backward = static_cast<config::BackwardMode>(words.at(3 * kParamsWords));
     call.grad_output_blocks = static_cast<int>(words.at(3 * kParamsWords + 1));
+    call.arithmetic = static_cast<config::QuantArithmetic>(words.at(3 * kParamsWords + 2));
+    call.positions = words.at(3 * kParamsWords + 3);
     return call;
 }
 
+// Q(t) of an operand (W, or X / G flattened to (N, C)), or t itself when not quantized.
 torch::Tensor maybe_quantize(const torch::Tensor& t,
-                             const std::optional<kernels::FakeQuantParams>& params) {
-    return params ? fake_quantize(t, *params) : t;
+                             const std::optional<kernels::FakeQuantParams>& params,
+                             const QuantizedLinearCall& call) {
+    return params ? quantize_operand(t, *params, call.arithmetic, call.positions) : t;
 }
 
 // The GEMM dtype: the autocast dtype when autocast is on for x's device (what F.linear would
@@ -83,6 +91,13 @@ at::ScalarType compute_dtype(const torch::Tensor& x, const torch::Tensor& weight
         return at::autocast::get_autocast_dtype(device);
     }
     return at::promote_types(x.scalar_type(), weight.scalar_type());
+}
+
+// Whether params' groups are sequence positions (the (T, B·C) kernel view).
+bool positions_first(const kernels::FakeQuantParams& params) {
+    return kernels::is_valid(params.granularity) &&
+           kernels::granularity_traits(params.granularity).view ==
+               kernels::KernelView::kPositionsFirst;
 }
 
 }  // namespace
@@ -96,19 +111,62 @@ QuantizedLinearCall quantized_linear_call(const LayerQuantizers& layer,
     call.grad_output = layer.params_at(TensorKind::kGradOutput, step, micro_batch);
     call.backward = layer.backward;
     call.grad_output_blocks = layer.grad_output_blocks;
+    call.arithmetic = layer.arithmetic;
     return call;
+}
+
+namespace {
+
+// The (B, T, C) view of a flattened (N, C) operand whose quantizer lays its groups on sequence
+// positions (docs/quantized-pretraining.md §Per-position scales); t itself otherwise.
+torch::Tensor positions_view(const torch::Tensor& t,
+                             const kernels::FakeQuantParams& params,
+                             std::int64_t positions) {
+    if (!positions_first(params)) {
+        return t;
+    }
+    TORCH_CHECK(t.dim() == 2 && positions > 0 && t.size(0) % positions == 0,
+                "per_position quantization of a ",
+                t.sizes(),
+                " operand needs its sequence length (got T = ",
+                positions,
+                "; the input of the linear must be (B, T, C))");
+    return t.view({t.size(0) / positions, positions, t.size(1)});
+}
+
+}  // namespace
+
+torch::Tensor quantize_operand(const torch::Tensor& t,
+                               const kernels::FakeQuantParams& params,
+                               config::QuantArithmetic arithmetic,
+                               std::int64_t positions) {
+    const torch::Tensor view = positions_view(t, params, positions);
+    const torch::Tensor q = arithmetic == config::QuantArithmetic::kInput
+                                ? fake_quantize_in_dtype(view, params)
+                                : fake_quantize(view, params);
+    return q.view(t.sizes());
+}
+
+QuantizerInput operand_quantizer_input(const torch::Tensor& t,
+                                       const std::optional<kernels::FakeQuantParams>& params,
+                                       std::int64_t positions) {
+    if (!params || !positions_first(*params)) {
+        return {t, params};
+    }
+    return {kernel_view(positions_view(t, *params, positions), *params), params};
 }
 
 QuantizerInput activation_quantizer_input(const torch::Tensor& x2d,
                                           const QuantizedLinearCall& call) {
-    return {x2d, call.activation};
+    return operand_quantizer_input(x2d, call.activation, call.positions);
 }
 
 QuantizerInput grad_output_quantizer_input(const torch::Tensor& g,
                                            const std::optional<kernels::FakeQuantParams>& params,
-                                           int blocks) {
+                                           int blocks,
+                                           std::int64_t positions) {
     if (blocks <= 1 || !params) {
-        return {g, params};
+        return operand_quantizer_input(g, params, positions);
     }
     TORCH_CHECK(g.dim() == 2 && g.size(1) % blocks == 0,
                 "quantize_grad_output: G ",
@@ -123,6 +181,18 @@ QuantizerInput grad_output_quantizer_input(const torch::Tensor& g,
         // per row.
         in.x = g.reshape({-1, blocks, width}).transpose(0, 1).reshape({blocks, -1});
         in.params->granularity = kernels::Granularity::kPerToken;
+    } else if (positions_first(*params)) {
+        // (B, T, blocks, width) -> (blocks·T, B·width): one row per block and position, the
+        // rows the per_position scales are laid on.
+        TORCH_CHECK(positions > 0 && g.size(0) % positions == 0,
+                    "per_position quantization of G ",
+                    g.sizes(),
+                    " needs its sequence length (got T = ",
+                    positions,
+                    ")");
+        in.x = g.reshape({-1, positions, blocks, width})
+                   .permute({2, 1, 0, 3})
+                   .reshape({blocks * positions, -1});
     } else {
         // Rows (and row groups) of width elements never straddle a block boundary.
         in.x = g.reshape({-1, width});
@@ -132,15 +202,28 @@ QuantizerInput grad_output_quantizer_input(const torch::Tensor& g,
 
 torch::Tensor quantize_grad_output(const torch::Tensor& g,
                                    const kernels::FakeQuantParams& params,
-                                   int blocks) {
-    const QuantizerInput in = grad_output_quantizer_input(g, params, blocks);
-    const torch::Tensor q = fake_quantize(in.x.contiguous(), *in.params);
+                                   int blocks,
+                                   config::QuantArithmetic arithmetic,
+                                   std::int64_t positions) {
     if (blocks <= 1) {
-        return q;
+        return quantize_operand(g, params, arithmetic, positions);
     }
+    const QuantizerInput in = grad_output_quantizer_input(g, params, blocks, positions);
+    // The view is already the kernels' 2-D layout: its rows are the scale groups.
+    kernels::FakeQuantParams rows = *in.params;
+    if (positions_first(rows)) {
+        rows.granularity = kernels::Granularity::kPerToken;
+    }
+    const torch::Tensor view = in.x.contiguous();
+    const torch::Tensor q = arithmetic == config::QuantArithmetic::kInput
+                                ? fake_quantize_in_dtype(view, rows)
+                                : fake_quantize(view, rows);
+    const int64_t width = g.size(1) / blocks;
     if (params.granularity == kernels::Granularity::kPerTensor) {
-        const int64_t width = g.size(1) / blocks;
         return q.reshape({blocks, -1, width}).transpose(0, 1).reshape(g.sizes());
+    }
+    if (positions_first(params)) {
+        return q.reshape({blocks, positions, -1, width}).permute({2, 1, 0, 3}).reshape(g.sizes());
     }
     return q.reshape(g.sizes());
 }
@@ -157,8 +240,8 @@ torch::Tensor QuantizedLinearFunction::forward(AutogradContext* ctx,
                 weight.sizes(),
                 " do not make (N, in) x (out, in)");
     const at::ScalarType dtype = compute_dtype(x2d, weight);
-    const torch::Tensor xq = maybe_quantize(x2d, call.activation).to(dtype);  // (N, in)
-    const torch::Tensor wq = maybe_quantize(weight, call.weight).to(dtype);   // (out, in)
+    const torch::Tensor xq = maybe_quantize(x2d, call.activation, call).to(dtype);  // (N, in)
+    const torch::Tensor wq = maybe_quantize(weight, call.weight, call).to(dtype);   // (out, in)
     const bool has_bias = bias.numel() > 0;
     const torch::Tensor b = has_bias ? bias.to(dtype) : torch::Tensor();  // (out)
     // Save the unquantized operands: the backward modes use X and W themselves, and ste
@@ -180,7 +263,10 @@ variable_list QuantizedLinearFunction::backward(AutogradContext* ctx, variable_l
     const auto bias_dtype = static_cast<at::ScalarType>(ctx->saved_data["bias_dtype"].toInt());
     const torch::Tensor g = grad_outputs[0].to(dtype);  // (N, out)
     const torch::Tensor gq =
-        call.grad_output ? quantize_grad_output(g, *call.grad_output, call.grad_output_blocks) : g;
+        call.grad_output
+            ? quantize_grad_output(
+                  g, *call.grad_output, call.grad_output_blocks, call.arithmetic, call.positions)
+            : g;
 
     const bool ste = call.backward == config::BackwardMode::kSte;
     const bool g_in_dx = call.backward != config::BackwardMode::kPaper;
@@ -189,11 +275,11 @@ variable_list QuantizedLinearFunction::backward(AutogradContext* ctx, variable_l
     torch::Tensor dw;
     torch::Tensor db;
     if (ctx->needs_input_grad(0)) {
-        const torch::Tensor w_op = ste ? maybe_quantize(w, call.weight) : w;
+        const torch::Tensor w_op = ste ? maybe_quantize(w, call.weight, call) : w;
         dx = (g_in_dx ? gq : g).mm(w_op.to(dtype)).to(x.scalar_type());  // (N, in)
     }
     if (ctx->needs_input_grad(1)) {
-        const torch::Tensor x_op = ste ? maybe_quantize(x, call.activation) : x;
+        const torch::Tensor x_op = ste ? maybe_quantize(x, call.activation, call) : x;
         dw = (g_in_dw ? gq : g).t().mm(x_op.to(dtype)).to(w.scalar_type());  // (out, in)
     }
     if (ctx->saved_data["has_bias"].toBool() && ctx->needs_input_grad(2)) {
@@ -219,7 +305,12 @@ torch::Tensor quantized_linear(const torch::Tensor& x,
     out_shape.back() = weight.size(0);
     // A custom Function's tensor inputs must be defined: no bias travels as an empty tensor.
     const torch::Tensor b = bias.defined() ? bias : torch::empty({0}, weight.options());
-    const torch::Tensor y = QuantizedLinearFunction::apply(x.reshape({-1, in}), weight, b, call);
+    QuantizedLinearCall with_positions = call;
+    if (x.dim() == 3) {
+        with_positions.positions = x.size(1);  // (B, T, in): T for per_position quantizers
+    }
+    const torch::Tensor y =
+        QuantizedLinearFunction::apply(x.reshape({-1, in}), weight, b, with_positions);
     return y.view(out_shape);
 }
 

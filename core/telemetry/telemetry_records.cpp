@@ -29,6 +29,7 @@ std::string quantizer_json(const kernels::FakeQuantParams& p) {
          kernels::is_valid(p.granularity) ? kernels::granularity_traits(p.granularity).name : "?"},
         {"group_size", p.group_size},
         {"symmetric", p.symmetric},
+        {"signed", p.is_signed},
         {"grid", kernels::quant_grid_name(p.grid)},
         {"rounding", kernels::rounding_name(p.rounding)},
         {"min_range", p.min_range}};
@@ -48,7 +49,8 @@ store::TensorStatsRecord tensor_stats_record(const TelemetryEntry& entry,
     if (entry.params) {
         const kernels::FakeQuantParams& p = *entry.params;
         // The format table's code range (the grid histogram has one bin per code).
-        const kernels::CodeRange codes = kernels::code_range(p.grid, p.bits, p.symmetric);
+        const kernels::CodeRange codes =
+            kernels::code_range(p.grid, p.bits, p.symmetric, p.is_signed);
         r.quantizer = quantizer_json(p);
         r.qn = codes.qn;
         r.qp = codes.qp;
@@ -90,7 +92,9 @@ std::vector<store::HistogramRecord> histogram_records(const TelemetryEntry& entr
     second.counts = entry.second_counts;
     if (entry.params) {
         const kernels::FakeQuantParams& p = *entry.params;
-        const kernels::CodeRange codes = kernels::code_range(p.grid, p.bits, p.symmetric);
+        // One bin per code of the quantizer's grid (the format table's code range).
+        const kernels::CodeRange codes =
+            kernels::code_range(p.grid, p.bits, p.symmetric, p.is_signed);
         second.bin_scheme = "grid";
         second.bin_lo = static_cast<double>(codes.qn) - 0.5;
         second.bin_hi = static_cast<double>(codes.qp) + 0.5;

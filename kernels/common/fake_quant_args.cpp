@@ -18,6 +18,9 @@ Status fake_quant_check_args(const FakeQuantParams& params, std::int64_t rows, s
     if (!is_valid(params.grid) || !is_valid(params.rounding)) {
         return Status::kBadArgument;
     }
+    if (!params.is_signed && !grid_allows_unsigned(params.grid)) {
+        return Status::kBadArgument;
+    }
     if (rows < 0 || cols < 0) {
         return Status::kBadShape;
     }

@@ -19,16 +19,14 @@ struct QuantBounds {
     float divisor;  // step = range / divisor
 };
 
-/// [Qn, Qp] from the format table (code_range) and the step divisor of §Symmetric and
-/// asymmetric scales in docs/quantized-pretraining.md: Qp when symmetric (s = absmax/Qp) and on
-/// the asymmetric full grid (s = range/(2^b - 1)), 2*Qp on the asymmetric reference grid. Host
-/// only (code_range is not a device function): the launchers pass the bounds to the kernels.
-inline QuantBounds quant_bounds(int bits, bool symmetric, QuantGrid grid) {
-    const CodeRange r = code_range(grid, bits, symmetric);
-    const bool doubled = !symmetric && grid == QuantGrid::kReference;
+/// [Qn, Qp] and the step divisor from the format table (code_range, step_divisor in
+/// quant_format.h). Host only (those are not device functions): the launchers pass the bounds to
+/// the kernels.
+inline QuantBounds quant_bounds(int bits, bool symmetric, QuantGrid grid, bool is_signed = true) {
+    const CodeRange r = code_range(grid, bits, symmetric, is_signed);
     return {static_cast<float>(r.qn),
             static_cast<float>(r.qp),
-            static_cast<float>(doubled ? 2 * r.qp : r.qp)};
+            static_cast<float>(step_divisor(grid, bits, symmetric, is_signed))};
 }
 
 /// Round half to even. On the host this is the magic-number form (t + 1.5*2^23) - 1.5*2^23, exact

@@ -24,8 +24,9 @@ float key_to_float(unsigned int key) {
 
 int quant_stats_second_bins(const QuantStatsSpec& spec, const FakeQuantParams* params) {
     if (params != nullptr) {
-        // One bin per code of the grid: 2^bits on either grid.
-        const CodeRange r = code_range(params->grid, params->bits, params->symmetric);
+        // One bin per code of the grid: 2^bits on either grid, signed or not.
+        const CodeRange r =
+            code_range(params->grid, params->bits, params->symmetric, params->is_signed);
         return r.qp - r.qn + 1;
     }
     return spec.log2_max_exponent - spec.log2_min_exponent + 1;

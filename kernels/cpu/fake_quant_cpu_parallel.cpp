@@ -100,7 +100,7 @@ Status fake_quant_cpu_parallel(const float* x,
     }
     const bool symmetric = params.symmetric;
     const bool full_grid = params.grid == QuantGrid::kFull;
-    const QuantBounds bounds = quant_bounds(params.bits, symmetric, params.grid);
+    const QuantBounds bounds = quant_bounds(params.bits, symmetric, params.grid, params.is_signed);
     const int threads = cpu_resolve_threads(num_threads);
 
     // Block k covers group k / blocks_per_group, values [chunk * kFakeQuantBlock, ...) of it.

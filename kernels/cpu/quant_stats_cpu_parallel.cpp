@@ -218,9 +218,10 @@ Status quant_stats_cpu_parallel(const float* x,
         }
     });
     // Pass 1b: s and z per group (quantized), and the finite range of the whole buffer.
-    const QuantBounds bounds = params != nullptr
-                                   ? quant_bounds(params->bits, params->symmetric, params->grid)
-                                   : QuantBounds{0.0f, 0.0f, 1.0f};
+    const QuantBounds bounds =
+        params != nullptr
+            ? quant_bounds(params->bits, params->symmetric, params->grid, params->is_signed)
+            : QuantBounds{0.0f, 0.0f, 1.0f};
     std::vector<float> s(params != nullptr ? static_cast<std::size_t>(layout.num_groups) : 0);
     std::vector<float> z(s.size());
     BlockRange whole;

@@ -140,7 +140,7 @@ Status launch_fake_quant(const float* x_device,
     }
     const bool symmetric = params.symmetric;
     const bool full_grid = params.grid == QuantGrid::kFull;
-    const QuantBounds bounds = quant_bounds(params.bits, symmetric, params.grid);
+    const QuantBounds bounds = quant_bounds(params.bits, symmetric, params.grid, params.is_signed);
 
     // (num_groups,) scales and zero points: the caller's buffers or a workspace.
     DeviceBuffer workspace;

@@ -397,7 +397,8 @@ Status launch_quant_stats(const float* x_device,
     if (quantized) {
         args.stochastic = params->rounding == Rounding::kStochastic ? 1 : 0;
         args.seed = params->seed;
-        args.bounds = quant_bounds(params->bits, params->symmetric, params->grid);
+        args.bounds =
+            quant_bounds(params->bits, params->symmetric, params->grid, params->is_signed);
         quant_stats_finalize_kernel<<<static_cast<unsigned int>(
                                           ceil_div(layout.num_groups, kThreads)),
                                       kThreads,

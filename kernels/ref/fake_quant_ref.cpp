@@ -24,7 +24,7 @@ struct RefGrid {
 // The integer range is the format table's (code_range, pinned by its static_asserts); the scale
 // and rounding arithmetic below stays written out.
 RefGrid ref_grid(const FakeQuantParams& p) {
-    const CodeRange r = code_range(p.grid, p.bits, p.symmetric);
+    const CodeRange r = code_range(p.grid, p.bits, p.symmetric, p.is_signed);
     return {static_cast<float>(r.qn), static_cast<float>(r.qp)};
 }
 
@@ -140,8 +140,8 @@ Status fake_quant_codes_ref(const float* x,
     if (status != Status::kOk) {
         return status;
     }
-    if (params.grid == QuantGrid::kFull && !params.symmetric && params.bits == 8) {
-        return Status::kNoKernelForConfig;  // codes 0..255 do not fit int8
+    if (ref_grid(params).qp > 127) {
+        return Status::kNoKernelForConfig;  // 8-bit unsigned codes 0..255 do not fit int8
     }
     const FakeQuantLayout layout = fake_quant_layout(params, rows, cols);
     if (layout.n > 0 &&

@@ -29,7 +29,7 @@ struct RefGrid {
 // The integer range is the format table's (code_range, pinned by its static_asserts); the scale
 // and rounding arithmetic below stays written out.
 RefGrid ref_grid(const FakeQuantParams& p) {
-    const CodeRange r = code_range(p.grid, p.bits, p.symmetric);
+    const CodeRange r = code_range(p.grid, p.bits, p.symmetric, p.is_signed);
     return {static_cast<float>(r.qn), static_cast<float>(r.qp)};
 }
 

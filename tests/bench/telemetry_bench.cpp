@@ -48,6 +48,7 @@ torch::Tensor grouped_view(const torch::Tensor& x, Granularity granularity) {
             return x.reshape({1, -1});
         case Granularity::kPerChannel:
         case Granularity::kPerToken:
+        case Granularity::kPerPosition:  // rows once the adapter has moved the positions first
             return x;
         case Granularity::kPerGroup:
         case Granularity::kPerBlock:

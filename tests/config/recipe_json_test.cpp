@@ -172,9 +172,21 @@ std::vector<NonDefault> gpt2_settings() {
     return s;
 }
 
-// The rest: the family (a Llama with otherwise default keys).
+// The rest: the family (a Llama with otherwise default keys), its fused projections, and the
+// keys the GPT-2 recipe's full-grid stochastic entries cannot move (unsigned codes need the
+// reference grid, arithmetic input needs round to nearest; the states' unsigned choice is allowed
+// only while they are off).
 std::vector<NonDefault> llama_settings() {
-    return {{"model.family", "llama", R"("llama")"}};
+    std::vector<NonDefault> s = {{"model.family", "llama", R"("llama")"},
+                                 {"model.fused_qkv", "true", "true"},
+                                 {"model.fused_gate_up", "true", "true"},
+                                 {"quant.arithmetic", "input", R"("input")"},
+                                 {"quant.weight.bits", "8", "8"},
+                                 {"quant.activation.bits", "8", "8"}};
+    for (const char* tensor : {"weight", "activation", "grad_output", "optim_m", "optim_v"}) {
+        s.push_back({std::string("quant.") + tensor + ".signed", "false", "false"});
+    }
+    return s;
 }
 
 // `expected` is contained in `actual`: equal scalars and arrays element by element; objects may

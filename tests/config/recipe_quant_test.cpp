@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "recipe_test_util.h"
 
@@ -175,7 +176,7 @@ TEST(RecipeQuant, PerBlockIsForOptimizerStatesWithoutDivisibility) {
                  2,
                  29,
                  "quant.activation.granularity",
-                 "(expected per_tensor, per_token or per_group;");
+                 "(expected per_tensor, per_token, per_group or per_position;");
     // per_group keeps its meaning for states: groups along the row, so it must divide it.
     expect_error(
         "model: {d_model: 128}\nquant:\n  optim_v: {granularity: per_group, "
@@ -223,6 +224,84 @@ TEST(RecipeQuant, Overrides) {
     const Recipe s =
         parse_recipe_yaml("", "r", {"quant.overrides=[{layers: lm_head, weight: {bits: 8}}]"});
     EXPECT_TRUE(s.quant.enabled());
+}
+
+TEST(RecipeQuant, UnsignedGridPerPositionAndArithmetic) {
+    const Recipe r = parse_recipe_yaml(R"(quant:
+  weight: {bits: 8, signed: false, symmetric: false}
+  activation: {bits: 8, granularity: per_position, signed: false}
+  grad_output: {bits: 8, granularity: per_position}
+  arithmetic: input
+)",
+                                       "r");
+    EXPECT_FALSE(r.quant.weight.is_signed);
+    EXPECT_FALSE(r.quant.activation.is_signed);
+    EXPECT_TRUE(r.quant.grad_output.is_signed);
+    EXPECT_EQ(r.quant.activation.granularity, Granularity::kPerPosition);
+    EXPECT_EQ(r.quant.arithmetic, QuantArithmetic::kInput);
+    EXPECT_STREQ(to_string(QuantArithmetic::kFp32), "fp32");
+    EXPECT_EQ(Recipe{}.quant.arithmetic, QuantArithmetic::kFp32);
+    EXPECT_TRUE(Recipe{}.quant.weight.is_signed);
+    EXPECT_EQ(recipe_from_json(recipe_to_json(r)), r);
+    EXPECT_EQ(parse_recipe_yaml(recipe_to_yaml(r), "r"), r);
+    const std::string defaults = default_recipe_yaml();
+    EXPECT_THAT(defaults, HasSubstr("signed: true"));
+    EXPECT_THAT(defaults, HasSubstr("arithmetic: fp32"));
+    EXPECT_THAT(defaults, HasSubstr("fused_qkv: false"));
+    EXPECT_THAT(defaults, HasSubstr("fused_gate_up: false"));
+    EXPECT_THAT(defaults, HasSubstr("per_position"));
+
+    expect_error("quant:\n  weight: {signed: false, grid: full}\n",
+                 2,
+                 20,
+                 "quant.weight.signed",
+                 "needs grid: reference");
+    expect_error("quant:\n  optim_v: {bits: 8, signed: false}\n",
+                 2,
+                 30,
+                 "quant.optim_v.signed",
+                 "not available for stored optimizer states");
+    expect_error("quant:\n  weight: {signed: maybe}\n", 2, 20, "quant.weight.signed", "maybe");
+    expect_error("quant:\n  weight: {granularity: per_position}\n",
+                 2,
+                 25,
+                 "quant.weight.granularity",
+                 "per_position is for activations and gradients");
+    expect_error("quant:\n  arithmetic: bf16\n", 2, 15, "quant.arithmetic", "fp32");
+    expect_error("quant:\n  activation: {bits: 8, rounding: stochastic}\n  arithmetic: input\n",
+                 2,
+                 35,
+                 "quant.activation.rounding",
+                 "stochastic rounding runs in the float32 kernels");
+}
+
+TEST(RecipeQuant, FusedLlamaProjections) {
+    const Recipe r = parse_recipe_yaml(
+        "model: {family: llama, fused_qkv: true, fused_gate_up: true}\n"
+        "quant: {scope: [qkv, o, gate_up, down], split_qkv_grad: true}\n",
+        "r");
+    EXPECT_TRUE(r.model.fused_qkv);
+    EXPECT_TRUE(r.model.fused_gate_up);
+    EXPECT_EQ(recipe_from_json(recipe_to_json(r)), r);
+    EXPECT_EQ(parse_recipe_yaml(recipe_to_yaml(r), "r"), r);
+    EXPECT_EQ(quant_roles(r.model),
+              (std::vector<std::string>{"qkv", "o", "gate_up", "down", "lm_head"}));
+    expect_error("model: {family: llama, fused_qkv: true}\nquant:\n  scope: [q]\n",
+                 3,
+                 10,
+                 "quant.scope",
+                 "expected some of: qkv, o, gate, up, down, lm_head");
+    expect_error("model: {fused_qkv: true}\n", 1, 20, "model.fused_qkv", "applies to Llama only");
+    // A per-group G quantizer of the fused gate|up must divide its 2*d_ff outputs; with the
+    // split q/k/v gradient the groups of qkv must divide one block (d_model).
+    expect_error(
+        "model: {family: llama, d_model: 64, heads: 4, fused_qkv: true}\n"
+        "quant:\n  grad_output: {bits: 8, granularity: per_group, group_size: 48}\n"
+        "  split_qkv_grad: true\n",
+        3,
+        62,
+        "quant.grad_output.group_size",
+        "one q/k/v block of qkv");
 }
 
 TEST(RecipeQuant, RoundTrips) {

@@ -48,6 +48,8 @@ const std::vector<DocumentedDefault>& documented_defaults() {
         {"model.norm_eps", "1.0e-5"},        // GPT-2's layer_norm_epsilon
         {"model.rope_theta", "10000.0"},     // the RoPE paper's and HF Llama's base
         {"model.init_std", "0.02"},          // GPT-2's initializer_range
+        {"model.fused_qkv", "false"},        // docs: Llama's q, k, v are separate by default
+        {"model.fused_gate_up", "false"},    // docs: Llama's gate, up are separate by default
         {"data.train", "[builtin:markov]"},  // README: the default trains on builtin:markov
         {"data.val", "[]"},                  // empty: split off the end of train
         {"data.format", "auto"},             // by file extension
@@ -96,6 +98,7 @@ const std::vector<DocumentedDefault>& documented_defaults() {
         {"quant.backward", "paper"},          // the reference code's backward
         {"quant.split_qkv_grad", "false"},    // "off by default"
         {"quant.optim_v_mapping", "linear"},  // the reference code quantizes v itself
+        {"quant.arithmetic", "fp32"},         // docs §Quantizer arithmetic: fp32 by default
         {"quant.overrides", "[]"},
         // README: "Every telemetry.every steps (default 100"; docs/quantized-pretraining.md:
         // bins "default 64", kinds "empty = all".
@@ -109,7 +112,7 @@ const std::vector<DocumentedDefault>& documented_defaults() {
 
 // The `--set` assignment that states one key's documented value: the key's own row, or for a key
 // of a quant.<tensor> entry the entry's row, completed with the keys documented as every entry's
-// defaults (group_size 128, symmetric, round to nearest, the reference grid).
+// defaults (group_size 128, symmetric, signed, round to nearest, the reference grid).
 std::optional<std::string> documented_setting(const std::string& path) {
     for (const DocumentedDefault& row : documented_defaults()) {
         if (path == row.path) {
@@ -122,7 +125,8 @@ std::optional<std::string> documented_setting(const std::string& path) {
             if (parent == row.path) {
                 const std::string map = row.value;  // "{...}"
                 return parent + "=" + map.substr(0, map.size() - 1) +
-                       ", group_size: 128, symmetric: true, rounding: nearest, grid: reference}";
+                       ", group_size: 128, symmetric: true, signed: true, rounding: nearest, "
+                       "grid: reference}";
             }
         }
     }

@@ -3,6 +3,9 @@
   hf_logits.py logits <model_dir> <ids.safetensors> <out.safetensors>
       Loads <model_dir> with AutoModelForCausalLM (fp32, eval) and writes the logits of the
       int64 tensor "ids" (B, T) as "logits" (B, T, V).
+  hf_logits.py resave <model_dir> <out_dir>
+      Loads <model_dir> with AutoModelForCausalLM and save_pretrained(safe_serialization=True)
+      into <out_dir> (a round trip through transformers).
   hf_logits.py create <gpt2|llama> <out_dir> <vocab> <tie 0|1> <seed>
       Builds a randomly initialised GPT2LMHeadModel or LlamaForCausalLM (2 layers, 4 heads,
       d_model 64, context 32), save_pretrained(safe_serialization=True) into <out_dir>, and writes
@@ -25,6 +28,11 @@ def cmd_logits(model_dir, ids_file, out_file):
     model.eval()
     ids = load_file(ids_file)["ids"].to(torch.int64)
     save_file({"logits": logits_of(model, ids)}, out_file)
+
+
+def cmd_resave(model_dir, out_dir):
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    model.save_pretrained(out_dir, safe_serialization=True)
 
 
 def randomise(model, seed):
@@ -63,6 +71,8 @@ def cmd_create(family, out_dir, vocab, tie, seed):
 def main(argv):
     if len(argv) == 5 and argv[1] == "logits":
         cmd_logits(argv[2], argv[3], argv[4])
+    elif len(argv) == 4 and argv[1] == "resave":
+        cmd_resave(argv[2], argv[3])
     elif len(argv) == 7 and argv[1] == "create":
         cmd_create(argv[2], argv[3], int(argv[4]), argv[5] == "1", int(argv[6]))
     else:

@@ -54,7 +54,7 @@ protected:
     fs::path dir_;
 };
 
-model::ModelConfig small(config::ModelFamily family, int vocab, bool tie) {
+model::ModelConfig small(config::ModelFamily family, int vocab, bool tie, bool fused = false) {
     model::ModelConfig c;
     c.family = family;
     c.layers = 2;
@@ -66,6 +66,8 @@ model::ModelConfig small(config::ModelFamily family, int vocab, bool tie) {
     c.tie_embeddings = tie;
     if (family == config::ModelFamily::kLlama) {
         c.rope_theta = 500.0;  // not the default, so a dropped theta would show in the logits
+        c.fused_qkv = fused;
+        c.fused_gate_up = fused;
     }
     return c;
 }
@@ -95,13 +97,14 @@ struct ExportCase {
     config::ModelFamily family;
     int vocab;
     bool tie;
+    bool fused = false;  // Llama: fused q|k|v and gate|up, exported split
 };
 
 class ExportTest : public InteropTest, public ::testing::WithParamInterface<ExportCase> {};
 
 TEST_P(ExportTest, TransformersReproducesOurLogits) {
-    const auto [family, vocab, tie] = GetParam();
-    auto model = model::create_model(small(family, vocab, tie), 11);
+    const auto [family, vocab, tie, fused] = GetParam();
+    auto model = model::create_model(small(family, vocab, tie, fused), 11);
     randomise(*model, 12);
     model->eval();
     export_hf(*model, dir_ / "hf", "");
@@ -110,6 +113,10 @@ TEST_P(ExportTest, TransformersReproducesOurLogits) {
     EXPECT_TRUE(fs::exists(dir_ / "hf" / "lowbit_tokenizer.json"));
     auto names = load_safetensors(dir_ / "hf" / "model.safetensors");
     EXPECT_EQ(names.find("lm_head.weight") != nullptr, !tie);
+    if (family == config::ModelFamily::kLlama) {  // split as transformers expects, fused or not
+        EXPECT_NE(names.find("model.layers.1.self_attn.k_proj.weight"), nullptr);
+        EXPECT_NE(names.find("model.layers.1.mlp.up_proj.weight"), nullptr);
+    }
 
     auto ids = torch::randint(0, vocab, {2, 32}, torch::kInt64);
     save_safetensors(dir_ / "ids.safetensors", {{"ids", ids}});
@@ -129,19 +136,38 @@ TEST_P(ExportTest, TransformersReproducesOurLogits) {
     auto imported = import_hf(dir_ / "hf");
     EXPECT_EQ(imported.config, model->config());
     EXPECT_LT(max_abs_diff(imported.model->forward(ids), ours), 1e-6);
+
+    // A fused Llama through transformers and back: its save_pretrained keeps the split tensors
+    // and the config keys that make the import fuse them again.
+    if (!fused) {
+        return;
+    }
+    python("resave '" + (dir_ / "hf").string() + "' '" + (dir_ / "resaved").string() + "'");
+    if (HasFatalFailure()) {
+        return;
+    }
+    auto resaved = import_hf(dir_ / "resaved");
+    EXPECT_TRUE(resaved.config.fused_qkv);
+    EXPECT_TRUE(resaved.config.fused_gate_up);
+    EXPECT_EQ(resaved.config, model->config());
+    EXPECT_LT(max_abs_diff(resaved.model->forward(ids), ours), 1e-6);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models,
-                         ExportTest,
-                         ::testing::Values(ExportCase{config::ModelFamily::kGpt2, 256, true},
-                                           ExportCase{config::ModelFamily::kGpt2, 300, false},
-                                           ExportCase{config::ModelFamily::kLlama, 256, false},
-                                           ExportCase{config::ModelFamily::kLlama, 300, true}),
-                         [](const auto& test_param) {
-                             return std::string(model::family_name(test_param.param.family)) +
-                                    "_v" + std::to_string(test_param.param.vocab) +
-                                    (test_param.param.tie ? "_tied" : "_untied");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Models,
+    ExportTest,
+    ::testing::Values(ExportCase{config::ModelFamily::kGpt2, 256, true},
+                      ExportCase{config::ModelFamily::kGpt2, 300, false},
+                      ExportCase{config::ModelFamily::kLlama, 256, false},
+                      ExportCase{config::ModelFamily::kLlama, 300, true},
+                      ExportCase{config::ModelFamily::kLlama, 256, false, true},
+                      ExportCase{config::ModelFamily::kLlama, 300, true, true}),
+    [](const auto& test_param) {
+        return std::string(model::family_name(test_param.param.family)) + "_v" +
+               std::to_string(test_param.param.vocab) +
+               (test_param.param.tie ? "_tied" : "_untied") +
+               (test_param.param.fused ? "_fused" : "");
+    });
 
 struct ImportCase {
     const char* family;

@@ -29,7 +29,11 @@ TEST(FakeQuantGpu, MatchesReferenceBitForBit) {
         test::DeviceVector<float> dx(x);
         for (int bits : {2, 3, 4, 8}) {
             for (bool sym : {true, false}) {
-                for (QuantGrid grid : {QuantGrid::kReference, QuantGrid::kFull}) {
+                // The reference grid signed and unsigned, the full grid signed.
+                for (int grid_case = 0; grid_case < 3; ++grid_case) {
+                    const QuantGrid grid =
+                        grid_case == 2 ? QuantGrid::kFull : QuantGrid::kReference;
+                    const bool is_signed = grid_case != 1;
                     for (Granularity gran : {Granularity::kPerTensor,
                                              Granularity::kPerChannel,
                                              Granularity::kPerGroup}) {
@@ -38,6 +42,7 @@ TEST(FakeQuantGpu, MatchesReferenceBitForBit) {
                             p.bits = bits;
                             p.symmetric = sym;
                             p.grid = grid;
+                            p.is_signed = is_signed;
                             p.granularity = gran;
                             p.group_size = shape.group_size;
                             p.rounding = rounding;
@@ -67,7 +72,8 @@ TEST(FakeQuantGpu, MatchesReferenceBitForBit) {
                             const std::string name =
                                 std::to_string(shape.rows) + "x" + std::to_string(shape.cols) +
                                 " bits " + std::to_string(bits) + " sym " + std::to_string(sym) +
-                                " grid " + std::to_string(static_cast<int>(grid)) + " gran " +
+                                " grid " + std::to_string(static_cast<int>(grid)) +
+                                (is_signed ? "" : " unsigned") + " gran " +
                                 std::to_string(static_cast<int>(gran)) + " rounding " +
                                 std::to_string(static_cast<int>(rounding));
                             EXPECT_TRUE(test::bits_equal(ref, dout.to_host())) << name;

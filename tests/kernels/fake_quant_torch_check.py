@@ -35,8 +35,12 @@ def const(value: float, like: torch.Tensor) -> torch.Tensor:
     return torch.full_like(like, value, dtype=torch.float32)
 
 
-def grid_constants(n_bits: int, symmetric: bool, grid: str):
+def grid_constants(n_bits: int, symmetric: bool, grid: str, signed: bool = True):
     """(Qn, Qp, divisor of the range): docs/quantized-pretraining.md §Integer grids."""
+    if not signed:  # the reference code's signed: false: Qn = 0, Qp = 2^b - 1, same divisors
+        assert grid == "reference"
+        qp = 2 ** n_bits - 1
+        return 0, qp, qp if symmetric else 2 * qp
     if symmetric:  # s = absmax / Qp; the full grid is identical when symmetric
         qp = 2 ** (n_bits - 1) - 1
         return -(2 ** (n_bits - 1)), qp, qp
@@ -58,9 +62,9 @@ def groups_of(x: torch.Tensor, granularity: str, group_size: int) -> torch.Tenso
     return x.reshape(rows * cols // group_size, group_size)  # contiguous along the last axis
 
 
-def fake_quant(x, n_bits, symmetric, grid, granularity, group_size, r_min):
+def fake_quant(x, n_bits, symmetric, grid, granularity, group_size, r_min, signed=True):
     """Returns (x_hat, s, zero point) with zero point = z (reference grid) or zp (full grid)."""
-    qn, qp, divisor = grid_constants(n_bits, symmetric, grid)
+    qn, qp, divisor = grid_constants(n_bits, symmetric, grid, signed)
     g = groups_of(x, granularity, group_size)
     if symmetric:
         absmax = g.abs().amax(dim=1, keepdim=True)
@@ -143,15 +147,19 @@ def main() -> int:
     failures = []
     checked = 0
     per_channel = [0, 0, 0, 0]  # configurations, mismatches, signed-zero differences, elements
-    for case_id, name, n_bits, sym, grid, gran, group_size, r_min_hex, n_groups in cases:
+    unsigned_cases = 0
+    for case_id, name, n_bits, sym, grid, gran, group_size, r_min_hex, n_groups, sgn in cases:
         x = inputs[name]
         n, ng = x.numel(), int(n_groups)
         n_bits, symmetric, group_size = int(n_bits), sym == "1", int(group_size)
+        signed = sgn == "1"
+        unsigned_cases += 0 if signed else 1
         r_min = struct.unpack("<f", bytes.fromhex(r_min_hex)[::-1])[0]  # exact float32 value
         label = (f"case {case_id}: {name} {n_bits}-bit {'sym' if symmetric else 'asym'} {grid} "
+                 f"{'' if signed else 'unsigned '}"
                  f"{gran}{group_size if gran == 'per_group' else ''} r_min={r_min:g}")
         path = folder / f"case{case_id}.f32"
-        expected = fake_quant(x, n_bits, symmetric, grid, gran, group_size, r_min)
+        expected = fake_quant(x, n_bits, symmetric, grid, gran, group_size, r_min, signed)
         ours = {
             "ref": (load(path, n, 0).reshape(x.shape), load(path, ng, 2 * n),
                     load(path, ng, 2 * n + 2 * ng)),
@@ -166,14 +174,15 @@ def main() -> int:
                     failures.append(f"{label}: {impl} {what} differs at {len(diff)} places, "
                                     f"first {i}: torch {e[i].item()!r} ours {g[i].item()!r}")
             checked += 1
-        if symmetric and n_bits == 8 and gran == "per_row":
+        if symmetric and signed and n_bits == 8 and gran == "per_row":
             count, signed_zeros, total = check_per_channel_op(x, ours["ref"][0], ours["ref"][1])
             per_channel[0] += 1
             per_channel[1] += count
             per_channel[2] += signed_zeros
             per_channel[3] += total
     print(f"fake_quant vs independent torch fp32: {len(cases)} configurations x "
-          f"(ref, cpu_parallel) = {checked} comparisons of x_hat, scales and zero points")
+          f"(ref, cpu_parallel) = {checked} comparisons of x_hat, scales and zero points "
+          f"({unsigned_cases} configurations on the unsigned reference grid)")
     print(f"torch.fake_quantize_per_channel_affine (per-row sym 8-bit, {per_channel[0]} "
           f"configurations): {per_channel[1]} of {per_channel[3]} elements differ"
           + (" (bit-exact" if per_channel[1] == 0 else " (each by one step, from x * (1/s)")

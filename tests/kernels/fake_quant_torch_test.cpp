@@ -1,6 +1,7 @@
 // fake_quant_ref and fake_quant_cpu_parallel equal, bit for bit in fp32, an independent PyTorch
 // computation of the formulas of docs/quantized-pretraining.md §Linear quantization
-// (fake_quant_torch_check.py) for every granularity, grid, mode and bit-width 2..8; per-row
+// (fake_quant_torch_check.py) for every granularity, grid (the reference grid signed and
+// unsigned), mode and bit-width 2..8; per-row
 // symmetric 8-bit is also compared with torch.fake_quantize_per_channel_affine. Across processes,
 // because the kernels layer may not link LibTorch: this test writes inputs and our outputs to a
 // folder, the script checks them.
@@ -17,6 +18,7 @@
 #include <iostream>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <sys/wait.h>
@@ -88,6 +90,7 @@ const char* granularity_name(Granularity g) {
             return "per_tensor";
         case Granularity::kPerChannel:
         case Granularity::kPerToken:
+        case Granularity::kPerPosition:  // rows of the (T, B*C) view the torch adapter makes
             return "per_row";
         case Granularity::kPerGroup:
             return "per_group";
@@ -154,7 +157,7 @@ TEST_F(FakeQuantTorchTest, MatchesIndependentTorchComputationBitForBit) {
     // Line formats (whitespace separated), read by fake_quant_torch_check.py:
     //   input <name> <rows> <cols>              -> <name>.f32 holds x (rows*cols floats)
     //   case <id> <input> <bits> <symmetric 0|1> <grid> <granularity> <group_size>
-    //        <min_range as float32 bits, hex> <num_groups>
+    //        <min_range as float32 bits, hex> <num_groups> <signed 0|1>
     //                                           -> case<id>.f32 holds out_ref, out_par (n each),
     //                                              scales_ref, scales_par, zeros_ref, zeros_par
     for (const Input& in : inputs) {
@@ -164,7 +167,11 @@ TEST_F(FakeQuantTorchTest, MatchesIndependentTorchComputationBitForBit) {
     int id = 0;
     for (const Input& in : inputs) {
         for (const Gran& g : grans) {
-            for (QuantGrid grid : {QuantGrid::kReference, QuantGrid::kFull}) {
+            // The reference grid signed and unsigned (Qn = 0, Qp = 2^b - 1); the full grid has no
+            // unsigned choice (grid_allows_unsigned).
+            for (const auto& [grid, is_signed] : {std::pair{QuantGrid::kReference, true},
+                                                  std::pair{QuantGrid::kReference, false},
+                                                  std::pair{QuantGrid::kFull, true}}) {
                 for (bool symmetric : {true, false}) {
                     for (int bits = 2; bits <= 8; ++bits) {
                         for (float min_range : min_ranges) {
@@ -172,6 +179,7 @@ TEST_F(FakeQuantTorchTest, MatchesIndependentTorchComputationBitForBit) {
                             p.bits = bits;
                             p.symmetric = symmetric;
                             p.grid = grid;
+                            p.is_signed = is_signed;
                             p.granularity = g.granularity;
                             p.group_size = g.group_size;
                             p.rounding = Rounding::kNearest;
@@ -211,7 +219,8 @@ TEST_F(FakeQuantTorchTest, MatchesIndependentTorchComputationBitForBit) {
                             manifest << "case " << id << ' ' << in.name << ' ' << bits << ' '
                                      << (symmetric ? 1 : 0) << ' ' << grid_name(grid) << ' '
                                      << granularity_name(g.granularity) << ' ' << g.group_size
-                                     << ' ' << hex << ' ' << groups << '\n';
+                                     << ' ' << hex << ' ' << groups << ' ' << (is_signed ? 1 : 0)
+                                     << '\n';
                             ++id;
                         }
                     }

@@ -56,6 +56,14 @@ TEST(QuantFormat, AllowedUsesAreTheRecipeRules) {
     EXPECT_EQ(uses(Granularity::kPerBlock), "S");
     EXPECT_EQ(uses(Granularity::kPerToken), "A");
     EXPECT_EQ(uses(Granularity::kPerGroup), "WAS");
+    EXPECT_EQ(uses(Granularity::kPerPosition), "A");
+    // Rows of the (T, B·C) view: the only granularity whose kernel view is not the last axis.
+    EXPECT_EQ(granularity_traits(Granularity::kPerPosition).groups, ScaleGroups::kRows);
+    for (const GranularityTraits& t : kGranularityTraits) {
+        EXPECT_EQ(t.view == KernelView::kPositionsFirst, t.value == Granularity::kPerPosition)
+            << t.name;
+    }
+    EXPECT_EQ(granularity_from_name("per_position"), Granularity::kPerPosition);
 }
 
 TEST(QuantFormat, CodeRangesAreTheGridFormulas) {
@@ -67,7 +75,49 @@ TEST(QuantFormat, CodeRangesAreTheGridFormulas) {
         }
         EXPECT_EQ(code_range(QuantGrid::kFull, bits, true), (CodeRange{-half, half - 1}));
         EXPECT_EQ(code_range(QuantGrid::kFull, bits, false), (CodeRange{0, 2 * half - 1}));
+        // Unsigned reference grid: Qn = 0, Qp = 2^b - 1 whatever the mode; the step divisor
+        // stays Qp (symmetric) or 2*Qp (asymmetric).
+        for (const bool symmetric : {true, false}) {
+            EXPECT_EQ(code_range(QuantGrid::kReference, bits, symmetric, false),
+                      (CodeRange{0, 2 * half - 1}));
+            EXPECT_EQ(step_divisor(QuantGrid::kReference, bits, symmetric, false),
+                      (symmetric ? 1 : 2) * (2 * half - 1));
+            EXPECT_EQ(step_divisor(QuantGrid::kReference, bits, symmetric),
+                      (symmetric ? 1 : 2) * (half - 1));
+        }
+        EXPECT_EQ(step_divisor(QuantGrid::kFull, bits, false), 2 * half - 1);
     }
+    EXPECT_TRUE(grid_allows_unsigned(QuantGrid::kReference));
+    EXPECT_FALSE(grid_allows_unsigned(QuantGrid::kFull));
+}
+
+TEST(QuantFormat, UnsignedIsRejectedOnTheFullGridAndItsCodesNeedMoreThanInt8) {
+    FakeQuantParams p;
+    p.grid = QuantGrid::kFull;
+    p.is_signed = false;
+    EXPECT_EQ(fake_quant_check_args(p, 2, 4), Status::kBadArgument);
+    p.grid = QuantGrid::kReference;
+    EXPECT_EQ(fake_quant_check_args(p, 2, 4), Status::kOk);
+    // Hand-worked 2-bit symmetric unsigned: s = 3/3 = 1, codes clamp(x, 0, 3) rounded.
+    p.bits = 2;
+    p.granularity = Granularity::kPerTensor;
+    const float x[4] = {-2.0f, 0.4f, 1.6f, 3.0f};
+    float out[4];
+    float s = 0.0f;
+    ASSERT_EQ(fake_quant_ref(x, 1, 4, p, out, &s, nullptr), Status::kOk);
+    EXPECT_EQ(s, 1.0f);
+    EXPECT_EQ(out[0], 0.0f);
+    EXPECT_EQ(out[1], 0.0f);
+    EXPECT_EQ(out[2], 2.0f);
+    EXPECT_EQ(out[3], 3.0f);
+    std::int8_t codes[4];
+    float z = 0.0f;
+    p.bits = 8;
+    EXPECT_EQ(fake_quant_codes_ref(x, 1, 4, p, codes, &s, &z), Status::kNoKernelForConfig);
+    p.bits = 7;  // 0..127 fits
+    ASSERT_EQ(fake_quant_codes_ref(x, 1, 4, p, codes, &s, &z), Status::kOk);
+    EXPECT_EQ(codes[0], 0);
+    EXPECT_EQ(codes[3], 127);
 }
 
 TEST(QuantFormat, StateLayoutBytesAreTheTableBytes) {

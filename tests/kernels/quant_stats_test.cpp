@@ -408,6 +408,33 @@ TEST(QuantStatsHandWorked, ReferenceGridAsymmetricWastesTheTopCode) {
     EXPECT_EQ(grid, (std::vector<std::int64_t>{2, 1, 1, 0}));
 }
 
+// Unsigned reference grid (docs/quantized-pretraining.md §Unsigned codes), 2-bit symmetric:
+// Qn = 0, Qp = 3, s = 3/3 = 1; codes round(x) = [-2 (below Qn: clipped), 0, 2, 3] and
+// Q(x) = [0, 0, 2, 3]; the grid histogram has bin = code - Qn = code.
+TEST(QuantStatsHandWorked, UnsignedGridClipsNegativesToCodeZero) {
+    const std::vector<float> x = {-2.0f, 0.4f, 1.6f, 3.0f};
+    FakeQuantParams p = make_params(2, true, QuantGrid::kReference, Granularity::kPerTensor);
+    p.is_signed = false;
+    EXPECT_EQ(quant_stats_second_bins(QuantStatsSpec{}, &p), 4);
+    for (const bool parallel : {false, true}) {
+        QuantStats s;
+        std::vector<std::int64_t> uniform(64), grid(4);
+        const Status status =
+            parallel ? quant_stats_cpu_parallel(
+                           x.data(), 1, 4, &p, QuantStatsSpec{}, &s, uniform.data(), grid.data(), 3)
+                     : quant_stats_ref(
+                           x.data(), 1, 4, &p, QuantStatsSpec{}, &s, uniform.data(), grid.data());
+        ASSERT_EQ(status, Status::kOk);
+        EXPECT_EQ(s.scale_min, 1.0f) << parallel;
+        EXPECT_EQ(s.clipped_low, 1) << parallel;
+        EXPECT_EQ(s.clipped_high, 0) << parallel;
+        EXPECT_EQ(s.underflow_count, 2) << parallel;  // -2 and 0.4 become 0
+        const double e = 2.0 * 2.0 + 2.0 * static_cast<double>(0.4f) * 0.4f;
+        EXPECT_NEAR(s.error_sumsq, e, 1e-6) << parallel;
+        EXPECT_EQ(grid, (std::vector<std::int64_t>{2, 0, 1, 1})) << parallel;
+    }
+}
+
 TEST(QuantStatsArgs, RejectsBadRequests) {
     const std::vector<float> x(12, 1.0f);
     QuantStats s;

@@ -147,6 +147,29 @@ TEST(QuantPlan, ScopeSelectsRolesAndSplitAppliesToQkvOnly) {
     EXPECT_EQ(quantized, 5);  // q and down in 2 blocks + lm_head
 }
 
+TEST(QuantPlan, FusedLlamaPathsAndSplitQkvGradient) {
+    config::Recipe r = tiny_recipe(config::ModelFamily::kLlama);
+    r.model.fused_qkv = true;
+    r.model.fused_gate_up = true;
+    const auto m = build(r);
+    const std::vector<config::QuantLayer> layers = config::quant_layers(r.model);
+    const std::vector<model::Linear> linears = m->linears();
+    ASSERT_EQ(layers.size(), 9u);  // 2 blocks x (qkv, o, gate_up, down) + lm_head
+    ASSERT_EQ(layers.size(), linears.size());
+    for (size_t i = 0; i < layers.size(); ++i) {
+        EXPECT_EQ(layers[i].path, linears[i]->path());
+        EXPECT_EQ(layers[i].role, linears[i]->role());
+    }
+    EXPECT_EQ(linears[0]->out_features(), 3 * 32);
+    EXPECT_EQ(linears[2]->out_features(), 2 * m->config().d_ff);
+    // The split q/k/v gradient applies to the fused Llama qkv too: three blocks of d_model.
+    r.quant.grad_output = bits(8, config::Granularity::kPerToken);
+    r.quant.split_qkv_grad = true;
+    for (const auto& q : resolve_quant_plan(r, *m).layers) {
+        EXPECT_EQ(q->grad_output_blocks, q->role == "qkv" ? 3 : 1) << q->path;
+    }
+}
+
 TEST(QuantPlan, OverridesKeepFirstBlockAndLmHeadAt8BitsLaterOnesWin) {
     const config::Recipe r = config::parse_recipe_yaml(kTinyGpt2 + R"(quant:
   weight: {bits: 4, granularity: per_channel}

@@ -219,6 +219,46 @@ TEST(QuantizedLinear, SplitQkvGradQuantizesEachBlockSeparately) {
     }
 }
 
+// Split q/k/v with one scale per sequence position: each block (B, T, 16) is quantized per
+// position on its own (fake_quantize of the 3-D block, the adapter checked against torch), and
+// the quantizer input telemetry records has exactly one row per (block, position) holding that
+// block's values at that position over the batch.
+TEST(QuantizedLinear, SplitQkvGradPerPositionQuantizesEachBlockPerPosition) {
+    constexpr int64_t kQkvOut = 48;
+    const FakeQuantParams p = params(4, Granularity::kPerPosition, 1e-9f);
+    Operands o = make_operands(kQkvOut, 37);
+    o.g.narrow(2, 32, 16).mul_(50.0);
+    QuantizedLinearCall call{std::nullopt, std::nullopt, p, BackwardMode::kPaper, 3};
+    quantized_linear(o.x, o.w, o.b, call).backward(o.g);
+    const torch::Tensor gq = torch::cat({fake_quantize(o.g.narrow(2, 0, 16).contiguous(), p),
+                                         fake_quantize(o.g.narrow(2, 16, 16).contiguous(), p),
+                                         fake_quantize(o.g.narrow(2, 32, 16).contiguous(), p)},
+                                        2)
+                                 .reshape({-1, kQkvOut});
+    expect_close(o.w.grad(), gq.t().mm(o.x.detach().reshape({-1, kIn})), "dW");
+    const torch::Tensor g = o.g.reshape({-1, kQkvOut});
+    EXPECT_TRUE(
+        torch::equal(quantize_grad_output(g, p, 3, config::QuantArithmetic::kFp32, kSeq), gq));
+
+    const QuantizerInput in = grad_output_quantizer_input(g, p, 3, kSeq);
+    ASSERT_TRUE(in.params.has_value());
+    ASSERT_EQ(in.x.sizes(), (torch::IntArrayRef{3 * kSeq, kBatch * 16}));
+    for (int64_t block = 0; block < 3; ++block) {
+        for (int64_t t = 0; t < kSeq; ++t) {
+            const torch::Tensor expected =
+                o.g.select(1, t).narrow(1, 16 * block, 16).reshape({-1});  // (B·16)
+            EXPECT_TRUE(torch::equal(in.x[block * kSeq + t], expected)) << block << " " << t;
+        }
+    }
+    // The activation's input for per_position is the (T, B·C) view: row t is position t.
+    call.activation = p;
+    call.positions = kSeq;
+    const torch::Tensor x2d = o.x.detach().reshape({-1, kIn});
+    const QuantizerInput a = activation_quantizer_input(x2d, call);
+    ASSERT_EQ(a.x.sizes(), (torch::IntArrayRef{kSeq, kBatch * kIn}));
+    EXPECT_TRUE(torch::equal(a.x[2], o.x.detach().select(1, 2).reshape({-1})));
+}
+
 TEST(QuantizedLinear, QuantizersOffReproduceTorchLinearAndItsAutograd) {
     Operands ours = make_operands(kOut, 41);
     Operands ref = make_operands(kOut, 41);

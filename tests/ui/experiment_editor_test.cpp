@@ -113,7 +113,7 @@ private Q_SLOTS:
 
     void matrixOffersTheFormatTablesGranularities() {
         // kernels/quant_format.h: per_channel and per_block are not for activations, per_token
-        // only for activations and output gradients.
+        // and per_position only for activations and output gradients.
         RecipeForm form;
         const auto choices = [&form](const char* path) {
             QStringList items;
@@ -126,7 +126,7 @@ private Q_SLOTS:
         QCOMPARE(choices("quant.weight.granularity"),
                  (QStringList{"per_tensor", "per_channel", "per_group"}));
         QCOMPARE(choices("quant.activation.granularity"),
-                 (QStringList{"per_tensor", "per_token", "per_group"}));
+                 (QStringList{"per_tensor", "per_token", "per_group", "per_position"}));
         QCOMPARE(choices("quant.grad_output.granularity"), choices("quant.activation.granularity"));
         QCOMPARE(choices("quant.optim_v.granularity"),
                  (QStringList{"per_tensor", "per_channel", "per_block", "per_group"}));

@@ -72,6 +72,11 @@ struct EnumNames<BackwardMode> {
 };
 
 template <>
+struct EnumNames<QuantArithmetic> {
+    static constexpr std::array<const char*, 2> kNames = {"fp32", "input"};
+};
+
+template <>
 struct EnumNames<SecondMomentMapping> {
     static constexpr const auto& kNames = kernels::kSecondMomentMappingNames;
 };

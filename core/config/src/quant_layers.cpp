@@ -8,12 +8,22 @@ std::vector<QuantLayer> quant_layers(const ModelSpec& model) {
     for (int i = 0; i < model.layers; ++i) {
         const std::string block = "blocks." + std::to_string(i);
         if (model.family == ModelFamily::kLlama) {
-            for (const char* name : {"q", "k", "v", "o"}) {
-                layers.push_back({block + ".attn." + name, name});
+            if (model.fused_qkv) {
+                layers.push_back({block + ".attn.qkv", "qkv"});
+            } else {
+                for (const char* name : {"q", "k", "v"}) {
+                    layers.push_back({block + ".attn." + name, name});
+                }
             }
-            for (const char* name : {"gate", "up", "down"}) {
-                layers.push_back({block + ".mlp." + name, name});
+            layers.push_back({block + ".attn.o", "o"});
+            if (model.fused_gate_up) {
+                layers.push_back({block + ".mlp.gate_up", "gate_up"});
+            } else {
+                for (const char* name : {"gate", "up"}) {
+                    layers.push_back({block + ".mlp." + name, name});
+                }
             }
+            layers.push_back({block + ".mlp.down", "down"});
         } else {
             layers.push_back({block + ".attn.qkv", "qkv"});
             layers.push_back({block + ".attn.out", "attn_out"});

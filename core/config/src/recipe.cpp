@@ -2,6 +2,8 @@
 // QuantSpec::enabled() (declared in recipe.h).
 #include "lowbit/config/recipe.h"
 
+#include "lowbit/config/quant_layers.h"
+
 #include "enum_names.h"
 
 namespace lowbit::config {
@@ -50,15 +52,26 @@ const char* to_string(BackwardMode v) {
     return detail::enum_name(v);
 }
 
+const char* to_string(QuantArithmetic v) {
+    return detail::enum_name(v);
+}
+
 const char* to_string(SecondMomentMapping v) {
     return detail::enum_name(v);
 }
 
-std::vector<std::string> quant_roles(ModelFamily family) {
-    if (family == ModelFamily::kLlama) {
-        return {"q", "k", "v", "o", "gate", "up", "down", "lm_head"};
+std::vector<std::string> quant_roles(const ModelSpec& model) {
+    if (model.family != ModelFamily::kLlama) {
+        return {"qkv", "attn_out", "fc1", "fc2", "lm_head"};
     }
-    return {"qkv", "attn_out", "fc1", "fc2", "lm_head"};
+    std::vector<std::string> roles;
+    for (const QuantLayer& layer : quant_layers(model)) {
+        if (layer.path.starts_with("blocks.0.")) {
+            roles.push_back(layer.role);
+        }
+    }
+    roles.emplace_back("lm_head");
+    return roles;
 }
 
 bool QuantSpec::enabled() const {

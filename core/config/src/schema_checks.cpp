@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "schema_rows.h"
 
@@ -226,6 +227,17 @@ std::vector<RecipeProblem> check_recipe_consistency(const Recipe& r) {
              "model.heads",
              "head dimension d_model/heads = " + std::to_string(m.d_model / m.heads) +
                  " is odd (expected an even head dimension: RoPE rotates pairs of channels)");
+    }
+    if (m.family != ModelFamily::kLlama) {
+        for (const auto& [key, on] : {std::pair{"model.fused_qkv", m.fused_qkv},
+                                      std::pair{"model.fused_gate_up", m.fused_gate_up}}) {
+            if (on) {
+                fail(key,
+                     "model.family",
+                     "applies to Llama only (expected false for model.family: gpt2, whose qkv is "
+                     "always fused and whose MLP has no gate)");
+            }
+        }
     }
     const auto& t = r.train;
     if (t.min_lr > t.lr) {

@@ -66,6 +66,12 @@ std::vector<FieldSpec> build_fields() {
                       LOWBIT_REF(model.init_std),
                       "Standard deviation of the normal weight initialisation",
                       above(0)));
+    f.push_back(field("model.fused_qkv",
+                      LOWBIT_REF(model.fused_qkv),
+                      "Llama only: one fused q|k|v linear (role qkv), as flash-attn's GPT layout"));
+    f.push_back(field("model.fused_gate_up",
+                      LOWBIT_REF(model.fused_gate_up),
+                      "Llama only: one fused gate|up linear (role gate_up)"));
 
     f.push_back(
         field("data.train",

@@ -39,9 +39,11 @@ std::vector<RoleShape> role_shapes(const ModelSpec& m) {
         return {{"q", d, d, dk, dk},
                 {"k", d, d, dk, dk},
                 {"v", d, d, dk, dk},
+                {"qkv", d, 3 * d, dk, "3*model.d_model"},
                 {"o", d, d, dk, dk},
                 {"gate", d, ff, dk, fk},
                 {"up", d, ff, dk, fk},
+                {"gate_up", d, 2 * ff, dk, "2*the effective model.d_ff"},
                 {"down", ff, d, fk, dk},
                 head};
     }
@@ -139,6 +141,27 @@ void check_entry(const Recipe& r,
     const std::string gran = prefix + ".granularity";
     const std::string& other = locate_at;
     const TensorUse use = tensor_use(tensor);
+    if (!spec.is_signed && !kernels::grid_allows_unsigned(spec.grid)) {
+        fail(prefix + ".signed",
+             locate_at.empty() ? prefix + ".grid" : locate_at,
+             "false needs grid: reference (grid: full already fixes its codes: unsigned 0..2^b-1 "
+             "with a zero point when asymmetric, signed when symmetric) (expected signed: true, "
+             "or grid: reference)");
+    }
+    if (r.quant.arithmetic == QuantArithmetic::kInput && use == TensorUse::kActivation &&
+        spec.enabled() && spec.rounding == Rounding::kStochastic) {
+        fail(prefix + ".rounding",
+             locate_at.empty() ? "quant.arithmetic" : locate_at,
+             "stochastic rounding runs in the float32 kernels, but quant.arithmetic: input "
+             "quantizes X and G in their own dtype (expected nearest, or quant.arithmetic: "
+             "fp32)");
+    }
+    if (!spec.is_signed && use == TensorUse::kState && spec.enabled()) {
+        fail(prefix + ".signed",
+             locate_at,
+             "false is not available for stored optimizer states, whose codes are stored signed "
+             "(expected signed: true)");
+    }
     const kernels::GranularityTraits& traits = kernels::granularity_traits(spec.granularity);
     if (!allowed(traits, use)) {
         fail(gran,
@@ -242,6 +265,10 @@ void add_quant_fields(std::vector<FieldSpec>& f) {
             [m](auto& r) -> auto& { return (r.quant.*m).symmetric; },
             "Absmax scale with zero point 0; false: min-max scale with an integer zero point"));
         f.push_back(field(
+            p + "signed",
+            [m](auto& r) -> auto& { return (r.quant.*m).is_signed; },
+            "Signed codes [-2^(b-1), 2^(b-1)-1]; false: unsigned [0, 2^b-1] (reference grid)"));
+        f.push_back(field(
             p + "rounding",
             [m](auto& r) -> auto& { return (r.quant.*m).rounding; },
             "Round to nearest (half to even) or stochastically"));
@@ -258,8 +285,8 @@ void add_quant_fields(std::vector<FieldSpec>& f) {
     f.push_back(field(
         "quant.scope",
         [](auto& r) -> auto& { return r.quant.scope; },
-        "Linears (GPT-2: qkv attn_out fc1 fc2; Llama: q k v o gate up down; lm_head); empty = "
-        "all"));
+        "Roles: qkv attn_out fc1 fc2 (GPT-2); q k v qkv o gate up gate_up down (Llama); lm_head; "
+        "[]=all"));
     f.push_back(field(
         "quant.backward",
         [](auto& r) -> auto& { return r.quant.backward; },
@@ -267,7 +294,11 @@ void add_quant_fields(std::vector<FieldSpec>& f) {
     f.push_back(field(
         "quant.split_qkv_grad",
         [](auto& r) -> auto& { return r.quant.split_qkv_grad; },
-        "Separate dL/dY scales for the q, k and v blocks of GPT-2's fused qkv"));
+        "Separate dL/dY scales for the q, k and v blocks of a fused qkv (GPT-2, fused Llama)"));
+    f.push_back(field(
+        "quant.arithmetic",
+        [](auto& r) -> auto& { return r.quant.arithmetic; },
+        "Quantizer dtype: fp32, or input (bf16 X and G in bf16 under bf16, as the reference)"));
     f.push_back(field(
         "quant.optim_v_mapping",
         [](auto& r) -> auto& { return r.quant.optim_v_mapping; },
@@ -324,7 +355,7 @@ void check_quant(const Recipe& r, std::vector<RecipeProblem>& problems) {
     for (const QuantTensorSpec& t : quant_tensors()) {
         check_entry(r, t.name, r.quant.*t.member, all_scoped, "quant." + t.name, "", fail);
     }
-    const std::vector<std::string> roles = quant_roles(r.model.family);
+    const std::vector<std::string> roles = quant_roles(r.model);
     std::set<std::string> seen;
     for (const std::string& entry : r.quant.scope) {
         if (std::find(roles.begin(), roles.end(), entry) == roles.end()) {
@@ -338,10 +369,10 @@ void check_quant(const Recipe& r, std::vector<RecipeProblem>& problems) {
             fail("quant.scope", "", "'" + entry + "' is listed twice (expected each role once)");
         }
     }
-    if (r.quant.split_qkv_grad && r.model.family != ModelFamily::kGpt2) {
+    if (r.quant.split_qkv_grad && r.model.family == ModelFamily::kLlama && !r.model.fused_qkv) {
         fail("quant.split_qkv_grad",
-             "model.family",
-             "applies to GPT-2's fused qkv only (expected false for model.family: llama, whose "
+             "model.fused_qkv",
+             "applies to a fused qkv only (expected false, or model.fused_qkv: true: this Llama's "
              "q, k and v are separate linears)");
     }
     for (std::size_t i = 0; i < r.quant.overrides.size(); ++i) {

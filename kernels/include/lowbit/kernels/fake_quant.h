@@ -22,6 +22,8 @@ struct FakeQuantParams {
     int bits = 8;  ///< 2..8
     bool symmetric = true;
     QuantGrid grid = QuantGrid::kReference;
+    /// false: the unsigned codes [0, 2^b - 1] of code_range (reference grid only).
+    bool is_signed = true;
     /// Any granularity whose groups are whole, rows or row groups (quant_format.h); per_block's
     /// flat blocks straddle rows, a layout only stored optimizer states use, and is rejected.
     Granularity granularity = Granularity::kPerTensor;
@@ -39,12 +41,14 @@ std::int64_t fake_quant_num_groups(const FakeQuantParams& params,
                                    std::int64_t rows,
                                    std::int64_t cols);
 
-/// @brief kOk, or why (params, rows, cols) is rejected: kBadArgument for bits outside 2..8 or a
-/// bad min_range / enum; kBadShape for negative sizes or cols % group_size != 0 (kPerGroup);
-/// kNoKernelForConfig for per_block (flat blocks are a stored-state layout, not fake quant's).
+/// @brief kOk, or why (params, rows, cols) is rejected: kBadArgument for bits outside 2..8, a
+/// bad min_range / enum, or unsigned codes on a grid that has none (grid_allows_unsigned);
+/// kBadShape for negative sizes or cols % group_size != 0 (kPerGroup); kNoKernelForConfig for
+/// per_block (flat blocks are a stored-state layout, not fake quant's).
 Status fake_quant_check_args(const FakeQuantParams& params, std::int64_t rows, std::int64_t cols);
 
 /// @brief Scalar reference: the formulas written out literally, in float32, one element at a time.
+/// [Qn, Qp] = code_range(grid, bits, symmetric, is_signed).
 /// Symmetric: s = max(absmax, r_min) / Qp (float32 division), z = 0, q = round(clamp(x/s, Qn, Qp)),
 /// x^ = q*s. Asymmetric as described in QuantGrid (quant_format.h).
 /// @param x, out (rows, cols) row-major host buffers; out may alias x.
@@ -71,9 +75,9 @@ Status fake_quant_cpu_parallel(const float* x,
                                int num_threads = 0);
 
 /// @brief Integer codes instead of dequantized values: codes (rows, cols) int8 and the per-group
-/// scales/zero points (both required here). Codes lie in [Qn, Qp] for kReference and
-/// [0, 2^b - 1] for kFull; full-grid asymmetric 8-bit codes (0..255) do not fit int8 and return
-/// kNoKernelForConfig. Dequantize with (q + z)*s (kReference) or (q - zp)*s (kFull).
+/// scales/zero points (both required here). Codes lie in code_range's [Qn, Qp]; 8-bit codes
+/// 0..255 (full-grid asymmetric, or unsigned) do not fit int8 and return kNoKernelForConfig.
+/// Dequantize with (q + z)*s (kReference) or (q - zp)*s (kFull).
 Status fake_quant_codes_ref(const float* x,
                             std::int64_t rows,
                             std::int64_t cols,

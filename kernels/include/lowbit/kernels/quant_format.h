@@ -26,6 +26,7 @@ enum class Granularity : std::uint8_t {
     kPerBlock = 2,
     kPerToken = 3,
     kPerGroup = 4,
+    kPerPosition = 5,
 };
 
 /// How the kernels lay one granularity's groups on a row-major (rows, cols) buffer.
@@ -36,10 +37,21 @@ enum class ScaleGroups : std::uint8_t {
     kFlatBlocks,  ///< blocks of group_size of the flattened buffer; may straddle rows, last shorter
 };
 
+/// Which 2-D (rows, cols) view of the tensor the kernels get. Most granularities group along the
+/// last axis of the tensor flattened to (numel / C, C); per_position's rows are the sequence
+/// positions, so the torch adapter moves T first: a (B, T, C) tensor becomes (T, B·C) and each
+/// row (one position, every sequence of the batch, every channel) gets one scale
+/// (docs/quantized-pretraining.md §Per-position scales).
+enum class KernelView : std::uint8_t {
+    kLastAxis,        ///< (numel / C, C), the tensor's own row-major order
+    kPositionsFirst,  ///< (T, B·C) of a (B, T, C) tensor: T moved to the front
+};
+
 struct GranularityTraits {
     Granularity value;
     const char* name;  ///< as written in recipes and the store
     ScaleGroups groups;
+    KernelView view;
     bool for_weights;      ///< quant.weight
     bool for_activations;  ///< quant.activation and quant.grad_output
     bool for_states;       ///< quant.optim_m and quant.optim_v
@@ -53,6 +65,7 @@ inline constexpr GranularityTraits kGranularityTraits[] = {
     {Granularity::kPerTensor,
      "per_tensor",
      ScaleGroups::kWhole,
+     KernelView::kLastAxis,
      true,
      true,
      true,
@@ -60,6 +73,7 @@ inline constexpr GranularityTraits kGranularityTraits[] = {
     {Granularity::kPerChannel,
      "per_channel",
      ScaleGroups::kRows,
+     KernelView::kLastAxis,
      true,
      false,
      true,
@@ -68,6 +82,7 @@ inline constexpr GranularityTraits kGranularityTraits[] = {
     {Granularity::kPerBlock,
      "per_block",
      ScaleGroups::kFlatBlocks,
+     KernelView::kLastAxis,
      false,
      false,
      true,
@@ -77,6 +92,7 @@ inline constexpr GranularityTraits kGranularityTraits[] = {
     {Granularity::kPerToken,
      "per_token",
      ScaleGroups::kRows,
+     KernelView::kLastAxis,
      false,
      true,
      false,
@@ -84,12 +100,23 @@ inline constexpr GranularityTraits kGranularityTraits[] = {
     {Granularity::kPerGroup,
      "per_group",
      ScaleGroups::kRowGroups,
+     KernelView::kLastAxis,
      true,
      true,
      true,
      "group_size consecutive elements along the last axis; group_size must divide the width. "
      "Optimizer states store it as per_block blocks of group_size, the same groups because "
      "group_size divides the row"},
+    {Granularity::kPerPosition,
+     "per_position",
+     ScaleGroups::kRows,
+     KernelView::kPositionsFirst,
+     false,
+     true,
+     false,
+     "one scale per sequence position t of the (B, T, C) activation or output gradient, shared "
+     "by the batch and the channels (the reference code's legacy per-token activation "
+     "quantizer)"},
 };
 
 inline constexpr std::size_t kGranularityCount = std::size(kGranularityTraits);
@@ -248,8 +275,10 @@ constexpr bool is_valid(SecondMomentMapping v) {
 }
 
 /// The integer codes [qn, qp] a quantizer produces (docs/quantized-pretraining.md §Integer
-/// grids): the reference grid [-2^(b-1), 2^(b-1) - 1]; the full grid [0, 2^b - 1] when
-/// asymmetric and the reference range when symmetric.
+/// grids): the reference grid [-2^(b-1), 2^(b-1) - 1], or [0, 2^b - 1] when unsigned (the
+/// reference code's `signed: false`, formerly `all_positive`: negative values clamp to code 0
+/// when symmetric, and the asymmetric formulas run unchanged with Qn = 0); the full grid
+/// [0, 2^b - 1] when asymmetric and the signed reference range when symmetric.
 struct CodeRange {
     int qn;
     int qp;
@@ -257,17 +286,41 @@ struct CodeRange {
     constexpr bool operator==(const CodeRange&) const = default;
 };
 
-/// @brief Precondition: bits in 2..8 (any bits in 1..30 gives the formula's range).
-constexpr CodeRange code_range(QuantGrid grid, int bits, bool symmetric) {
-    if (grid == QuantGrid::kFull && !symmetric) {
+/// @brief Whether a grid takes the unsigned choice: only the reference grid does. The full grid
+/// already fixes its codes (unsigned with a zero point when asymmetric, the signed reference
+/// range when symmetric), so `signed: false` would either repeat it or contradict it.
+constexpr bool grid_allows_unsigned(QuantGrid grid) {
+    return grid == QuantGrid::kReference;
+}
+
+/// @brief Precondition: bits in 2..8 (any bits in 1..30 gives the formula's range). `is_signed`
+/// false is for the reference grid (grid_allows_unsigned); stored optimizer states are always
+/// signed, hence the default.
+constexpr CodeRange code_range(QuantGrid grid, int bits, bool symmetric, bool is_signed = true) {
+    if (!is_signed || (grid == QuantGrid::kFull && !symmetric)) {
         return {0, (1 << bits) - 1};
     }
     return {-(1 << (bits - 1)), (1 << (bits - 1)) - 1};
 }
 
+/// @brief The step divisor d of s = range / d (docs/quantized-pretraining.md §Symmetric and
+/// asymmetric scales): Qp when symmetric (s = absmax/Qp) and on the asymmetric full grid
+/// (s = (max-min)/(2^b - 1)); 2·Qp on the asymmetric reference grid, signed or not.
+constexpr int step_divisor(QuantGrid grid, int bits, bool symmetric, bool is_signed = true) {
+    const int qp = code_range(grid, bits, symmetric, is_signed).qp;
+    return !symmetric && grid == QuantGrid::kReference ? 2 * qp : qp;
+}
+
+static_assert(step_divisor(QuantGrid::kReference, 8, false) == 254);
+static_assert(step_divisor(QuantGrid::kReference, 8, false, false) == 510);
+static_assert(step_divisor(QuantGrid::kFull, 8, false) == 255);
+static_assert(step_divisor(QuantGrid::kReference, 4, true, false) == 15);
+
 static_assert(code_range(QuantGrid::kReference, 8, true) == CodeRange{-128, 127});
 static_assert(code_range(QuantGrid::kReference, 8, false) == CodeRange{-128, 127});
 static_assert(code_range(QuantGrid::kReference, 4, false) == CodeRange{-8, 7});
+static_assert(code_range(QuantGrid::kReference, 8, true, false) == CodeRange{0, 255});
+static_assert(code_range(QuantGrid::kReference, 4, false, false) == CodeRange{0, 15});
 static_assert(code_range(QuantGrid::kFull, 8, true) == CodeRange{-128, 127});
 static_assert(code_range(QuantGrid::kFull, 8, false) == CodeRange{0, 255});
 static_assert(code_range(QuantGrid::kFull, 2, false) == CodeRange{0, 3});

@@ -20,6 +20,8 @@ struct QuantLayer {
 // GPT-2: blocks.N.attn.qkv (qkv), blocks.N.attn.out (attn_out), blocks.N.mlp.fc1 (fc1),
 //        blocks.N.mlp.fc2 (fc2);
 // Llama: blocks.N.attn.{q,k,v,o} (q, k, v, o), blocks.N.mlp.{gate,up,down} (gate, up, down);
+//        with model.fused_qkv blocks.N.attn.qkv (qkv) replaces q, k, v, and with
+//        model.fused_gate_up blocks.N.mlp.gate_up (gate_up) replaces gate, up;
 // both:  lm_head (lm_head).
 std::vector<QuantLayer> quant_layers(const ModelSpec& model);
 

@@ -32,6 +32,11 @@ using kernels::SecondMomentMapping;
 // ste: straight-through estimator on the quantized operands: dX = Ĝ·Q(W), dW = Ĝᵀ·Q(X), with
 // Ĝ = Q(G) in both GEMMs (= G when grad_output is off).
 enum class BackwardMode { kPaper, kSwitchback, kBoth, kSte };
+// The dtype the W, A and G quantizers compute in (docs/quantized-pretraining.md §Quantizer
+// arithmetic): fp32 (a bf16 X or G is quantized in float32 and rounded back once); input: each
+// tensor in its own dtype, as the reference code's quantizers do under bf16 autocast (bf16 X and
+// G in bf16, the float32 W in float32).
+enum class QuantArithmetic { kFp32, kInput };
 
 struct ModelSpec {
     ModelFamily family = ModelFamily::kGpt2;
@@ -52,6 +57,12 @@ struct ModelSpec {
     double norm_eps = 1e-5;
     double rope_theta = 10000.0;  // Llama only
     double init_std = 0.02;
+    // Llama only: one fused (3·d_model, d_model) q|k|v linear and one fused (2·d_ff, d_model)
+    // gate|up linear, as flash-attn's GPT layout the reference code uses, so a per-tensor or
+    // per-token scale covers the same block of outputs there (docs/quantized-pretraining.md §Fused
+    // projections). GPT-2's qkv is always fused.
+    bool fused_qkv = false;
+    bool fused_gate_up = false;
 
     bool operator==(const ModelSpec&) const = default;
 };
@@ -113,6 +124,8 @@ struct QuantizerSpec {
     Granularity granularity = Granularity::kPerChannel;
     int group_size = 128;  // per_group, per_block (optimizer states) only
     bool symmetric = true;
+    // false: unsigned codes 0..2^b-1 (the reference code's `signed: false`; reference grid only).
+    bool is_signed = true;
     Rounding rounding = Rounding::kNearest;
     double min_range = 1e-5;  // floor r_min of the absmax (or max-min) range
     QuantGrid grid = QuantGrid::kReference;
@@ -158,6 +171,7 @@ struct QuantSpec {
     std::vector<std::string> scope;
     BackwardMode backward = BackwardMode::kPaper;
     bool split_qkv_grad = false;  // separate G scales for the q, k and v blocks of a fused qkv
+    QuantArithmetic arithmetic = QuantArithmetic::kFp32;
     SecondMomentMapping optim_v_mapping = SecondMomentMapping::kLinear;
     std::vector<QuantOverride> overrides;
 
@@ -203,10 +217,12 @@ const char* to_string(Granularity v);
 const char* to_string(Rounding v);
 const char* to_string(QuantGrid v);
 const char* to_string(BackwardMode v);
+const char* to_string(QuantArithmetic v);
 const char* to_string(SecondMomentMapping v);
 
-// The linear roles of a family that quant.scope may name (lm_head last).
-std::vector<std::string> quant_roles(ModelFamily family);
+// The linear roles that quant.scope may name for a model of this spec (lm_head last): a fused
+// Llama has qkv / gate_up instead of q, k, v / gate, up.
+std::vector<std::string> quant_roles(const ModelSpec& model);
 
 // Effective feed-forward width after applying the family default (d_ff = 0).
 int effective_d_ff(const ModelSpec& model);

@@ -1,7 +1,9 @@
 // Llama family decoder: token embedding, pre-RMSNorm blocks (causal self-attention with separate
 // bias-free q, k, v, o and RoPE; SwiGLU MLP gate/up/down), final RMSNorm, lm_head (untied unless
 // tie_embeddings). Parameter names: tok_emb, blocks.N.{norm1,attn.{q,k,v,o},norm2,
-// mlp.{gate,up,down}}, norm_f, lm_head.
+// mlp.{gate,up,down}}, norm_f, lm_head; with fused_qkv attn.qkv (rows q | k | v) replaces
+// attn.{q,k,v}, with fused_gate_up mlp.gate_up (rows gate | up) replaces mlp.{gate,up}
+// (docs/quantized-pretraining.md §Fused projections).
 #pragma once
 
 #include "lowbit/model/language_model.h"
@@ -11,6 +13,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <vector>
 
 namespace lowbit::model {
 
@@ -21,7 +24,11 @@ public:
     // x (B, T, C) -> (B, T, C), causal, RoPE on q and k.
     torch::Tensor forward(const torch::Tensor& x);
 
+    // The projections in forward order (qkv or q, k, v; then o).
+    std::vector<Linear> linears() const;
+
     Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};  // each C -> C, no bias
+    Linear qkv{nullptr};  // C -> 3C (q | k | v) instead of q, k, v when fused_qkv
 
 private:
     int64_t heads_;
@@ -38,9 +45,13 @@ public:
     // x (B, T, C) -> down(silu(gate(x)) · up(x)) (B, T, C).
     torch::Tensor forward(const torch::Tensor& x);
 
-    Linear gate{nullptr};  // C -> d_ff
-    Linear up{nullptr};    // C -> d_ff
-    Linear down{nullptr};  // d_ff -> C
+    Linear gate{nullptr};     // C -> d_ff
+    Linear up{nullptr};       // C -> d_ff
+    Linear gate_up{nullptr};  // C -> 2·d_ff (gate | up) instead of gate, up when fused_gate_up
+    Linear down{nullptr};     // d_ff -> C
+
+    // The projections in forward order (gate_up or gate, up; then down).
+    std::vector<Linear> linears() const;
 };
 
 TORCH_MODULE(LlamaMlp);

@@ -23,6 +23,10 @@ struct ModelConfig {
     double norm_eps = 1e-5;
     double rope_theta = 10000.0;  // Llama only
     double init_std = 0.02;
+    // Llama only (docs/quantized-pretraining.md §Fused projections): attn.qkv (3C, C) replaces
+    // attn.q, k, v; mlp.gate_up (2·d_ff, C) replaces mlp.gate, up. Same function, same HF names.
+    bool fused_qkv = false;
+    bool fused_gate_up = false;
 
     int head_dim() const {
         return d_model / heads;
@@ -46,8 +50,9 @@ void validate(const ModelConfig& cfg);
 const char* family_name(config::ModelFamily family);
 config::ModelFamily family_from_name(const std::string& name);
 
-// JSON for checkpoints: every field by name; from_json requires every key (std::invalid_argument
-// naming the missing or mistyped key) and validates the result.
+// JSON for checkpoints: every field by name; from_json requires every key but fused_qkv and
+// fused_gate_up (false when absent, as in checkpoints written before they existed)
+// (std::invalid_argument naming the missing or mistyped key) and validates the result.
 nlohmann::json to_json(const ModelConfig& cfg);
 ModelConfig model_config_from_json(const nlohmann::json& j);
 

@@ -15,8 +15,14 @@ struct FakeQuantScales {
     torch::Tensor zero_points;
 };
 
+// The 2-D (rows, cols) tensor the kernels quantize for x (the format table's KernelView): x
+// viewed as (numel / C, C) for every granularity but per_position, whose x must be (B, T, C) and
+// becomes the contiguous (T, B·C) (one row per sequence position). Telemetry analyses a tensor
+// through this view so that its groups are the quantizer's.
+torch::Tensor kernel_view(const torch::Tensor& x, const kernels::FakeQuantParams& params);
+
 // x: any shape (..., cols), float32, bfloat16 or float16, on the CPU or a CUDA device; viewed as
-// (numel / cols, cols) row-major. Returns Q(x) with x's shape and dtype (reduced-precision inputs
+// kernel_view(x, params). Returns Q(x) with x's shape and dtype (reduced-precision inputs
 // are quantized in float32 and the result rounded back). `scales_out`, when given, receives the
 // scales and zero points. A 0-d or empty tensor is returned unchanged (as a copy).
 // Throws c10::Error naming the shape and parameters on a bad argument (bits, group size that does
@@ -30,5 +36,13 @@ torch::Tensor fake_quantize(const torch::Tensor& x,
 torch::Tensor quantize_codes(const torch::Tensor& x,
                              const kernels::FakeQuantParams& params,
                              FakeQuantScales* scales_out);
+
+// Q(x) computed with LibTorch operations in x's own dtype (bf16 stays bf16 from the amax to the
+// final multiply), as the reference code's quantizers run under bf16 autocast
+// (docs/quantized-pretraining.md §Quantizer arithmetic). Same formulas and groups as
+// fake_quantize; round to nearest only. For a float32 x the kernels' fake_quantize is used (same
+// values, see the tests).
+torch::Tensor fake_quantize_in_dtype(const torch::Tensor& x,
+                                     const kernels::FakeQuantParams& params);
 
 }  // namespace lowbit::quant

@@ -50,8 +50,9 @@ struct LayerQuantizers {
     std::optional<kernels::FakeQuantParams> optim_v;
 
     config::BackwardMode backward = config::BackwardMode::kPaper;
-    // 1, or 3 for GPT-2's fused qkv with quant.split_qkv_grad: G's q, k and v column blocks
-    // (each out/3 wide) are quantized separately, each with its own scales.
+    config::QuantArithmetic arithmetic = config::QuantArithmetic::kFp32;
+    // 1, or 3 for a fused qkv (GPT-2's, or a fused Llama's) with quant.split_qkv_grad: G's q, k and
+    // v column blocks (each out/3 wide) are quantized separately, each with its own scales.
     int grad_output_blocks = 1;
 
     const std::optional<kernels::FakeQuantParams>& params(TensorKind kind) const;

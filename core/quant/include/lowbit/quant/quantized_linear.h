@@ -24,6 +24,10 @@ struct QuantizedLinearCall {
     std::optional<kernels::FakeQuantParams> grad_output;
     config::BackwardMode backward = config::BackwardMode::kPaper;
     int grad_output_blocks = 1;  // 3: quantize G's q, k, v column blocks separately
+    config::QuantArithmetic arithmetic = config::QuantArithmetic::kFp32;
+    // T of the (B, T, C) input, for per_position quantizers (their groups are the sequence
+    // positions); 0 when unknown. quantized_linear() fills it from x's shape.
+    std::int64_t positions = 0;
 };
 
 // The call of `layer` at training step `step`, micro-batch `micro_batch` (seeds derived from
@@ -32,32 +36,53 @@ QuantizedLinearCall quantized_linear_call(const LayerQuantizers& layer,
                                           std::int64_t step,
                                           std::int64_t micro_batch);
 
-// A tensor as one quantizer sees it: the 2-D view whose rows (and row groups) the quantizer's
-// granularity lays its scales on, and the quantizer with this call's seed (nullopt: the tensor
-// stays in full precision). Telemetry records exactly this pair, so its statistics describe the
-// groups and seeds the training step used (docs/quantized-pretraining.md §Telemetry).
+// A tensor as its quantizer's kernels see it: the 2-D view whose rows (and row groups) the
+// quantizer's granularity lays its scales on (per_position: (T, B·C)), and the quantizer with this
+// call's seed (nullopt: the tensor stays in full precision). Telemetry records exactly this pair,
+// so its statistics describe the groups and seeds the training step used
+// (docs/quantized-pretraining.md §Telemetry).
 struct QuantizerInput {
     torch::Tensor x;
     std::optional<kernels::FakeQuantParams> params;
 };
 
-// The activation quantizer's input: X as (N, in) with the call's activation quantizer.
+// The quantizer input of a flattened (N, C) operand, N = B·T (positions = T, needed for
+// per_position only).
+QuantizerInput operand_quantizer_input(const torch::Tensor& t,
+                                       const std::optional<kernels::FakeQuantParams>& params,
+                                       std::int64_t positions);
+
+// The activation quantizer's input: X as (N, in) (or its per-position view) with the call's
+// activation quantizer.
 QuantizerInput activation_quantizer_input(const torch::Tensor& x2d,
                                           const QuantizedLinearCall& call);
 
 // The output-gradient quantizer's input for G (N, out). With blocks > 1 (split q/k/v) each of the
 // `blocks` column blocks (out/blocks wide) gets its own scales: per tensor, the view is
-// (blocks, N·out/blocks), one row per block, quantized per row; per token or per group, it is
-// (N·blocks, out/blocks), one row per token and block. With blocks == 1 it is G itself.
+// (blocks, N·out/blocks), one row per block, quantized per row; per position, (blocks·T,
+// B·out/blocks), one row per block and position; per token or per group, (N·blocks,
+// out/blocks), one row per token and block. With blocks == 1 it is operand_quantizer_input.
 QuantizerInput grad_output_quantizer_input(const torch::Tensor& g,
                                            const std::optional<kernels::FakeQuantParams>& params,
-                                           int blocks);
+                                           int blocks,
+                                           std::int64_t positions);
 
-// Q_G(G) for G (N, out): fake quantization of grad_output_quantizer_input's view, laid back as
-// (N, out). Same shape and dtype as g.
-torch::Tensor quantize_grad_output(const torch::Tensor& g,
-                                   const kernels::FakeQuantParams& params,
-                                   int blocks);
+// Q_G(G) for G (N, out): fake quantization of grad_output_quantizer_input's view (in float32, or
+// in G's dtype with arithmetic input), laid back as (N, out). Same shape and dtype as g.
+torch::Tensor quantize_grad_output(
+    const torch::Tensor& g,
+    const kernels::FakeQuantParams& params,
+    int blocks,
+    config::QuantArithmetic arithmetic = config::QuantArithmetic::kFp32,
+    std::int64_t positions = 0);
+
+// Q(t) of a flattened (N, C) operand of the layer, N = B·T: fake_quantize of the (B, T, C) view
+// for per_position (positions = T), in float32 or, with arithmetic input and a reduced-precision
+// t, in t's own dtype (fake_quantize_in_dtype). Same shape and dtype as t.
+torch::Tensor quantize_operand(const torch::Tensor& t,
+                               const kernels::FakeQuantParams& params,
+                               config::QuantArithmetic arithmetic,
+                               std::int64_t positions);
 
 // The autograd Function. Shapes: x2d (N, in) with N = B·T, weight (out, in), bias (out) or an
 // empty tensor (0) for none (custom Functions take defined tensors only); returns (N, out).
@@ -74,10 +99,11 @@ torch::Tensor quantize_grad_output(const torch::Tensor& g,
 // Q_W(W) and Q_A(X) in ste are recomputed from the saved unquantized tensors with the forward's
 // parameters and seeds, so they equal the forward's operands bit for bit.
 //
-// Precision: the quantizers see W in its own dtype (the fp32 master weight) and X, G in theirs
-// (bf16 inputs are quantized in fp32 and rounded back). Under autocast the GEMMs run in the
-// autocast dtype (bf16), as F.linear would; otherwise in X's dtype. dX and dW are returned in
-// X's and W's dtypes.
+// Precision: the quantizers see W in its own dtype (the fp32 master weight) and X, G in theirs;
+// with arithmetic fp32 bf16 inputs are quantized in fp32 and rounded back, with arithmetic input
+// they are quantized in bf16 (docs/quantized-pretraining.md §Quantizer arithmetic). Under autocast
+// the GEMMs run in the autocast dtype (bf16), as F.linear would; otherwise in X's dtype. dX and dW
+// are returned in X's and W's dtypes.
 struct QuantizedLinearFunction : public torch::autograd::Function<QuantizedLinearFunction> {
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx,
                                  const torch::Tensor& x2d,
@@ -89,7 +115,8 @@ struct QuantizedLinearFunction : public torch::autograd::Function<QuantizedLinea
                                                    torch::autograd::variable_list grad_outputs);
 };
 
-// QuantizedLinearFunction::apply for x (..., in) -> (..., out); bias (out) or undefined.
+// QuantizedLinearFunction::apply for x (..., in) -> (..., out); bias (out) or undefined. Sets
+// call.positions to T = x.size(-2) for a 3-D x (B, T, in); a per_position quantizer needs it.
 torch::Tensor quantized_linear(const torch::Tensor& x,
                                const torch::Tensor& weight,
                                const torch::Tensor& bias,
