@@ -1,16 +1,19 @@
 // The studio's responsiveness under a large workspace (docs/benchmarks.md §Studio
 // responsiveness). Printed, not a test. A workspace written with lowbit_store's RunWriter holds
-// 4 runs × 100,000 steps of train/loss and, for the fourth run, a 200-step × 256-bin histogram
-// series of one tensor; that run stays `running` and a writer thread appends 50 steps every
-// 100 ms (one commit each) while the real MainWindow (worker thread, coalesced replots) shows it.
-// Measured per repetition, the repetitions interleaving the parts:
+// 4 runs × 100,000 steps of train/loss and, for the fourth run, 200 telemetry steps of an 8-bit
+// W8A8G8 two-block model (ui/demo/demo_telemetry.h: statistics and histograms of every linear
+// and tensor kind, W on the 256 codes of its grid); that run stays `running` and a writer thread
+// appends 50 steps every 100 ms (one commit each) while the real MainWindow (worker thread,
+// coalesced replots) shows it. Measured per repetition, the repetitions interleaving the parts:
 //   - latency: from a commit returning in the writer thread to the end of the first replot of the
 //     train/loss chart that draws its last step (timestamps on QCustomPlot::afterReplot);
 //   - replot time of that chart (beforeReplot → afterReplot) while live, and 20 immediate replots
 //     at full zoom-out;
 //   - frame gaps: the largest interval between ticks of a 16 ms timer on the GUI thread;
-//   - the histogram heatmap: reading the 200 rows and building a 200 × 256 QCPColorMap of
-//     log10(1 + count), then its replot (the inspector's own view is not on this branch);
+//   - the histogram heatmap: the real histogram inspector (fresh, with its TelemetryWorker on
+//     the GUI thread as a worst case) showing blocks.0.mlp.fc W of the live run: from the
+//     selection to the worker's series (read), from there to the end of the heatmap's replot
+//     (build and draw: 200 steps × 256 code bins), and that replot alone;
 //   - CPU time beside wall time: of the process (GUI, worker and the writer thread) while live,
 //     of the GUI thread for the full zoom-out replots; peak RSS (VmHWM) at the end.
 // Usage: ui_responsiveness_bench [--repetitions N] [--live-seconds S]
@@ -34,12 +37,16 @@
 #include <ctime>
 #include <deque>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <vector>
 
 #include "charts/charts_view.h"
 #include "charts/qcustomplot_include.h"
 #include "charts/scalar_chart.h"
+#include "demo/demo_telemetry.h"
+#include "histograms/histogram_inspector.h"
+#include "histograms/telemetry_worker.h"
 #include "main_window.h"
 
 using namespace lowbit;
@@ -49,7 +56,6 @@ namespace {
 constexpr int kRuns = 4;
 constexpr int64_t kPoints = 100000;
 constexpr int kHistogramSteps = 200;
-constexpr int kBins = 256;
 constexpr int kRowsPerCommit = 50;
 constexpr int kCommitIntervalMs = 100;
 constexpr int kFrameMs = 16;
@@ -148,22 +154,10 @@ int64_t write_workspace(const QString& root) {
                                loss_at(run, step)});
         }
         if (run == kRuns - 1) {
+            std::mt19937 rng(4);
             for (int h = 1; h <= kHistogramSteps; ++h) {
-                store::HistogramRecord histogram;
-                histogram.run_id = id;
-                histogram.step = h * 100;
-                histogram.layer = "blocks.0.mlp.fc";
-                histogram.tensor_kind = "weight";
-                histogram.bin_scheme = "uniform";
-                histogram.bin_lo = -0.1;
-                histogram.bin_hi = 0.1;
-                histogram.counts.resize(kBins);
-                for (int b = 0; b < kBins; ++b) {
-                    const double z = (b - kBins / 2.0) / (10.0 + 0.05 * h);
-                    histogram.counts[static_cast<size_t>(b)] =
-                        static_cast<int64_t>(100000.0 * std::exp(-0.5 * z * z));
-                }
-                writer.add_histogram(histogram);
+                ui::write_demo_telemetry(
+                    writer, id, h * 100, static_cast<double>(h) / kHistogramSteps, 8, rng);
             }
             writer.flush();
             writer.attach_process(id);
@@ -268,40 +262,49 @@ int64_t last_step_shown(const ui::ScalarChart& chart, int64_t run_id) {
 
 struct HeatmapTimes {
     double read_ms = 0;
-    double build_ms = 0;
+    double draw_ms = 0;
     double replot_ms = 0;
+    int steps = 0;
+    int bins = 0;
 };
 
-HeatmapTimes heatmap(const QString& root, int64_t run_id, QCustomPlot& plot) {
-    HeatmapTimes times;
-    auto t0 = Clock::now();
-    store::Workspace workspace =
-        store::Workspace::open(root.toStdString(), store::OpenMode::kReadOnly);
-    store::RunReader reader(workspace);
-    const auto rows = reader.histograms(run_id, "blocks.0.mlp.fc", "weight");
-    auto t1 = Clock::now();
-    plot.clearPlottables();
-    auto* map = new QCPColorMap(plot.xAxis, plot.yAxis);
-    map->data()->setSize(static_cast<int>(rows.size()), kBins);
-    map->data()->setRange(
-        QCPRange(static_cast<double>(rows.front().step), static_cast<double>(rows.back().step)),
-        QCPRange(rows.front().bin_lo, rows.front().bin_hi));
-    for (int x = 0; x < static_cast<int>(rows.size()); ++x) {
-        const auto& counts = rows[static_cast<size_t>(x)].counts;
-        for (int y = 0; y < kBins; ++y) {
-            map->data()->setCell(
-                x, y, std::log10(1.0 + static_cast<double>(counts[static_cast<size_t>(y)])));
+// A fresh histogram inspector and TelemetryWorker, both on the GUI thread (a worst case: the
+// studio reads in a worker thread), select the live run's blocks.0.mlp.fc W and draw its
+// heatmap over steps. Times: the selection to the worker's series (read), the series to the end
+// of the over-steps plot's replot (building the colour map and drawing it), and that replot.
+HeatmapTimes heatmap(const QString& root, int64_t run_id, ui::RunsModel* runs) {
+    ui::TelemetryWorker worker(root);
+    worker.open(0);
+    ui::HistogramInspector inspector(runs);
+    inspector.resize(700, 900);
+    inspector.setAttribute(Qt::WA_DontShowOnScreen);
+    inspector.show();
+    Clock::time_point read_at{}, before_replot{}, after_replot{};
+    // Connected before the inspector's own slot, so it runs first.
+    QObject::connect(&worker, &ui::TelemetryWorker::seriesRead, [&](const ui::TensorSeries& s) {
+        if (static_cast<int>(s.steps.size()) == kHistogramSteps) {
+            read_at = Clock::now();
         }
+    });
+    QCustomPlot* plot = inspector.overStepsPlot();
+    QObject::connect(plot, &QCustomPlot::beforeReplot, [&] { before_replot = Clock::now(); });
+    QObject::connect(plot, &QCustomPlot::afterReplot, [&] { after_replot = Clock::now(); });
+    inspector.connectWorker(&worker);
+    const auto start = Clock::now();
+    inspector.setSelection(run_id, QStringLiteral("blocks.0.mlp.fc"), QStringLiteral("weight"));
+    QElapsedTimer guard;
+    guard.start();
+    while ((read_at == Clock::time_point{} || after_replot < read_at) && guard.elapsed() < 20000) {
+        QApplication::processEvents();
     }
-    map->setGradient(QCPColorGradient::gpThermal);
-    map->rescaleDataRange(true);
-    plot.rescaleAxes();
-    auto t2 = Clock::now();
-    plot.replot(QCustomPlot::rpImmediateRefresh);
-    auto t3 = Clock::now();
-    times.read_ms = ms_since(t0, t1);
-    times.build_ms = ms_since(t1, t2);
-    times.replot_ms = ms_since(t2, t3);
+    HeatmapTimes times;
+    times.read_ms = ms_since(start, read_at);
+    times.draw_ms = ms_since(read_at, after_replot);
+    times.replot_ms = ms_since(before_replot, after_replot);
+    if (const QCPColorMap* map = inspector.heatmap()) {
+        times.steps = map->data()->keySize();
+        times.bins = map->data()->valueSize();
+    }
     return times;
 }
 
@@ -331,11 +334,10 @@ int main(int argc, char** argv) {
     auto t_write = Clock::now();
     const int64_t live_run = write_workspace(root);
     std::printf(
-        "workspace: %d runs x %lld train/loss points, %d x %d histogram, written in %.1f s\n",
+        "workspace: %d runs x %lld train/loss points, %d telemetry steps, written in %.1f s\n",
         kRuns,
         static_cast<long long>(kPoints),
         kHistogramSteps,
-        kBins,
         ms_since(t_write, Clock::now()) / 1000);
 
     ui::MainWindow window;
@@ -382,11 +384,6 @@ int main(int argc, char** argv) {
         max_gap = std::max(max_gap, ms_since(last_tick, now));
         last_tick = now;
     });
-
-    QCustomPlot heatmap_plot;
-    heatmap_plot.resize(700, 450);
-    heatmap_plot.setAttribute(Qt::WA_DontShowOnScreen);
-    heatmap_plot.show();
 
     struct Repetition {
         double latency_p50, latency_p95, replot_p50, replot_p95, max_gap, cpu_share;
@@ -437,14 +434,13 @@ int main(int argc, char** argv) {
         }
         r.full_replot_ms = median(full);
         r.full_replot_cpu_ms = median(full_cpu);
-        // The heatmap, read and built on the GUI thread as a worst case.
-        r.heat = heatmap(root, live_run, heatmap_plot);
+        r.heat = heatmap(root, live_run, window.runsModel());
         results.push_back(r);
         std::printf(
             "rep %d: commit->replot p50 %.1f ms p95 %.1f ms (%zu commits), live replot p50 %.2f ms "
             "p95 %.2f ms, full zoom-out replot %.2f ms (CPU %.2f ms), max frame gap %.1f ms, CPU "
             "%.0f%% of one "
-            "core, heatmap read %.2f build %.2f replot %.2f ms\n",
+            "core, heatmap %d x %d read %.2f draw %.2f replot %.2f ms\n",
             rep + 1,
             r.latency_p50,
             r.latency_p95,
@@ -455,8 +451,10 @@ int main(int argc, char** argv) {
             r.full_replot_cpu_ms,
             r.max_gap,
             100 * r.cpu_share,
+            r.heat.steps,
+            r.heat.bins,
             r.heat.read_ms,
-            r.heat.build_ms,
+            r.heat.draw_ms,
             r.heat.replot_ms);
         std::fflush(stdout);
     }
@@ -492,10 +490,13 @@ int main(int argc, char** argv) {
                     ->max_gap);
     std::printf("  CPU while live (GUI, worker and writer threads): %.0f%% of one core\n",
                 100 * med([](const Repetition& r) { return r.cpu_share; }));
-    std::printf("  heatmap 200 x 256: read %.2f ms, build %.2f ms, replot %.2f ms\n",
-                med([](const Repetition& r) { return r.heat.read_ms; }),
-                med([](const Repetition& r) { return r.heat.build_ms; }),
-                med([](const Repetition& r) { return r.heat.replot_ms; }));
+    std::printf(
+        "  inspector heatmap %d x %d: read %.2f ms, build and draw %.2f ms, replot %.2f ms\n",
+        results.back().heat.steps,
+        results.back().heat.bins,
+        med([](const Repetition& r) { return r.heat.read_ms; }),
+        med([](const Repetition& r) { return r.heat.draw_ms; }),
+        med([](const Repetition& r) { return r.heat.replot_ms; }));
     std::printf("  peak RSS (VmHWM): %s\n", qPrintable(status_field("VmHWM:")));
     return 0;
 }
