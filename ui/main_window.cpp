@@ -6,11 +6,15 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
+#include <QGuiApplication>
 #include <QLineEdit>
 #include <QMenuBar>
+#include <QScreen>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTableView>
+
+#include <algorithm>
 
 #include "charts/charts_view.h"
 #include "controllers/engine_locator.h"
@@ -51,6 +55,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     launch_dock_->setObjectName(QStringLiteral("launchDock"));
     addDockWidget(Qt::LeftDockWidgetArea, launch_dock_);
     resizeDocks({runs_dock, launch_dock_}, {560, 560}, Qt::Horizontal);
+    // The left column (runs, launches) runs the full height; bottom docks sit under the charts.
+    setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
 
     editor_ = new ExperimentEditor;
     auto* editor_dock = new QDockWidget(tr("Experiment"), this);
@@ -63,6 +69,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     histogram_dock->setObjectName(QStringLiteral("histogramDock"));
     histogram_dock->setWidget(histograms_);
     addDockWidget(Qt::BottomDockWidgetArea, histogram_dock);
+    // The charts keep the larger share of the height.
+    resizeDocks({histogram_dock}, {380}, Qt::Vertical);
 
     connect(editor_, &ExperimentEditor::launchRequested, this, [this](const QString& recipe) {
         if (launcher_) {
@@ -79,12 +87,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(runs_, &RunsModel::visibleRunsChanged, this, &MainWindow::pushVisibleRuns);
 
     QSettings settings;
-    restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
+    if (!restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray())) {
+        // The first start: 1500 × 950, or the screen's free area when smaller.
+        const QScreen* screen = QGuiApplication::primaryScreen();
+        const QSize room = screen ? screen->availableSize() : QSize(1500, 950);
+        resize(std::min(1500, room.width()), std::min(950, room.height()));
+    }
     restoreState(settings.value(QStringLiteral("window/state")).toByteArray(), kLayoutVersion);
     browser_->restoreHeaderState(settings.value(QStringLiteral("runs/header")).toByteArray());
-    if (geometry().width() < 400) {
-        resize(1500, 950);
-    }
 }
 
 MainWindow::~MainWindow() {

@@ -139,6 +139,16 @@ QStringList ExperimentEditor::presets() {
     return paths;
 }
 
+void ExperimentEditor::loadRecipe(const config::Recipe& recipe, const QString& origin) {
+    {
+        const QSignalBlocker quiet(preset_);
+        preset_->setPlaceholderText(origin);
+        preset_->setCurrentIndex(-1);
+    }
+    form_->setRecipe(recipe);
+    syncFromForm();
+}
+
 bool ExperimentEditor::loadRecipeFile(const QString& path) {
     registerPresetResources();
     QFile file(path);

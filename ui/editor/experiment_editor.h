@@ -44,6 +44,8 @@ public:
     static QStringList presets();
     // Loads a preset (or any recipe file); false and a message when it does not validate.
     bool loadRecipeFile(const QString& path);
+    // Shows a recipe that is no preset (e.g. a run's); the picker names where it came from.
+    void loadRecipe(const config::Recipe& recipe, const QString& origin);
 
     // The file the recipe is checked as and launched from; messages name it, as the CLI's do.
     void setSourcePath(const QString& path);

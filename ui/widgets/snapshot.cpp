@@ -164,9 +164,11 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
             }
         }
         if (shown != nullptr) {
-            editor->form()->setRecipe(
-                config::recipe_from_json(nlohmann::json::parse(shown->record.recipe_json)));
-            editor->syncFromForm();
+            editor->loadRecipe(
+                config::recipe_from_json(nlohmann::json::parse(shown->record.recipe_json)),
+                QStringLiteral("recipe of run %1 %2")
+                    .arg(shown->record.id)
+                    .arg(QString::fromStdString(shown->record.name)));
         } else {
             editor->loadRecipeFile(QStringLiteral(":/lowbit/presets/pretrain/gpt2/w8a8g8.yaml"));
         }
