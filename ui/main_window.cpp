@@ -1,5 +1,7 @@
 #include "main_window.h"
 
+#include "lowbit/store/workspace.h"
+
 #include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
@@ -7,6 +9,7 @@
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QGuiApplication>
+#include <QHeaderView>
 #include <QLineEdit>
 #include <QMenuBar>
 #include <QScreen>
@@ -15,13 +18,16 @@
 #include <QTableView>
 
 #include <algorithm>
+#include <set>
 
 #include "charts/charts_view.h"
 #include "controllers/engine_locator.h"
 #include "controllers/run_launcher.h"
 #include "controllers/workspace_worker.h"
+#include "diagnose/sentinel_settings.h"
 #include "editor/experiment_editor.h"
 #include "histograms/histogram_inspector.h"
+#include "models/alerts_model.h"
 #include "models/runs_model.h"
 #include "widgets/launch_panel.h"
 #include "widgets/run_browser.h"
@@ -71,6 +77,20 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     addDockWidget(Qt::BottomDockWidgetArea, histogram_dock);
     // The charts keep the larger share of the height.
     resizeDocks({histogram_dock}, {380}, Qt::Vertical);
+
+    alerts_ = new AlertsModel(runs_, this);
+    auto* alerts_view = new QTableView;
+    alerts_view->setObjectName(QStringLiteral("alertsView"));
+    alerts_view->setModel(alerts_);
+    alerts_view->verticalHeader()->hide();
+    alerts_view->horizontalHeader()->setStretchLastSection(true);
+    alerts_view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    alerts_dock_ = new QDockWidget(tr("Alerts"), this);
+    alerts_dock_->setObjectName(QStringLiteral("alertsDock"));
+    alerts_dock_->setWidget(alerts_view);
+    addDockWidget(Qt::BottomDockWidgetArea, alerts_dock_);
+    tabifyDockWidget(histogram_dock, alerts_dock_);
+    histogram_dock->raise();
 
     connect(editor_, &ExperimentEditor::launchRequested, this, [this](const QString& recipe) {
         if (launcher_) {
@@ -123,6 +143,9 @@ void MainWindow::buildMenus() {
     QAction* find = edit->addAction(tr("&Find Runs"));
     find->setShortcut(QKeySequence::Find);
     connect(find, &QAction::triggered, this, [this] { browser_->filter()->setFocus(); });
+    edit->addSeparator();
+    QAction* sentinel = edit->addAction(tr("Divergence &Sentinel…"));
+    connect(sentinel, &QAction::triggered, this, &MainWindow::editSentinelRules);
 
     view_menu_ = menuBar()->addMenu(tr("&View"));
     QAction* refresh = view_menu_->addAction(tr("&Refresh"));
@@ -194,7 +217,14 @@ void MainWindow::stopWorker() {
 void MainWindow::openWorkspace(const QString& root) {
     stopWorker();
     workspace_ = QDir(root).absolutePath();
+    try {
+        // Brings an older workspace to this build's schema before the read-only worker reads it.
+        store::Workspace::open(workspace_.toStdString());
+    } catch (const std::exception& error) {
+        statusBar()->showMessage(QString::fromStdString(error.what()), 10000);
+    }
     runs_->setRuns({});
+    alerts_->clear();
     QSettings settings;
     QStringList recent = settings.value(QLatin1String(kRecentKey)).toStringList();
     recent.removeAll(workspace_);
@@ -214,10 +244,17 @@ void MainWindow::openWorkspace(const QString& root) {
     connect(runs_, &RunsModel::annotationEdited, worker, &WorkspaceWorker::writeAnnotation);
     connect(charts_, &ChartsView::displayChanged, worker, &WorkspaceWorker::setDisplay);
     connect(charts_, &ChartsView::chartViewChanged, worker, &WorkspaceWorker::setChartView);
+    connect(worker, &WorkspaceWorker::alertsRead, this, &MainWindow::onAlerts);
     worker_ = worker;
     worker_thread_.start();
+    const SentinelRules rules = load_sentinel_rules(settings);
     QMetaObject::invokeMethod(
-        worker, [worker] { worker->open(500); }, Qt::QueuedConnection);
+        worker,
+        [worker, rules] {
+            worker->setSentinelRules(rules);
+            worker->open(500);
+        },
+        Qt::QueuedConnection);
     pushVisibleRuns();
 
     delete launcher_;
@@ -231,13 +268,7 @@ void MainWindow::openWorkspace(const QString& root) {
             launcher_,
             &RunLauncher::enqueueResume,
             Qt::UniqueConnection);
-    connect(browser_, &RunBrowser::stopRequested, this, [this](qint64 run_id) {
-        if (const Launch* l = launcher_->launchOfRun(run_id)) {
-            launcher_->stop(l->id);
-        } else if (const RunRow* row = runs_->run(run_id); row && row->record.pid) {
-            launcher_->stopProcess(*row->record.pid);
-        }
-    });
+    connect(browser_, &RunBrowser::stopRequested, this, &MainWindow::stopRun, Qt::UniqueConnection);
     histograms_->openWorkspace(workspace_);
     editor_->setLaunchFolder(QDir(workspace_).filePath(QStringLiteral("studio-recipes")));
     workspace_label_->setText(tr("Workspace: %1").arg(workspace_));
@@ -252,6 +283,52 @@ void MainWindow::pushVisibleRuns() {
     const QVector<qint64> list(ids.begin(), ids.end());
     QMetaObject::invokeMethod(
         worker_, [w = worker_, list] { w->setVisibleRuns(list); }, Qt::QueuedConnection);
+}
+
+void MainWindow::stopRun(qint64 run_id) {
+    if (!launcher_) {
+        return;
+    }
+    if (const Launch* l = launcher_->launchOfRun(run_id)) {
+        launcher_->stop(l->id);
+    } else if (const RunRow* row = runs_->run(run_id); row && row->record.pid) {
+        launcher_->stopProcess(*row->record.pid);
+    }
+}
+
+void MainWindow::editSentinelRules() {
+    QSettings settings;
+    SentinelSettingsDialog dialog(load_sentinel_rules(settings), this);
+    if (dialog.exec() != QDialog::Accepted) {
+        return;
+    }
+    const SentinelRules rules = dialog.rules();
+    save_sentinel_rules(settings, rules);
+    if (worker_) {
+        QMetaObject::invokeMethod(
+            worker_, [w = worker_, rules] { w->setSentinelRules(rules); }, Qt::QueuedConnection);
+    }
+}
+
+void MainWindow::onAlerts(const std::vector<store::AlertRecord>& alerts, bool raised_now) {
+    alerts_->addAlerts(alerts);
+    if (!raised_now || alerts.empty()) {
+        return;
+    }
+    // A person watching another window learns of it too (the taskbar entry flashes).
+    statusBar()->showMessage(tr("Alert: %1").arg(QString::fromStdString(alerts.back().message)),
+                             30000);
+    alerts_dock_->show();
+    alerts_dock_->raise();
+    QApplication::alert(this);
+    if (load_sentinel_rules(QSettings()).stop_run) {
+        std::set<int64_t> stopped;
+        for (const auto& alert : alerts) {
+            if (stopped.insert(alert.run_id).second) {
+                stopRun(alert.run_id);
+            }
+        }
+    }
 }
 
 void MainWindow::updateStatus() {

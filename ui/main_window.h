@@ -5,10 +5,14 @@
 // bar with the workspace and the number of running runs.
 #pragma once
 
+#include "lowbit/store/run_alerts.h"
+
 #include <QLabel>
 #include <QMainWindow>
 #include <QPointer>
 #include <QThread>
+
+#include <vector>
 
 #include "widgets/app_palette.h"
 
@@ -17,6 +21,7 @@ namespace lowbit::ui {
 class ChartsView;
 class ExperimentEditor;
 class HistogramInspector;
+class AlertsModel;
 class LaunchPanel;
 class RunBrowser;
 class RunLauncher;
@@ -28,7 +33,7 @@ class MainWindow : public QMainWindow {
 
 public:
     // Bump when the set of docks changes, so an old saved layout is not applied.
-    static constexpr int kLayoutVersion = 3;
+    static constexpr int kLayoutVersion = 4;
 
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
@@ -63,6 +68,10 @@ public:
         return histograms_;
     }
 
+    AlertsModel* alerts() const {
+        return alerts_;
+    }
+
     void setColourScheme(ColourScheme scheme);
 
 protected:
@@ -75,6 +84,9 @@ private:
     void updateStatus();
     void stopWorker();
     void pushVisibleRuns();
+    void stopRun(qint64 run_id);
+    void editSentinelRules();
+    void onAlerts(const std::vector<store::AlertRecord>& alerts, bool raised_now);
 
     QString workspace_;
     RunsModel* runs_ = nullptr;
@@ -85,6 +97,8 @@ private:
     ExperimentEditor* editor_ = nullptr;
     HistogramInspector* histograms_ = nullptr;
     QDockWidget* launch_dock_ = nullptr;
+    AlertsModel* alerts_ = nullptr;
+    QDockWidget* alerts_dock_ = nullptr;
     QThread worker_thread_;
     QPointer<WorkspaceWorker> worker_;
     QMenu* recent_menu_ = nullptr;

@@ -81,6 +81,10 @@ constexpr std::array<const char*, 8> kFilesNames = {
     "id", "run_id", "step", "kind", "path", "bytes", "sha256", "created_at"};
 static_assert(kFilesNames.size() == files_column::kCreatedAt + 1);
 
+constexpr std::array<const char*, 9> kAlertsNames = {
+    "id", "run_id", "step", "rule", "subject", "value", "threshold", "message", "created_at"};
+static_assert(kAlertsNames.size() == alerts_column::kCreatedAt + 1);
+
 }  // namespace
 
 const TableColumns kRunsTable{"runs", kRunsNames};
@@ -90,6 +94,7 @@ const TableColumns kTensorStatsTable{"tensor_stats", kTensorStatsNames};
 const TableColumns kEventsTable{"events", kEventsNames};
 const TableColumns kCheckpointsTable{"checkpoints", kFilesNames};
 const TableColumns kArtifactsTable{"artifacts", kFilesNames};
+const TableColumns kAlertsTable{"run_alerts", kAlertsNames};
 
 std::string TableColumns::select_sql() const {
     std::string sql = "SELECT ";
@@ -110,13 +115,14 @@ std::string TableColumns::insert_sql() const {
 }
 
 std::span<const TableColumns* const> all_tables() {
-    static const std::array<const TableColumns*, 7> tables = {&kRunsTable,
+    static const std::array<const TableColumns*, 8> tables = {&kRunsTable,
                                                               &kScalarsTable,
                                                               &kHistogramsTable,
                                                               &kTensorStatsTable,
                                                               &kEventsTable,
                                                               &kCheckpointsTable,
-                                                              &kArtifactsTable};
+                                                              &kArtifactsTable,
+                                                              &kAlertsTable};
     return tables;
 }
 

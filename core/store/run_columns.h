@@ -114,6 +114,12 @@ enum : int { kId, kRunId, kStep, kKind, kPath, kBytes, kSha256, kCreatedAt };
 extern const TableColumns kCheckpointsTable;
 extern const TableColumns kArtifactsTable;
 
+namespace alerts_column {
+enum : int { kId, kRunId, kStep, kRule, kSubject, kValue, kThreshold, kMessage, kCreatedAt };
+}  // namespace alerts_column
+
+extern const TableColumns kAlertsTable;
+
 // Every table above, for the schema test.
 std::span<const TableColumns* const> all_tables();
 

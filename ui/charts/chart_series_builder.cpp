@@ -39,7 +39,7 @@ double x_of(const ScalarSample& sample, XAxisKind kind) {
 // The events a chart marks (docs/progress-events.md, event kinds).
 bool marked_event(const std::string& kind) {
     return kind == "checkpoint" || kind == "eval" || kind == "resumed" || kind == "diverged" ||
-           kind == "stopped" || kind == "killed" || kind == "failed";
+           kind == "stopped" || kind == "killed" || kind == "failed" || kind == "alert";
 }
 
 QSharedPointer<QCPGraphDataContainer> container_of(const std::vector<double>& x,

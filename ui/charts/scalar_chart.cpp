@@ -26,6 +26,9 @@ QCPScatterStyle::ScatterShape eventShape(const QString& kind) {
     if (kind == QLatin1String("stopped")) {
         return QCPScatterStyle::ssSquare;
     }
+    if (kind == QLatin1String("alert")) {  // the divergence sentinel's
+        return QCPScatterStyle::ssStar;
+    }
     return QCPScatterStyle::ssCross;  // diverged, failed, killed
 }
 

@@ -12,6 +12,8 @@ WorkspaceWorker::WorkspaceWorker(QString workspace_root, QObject* parent)
     : QObject(parent), root_(std::move(workspace_root)) {
     qRegisterMetaType<std::vector<lowbit::ui::RunRow>>();
     qRegisterMetaType<std::vector<lowbit::ui::ChartData>>();
+    qRegisterMetaType<lowbit::ui::SentinelRules>();
+    qRegisterMetaType<std::vector<lowbit::store::AlertRecord>>();
 }
 
 WorkspaceWorker::~WorkspaceWorker() = default;
@@ -57,6 +59,7 @@ void WorkspaceWorker::poll() {
         }
         rows_ = read_run_rows(*reader_, store::LivenessCheck::here(), rows_, kResultsRefreshS);
         Q_EMIT runsRead(rows_);
+        watchForDivergence();
         last_error_.clear();
     } catch (const std::exception& error) {
         // A busy or briefly locked database: report once, retry on the next poll.
@@ -84,6 +87,45 @@ void WorkspaceWorker::readSeries(std::set<std::string>& changed_keys) {
             builder_.add_events(events);
             rebuild_all_ = true;  // markers appear on every chart
         }
+        // The sentinel's alerts are drawn as events of kind "alert".
+        auto alerts = store::run_alerts(*workspace_, run_id, alert_row_id_[run_id]);
+        if (!alerts.empty()) {
+            alert_row_id_[run_id] = alerts.back().row_id;
+            std::vector<store::EventRecord> marks;
+            for (const auto& alert : alerts) {
+                store::EventRecord mark;
+                mark.row_id = alert.row_id;
+                mark.run_id = alert.run_id;
+                mark.step = alert.step;
+                mark.wall_time = alert.created_at;
+                mark.kind = "alert";
+                mark.text = alert.message;
+                marks.push_back(std::move(mark));
+            }
+            builder_.add_events(marks);
+            rebuild_all_ = true;
+        }
+    }
+}
+
+void WorkspaceWorker::watchForDivergence() {
+    if (!stored_alerts_read_) {
+        std::vector<store::AlertRecord> stored;
+        for (const RunRow& row : rows_) {
+            auto alerts = store::run_alerts(*workspace_, row.record.id);
+            stored.insert(stored.end(), alerts.begin(), alerts.end());
+        }
+        std::sort(stored.begin(), stored.end(), [](const auto& a, const auto& b) {
+            return a.row_id < b.row_id;
+        });
+        stored_alerts_read_ = true;
+        if (!stored.empty()) {
+            Q_EMIT alertsRead(stored, false);
+        }
+    }
+    auto raised = sentinel_.poll(*reader_, root_.toStdString(), rows_);
+    if (!raised.empty()) {
+        Q_EMIT alertsRead(raised, true);
     }
 }
 
@@ -104,6 +146,7 @@ void WorkspaceWorker::setVisibleRuns(const QVector<qint64>& run_ids) {
             builder_.forget_run(old);
             scalar_row_id_.erase(old);
             event_row_id_.erase(old);
+            alert_row_id_.erase(old);
         }
     }
     visible_ = std::move(ids);
@@ -132,6 +175,10 @@ void WorkspaceWorker::setChartView(
         Q_EMIT chartsRead(
             {builder_.build(key.toStdString(), visible_, requestFor(key.toStdString()))});
     }
+}
+
+void WorkspaceWorker::setSentinelRules(const SentinelRules& rules) {
+    sentinel_.set_rules(rules);
 }
 
 void WorkspaceWorker::writeAnnotation(qint64 run_id, int field, const QString& text) {

@@ -3,10 +3,13 @@
 // It polls: for the runs shown on the charts their scalars and events since the last row id read
 // (row ids only grow), which it keeps at full resolution in a ChartSeriesBuilder, and what the
 // charts draw leaves it as finished ChartData; then the runs (RunRow, with liveness and results).
-// It also writes the tags, notes and group that a person edits (lowbit/store/run_annotations.h).
+// It also writes the tags, notes and group that a person edits (lowbit/store/run_annotations.h),
+// and runs the divergence sentinel over the running runs (diagnose/sentinel_watch.h), whose
+// alerts it reports and draws as markers.
 // Used without a thread by `--snapshot` and the tests (call open() and poll() directly).
 #pragma once
 
+#include "lowbit/store/run_alerts.h"
 #include "lowbit/store/run_reader.h"
 #include "lowbit/store/workspace.h"
 
@@ -22,6 +25,7 @@
 #include <vector>
 
 #include "charts/chart_series_builder.h"
+#include "diagnose/sentinel_watch.h"
 #include "models/run_row.h"
 
 namespace lowbit::ui {
@@ -50,6 +54,7 @@ public Q_SLOTS:
     // The visible x range of one chart (has_range false: the whole series) and its pixel width.
     void setChartView(const QString& key, bool has_range, double lo, double hi, int columns);
     void writeAnnotation(qint64 run_id, int field, const QString& text);
+    void setSentinelRules(const lowbit::ui::SentinelRules& rules);
 
 Q_SIGNALS:
     void opened(const QString& root);
@@ -57,9 +62,13 @@ Q_SIGNALS:
     void chartsRead(const std::vector<lowbit::ui::ChartData>& charts);
     void failed(const QString& message);
     void annotationWritten(qint64 run_id);
+    // Alerts of the workspace: once after opening, those stored before (raised_now false); then
+    // each alert the sentinel raises (raised_now true).
+    void alertsRead(const std::vector<lowbit::store::AlertRecord>& alerts, bool raised_now);
 
 private:
     void readSeries(std::set<std::string>& changed_keys);
+    void watchForDivergence();
     ChartRequest requestFor(const std::string& key) const;
 
     QString root_;
@@ -70,6 +79,9 @@ private:
     std::vector<int64_t> visible_;
     std::map<int64_t, int64_t> scalar_row_id_;
     std::map<int64_t, int64_t> event_row_id_;
+    std::map<int64_t, int64_t> alert_row_id_;
+    SentinelWatch sentinel_;
+    bool stored_alerts_read_ = false;
     ChartSeriesBuilder builder_;
     XAxisKind x_axis_ = XAxisKind::kStep;
     double smoothing_ = 0.6;
@@ -79,3 +91,6 @@ private:
 };
 
 }  // namespace lowbit::ui
+
+Q_DECLARE_METATYPE(lowbit::ui::SentinelRules)
+Q_DECLARE_METATYPE(std::vector<lowbit::store::AlertRecord>)
