@@ -13,6 +13,7 @@
 #include <QTableView>
 
 #include "charts/charts_view.h"
+#include "compare/compare_view.h"
 #include "controllers/engine_locator.h"
 #include "controllers/run_launcher.h"
 #include "controllers/workspace_worker.h"
@@ -63,6 +64,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     histogram_dock->setObjectName(QStringLiteral("histogramDock"));
     histogram_dock->setWidget(histograms_);
     addDockWidget(Qt::BottomDockWidgetArea, histogram_dock);
+    compare_ = new CompareView(runs_);
+    auto* compare_dock = new QDockWidget(tr("Compare"), this);
+    compare_dock->setObjectName(QStringLiteral("compareDock"));
+    compare_dock->setWidget(compare_);
+    addDockWidget(Qt::BottomDockWidgetArea, compare_dock);
+    tabifyDockWidget(histogram_dock, compare_dock);
+    histogram_dock->raise();
 
     connect(editor_, &ExperimentEditor::launchRequested, this, [this](const QString& recipe) {
         if (launcher_) {
@@ -153,6 +161,7 @@ void MainWindow::changeEvent(QEvent* event) {
         event->type() == QEvent::ApplicationPaletteChange) {
         charts_->applyTheme();
         histograms_->applyTheme();
+        compare_->applyTheme();
     }
     QMainWindow::changeEvent(event);
 }
@@ -229,6 +238,7 @@ void MainWindow::openWorkspace(const QString& root) {
         }
     });
     histograms_->openWorkspace(workspace_);
+    compare_->setWorkspace(workspace_);
     editor_->setLaunchFolder(QDir(workspace_).filePath(QStringLiteral("studio-recipes")));
     workspace_label_->setText(tr("Workspace: %1").arg(workspace_));
     setWindowTitle(tr("Lowbit Studio — %1").arg(workspace_));
