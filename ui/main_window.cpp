@@ -21,6 +21,7 @@
 #include <set>
 
 #include "charts/charts_view.h"
+#include "compare/compare_view.h"
 #include "controllers/engine_locator.h"
 #include "controllers/run_launcher.h"
 #include "controllers/workspace_worker.h"
@@ -90,6 +91,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     alerts_dock_->setWidget(alerts_view);
     addDockWidget(Qt::BottomDockWidgetArea, alerts_dock_);
     tabifyDockWidget(histogram_dock, alerts_dock_);
+
+    compare_ = new CompareView(runs_);
+    auto* compare_dock = new QDockWidget(tr("Compare"), this);
+    compare_dock->setObjectName(QStringLiteral("compareDock"));
+    compare_dock->setWidget(compare_);
+    addDockWidget(Qt::BottomDockWidgetArea, compare_dock);
+    tabifyDockWidget(histogram_dock, compare_dock);
     histogram_dock->raise();
 
     connect(editor_, &ExperimentEditor::launchRequested, this, [this](const QString& recipe) {
@@ -186,6 +194,7 @@ void MainWindow::changeEvent(QEvent* event) {
         event->type() == QEvent::ApplicationPaletteChange) {
         charts_->applyTheme();
         histograms_->applyTheme();
+        compare_->applyTheme();
     }
     QMainWindow::changeEvent(event);
 }
@@ -270,6 +279,7 @@ void MainWindow::openWorkspace(const QString& root) {
             Qt::UniqueConnection);
     connect(browser_, &RunBrowser::stopRequested, this, &MainWindow::stopRun, Qt::UniqueConnection);
     histograms_->openWorkspace(workspace_);
+    compare_->setWorkspace(workspace_);
     editor_->setLaunchFolder(QDir(workspace_).filePath(QStringLiteral("studio-recipes")));
     workspace_label_->setText(tr("Workspace: %1").arg(workspace_));
     setWindowTitle(tr("Lowbit Studio — %1").arg(workspace_));

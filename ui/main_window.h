@@ -19,6 +19,7 @@
 namespace lowbit::ui {
 
 class ChartsView;
+class CompareView;
 class ExperimentEditor;
 class HistogramInspector;
 class AlertsModel;
@@ -72,6 +73,10 @@ public:
         return alerts_;
     }
 
+    CompareView* compareView() const {
+        return compare_;
+    }
+
     void setColourScheme(ColourScheme scheme);
 
 protected:
@@ -96,6 +101,7 @@ private:
     LaunchPanel* launch_panel_ = nullptr;
     ExperimentEditor* editor_ = nullptr;
     HistogramInspector* histograms_ = nullptr;
+    CompareView* compare_ = nullptr;
     QDockWidget* launch_dock_ = nullptr;
     AlertsModel* alerts_ = nullptr;
     QDockWidget* alerts_dock_ = nullptr;

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "charts/charts_view.h"
+#include "compare/compare_view.h"
 #include "controllers/workspace_worker.h"
 #include "editor/experiment_editor.h"
 #include "editor/recipe_form.h"
@@ -96,10 +97,12 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
     const QStringList built = {QStringLiteral("runs"),
                                QStringLiteral("editor"),
                                QStringLiteral("charts"),
-                               QStringLiteral("histograms")};
+                               QStringLiteral("histograms"),
+                               QStringLiteral("compare")};
     if (!built.contains(options.view)) {
-        error = QStringLiteral("--view %1: unknown view (runs, editor, charts, histograms)")
-                    .arg(options.view);
+        error =
+            QStringLiteral("--view %1: unknown view (runs, editor, charts, histograms, compare)")
+                .arg(options.view);
         return 2;
     }
     const bool histograms = options.view == QLatin1String("histograms");
@@ -172,6 +175,12 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
         } else {
             editor->loadRecipeFile(QStringLiteral(":/lowbit/presets/pretrain/gpt2/w8a8g8.yaml"));
         }
+    } else if (options.view == QLatin1String("compare")) {
+        auto* compare = new CompareView(&model);
+        owner.reset(compare);
+        view = compare;
+        compare->setWorkspace(options.workspace);
+        compare->refresh();
     } else if (options.view == QLatin1String("runs")) {
         auto* browser = new RunBrowser(&model);
         owner.reset(browser);
@@ -191,6 +200,12 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
     if (auto* inspector = qobject_cast<HistogramInspector*>(view)) {
         inspector->stepPlot()->replot();
         inspector->overStepsPlot()->replot();
+    }
+    if (auto* compare = qobject_cast<CompareView*>(view)) {
+        compare->refresh();  // at its final size
+        compare->curves()->resetZoom();
+        compare->curves()->plot()->replot();
+        compare->groupPlot()->replot();
     }
     if (auto* charts = qobject_cast<ChartsView*>(view)) {
         for (ScalarChart* chart : charts->charts()) {

@@ -1,0 +1,39 @@
+#include "compare/compare_runs.h"
+
+#include <algorithm>
+
+namespace lowbit::ui {
+
+std::vector<CompareRun> read_compare_runs(const store::RunReader& reader,
+                                          const std::vector<int64_t>& run_ids) {
+    std::vector<CompareRun> runs;
+    for (int64_t id : run_ids) {
+        auto record = reader.find_run(id);
+        if (!record) {
+            continue;
+        }
+        CompareRun run;
+        run.recipe = read_recipe_column(record->recipe_json);
+        run.results = store::run_results(reader, id);
+        run.record = std::move(*record);
+        runs.push_back(std::move(run));
+    }
+    return runs;
+}
+
+StepSeries read_step_series(const store::RunReader& reader,
+                            int64_t run_id,
+                            const std::string& key) {
+    StepSeries series;
+    for (const store::ScalarPoint& point : reader.scalars(run_id, key)) {
+        // A resumed run recomputes from its checkpoint: a step not after the last one replaces
+        // what followed it, as on the charts.
+        while (!series.empty() && series.back().first >= point.step) {
+            series.pop_back();
+        }
+        series.emplace_back(point.step, point.value);
+    }
+    return series;
+}
+
+}  // namespace lowbit::ui
