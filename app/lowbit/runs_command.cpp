@@ -1,5 +1,6 @@
 // `lowbit runs list [--group G]`, `lowbit runs aggregate [--group G] [--markdown]`, `lowbit runs
 // show RUN [--json]`, `lowbit runs export RUN --csv [--out FILE]`, `lowbit runs mark-killed`.
+#include "lowbit/store/open_for_reading.h"
 #include "lowbit/store/run_aggregate.h"
 #include "lowbit/store/run_liveness.h"
 #include "lowbit/store/run_reader.h"
@@ -22,7 +23,7 @@ store::Workspace open_existing(const CommonOptions& common) {
     if (!std::filesystem::exists(root / "runs.sqlite")) {
         throw util::BadInput("no workspace at " + root.string() + " (no runs.sqlite there)");
     }
-    return store::Workspace::open(root, store::OpenMode::kReadOnly);
+    return store::open_for_reading(root);
 }
 
 // All runs (newest first), or those of one group; an unknown group is an error, not silence.

@@ -167,7 +167,7 @@ Workspace Workspace::open(const std::filesystem::path& root, OpenMode mode) {
         throw StoreError(impl->database.string() + " has schema version " +
                              std::to_string(impl->schema_version) + ", older than this build's " +
                              std::to_string(latest_schema_version()) +
-                             "; open it once read-write (any lowbit command) to upgrade it",
+                             "; open it once read-write to upgrade it (lowbit runs list does)",
                          true);
     }
     return Workspace(std::move(impl));

@@ -1,6 +1,7 @@
 #include "compare/compare_view.h"
 
 #include "lowbit/config/recipe_schema.h"
+#include "lowbit/store/open_for_reading.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -231,8 +232,8 @@ void CompareView::setWorkspace(const QString& root) {
     workspace_.reset();
     workspace_error_.clear();
     try {
-        workspace_ = std::make_unique<store::Workspace>(
-            store::Workspace::open(root.toStdString(), store::OpenMode::kReadOnly));
+        workspace_ =
+            std::make_unique<store::Workspace>(store::open_for_reading(root.toStdString()));
         reader_ = std::make_unique<store::RunReader>(*workspace_);
     } catch (const std::exception& error) {
         workspace_error_ = QString::fromStdString(error.what());

@@ -1,5 +1,6 @@
 #include "controllers/workspace_worker.h"
 
+#include "lowbit/store/open_for_reading.h"
 #include "lowbit/store/run_annotations.h"
 #include "lowbit/store/run_liveness.h"
 
@@ -20,8 +21,8 @@ WorkspaceWorker::~WorkspaceWorker() = default;
 
 void WorkspaceWorker::open(int interval_ms) {
     try {
-        workspace_ = std::make_unique<store::Workspace>(
-            store::Workspace::open(root_.toStdString(), store::OpenMode::kReadOnly));
+        workspace_ =
+            std::make_unique<store::Workspace>(store::open_for_reading(root_.toStdString()));
         reader_ = std::make_unique<store::RunReader>(*workspace_);
     } catch (const std::exception& error) {
         Q_EMIT failed(QString::fromStdString(error.what()));

@@ -1,5 +1,7 @@
 #include "histograms/telemetry_worker.h"
 
+#include "lowbit/store/open_for_reading.h"
+
 #include <algorithm>
 #include <exception>
 
@@ -15,8 +17,8 @@ TelemetryWorker::~TelemetryWorker() = default;
 
 void TelemetryWorker::open(int interval_ms) {
     try {
-        workspace_ = std::make_unique<store::Workspace>(
-            store::Workspace::open(root_.toStdString(), store::OpenMode::kReadOnly));
+        workspace_ =
+            std::make_unique<store::Workspace>(store::open_for_reading(root_.toStdString()));
         reader_ = std::make_unique<store::RunReader>(*workspace_);
     } catch (const std::exception& error) {
         Q_EMIT failed(QString::fromStdString(error.what()));
