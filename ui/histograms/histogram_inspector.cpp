@@ -366,6 +366,7 @@ void HistogramInspector::refreshRuns() {
 }
 
 void HistogramInspector::setSelection(int64_t run_id, const QString& layer, const QString& kind) {
+    pending_step_.reset();
     const bool run_changed = run_id != run_id_;
     run_id_ = run_id;
     layer_ = layer.toStdString();
@@ -384,6 +385,28 @@ void HistogramInspector::setSelection(int64_t run_id, const QString& layer, cons
     chooseDefaults();
     announceSelection();
     redraw();
+}
+
+void HistogramInspector::showStep(qint64 run_id,
+                                  const QString& layer,
+                                  const QString& kind,
+                                  qint64 step) {
+    setSelection(run_id, layer, kind);
+    pending_step_ = step;
+    applyPendingStep();
+}
+
+void HistogramInspector::applyPendingStep() {
+    if (!pending_step_) {
+        return;
+    }
+    for (size_t i = 0; i < series_.steps.size(); ++i) {
+        if (series_.steps[i].stats.step == *pending_step_) {
+            pending_step_.reset();
+            setStepIndex(static_cast<int>(i));
+            return;
+        }
+    }
 }
 
 void HistogramInspector::announceSelection() {
@@ -510,6 +533,7 @@ void HistogramInspector::onSeriesRead(const TensorSeries& series) {
     slider_->setValue(follow ? slider_->maximum() : std::min(kept, slider_->maximum()));
     updating_controls_ = false;
     redraw();
+    applyPendingStep();
 }
 
 std::optional<int64_t> HistogramInspector::currentStep() const {
