@@ -17,6 +17,7 @@
 #include "controllers/run_launcher.h"
 #include "controllers/workspace_worker.h"
 #include "editor/experiment_editor.h"
+#include "health/health_view.h"
 #include "histograms/histogram_inspector.h"
 #include "models/runs_model.h"
 #include "widgets/launch_panel.h"
@@ -63,6 +64,21 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     histogram_dock->setObjectName(QStringLiteral("histogramDock"));
     histogram_dock->setWidget(histograms_);
     addDockWidget(Qt::BottomDockWidgetArea, histogram_dock);
+    health_ = new HealthView(runs_);
+    auto* health_dock = new QDockWidget(tr("Health"), this);
+    health_dock->setObjectName(QStringLiteral("healthDock"));
+    health_dock->setWidget(health_);
+    addDockWidget(Qt::BottomDockWidgetArea, health_dock);
+    tabifyDockWidget(histogram_dock, health_dock);
+    connect(
+        health_,
+        &HealthView::tensorChosen,
+        this,
+        [this, histogram_dock](qint64 run, const QString& layer, const QString& kind, qint64 step) {
+            histograms_->showStep(run, layer, kind, step);
+            histogram_dock->show();
+            histogram_dock->raise();
+        });
 
     connect(editor_, &ExperimentEditor::launchRequested, this, [this](const QString& recipe) {
         if (launcher_) {
@@ -153,6 +169,9 @@ void MainWindow::changeEvent(QEvent* event) {
         event->type() == QEvent::ApplicationPaletteChange) {
         charts_->applyTheme();
         histograms_->applyTheme();
+        if (health_ != nullptr) {
+            health_->applyTheme();
+        }
     }
     QMainWindow::changeEvent(event);
 }
@@ -229,6 +248,7 @@ void MainWindow::openWorkspace(const QString& root) {
         }
     });
     histograms_->openWorkspace(workspace_);
+    health_->openWorkspace(workspace_);
     editor_->setLaunchFolder(QDir(workspace_).filePath(QStringLiteral("studio-recipes")));
     workspace_label_->setText(tr("Workspace: %1").arg(workspace_));
     setWindowTitle(tr("Lowbit Studio — %1").arg(workspace_));

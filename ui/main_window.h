@@ -16,6 +16,7 @@ namespace lowbit::ui {
 
 class ChartsView;
 class ExperimentEditor;
+class HealthView;
 class HistogramInspector;
 class LaunchPanel;
 class RunBrowser;
@@ -28,7 +29,7 @@ class MainWindow : public QMainWindow {
 
 public:
     // Bump when the set of docks changes, so an old saved layout is not applied.
-    static constexpr int kLayoutVersion = 3;
+    static constexpr int kLayoutVersion = 4;
 
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
@@ -63,6 +64,10 @@ public:
         return histograms_;
     }
 
+    HealthView* health() const {
+        return health_;
+    }
+
     void setColourScheme(ColourScheme scheme);
 
 protected:
@@ -84,6 +89,7 @@ private:
     LaunchPanel* launch_panel_ = nullptr;
     ExperimentEditor* editor_ = nullptr;
     HistogramInspector* histograms_ = nullptr;
+    HealthView* health_ = nullptr;
     QDockWidget* launch_dock_ = nullptr;
     QThread worker_thread_;
     QPointer<WorkspaceWorker> worker_;
