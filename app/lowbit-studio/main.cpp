@@ -1,7 +1,7 @@
 // lowbit-studio: the desktop front end. Argument parsing and wiring of lowbit_ui only:
 //   lowbit-studio [--workspace DIR] [--theme system|light|dark]
 //   lowbit-studio --demo [--workspace DIR] [-- LOWBIT-TRAIN-OPTIONS...]
-//   lowbit-studio --workspace DIR --snapshot OUT.png --view runs|editor|charts|histograms
+//   lowbit-studio --workspace DIR --snapshot OUT.png --view runs|editor|charts|histograms|health
 //                 [--runs A,B] [--layer L --kind K]
 #include "lowbit/store/workspace.h"
 
@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
                                       QStringLiteral("Render a view to OUT.png and exit"),
                                       QStringLiteral("OUT.png"));
     const QCommandLineOption view(QStringLiteral("view"),
-                                  QStringLiteral("runs, editor, charts or histograms"),
+                                  QStringLiteral("runs, editor, charts, histograms or health"),
                                   QStringLiteral("VIEW"));
     const QCommandLineOption runs(QStringLiteral("runs"),
                                   QStringLiteral("Runs to show (ids or names, comma separated)"),
@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
         }
         if (!parser.isSet(view)) {
             return usage_error(
-                QStringLiteral("--snapshot needs --view runs|editor|charts|histograms"));
+                QStringLiteral("--snapshot needs --view runs|editor|charts|histograms|health"));
         }
         lowbit::ui::SnapshotOptions options;
         options.workspace = root;
