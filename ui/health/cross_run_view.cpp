@@ -323,7 +323,7 @@ std::optional<int64_t> CrossRunView::referenceStep() const {
 }
 
 QString CrossRunView::message() const {
-    return message_->isVisible() ? message_->text() : QString();
+    return message_->isHidden() ? QString() : message_->text();
 }
 
 QCPGraph* CrossRunView::overlayGraph(int index) const {

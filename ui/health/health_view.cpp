@@ -115,6 +115,8 @@ void HealthView::buildControls() {
     table_->setObjectName(QStringLiteral("healthWorstLayers"));
     table_->setModel(worst_proxy_);
     table_->setSortingEnabled(true);
+    // Worst first; for SQNR, the first metric, that is the lowest first.
+    table_->sortByColumn(WorstLayersModel::kWorst, Qt::AscendingOrder);
     table_->setSelectionBehavior(QAbstractItemView::SelectRows);
     table_->setSelectionMode(QAbstractItemView::SingleSelection);
     table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -127,6 +129,7 @@ void HealthView::buildControls() {
     splitter->addWidget(table_);
     splitter->setStretchFactor(0, 3);
     splitter->setStretchFactor(1, 2);
+    splitter->setSizes({780, 620});  // room for every column of the table
     page_layout->addWidget(splitter, 1);
 
     cross_runs_ = new CrossRunView(runs_);
@@ -296,7 +299,7 @@ void HealthView::onStatisticsRead(const StatisticsRows& rows) {
 }
 
 QString HealthView::message() const {
-    return message_->isVisible() ? message_->text() : QString();
+    return message_->isHidden() ? QString() : message_->text();
 }
 
 void HealthView::setMessage(const QString& text) {
@@ -314,14 +317,7 @@ void HealthView::redraw() {
         }
     }
     cross_runs_->setLayers(layers);
-    // Keep the user's sort; the first time, the worst first.
-    const bool sorted_before = worst_proxy_->sortColumn() >= 0;
     worst_model_->setRows(metric_, std::move(worst));
-    if (!sorted_before) {
-        table_->sortByColumn(
-            WorstLayersModel::kWorst,
-            health_metric_info(metric_).higher_is_worse ? Qt::DescendingOrder : Qt::AscendingOrder);
-    }
     if (run_id_ == 0) {
         setMessage(tr("No run chosen"));
     } else if (rows_.empty()) {
