@@ -27,6 +27,7 @@
 #include "controllers/workspace_worker.h"
 #include "diagnose/sentinel_settings.h"
 #include "editor/experiment_editor.h"
+#include "health/health_view.h"
 #include "histograms/histogram_inspector.h"
 #include "models/alerts_model.h"
 #include "models/runs_model.h"
@@ -98,6 +99,22 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     compare_dock->setWidget(compare_);
     addDockWidget(Qt::BottomDockWidgetArea, compare_dock);
     tabifyDockWidget(histogram_dock, compare_dock);
+
+    health_ = new HealthView(runs_);
+    auto* health_dock = new QDockWidget(tr("Health"), this);
+    health_dock->setObjectName(QStringLiteral("healthDock"));
+    health_dock->setWidget(health_);
+    addDockWidget(Qt::BottomDockWidgetArea, health_dock);
+    tabifyDockWidget(histogram_dock, health_dock);
+    connect(
+        health_,
+        &HealthView::tensorChosen,
+        this,
+        [this, histogram_dock](qint64 run, const QString& layer, const QString& kind, qint64 step) {
+            histograms_->showStep(run, layer, kind, step);
+            histogram_dock->show();
+            histogram_dock->raise();
+        });
     histogram_dock->raise();
 
     connect(editor_, &ExperimentEditor::launchRequested, this, [this](const QString& recipe) {
@@ -195,6 +212,9 @@ void MainWindow::changeEvent(QEvent* event) {
         charts_->applyTheme();
         histograms_->applyTheme();
         compare_->applyTheme();
+        if (health_ != nullptr) {
+            health_->applyTheme();
+        }
     }
     QMainWindow::changeEvent(event);
 }
@@ -280,6 +300,7 @@ void MainWindow::openWorkspace(const QString& root) {
     connect(browser_, &RunBrowser::stopRequested, this, &MainWindow::stopRun, Qt::UniqueConnection);
     histograms_->openWorkspace(workspace_);
     compare_->setWorkspace(workspace_);
+    health_->openWorkspace(workspace_);
     editor_->setLaunchFolder(QDir(workspace_).filePath(QStringLiteral("studio-recipes")));
     workspace_label_->setText(tr("Workspace: %1").arg(workspace_));
     setWindowTitle(tr("Lowbit Studio — %1").arg(workspace_));

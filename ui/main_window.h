@@ -21,6 +21,7 @@ namespace lowbit::ui {
 class ChartsView;
 class CompareView;
 class ExperimentEditor;
+class HealthView;
 class HistogramInspector;
 class AlertsModel;
 class LaunchPanel;
@@ -77,6 +78,10 @@ public:
         return compare_;
     }
 
+    HealthView* health() const {
+        return health_;
+    }
+
     void setColourScheme(ColourScheme scheme);
 
 protected:
@@ -102,6 +107,7 @@ private:
     ExperimentEditor* editor_ = nullptr;
     HistogramInspector* histograms_ = nullptr;
     CompareView* compare_ = nullptr;
+    HealthView* health_ = nullptr;
     QDockWidget* launch_dock_ = nullptr;
     AlertsModel* alerts_ = nullptr;
     QDockWidget* alerts_dock_ = nullptr;

@@ -1,7 +1,8 @@
 // lowbit-studio: the desktop front end. Argument parsing and wiring of lowbit_ui only:
 //   lowbit-studio [--workspace DIR] [--theme system|light|dark]
 //   lowbit-studio --demo [--workspace DIR] [-- LOWBIT-TRAIN-OPTIONS...]
-//   lowbit-studio --workspace DIR --snapshot OUT.png --view runs|editor|charts|histograms|compare
+//   lowbit-studio --workspace DIR --snapshot OUT.png --view
+//   runs|editor|charts|histograms|compare|health
 //                 [--runs A,B] [--layer L --kind K]
 #include "lowbit/store/workspace.h"
 
@@ -65,9 +66,10 @@ int main(int argc, char** argv) {
     const QCommandLineOption snapshot(QStringLiteral("snapshot"),
                                       QStringLiteral("Render a view to OUT.png and exit"),
                                       QStringLiteral("OUT.png"));
-    const QCommandLineOption view(QStringLiteral("view"),
-                                  QStringLiteral("runs, editor, charts, histograms or compare"),
-                                  QStringLiteral("VIEW"));
+    const QCommandLineOption view(
+        QStringLiteral("view"),
+        QStringLiteral("runs, editor, charts, histograms, compare or health"),
+        QStringLiteral("VIEW"));
     const QCommandLineOption runs(QStringLiteral("runs"),
                                   QStringLiteral("Runs to show (ids or names, comma separated)"),
                                   QStringLiteral("A,B"));
@@ -119,8 +121,8 @@ int main(int argc, char** argv) {
             return usage_error(QStringLiteral("--snapshot needs --workspace DIR (or --demo)"));
         }
         if (!parser.isSet(view)) {
-            return usage_error(
-                QStringLiteral("--snapshot needs --view runs|editor|charts|histograms|compare"));
+            return usage_error(QStringLiteral(
+                "--snapshot needs --view runs|editor|charts|histograms|compare|health"));
         }
         lowbit::ui::SnapshotOptions options;
         options.workspace = root;

@@ -37,4 +37,26 @@ void PlotTheme::apply(QCustomPlot& plot) const {
     }
 }
 
+void PlotTheme::apply(QCPColorScale& scale) const {
+    QCPAxis* axis = scale.axis();
+    axis->setBasePen(QPen(foreground));
+    axis->setTickPen(QPen(foreground));
+    axis->setSubTickPen(QPen(foreground));
+    axis->setTickLabelColor(foreground);
+    axis->setLabelColor(foreground);
+}
+
+QCPColorGradient PlotTheme::heatmapGradient(bool lowest_is_background) const {
+    QCPColorGradient gradient;
+    gradient.clearColorStops();
+    gradient.setColorStopAt(0.0, lowest_is_background ? background : QColor(48, 18, 120));
+    gradient.setColorStopAt(0.001, QColor(48, 18, 120));
+    gradient.setColorStopAt(0.3, QColor(40, 110, 220));
+    gradient.setColorStopAt(0.55, QColor(30, 200, 190));
+    gradient.setColorStopAt(0.75, QColor(235, 215, 40));
+    gradient.setColorStopAt(1.0, QColor(200, 30, 20));
+    gradient.setColorInterpolation(QCPColorGradient::ciRGB);
+    return gradient;
+}
+
 }  // namespace lowbit::ui

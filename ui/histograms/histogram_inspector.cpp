@@ -46,37 +46,6 @@ QString percent(double fraction) {
                                 : number(100.0 * fraction) + QStringLiteral(" %");
 }
 
-// "blocks.10" after "blocks.9": numbers inside names compare as numbers.
-bool naturalLess(const std::string& a, const std::string& b) {
-    size_t i = 0, j = 0;
-    while (i < a.size() && j < b.size()) {
-        if (std::isdigit(static_cast<unsigned char>(a[i])) &&
-            std::isdigit(static_cast<unsigned char>(b[j]))) {
-            size_t ei = i, ej = j;
-            while (ei < a.size() && std::isdigit(static_cast<unsigned char>(a[ei]))) {
-                ++ei;
-            }
-            while (ej < b.size() && std::isdigit(static_cast<unsigned char>(b[ej]))) {
-                ++ej;
-            }
-            const auto na = std::stoll(a.substr(i, ei - i));
-            const auto nb = std::stoll(b.substr(j, ej - j));
-            if (na != nb) {
-                return na < nb;
-            }
-            i = ei;
-            j = ej;
-            continue;
-        }
-        if (a[i] != b[j]) {
-            return a[i] < b[j];
-        }
-        ++i;
-        ++j;
-    }
-    return a.size() - i < b.size() - j;
-}
-
 // Bin centres and width of a histogram row: value units (uniform), codes (grid: bin k is code
 // qn + k, centred on it) or exponents (log2: bin k covers [lo + k, lo + k + 1)).
 struct Bins {
@@ -121,21 +90,6 @@ Bins binsOf(const store::HistogramRecord& row) {
         bins.counts.push_back(static_cast<double>(row.counts[static_cast<size_t>(k)]));
     }
     return bins;
-}
-
-// The heatmap's colours: the lowest (empty cells, log10(1 + 0) = 0) is the plot background, so
-// unused codes vanish; then dark blue through cyan and yellow to red.
-QCPColorGradient heatmapGradient(const QColor& background) {
-    QCPColorGradient gradient;
-    gradient.clearColorStops();
-    gradient.setColorStopAt(0.0, background);
-    gradient.setColorStopAt(0.001, QColor(48, 18, 120));
-    gradient.setColorStopAt(0.3, QColor(40, 110, 220));
-    gradient.setColorStopAt(0.55, QColor(30, 200, 190));
-    gradient.setColorStopAt(0.75, QColor(235, 215, 40));
-    gradient.setColorStopAt(1.0, QColor(200, 30, 20));
-    gradient.setColorInterpolation(QCPColorGradient::ciRGB);
-    return gradient;
 }
 
 QCPTextElement* titleOf(QCustomPlot* plot) {
@@ -412,6 +366,7 @@ void HistogramInspector::refreshRuns() {
 }
 
 void HistogramInspector::setSelection(int64_t run_id, const QString& layer, const QString& kind) {
+    pending_step_.reset();
     const bool run_changed = run_id != run_id_;
     run_id_ = run_id;
     layer_ = layer.toStdString();
@@ -432,6 +387,28 @@ void HistogramInspector::setSelection(int64_t run_id, const QString& layer, cons
     redraw();
 }
 
+void HistogramInspector::showStep(qint64 run_id,
+                                  const QString& layer,
+                                  const QString& kind,
+                                  qint64 step) {
+    setSelection(run_id, layer, kind);
+    pending_step_ = step;
+    applyPendingStep();
+}
+
+void HistogramInspector::applyPendingStep() {
+    if (!pending_step_) {
+        return;
+    }
+    for (size_t i = 0; i < series_.steps.size(); ++i) {
+        if (series_.steps[i].stats.step == *pending_step_) {
+            pending_step_.reset();
+            setStepIndex(static_cast<int>(i));
+            return;
+        }
+    }
+}
+
 void HistogramInspector::announceSelection() {
     Q_EMIT selectionChanged(run_id_, QString::fromStdString(layer_), QString::fromStdString(kind_));
 }
@@ -447,7 +424,7 @@ void HistogramInspector::chooseDefaults() {
         for (const auto& [name, kinds] : catalogue_.tensors) {
             layers.push_back(name);
         }
-        std::sort(layers.begin(), layers.end(), naturalLess);
+        std::sort(layers.begin(), layers.end(), natural_less);
         layer_ = layers.front();
     }
     const auto& kinds = catalogue_.tensors.at(layer_);
@@ -497,7 +474,7 @@ void HistogramInspector::rebuildTree() {
     for (const auto& [name, kinds] : catalogue_.tensors) {
         layers.push_back(name);
     }
-    std::sort(layers.begin(), layers.end(), naturalLess);
+    std::sort(layers.begin(), layers.end(), natural_less);
     std::map<std::string, QTreeWidgetItem*> groups;
     for (const std::string& layer : layers) {
         const std::string group = layer_group(layer);
@@ -556,6 +533,7 @@ void HistogramInspector::onSeriesRead(const TensorSeries& series) {
     slider_->setValue(follow ? slider_->maximum() : std::min(kept, slider_->maximum()));
     updating_controls_ = false;
     redraw();
+    applyPendingStep();
 }
 
 std::optional<int64_t> HistogramInspector::currentStep() const {
@@ -599,12 +577,7 @@ void HistogramInspector::applyTheme() {
     for (QCustomPlot* plot : {step_plot_, time_plot_}) {
         theme_.apply(*plot);
     }
-    QCPAxis* scale_axis = colour_scale_->axis();
-    scale_axis->setBasePen(QPen(theme_.foreground));
-    scale_axis->setTickPen(QPen(theme_.foreground));
-    scale_axis->setSubTickPen(QPen(theme_.foreground));
-    scale_axis->setTickLabelColor(theme_.foreground);
-    scale_axis->setLabelColor(theme_.foreground);
+    theme_.apply(*colour_scale_);
     redraw();
 }
 
@@ -947,7 +920,7 @@ void HistogramInspector::drawHeatmap() {
         }
     }
     heatmap_->setColorScale(colour_scale_);
-    heatmap_->setGradient(heatmapGradient(theme_.background));
+    heatmap_->setGradient(theme_.heatmapGradient(true));
     heatmap_->setDataRange(QCPRange(0, std::max(top, 1.0)));
     heatmap_->setInterpolate(false);
     const double half = columns > 1 ? (step_hi - step_lo) / (columns - 1) / 2 : 0.5;

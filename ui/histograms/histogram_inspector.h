@@ -143,6 +143,9 @@ Q_SIGNALS:
     void selectionChanged(qint64 run_id, const QString& layer, const QString& kind);
 
 public Q_SLOTS:
+    // One tensor at one of its recorded steps; the step is shown as soon as the series that
+    // holds it has been read (another selection first forgets it).
+    void showStep(qint64 run_id, const QString& layer, const QString& kind, qint64 step);
     void onCatalogueRead(const lowbit::ui::TelemetryCatalogue& catalogue);
     void onSeriesRead(const lowbit::ui::TensorSeries& series);
 
@@ -161,6 +164,7 @@ private:
     void drawPercentiles();
     void updateStatistics();
     void setStatistic(const QString& name, const QString& text);
+    void applyPendingStep();
 
     RunsModel* runs_;
     QThread thread_;
@@ -196,6 +200,7 @@ private:
     QString heatmap_scheme_;
     int heatmap_first_bin_ = 0;
     bool updating_controls_ = false;
+    std::optional<int64_t> pending_step_;
 };
 
 }  // namespace lowbit::ui

@@ -1,6 +1,7 @@
 #include "histograms/histogram_math.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -169,6 +170,17 @@ double heatmap_cell_value(int64_t count) {
     return std::log10(1.0 + static_cast<double>(std::max<int64_t>(count, 0)));
 }
 
+const std::vector<std::string>& tensor_kinds() {
+    static const std::vector<std::string> kinds = [] {
+        std::vector<std::string> names;
+        for (const auto& entry : kKinds) {
+            names.emplace_back(entry.kind);
+        }
+        return names;
+    }();
+    return kinds;
+}
+
 std::string tensor_kind_short(const std::string& kind) {
     for (const auto& entry : kKinds) {
         if (kind == entry.kind) {
@@ -202,6 +214,36 @@ std::string layer_group(const std::string& layer) {
         return c >= '0' && c <= '9';
     });
     return numeric ? layer.substr(0, second) : std::string();
+}
+
+bool natural_less(const std::string& a, const std::string& b) {
+    size_t i = 0, j = 0;
+    while (i < a.size() && j < b.size()) {
+        if (std::isdigit(static_cast<unsigned char>(a[i])) &&
+            std::isdigit(static_cast<unsigned char>(b[j]))) {
+            size_t ei = i, ej = j;
+            while (ei < a.size() && std::isdigit(static_cast<unsigned char>(a[ei]))) {
+                ++ei;
+            }
+            while (ej < b.size() && std::isdigit(static_cast<unsigned char>(b[ej]))) {
+                ++ej;
+            }
+            const auto na = std::stoll(a.substr(i, ei - i));
+            const auto nb = std::stoll(b.substr(j, ej - j));
+            if (na != nb) {
+                return na < nb;
+            }
+            i = ei;
+            j = ej;
+            continue;
+        }
+        if (a[i] != b[j]) {
+            return a[i] < b[j];
+        }
+        ++i;
+        ++j;
+    }
+    return a.size() - i < b.size() - j;
 }
 
 }  // namespace lowbit::ui

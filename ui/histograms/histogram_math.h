@@ -70,6 +70,10 @@ double heatmap_cell_value(int64_t count);
 std::vector<double> rebin_uniform(
     const std::vector<int64_t>& counts, double lo, double hi, double to_lo, double to_hi, int bins);
 
+// The tensor kinds in the order the views list them: weight, activation, grad_output, optim_m,
+// optim_v.
+const std::vector<std::string>& tensor_kinds();
+
 // Short names of the tensor kinds as the inspector shows them (W, A, G, m, v) and back.
 std::string tensor_kind_short(const std::string& kind);
 std::optional<std::string> tensor_kind_from_text(const std::string& text);  // W or weight, ...
@@ -77,5 +81,9 @@ std::optional<std::string> tensor_kind_from_text(const std::string& text);  // W
 // The block a layer belongs to in the layer tree: "blocks.3.attn.qkv" -> "blocks.3"; a layer
 // outside the blocks (lm_head) is its own group: "".
 std::string layer_group(const std::string& layer);
+
+// Layer names in model order: numbers inside names compare as numbers ("blocks.10" after
+// "blocks.9"), the rest character by character (lm_head after the blocks).
+bool natural_less(const std::string& a, const std::string& b);
 
 }  // namespace lowbit::ui

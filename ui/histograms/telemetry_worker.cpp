@@ -11,6 +11,7 @@ TelemetryWorker::TelemetryWorker(QString workspace_root, QObject* parent)
     : QObject(parent), root_(std::move(workspace_root)) {
     qRegisterMetaType<lowbit::ui::TelemetryCatalogue>();
     qRegisterMetaType<lowbit::ui::TensorSeries>();
+    qRegisterMetaType<lowbit::ui::StatisticsRows>();
 }
 
 TelemetryWorker::~TelemetryWorker() = default;
@@ -98,7 +99,9 @@ void TelemetryWorker::poll() {
 }
 
 bool TelemetryWorker::readNewStatistics() {
-    const auto rows = reader_->tensor_stats(catalogue_.run_id, {}, {}, stats_row_id_);
+    StatisticsRows read{catalogue_.run_id, stats_row_id_ == 0, {}};
+    read.rows = reader_->tensor_stats(catalogue_.run_id, {}, {}, stats_row_id_);
+    const auto& rows = read.rows;
     if (rows.empty()) {
         return false;
     }
@@ -111,6 +114,7 @@ bool TelemetryWorker::readNewStatistics() {
             addStatistics(row);
         }
     }
+    Q_EMIT statisticsRead(read);
     return true;
 }
 

@@ -48,6 +48,14 @@ struct TelemetryCatalogue {
     int64_t last_step = 0;
 };
 
+// Statistics rows of one run as they are read: all of them after a new run is chosen
+// (`from_start`), then only those with a larger row id (docs/studio.md §Quantization health).
+struct StatisticsRows {
+    int64_t run_id = 0;
+    bool from_start = false;
+    std::vector<store::TensorStatsRecord> rows;
+};
+
 class TelemetryWorker : public QObject {
     Q_OBJECT
 
@@ -68,6 +76,7 @@ public Q_SLOTS:
 Q_SIGNALS:
     void catalogueRead(const lowbit::ui::TelemetryCatalogue& catalogue);
     void seriesRead(const lowbit::ui::TensorSeries& series);
+    void statisticsRead(const lowbit::ui::StatisticsRows& rows);
     void failed(const QString& message);
 
 private:
@@ -90,3 +99,4 @@ private:
 
 Q_DECLARE_METATYPE(lowbit::ui::TelemetryCatalogue)
 Q_DECLARE_METATYPE(lowbit::ui::TensorSeries)
+Q_DECLARE_METATYPE(lowbit::ui::StatisticsRows)

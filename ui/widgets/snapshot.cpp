@@ -18,6 +18,8 @@
 #include "controllers/workspace_worker.h"
 #include "editor/experiment_editor.h"
 #include "editor/recipe_form.h"
+#include "health/cross_run_reader.h"
+#include "health/health_view.h"
 #include "histograms/histogram_inspector.h"
 #include "histograms/telemetry_worker.h"
 #include "models/runs_model.h"
@@ -27,14 +29,8 @@ namespace lowbit::ui {
 
 namespace {
 
-// The inspector on the chosen run (the first of --runs, else the newest run with telemetry),
-// layer and kind, its data read synchronously. Returns an exit code (0: ready).
-int prepare_histograms(HistogramInspector& inspector,
-                       TelemetryWorker& telemetry,
-                       const RunsModel& model,
-                       const SnapshotOptions& options,
-                       QString& error) {
-    std::optional<std::string> kind;
+// --kind as a tensor kind ("weight", ...); empty when not given. False (and `error`) when unknown.
+bool parse_kind(const SnapshotOptions& options, std::optional<std::string>& kind, QString& error) {
     if (!options.kind.isEmpty()) {
         kind = tensor_kind_from_text(options.kind.toStdString());
         if (!kind) {
@@ -42,10 +38,17 @@ int prepare_histograms(HistogramInspector& inspector,
                         "--kind %1: expected W, A, G, m or v (or weight, activation, "
                         "grad_output, optim_m, optim_v)")
                         .arg(options.kind);
-            return 2;
+            return false;
         }
     }
-    telemetry.open(0);
+    return true;
+}
+
+// The first of --runs, else the newest run with telemetry (nullopt and `error` when none has).
+std::optional<int64_t> chosen_run(const TelemetryWorker& telemetry,
+                                  const RunsModel& model,
+                                  const SnapshotOptions& options,
+                                  QString& error) {
     std::vector<int64_t> candidates;
     const auto visible = model.visibleRuns();
     for (const RunRow& row : model.runs()) {  // newest first
@@ -57,8 +60,26 @@ int prepare_histograms(HistogramInspector& inspector,
     const auto run = options.runs.isEmpty() ? telemetry.firstRunWithTelemetry(candidates)
                                             : std::optional<int64_t>(candidates.front());
     if (!run) {
-        error =
-            QStringLiteral("--view histograms: no run in %1 has telemetry").arg(options.workspace);
+        error = QStringLiteral("--view %1: no run in %2 has telemetry")
+                    .arg(options.view, options.workspace);
+    }
+    return run;
+}
+
+// The inspector on the chosen run (the first of --runs, else the newest run with telemetry),
+// layer and kind, its data read synchronously. Returns an exit code (0: ready).
+int prepare_histograms(HistogramInspector& inspector,
+                       TelemetryWorker& telemetry,
+                       const RunsModel& model,
+                       const SnapshotOptions& options,
+                       QString& error) {
+    std::optional<std::string> kind;
+    if (!parse_kind(options, kind, error)) {
+        return 2;
+    }
+    telemetry.open(0);
+    const auto run = chosen_run(telemetry, model, options, error);
+    if (!run) {
         return 2;
     }
     inspector.connectWorker(&telemetry);
@@ -91,6 +112,42 @@ int prepare_histograms(HistogramInspector& inspector,
     return 0;
 }
 
+// The health view on the chosen run and --kind (default W), its data read synchronously.
+int prepare_health(HealthView& view,
+                   TelemetryWorker& telemetry,
+                   CrossRunReader& reader,
+                   const RunsModel& model,
+                   const SnapshotOptions& options,
+                   QString& error) {
+    std::optional<std::string> kind;
+    if (!parse_kind(options, kind, error)) {
+        return 2;
+    }
+    telemetry.open(0);
+    reader.open();
+    const auto run = chosen_run(telemetry, model, options, error);
+    if (!run) {
+        return 2;
+    }
+    view.connectReaders(&telemetry, &reader);
+    view.setRun(*run);
+    view.setKind(QString::fromStdString(kind.value_or("weight")));
+    for (int round = 0; round < 8; ++round) {
+        QApplication::processEvents();  // the queued selections reach the readers
+    }
+    if (view.statistics().empty()) {
+        error = QStringLiteral("--runs: run %1 has no telemetry").arg(*run);
+        return 2;
+    }
+    if (view.grid().empty()) {
+        error = QStringLiteral("--kind %1: run %2 recorded no statistics of that kind")
+                    .arg(options.kind)
+                    .arg(*run);
+        return 2;
+    }
+    return 0;
+}
+
 }  // namespace
 
 int render_snapshot(const SnapshotOptions& options, QString& error) {
@@ -98,16 +155,22 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
                                QStringLiteral("editor"),
                                QStringLiteral("charts"),
                                QStringLiteral("histograms"),
-                               QStringLiteral("compare")};
+                               QStringLiteral("compare"),
+                               QStringLiteral("health")};
     if (!built.contains(options.view)) {
-        error =
-            QStringLiteral("--view %1: unknown view (runs, editor, charts, histograms, compare)")
-                .arg(options.view);
+        error = QStringLiteral(
+                    "--view %1: unknown view (runs, editor, charts, histograms, compare, health)")
+                    .arg(options.view);
         return 2;
     }
     const bool histograms = options.view == QLatin1String("histograms");
-    if (!histograms && (!options.layer.isEmpty() || !options.kind.isEmpty())) {
-        error = QStringLiteral("--layer/--kind apply to --view histograms only");
+    const bool health = options.view == QLatin1String("health");
+    if (!histograms && !options.layer.isEmpty()) {
+        error = QStringLiteral("--layer applies to --view histograms only");
+        return 2;
+    }
+    if (!histograms && !health && !options.kind.isEmpty()) {
+        error = QStringLiteral("--kind applies to --view histograms and health only");
         return 2;
     }
     RunsModel model;
@@ -144,7 +207,18 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
     QWidget* view = nullptr;
     std::unique_ptr<QWidget> owner;
     std::unique_ptr<TelemetryWorker> telemetry;
-    if (histograms) {
+    std::unique_ptr<CrossRunReader> cross_runs;
+    if (health) {
+        auto* health_view = new HealthView(&model);
+        owner.reset(health_view);
+        view = health_view;
+        telemetry = std::make_unique<TelemetryWorker>(options.workspace);
+        cross_runs = std::make_unique<CrossRunReader>(options.workspace);
+        if (const int code =
+                prepare_health(*health_view, *telemetry, *cross_runs, model, options, error)) {
+            return code;
+        }
+    } else if (histograms) {
         auto* inspector = new HistogramInspector(&model);
         owner.reset(inspector);
         view = inspector;
@@ -206,6 +280,9 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
         compare->curves()->resetZoom();
         compare->curves()->plot()->replot();
         compare->groupPlot()->replot();
+    }
+    if (auto* health_view = qobject_cast<HealthView*>(view)) {
+        health_view->heatmapPlot()->replot();
     }
     if (auto* charts = qobject_cast<ChartsView*>(view)) {
         for (ScalarChart* chart : charts->charts()) {
