@@ -29,6 +29,7 @@
 #include "histograms/histogram_inspector.h"
 #include "models/alerts_model.h"
 #include "models/runs_model.h"
+#include "tradeoff/tradeoff_view.h"
 #include "widgets/launch_panel.h"
 #include "widgets/run_browser.h"
 
@@ -90,6 +91,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     alerts_dock_->setWidget(alerts_view);
     addDockWidget(Qt::BottomDockWidgetArea, alerts_dock_);
     tabifyDockWidget(histogram_dock, alerts_dock_);
+    tradeoff_ = new TradeoffView;
+    auto* tradeoff_dock = new QDockWidget(tr("Trade-off"), this);
+    tradeoff_dock->setObjectName(QStringLiteral("tradeoffDock"));
+    tradeoff_dock->setWidget(tradeoff_);
+    addDockWidget(Qt::BottomDockWidgetArea, tradeoff_dock);
+    tabifyDockWidget(histogram_dock, tradeoff_dock);
+    connect(tradeoff_, &TradeoffView::runActivated, browser_, &RunBrowser::selectRun);
     histogram_dock->raise();
 
     connect(editor_, &ExperimentEditor::launchRequested, this, [this](const QString& recipe) {
@@ -270,6 +278,7 @@ void MainWindow::openWorkspace(const QString& root) {
             Qt::UniqueConnection);
     connect(browser_, &RunBrowser::stopRequested, this, &MainWindow::stopRun, Qt::UniqueConnection);
     histograms_->openWorkspace(workspace_);
+    tradeoff_->setWorkspace(workspace_);
     editor_->setLaunchFolder(QDir(workspace_).filePath(QStringLiteral("studio-recipes")));
     workspace_label_->setText(tr("Workspace: %1").arg(workspace_));
     setWindowTitle(tr("Lowbit Studio — %1").arg(workspace_));

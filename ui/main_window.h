@@ -26,6 +26,7 @@ class LaunchPanel;
 class RunBrowser;
 class RunLauncher;
 class RunsModel;
+class TradeoffView;
 class WorkspaceWorker;
 
 class MainWindow : public QMainWindow {
@@ -96,6 +97,7 @@ private:
     LaunchPanel* launch_panel_ = nullptr;
     ExperimentEditor* editor_ = nullptr;
     HistogramInspector* histograms_ = nullptr;
+    TradeoffView* tradeoff_ = nullptr;
     QDockWidget* launch_dock_ = nullptr;
     AlertsModel* alerts_ = nullptr;
     QDockWidget* alerts_dock_ = nullptr;
