@@ -31,6 +31,7 @@
 #include "histograms/histogram_inspector.h"
 #include "models/alerts_model.h"
 #include "models/runs_model.h"
+#include "tradeoff/tradeoff_view.h"
 #include "widgets/launch_panel.h"
 #include "widgets/run_browser.h"
 
@@ -115,6 +116,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
             histogram_dock->show();
             histogram_dock->raise();
         });
+
+    tradeoff_ = new TradeoffView;
+    auto* tradeoff_dock = new QDockWidget(tr("Trade-off"), this);
+    tradeoff_dock->setObjectName(QStringLiteral("tradeoffDock"));
+    tradeoff_dock->setWidget(tradeoff_);
+    addDockWidget(Qt::BottomDockWidgetArea, tradeoff_dock);
+    tabifyDockWidget(histogram_dock, tradeoff_dock);
+    connect(tradeoff_, &TradeoffView::runActivated, browser_, &RunBrowser::selectRun);
     histogram_dock->raise();
 
     connect(editor_, &ExperimentEditor::launchRequested, this, [this](const QString& recipe) {
@@ -301,6 +310,8 @@ void MainWindow::openWorkspace(const QString& root) {
     histograms_->openWorkspace(workspace_);
     compare_->setWorkspace(workspace_);
     health_->openWorkspace(workspace_);
+
+    tradeoff_->setWorkspace(workspace_);
     editor_->setLaunchFolder(QDir(workspace_).filePath(QStringLiteral("studio-recipes")));
     workspace_label_->setText(tr("Workspace: %1").arg(workspace_));
     setWindowTitle(tr("Lowbit Studio — %1").arg(workspace_));

@@ -28,6 +28,7 @@ class LaunchPanel;
 class RunBrowser;
 class RunLauncher;
 class RunsModel;
+class TradeoffView;
 class WorkspaceWorker;
 
 class MainWindow : public QMainWindow {
@@ -108,6 +109,7 @@ private:
     HistogramInspector* histograms_ = nullptr;
     CompareView* compare_ = nullptr;
     HealthView* health_ = nullptr;
+    TradeoffView* tradeoff_ = nullptr;
     QDockWidget* launch_dock_ = nullptr;
     AlertsModel* alerts_ = nullptr;
     QDockWidget* alerts_dock_ = nullptr;

@@ -6,6 +6,10 @@
 
 namespace lowbit::ui {
 
+int quantizer_bits(const config::QuantizerSpec& spec) {
+    return spec.enabled() ? spec.bits : 32;
+}
+
 std::string recipe_bits_label(const std::string& recipe_json) {
     if (recipe_json.empty()) {
         return {};
@@ -14,7 +18,7 @@ std::string recipe_bits_label(const std::string& recipe_json) {
         const config::Recipe recipe = config::recipe_from_json(nlohmann::json::parse(recipe_json));
         const auto& q = recipe.quant;
         auto bits = [](const config::QuantizerSpec& spec) {
-            return std::to_string(spec.enabled() ? spec.bits : 32);
+            return std::to_string(quantizer_bits(spec));
         };
         return "W" + bits(q.weight) + " A" + bits(q.activation) + " G" + bits(q.grad_output) +
                " m" + bits(q.optim_m) + " v" + bits(q.optim_v);

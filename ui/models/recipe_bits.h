@@ -3,9 +3,14 @@
 // from the validated recipe JSON stored with the run (docs/quantized-pretraining.md §Recipe).
 #pragma once
 
+#include "lowbit/config/recipe.h"
+
 #include <string>
 
 namespace lowbit::ui {
+
+// The bits a quantizer stores its tensor in: its bits when enabled, else 32 (full precision).
+int quantizer_bits(const config::QuantizerSpec& spec);
 
 // "" when the JSON is empty or not a recipe this build reads.
 std::string recipe_bits_label(const std::string& recipe_json);

@@ -65,6 +65,23 @@ QList<qint64> RunBrowser::selectedRuns() const {
     return ids;
 }
 
+void RunBrowser::selectRun(qint64 run_id) {
+    const int row = model_->rowOf(run_id);
+    if (row < 0) {
+        return;
+    }
+    const QModelIndex source = model_->index(row, RunsModel::kName);
+    QModelIndex shown = proxy_->mapFromSource(source);
+    if (!shown.isValid()) {
+        filter_->clear();
+        shown = proxy_->mapFromSource(source);
+    }
+    if (shown.isValid()) {
+        table_->selectRow(shown.row());
+        table_->scrollTo(shown);
+    }
+}
+
 void RunBrowser::showColumnMenu(const QPoint& at) {
     QMenu menu;
     QHeaderView* header = table_->horizontalHeader();

@@ -35,6 +35,8 @@ public:
     void restoreHeaderState(const QByteArray& state);
     // Run ids of the selected rows.
     QList<qint64> selectedRuns() const;
+    // Selects and shows the run's row, clearing a filter that hides it.
+    void selectRun(qint64 run_id);
 
 Q_SIGNALS:
     void resumeRequested(qint64 run_id);
