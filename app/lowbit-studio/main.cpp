@@ -2,7 +2,7 @@
 //   lowbit-studio [--workspace DIR] [--theme system|light|dark]
 //   lowbit-studio --demo [--workspace DIR] [-- LOWBIT-TRAIN-OPTIONS...]
 //   lowbit-studio --workspace DIR --snapshot OUT.png --view
-//   runs|editor|charts|histograms|compare|health
+//   runs|editor|charts|histograms|compare|health|tradeoff
 //                 [--runs A,B] [--layer L --kind K]
 #include "lowbit/store/workspace.h"
 
@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
                                       QStringLiteral("OUT.png"));
     const QCommandLineOption view(
         QStringLiteral("view"),
-        QStringLiteral("runs, editor, charts, histograms, compare or health"),
+        QStringLiteral("runs, editor, charts, histograms, compare, health or tradeoff"),
         QStringLiteral("VIEW"));
     const QCommandLineOption runs(QStringLiteral("runs"),
                                   QStringLiteral("Runs to show (ids or names, comma separated)"),
@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
         }
         if (!parser.isSet(view)) {
             return usage_error(QStringLiteral(
-                "--snapshot needs --view runs|editor|charts|histograms|compare|health"));
+                "--snapshot needs --view runs|editor|charts|histograms|compare|health|tradeoff"));
         }
         lowbit::ui::SnapshotOptions options;
         options.workspace = root;

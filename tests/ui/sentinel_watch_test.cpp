@@ -83,7 +83,7 @@ std::vector<store::AlertRecord> pollOnce(SentinelWatch& watch, const QString& ro
     auto workspace = store::Workspace::open(root.toStdString(), store::OpenMode::kReadOnly);
     store::RunReader reader(workspace);
     const auto rows = read_run_rows(reader, store::LivenessCheck::here());
-    return watch.poll(reader, root.toStdString(), rows);
+    return watch.poll(workspace, reader, rows);
 }
 
 }  // namespace
@@ -100,17 +100,17 @@ private Q_SLOTS:
 
     void nanAndClipInARunningRunAreStoredOnce() {
         int64_t sick = 0;
-        int64_t clean = 0;
-        int64_t finished = 0;
         {
             auto workspace = store::Workspace::open(root_.toStdString());
             store::RunWriter writer(workspace);
             sick = newRun(writer, "sick", store::RunStatus::kRunning);
-            clean = newRun(writer, "clean", store::RunStatus::kRunning);
-            finished = newRun(writer, "finished", store::RunStatus::kCompleted);
+            // A clean running run and a finished one with a NaN (not live: not watched) must add
+            // nothing to the alerts listed below.
+            const int64_t clean = newRun(writer, "clean", store::RunStatus::kRunning);
+            const int64_t finished = newRun(writer, "finished", store::RunStatus::kCompleted);
             addLosses(writer, sick, 1, 40, 31);
             addLosses(writer, clean, 1, 40, -1);
-            addLosses(writer, finished, 1, 40, 12);  // not live: not watched
+            addLosses(writer, finished, 1, 40, 12);
             store::TensorStatsRecord stats;
             stats.run_id = sick;
             stats.step = 20;
@@ -129,8 +129,6 @@ private Q_SLOTS:
                                            Row{sick, "clip", 20, "blocks.0.mlp.fc A"}};
         QCOMPARE(storedAlerts(root_), expected);
         QCOMPARE(raised[0].row_id, int64_t{1});
-        std::ignore = clean;
-        std::ignore = finished;
 
         // More rows with another NaN: the rule already fired for this run.
         {

@@ -279,6 +279,29 @@ private Q_SLOTS:
         QVERIFY(!missing.skippedLabel()->text().isEmpty());
     }
 
+    void onlyCompletedRunsArePlaced() {
+        // The same record and results: completed it is a point at its last val/loss; stopped or
+        // still running, its last val/loss is not final and it is left out, saying why.
+        store::RunRecord record;
+        record.id = 7;
+        record.name = "half-way";
+        record.recipe_json = presetJson("baseline");
+        record.status = store::RunStatus::kCompleted;
+        store::RunResults results;
+        results.final["val/loss"] = {500, 2.5};
+        std::string reason;
+        const auto placed = tradeoff_run(record, results, reason);
+        QVERIFY(placed.has_value());
+        QCOMPARE(placed->final_val_loss, 2.5);
+        for (auto status : {store::RunStatus::kStopped, store::RunStatus::kRunning}) {
+            record.status = status;
+            reason.clear();
+            QVERIFY(!tradeoff_run(record, results, reason).has_value());
+            QVERIFY2(QString::fromStdString(reason).startsWith(QStringLiteral("not completed")),
+                     reason.c_str());
+        }
+    }
+
     void clickingAPointSelectsItsRun() {
         TradeoffView view;
         view.resize(900, 700);

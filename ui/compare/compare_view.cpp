@@ -69,10 +69,7 @@ CompareView::CompareView(RunsModel* runs, QWidget* parent) : QWidget(parent), ru
             scheduleRefresh();
         }
     });
-    connect(runs_, &QAbstractItemModel::rowsInserted, this, &CompareView::updateSources);
-    connect(runs_, &QAbstractItemModel::rowsRemoved, this, &CompareView::updateSources);
-    connect(runs_, &QAbstractItemModel::modelReset, this, &CompareView::updateSources);
-    connect(runs_, &QAbstractItemModel::dataChanged, this, &CompareView::updateSources);
+    connect(runs_, &RunsModel::runsChanged, this, &CompareView::updateSources);
     updateSources();
 }
 
@@ -224,6 +221,8 @@ void CompareView::buildControls() {
     });
     connect(members_box_, &QCheckBox::toggled, this, &CompareView::setShowMembers);
     connect(diff_only_, &QCheckBox::toggled, config_diff_, &ConfigDiffModel::setDiffOnly);
+    // The keys that tell runs apart are what a comparison is read for; the rest is one click away.
+    diff_only_->setChecked(true);
     applyTheme();
 }
 

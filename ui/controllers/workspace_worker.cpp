@@ -124,7 +124,7 @@ void WorkspaceWorker::watchForDivergence() {
             Q_EMIT alertsRead(stored, false);
         }
     }
-    auto raised = sentinel_.poll(*reader_, root_.toStdString(), rows_);
+    auto raised = sentinel_.poll(*workspace_, *reader_, rows_);
     if (!raised.empty()) {
         Q_EMIT alertsRead(raised, true);
     }

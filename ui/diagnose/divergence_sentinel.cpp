@@ -78,7 +78,7 @@ void DivergenceSentinel::set_rules(const SentinelRules& rules) {
     rules_ = rules;
     // A shorter window applies from the next point on: drop what it no longer covers.
     for (auto& [key, window] : windows_) {
-        while (static_cast<int>(window.size()) > std::max(rules_.window, kMinWindowPoints)) {
+        while (static_cast<int>(window.size()) > window_capacity()) {
             window.pop_front();
         }
     }
@@ -167,7 +167,7 @@ std::optional<SentinelAlarm> DivergenceSentinel::check_point(const store::Scalar
         }
     }
     window.push_back({point.step, x});
-    while (static_cast<int>(window.size()) > std::max(rules_.window, kMinWindowPoints)) {
+    while (static_cast<int>(window.size()) > window_capacity()) {
         window.pop_front();
     }
     return alarm;

@@ -6,6 +6,7 @@
 
 #include "lowbit/store/records.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -84,6 +85,11 @@ private:
 
     std::optional<SentinelAlarm> check_point(const store::ScalarPoint& point, Window& window);
     bool fire_once(int64_t run_id, SentinelRule rule);
+
+    // Points kept per key: the rules' window, and never fewer than the rules need.
+    int window_capacity() const {
+        return std::max(rules_.window, kMinWindowPoints);
+    }
 
     SentinelRules rules_;
     std::map<std::pair<int64_t, std::string>, Window> windows_;  // (run, key): finite values

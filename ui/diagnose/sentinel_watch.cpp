@@ -46,8 +46,8 @@ void SentinelWatch::prime(const store::Workspace& workspace, int64_t run_id) {
     }
 }
 
-std::vector<store::AlertRecord> SentinelWatch::poll(const store::RunReader& reader,
-                                                    const std::filesystem::path& root,
+std::vector<store::AlertRecord> SentinelWatch::poll(const store::Workspace& workspace,
+                                                    const store::RunReader& reader,
                                                     const std::vector<RunRow>& rows) {
     std::set<int64_t> running;
     for (const auto& row : rows) {
@@ -61,9 +61,9 @@ std::vector<store::AlertRecord> SentinelWatch::poll(const store::RunReader& read
 
     std::vector<SentinelAlarm> alarms;
     std::unique_ptr<store::Workspace> writable;
-    auto workspace = [&]() -> store::Workspace& {
+    auto writable_workspace = [&]() -> store::Workspace& {
         if (!writable) {
-            writable = std::make_unique<store::Workspace>(store::Workspace::open(root));
+            writable = std::make_unique<store::Workspace>(store::Workspace::open(workspace.root()));
         }
         return *writable;
     };
@@ -74,7 +74,7 @@ std::vector<store::AlertRecord> SentinelWatch::poll(const store::RunReader& read
             continue;
         }
         if (!primed_.contains(run_id)) {
-            prime(workspace(), run_id);
+            prime(workspace, run_id);
         }
         if (!points.empty()) {
             scalar_row_id_[run_id] = points.back().row_id;
@@ -108,7 +108,7 @@ std::vector<store::AlertRecord> SentinelWatch::poll(const store::RunReader& read
         alert.threshold = alarm.threshold;
         alert.message = alarm.message;
         alert.created_at = unix_now();
-        alert.row_id = store::add_run_alert(workspace(), alert);
+        alert.row_id = store::add_run_alert(writable_workspace(), alert);
         alerts.push_back(std::move(alert));
     }
     return alerts;

@@ -10,7 +10,6 @@
 #include "lowbit/store/run_reader.h"
 
 #include <cstdint>
-#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -31,11 +30,11 @@ public:
         return sentinel_.rules();
     }
 
-    // `reader` is the worker's read-only connection; alerts are written through a read-write
-    // connection to the workspace at `root`, opened only when there is one to write. Throws
+    // `workspace` and `reader` are the worker's read-only connection; alerts are written through
+    // a read-write connection to the same folder, opened only when there is one to write. Throws
     // store::StoreError when the database cannot be read or written.
-    std::vector<store::AlertRecord> poll(const store::RunReader& reader,
-                                         const std::filesystem::path& root,
+    std::vector<store::AlertRecord> poll(const store::Workspace& workspace,
+                                         const store::RunReader& reader,
                                          const std::vector<RunRow>& rows);
 
 private:

@@ -40,10 +40,7 @@ HealthView::HealthView(RunsModel* runs, QWidget* parent) : QWidget(parent), runs
     buildControls();
     applyTheme();
     if (runs_ != nullptr) {
-        connect(runs_, &QAbstractItemModel::modelReset, this, &HealthView::refreshRuns);
-        connect(runs_, &QAbstractItemModel::rowsInserted, this, &HealthView::refreshRuns);
-        connect(runs_, &QAbstractItemModel::rowsRemoved, this, &HealthView::refreshRuns);
-        connect(runs_, &QAbstractItemModel::dataChanged, this, &HealthView::refreshRuns);
+        connect(runs_, &RunsModel::runsChanged, this, &HealthView::refreshRuns);
         refreshRuns();
     }
 }

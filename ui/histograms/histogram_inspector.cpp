@@ -104,10 +104,7 @@ HistogramInspector::HistogramInspector(RunsModel* runs, QWidget* parent)
     buildControls();
     applyTheme();
     if (runs_ != nullptr) {
-        connect(runs_, &QAbstractItemModel::modelReset, this, &HistogramInspector::refreshRuns);
-        connect(runs_, &QAbstractItemModel::rowsInserted, this, &HistogramInspector::refreshRuns);
-        connect(runs_, &QAbstractItemModel::rowsRemoved, this, &HistogramInspector::refreshRuns);
-        connect(runs_, &QAbstractItemModel::dataChanged, this, &HistogramInspector::refreshRuns);
+        connect(runs_, &RunsModel::runsChanged, this, &HistogramInspector::refreshRuns);
         refreshRuns();
     }
 }

@@ -36,7 +36,12 @@ QVariant sortValue(const std::optional<double>& value) {
 
 }  // namespace
 
-RunsModel::RunsModel(QObject* parent) : QAbstractTableModel(parent) {}
+RunsModel::RunsModel(QObject* parent) : QAbstractTableModel(parent) {
+    connect(this, &QAbstractItemModel::modelReset, this, &RunsModel::runsChanged);
+    connect(this, &QAbstractItemModel::rowsInserted, this, &RunsModel::runsChanged);
+    connect(this, &QAbstractItemModel::rowsRemoved, this, &RunsModel::runsChanged);
+    connect(this, &QAbstractItemModel::dataChanged, this, &RunsModel::runsChanged);
+}
 
 int RunsModel::rowCount(const QModelIndex& parent) const {
     return parent.isValid() ? 0 : static_cast<int>(rows_.size());

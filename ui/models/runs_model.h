@@ -70,6 +70,9 @@ public:
 Q_SIGNALS:
     void annotationEdited(qint64 runId, int field, const QString& text);  // field: RunAnnotation
     void visibleRunsChanged();
+    // Any change of the rows (reset, rows inserted or removed, data changed): what views that
+    // list the runs follow.
+    void runsChanged();
 
 private:
     std::vector<RunRow> rows_;

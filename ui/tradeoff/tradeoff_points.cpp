@@ -51,6 +51,12 @@ std::string kind_bits_label(TensorKind kind, int bits) {
 std::optional<TradeoffRun> tradeoff_run(const store::RunRecord& record,
                                         const store::RunResults& results,
                                         std::string& reason) {
+    // A running, stopped, killed or failed run's last val/loss is where it happened to be, not
+    // where its recipe ends: placing it beside finished runs would misstate the trade-off.
+    if (record.status != store::RunStatus::kCompleted) {
+        reason = std::string("not completed (") + store::to_string(record.status) + ")";
+        return std::nullopt;
+    }
     const std::optional<double> loss = results.final_value(kTradeoffLossKey);
     if (!loss) {
         reason = std::string("no ") + kTradeoffLossKey + " recorded";

@@ -63,6 +63,8 @@ TradeoffView::TradeoffView(QWidget* parent) : QWidget(parent) {
     plot_->setObjectName(QStringLiteral("tradeoffPlot"));
     plot_->setMinimumSize(320, 240);
     plot_->legend->setVisible(true);
+    // Top centre: the corners hold the full-precision runs (right) and the lowest bit-widths.
+    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignHCenter);
     plot_->setMouseTracking(true);
     point_label_ = new QLabel;
     point_label_->setObjectName(QStringLiteral("tradeoffPoint"));

@@ -23,6 +23,7 @@
 #include "histograms/histogram_inspector.h"
 #include "histograms/telemetry_worker.h"
 #include "models/runs_model.h"
+#include "tradeoff/tradeoff_view.h"
 #include "widgets/run_browser.h"
 
 namespace lowbit::ui {
@@ -156,10 +157,12 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
                                QStringLiteral("charts"),
                                QStringLiteral("histograms"),
                                QStringLiteral("compare"),
-                               QStringLiteral("health")};
+                               QStringLiteral("health"),
+                               QStringLiteral("tradeoff")};
     if (!built.contains(options.view)) {
         error = QStringLiteral(
-                    "--view %1: unknown view (runs, editor, charts, histograms, compare, health)")
+                    "--view %1: unknown view (runs, editor, charts, histograms, compare, health, "
+                    "tradeoff)")
                     .arg(options.view);
         return 2;
     }
@@ -255,6 +258,11 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
         view = compare;
         compare->setWorkspace(options.workspace);
         compare->refresh();
+    } else if (options.view == QLatin1String("tradeoff")) {
+        auto* tradeoff = new TradeoffView;
+        owner.reset(tradeoff);
+        view = tradeoff;
+        tradeoff->setWorkspace(options.workspace);
     } else if (options.view == QLatin1String("runs")) {
         auto* browser = new RunBrowser(&model);
         owner.reset(browser);
@@ -280,6 +288,9 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
         compare->curves()->resetZoom();
         compare->curves()->plot()->replot();
         compare->groupPlot()->replot();
+    }
+    if (auto* tradeoff = qobject_cast<TradeoffView*>(view)) {
+        tradeoff->refresh();  // at its final size
     }
     if (auto* health_view = qobject_cast<HealthView*>(view)) {
         health_view->heatmapPlot()->replot();

@@ -12,7 +12,7 @@ namespace lowbit::ui {
 struct SnapshotOptions {
     QString workspace;
     QString out;
-    QString view;      // runs, editor, charts, histograms, compare, health
+    QString view;      // runs, editor, charts, histograms, compare, health, tradeoff
     QStringList runs;  // ids or names; empty: the runs shown by default
     QString layer;
     QString kind;
