@@ -1,6 +1,9 @@
-// `lowbit train [RECIPE.yaml] ...` and `lowbit train --resume RUN`.
+// `lowbit train [RECIPE.yaml] ...`, `lowbit train --resume RUN` and
+// `lowbit train --fork RUN[@STEP] [RECIPE.yaml] [--set ...]`.
 #include "lowbit/config/recipe_yaml.h"
+#include "lowbit/store/open_for_reading.h"
 #include "lowbit/store/run_results.h"
+#include "lowbit/train/fork_point.h"
 #include "lowbit/train/trainer.h"
 #include "lowbit/util/exit_codes.h"
 #include "lowbit/util/stop_signal.h"
@@ -21,6 +24,7 @@ struct TrainOptions {
     std::string device;
     std::string resume;
     std::string init_from;
+    std::string fork;
     std::string tags;
     std::string group;
 };
@@ -32,9 +36,25 @@ int run_train(const TrainOptions& options, const CommonOptions& common) {
     request.device = options.device;
     request.resume_run = options.resume;
     request.init_from = options.init_from;
+    request.fork_from = options.fork;
     request.tags = options.tags;
     request.group = options.group;
-    if (options.resume.empty()) {
+    if (!options.fork.empty()) {
+        if (!options.resume.empty() || !options.init_from.empty()) {
+            throw util::BadInput(
+                "--fork starts a new run from a checkpoint; it cannot be combined "
+                "with --resume or --init-from");
+        }
+        // The recipe of the fork: the given file, else the parent's own recipe; --set on top.
+        if (options.recipe_file.empty()) {
+            const store::Workspace workspace = store::open_for_reading(request.workspace_root);
+            const config::Recipe parent =
+                train::parent_recipe(train::resolve_fork_point(workspace, options.fork));
+            request.recipe = config::apply_overrides(parent, options.overrides);
+        } else {
+            request.recipe = config::load_recipe_file(options.recipe_file, options.overrides);
+        }
+    } else if (options.resume.empty()) {
         // No recipe file: the embedded default (builtin:markov), so a fresh install trains
         // something real with no data at all.
         request.recipe = options.recipe_file.empty()
@@ -102,6 +122,10 @@ void add_train_command(CLI::App& app, CommonOptions& common, int& exit_code) {
     cmd->add_option("--init-from",
                     options->init_from,
                     "Initialise weights from a checkpoint folder or a run (e.g. an import)");
+    cmd->add_option("--fork",
+                    options->fork,
+                    "Start a new run from a checkpoint of run RUN (id or name; @STEP: that step's "
+                    "checkpoint, else the latest), with its recipe changed by RECIPE or --set");
     cmd->add_option("--tags", options->tags, "Comma-separated tags");
     cmd->add_option("--group", options->group, "Group name (runs compared together)");
     cmd->callback([options, &common, &exit_code] { exit_code = run_train(*options, common); });

@@ -19,6 +19,10 @@ struct Describer {
     std::string operator()(const Started& e) const {
         std::string text = "device " + e.device + ", " + std::to_string(e.parameters) +
                            " parameters, " + std::to_string(e.steps) + " steps";
+        if (e.parent_run_id != 0) {
+            return text + ", forked from run " + std::to_string(e.parent_run_id) + " at " +
+                   e.fork_checkpoint;
+        }
         return e.init_from.empty() ? text : text + ", weights from " + e.init_from;
     }
 

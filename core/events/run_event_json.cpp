@@ -10,8 +10,17 @@
 
 namespace lowbit::events {
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(
-    Started, run_id, run_dir, device, parameters, steps, tokens_per_step, init_from)
+// Events stored before forks existed have no parent fields: they read as 0 and "".
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Started,
+                                                run_id,
+                                                run_dir,
+                                                device,
+                                                parameters,
+                                                steps,
+                                                tokens_per_step,
+                                                init_from,
+                                                parent_run_id,
+                                                fork_checkpoint)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(
     Resumed, run_id, run_dir, device, parameters, steps, tokens_per_step, checkpoint)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(

@@ -6,7 +6,10 @@
 #include "lowbit/io/model_state.h"
 #include "lowbit/quant/quant_plan.h"
 #include "lowbit/store/run_reader.h"
+#include "lowbit/train/adamw.h"
+#include "lowbit/train/fork_point.h"
 #include "lowbit/train/make_optimizer.h"
+#include "lowbit/train/quantized_adamw.h"
 #include "lowbit/util/build_info.h"
 #include "lowbit/util/exit_codes.h"
 
@@ -83,6 +86,47 @@ void build_components(RunContext& run, const fs::path& workspace_root) {
     run.optimizer = make_optimizer(recipe, *run.model);
     // Dropout draws from the default generator; seed it so runs are reproducible.
     torch::manual_seed(recipe.seed);
+}
+
+// The model keys on which a checkpoint's model and the one `run` built disagree ("" if none):
+// a fork changes how a model is trained, not the model. Dropout is training, and the
+// initialisation is replaced by the checkpoint's weights.
+std::string model_mismatch(const nlohmann::json& saved, const nlohmann::json& built) {
+    std::string differences;
+    for (const auto& [key, value] : built.items()) {
+        if (key == "dropout" || key == "init_std") {
+            continue;
+        }
+        const auto found = saved.find(key);
+        if (found == saved.end() || *found != value) {
+            differences += (differences.empty() ? "" : ", ") + key + " " +
+                           (found == saved.end() ? std::string("missing") : found->dump()) +
+                           " there, " + value.dump() + " here";
+        }
+    }
+    return differences;
+}
+
+// Loads a checkpoint's optimizer state into an optimizer whose state formats may differ. A
+// QuantizedAdamW converts by itself (through float32 when the encodings differ); a float32 AdamW
+// reads only float moments, so quantized ones are first dequantized by a QuantizedAdamW over the
+// same parameters that keeps every moment in float32 (docs/quantized-pretraining.md §Forking a
+// run).
+void load_optimizer_state_converted(RunContext& run, const OptimizerState& state) {
+    const bool has_codes = std::any_of(state.begin(), state.end(), [](const auto& entry) {
+        return entry.first.ends_with(".codes");
+    });
+    if (!has_codes || dynamic_cast<AdamW*>(run.optimizer.get()) == nullptr) {
+        run.optimizer->load_state(state);
+        return;
+    }
+    std::vector<QuantizedAdamWParam> parameters;
+    for (const auto& item : run.model->named_parameters()) {
+        parameters.push_back({item.key(), item.value(), std::nullopt, std::nullopt});
+    }
+    QuantizedAdamW float_moments(std::move(parameters), adamw_options(run.recipe.train));
+    float_moments.load_state(state);
+    run.optimizer->load_state(float_moments.state());
 }
 
 }  // namespace
@@ -226,6 +270,68 @@ RunContext resume_run_context(const TrainRequest& request,
     run.resumed_from = checkpoint->path;
     // Rows logged after the checkpoint are recomputed identically by the resumed run.
     writer.truncate_after(run.run_id, run.start_step);
+    return run;
+}
+
+}  // namespace lowbit::train
+
+namespace lowbit::train {
+
+RunContext fork_run_context(const TrainRequest& request,
+                            store::Workspace& workspace,
+                            store::RunWriter& writer) {
+    const ForkPoint fork = resolve_fork_point(workspace, request.fork_from);
+    const std::string where = "--fork: run " + std::to_string(fork.parent.id) + " ('" +
+                              fork.parent.name + "') at step " + std::to_string(fork.step);
+    RunContext run;
+    run.recipe = request.recipe;
+    if (!request.device.empty()) {
+        run.recipe.train.device = device_choice_from_string(request.device);
+    }
+    if (fork.step >= run.recipe.train.steps) {
+        throw util::BadInput(where + ": the fork's train.steps (" +
+                             std::to_string(run.recipe.train.steps) +
+                             ") leaves nothing to train after the fork step");
+    }
+    // As for a new run, every check comes before the run is recorded: a refused fork leaves the
+    // workspace as it was.
+    const fs::path checkpoint_dir = workspace.root() / fork.checkpoint.path;
+    const CheckpointContent content = read_checkpoint(checkpoint_dir, fork.checkpoint.sha256);
+    build_components(run, workspace.root());
+    const std::string mismatch =
+        model_mismatch(content.model_config, model::to_json(run.model->config()));
+    if (!mismatch.empty()) {
+        throw util::BadInput(where + ": the checkpoint's model does not match the fork's recipe (" +
+                             mismatch +
+                             "); a fork changes how the model is trained, not its shape");
+    }
+    load_checkpoint_weights(*run.model, content, checkpoint_dir);
+    run.model->to(run.device);
+    if (content.optimizer.empty()) {
+        throw util::BadInput(where + ": the checkpoint holds no optimizer state");
+    }
+    load_optimizer_state_converted(run, content.optimizer);
+    restore_rng_state(content.rng, run.device);
+    run.start_step = fork.step;
+    run.tokens_seen = content.tokens_seen;
+    run.parent_run_id = fork.parent.id;
+    run.forked_from = fork.checkpoint.path;
+
+    store::RunRecord record;
+    record.name = request.name.empty() ? fork.parent.name + "-fork" + std::to_string(fork.step)
+                                       : request.name;
+    record.kind = "train";
+    record.status = store::RunStatus::kCreated;
+    record.recipe_json = config::recipe_to_json(run.recipe).dump();
+    record.parent_run_id = fork.parent.id;
+    record.fork_step = fork.step;
+    record.tags = request.tags;
+    record.group_name = request.group;
+    record.host = util::host_name();
+    record.build_info_json = util::build_info_json();
+    run.run_id = writer.create_run(record);
+    run.run_dir = workspace.run_dir(run.run_id);
+    fs::create_directories(run.run_dir);
     return run;
 }
 

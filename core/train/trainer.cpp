@@ -81,8 +81,9 @@ void record_peak_memory(nlohmann::json& summary, const torch::Device& device) {
 TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& progress) {
     store::Workspace workspace = store::Workspace::open(request.workspace_root);
     store::RunWriter writer(workspace);
-    RunContext run = request.resume_run.empty() ? create_run_context(request, workspace, writer)
-                                                : resume_run_context(request, workspace, writer);
+    RunContext run = !request.resume_run.empty()  ? resume_run_context(request, workspace, writer)
+                     : !request.fork_from.empty() ? fork_run_context(request, workspace, writer)
+                                                  : create_run_context(request, workspace, writer);
     const config::TrainSpec& spec = run.recipe.train;
     const int batch = spec.batch_size;
     const int context = run.recipe.model.context;
@@ -120,14 +121,17 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
                                     .tokens_per_step = tokens_per_step,
                                     .checkpoint = run.resumed_from});
     } else {
-        stream.emit(0,
+        // A fork starts at its fork step (docs/progress-events.md, "started").
+        stream.emit(run.start_step,
                     events::Started{.run_id = run.run_id,
                                     .run_dir = run.run_dir.string(),
                                     .device = run.device.str(),
                                     .parameters = run.model->parameter_count(),
                                     .steps = spec.steps,
                                     .tokens_per_step = tokens_per_step,
-                                    .init_from = run.init_from.string()});
+                                    .init_from = run.init_from.string(),
+                                    .parent_run_id = run.parent_run_id.value_or(0),
+                                    .fork_checkpoint = run.forked_from});
     }
 
     std::vector<int64_t> inputs(static_cast<size_t>(batch) * context);
@@ -170,7 +174,8 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
 
     try {
         if (!run.resumed) {
-            evaluate(0);  // the untrained model's loss anchors every curve
+            // The untrained model's loss anchors every curve; a fork's, the loss at its fork step.
+            evaluate(run.start_step);
         }
         for (int64_t step = run.start_step; step < spec.steps; ++step) {
             // ---- step ----

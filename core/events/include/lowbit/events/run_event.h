@@ -21,6 +21,9 @@ struct Started {
     int64_t steps = 0;  // optimizer steps the recipe asks for
     int64_t tokens_per_step = 0;
     std::string init_from;  // the checkpoint folder its weights came from; empty: random init
+    // A fork (started at its fork step): the parent run and its checkpoint folder; 0 and "" else.
+    int64_t parent_run_id = 0;
+    std::string fork_checkpoint;
 };
 
 // A stopped or killed run continues from its latest checkpoint (`step` is that checkpoint's).

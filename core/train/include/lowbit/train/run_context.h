@@ -46,6 +46,10 @@ struct RunContext {
     bool resumed = false;
     std::string resumed_from;         // resume: the checkpoint folder, workspace-relative
     std::filesystem::path init_from;  // new run: the checkpoint its weights came from, if any
+    // fork: the parent run and its checkpoint folder (workspace-relative); start_step is the
+    // fork step
+    std::optional<int64_t> parent_run_id;
+    std::string forked_from;
     nlohmann::json previous_summary = nlohmann::json::object();  // resume: the stored summary
 };
 
@@ -55,6 +59,12 @@ RunContext create_run_context(const TrainRequest& request,
 RunContext resume_run_context(const TrainRequest& request,
                               store::Workspace& workspace,
                               store::RunWriter& writer);
+// A new run from request.fork_from's checkpoint with request.recipe: the parent's weights (the
+// model shapes must match), its optimizer state converted to the recipe's state formats, its RNG
+// state and data position (docs/quantized-pretraining.md §Forking a run).
+RunContext fork_run_context(const TrainRequest& request,
+                            store::Workspace& workspace,
+                            store::RunWriter& writer);
 
 // RNG state of the default generators (CPU and, when present, CUDA) as named tensors.
 NamedTensors capture_rng_state(const torch::Device& device);

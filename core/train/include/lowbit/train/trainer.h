@@ -1,6 +1,7 @@
 // `lowbit train`: trains a language model from a recipe and records the run in a workspace.
-// Creates a new run, or resumes one from its latest checkpoint with results identical to an
-// uninterrupted run (same seed, same batches, restored optimizer and RNG state).
+// Creates a new run, resumes one from its latest checkpoint with results identical to an
+// uninterrupted run (same seed, same batches, restored optimizer and RNG state), or forks a new
+// run from a checkpoint of another with a changed recipe (new bit-widths).
 #pragma once
 
 #include "lowbit/config/recipe.h"
@@ -21,10 +22,13 @@ struct TrainRequest {
     config::Recipe recipe;   // ignored when resuming (the run's stored recipe is used)
     std::string resume_run;  // run id or name; empty: start a new run
     std::string init_from;   // checkpoint folder, or run id/name (its latest checkpoint)
-    std::string name;        // run name; empty: recipe.name
-    std::string tags;        // comma separated
-    std::string group;       // sweeps group their runs
-    std::string device;      // overrides train.device when not empty: auto|cpu|cuda
+    // RUN or RUN@STEP: a new run that continues from that checkpoint of RUN with `recipe`
+    // (fork_point.h; docs/quantized-pretraining.md §Forking a run).
+    std::string fork_from;
+    std::string name;    // run name; empty: recipe.name
+    std::string tags;    // comma separated
+    std::string group;   // sweeps group their runs
+    std::string device;  // overrides train.device when not empty: auto|cpu|cuda
 };
 
 struct TrainOutcome {
