@@ -1,5 +1,6 @@
 #include "main_window.h"
 
+#include "lowbit/config/recipe_json.h"
 #include "lowbit/store/workspace.h"
 
 #include <QActionGroup>
@@ -34,6 +35,7 @@
 #include "tradeoff/tradeoff_view.h"
 #include "widgets/launch_panel.h"
 #include "widgets/run_browser.h"
+#include <nlohmann/json.hpp>
 
 namespace lowbit::ui {
 
@@ -126,11 +128,15 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(tradeoff_, &TradeoffView::runActivated, browser_, &RunBrowser::selectRun);
     histogram_dock->raise();
 
-    connect(editor_, &ExperimentEditor::launchRequested, this, [this](const QString& recipe) {
-        if (launcher_) {
-            launcher_->enqueueTrain(recipe);
-        }
-    });
+    connect(editor_,
+            &ExperimentEditor::launchRequested,
+            this,
+            [this](const QString& recipe, const QStringList& options) {
+                if (launcher_) {
+                    launcher_->enqueueTrain(recipe, {}, options);
+                }
+            });
+    connect(browser_, &RunBrowser::forkRequested, this, &MainWindow::forkRun);
 
     workspace_label_ = new QLabel;
     running_label_ = new QLabel;
@@ -325,6 +331,27 @@ void MainWindow::pushVisibleRuns() {
     const QVector<qint64> list(ids.begin(), ids.end());
     QMetaObject::invokeMethod(
         worker_, [w = worker_, list] { w->setVisibleRuns(list); }, Qt::QueuedConnection);
+}
+
+void MainWindow::forkRun(qint64 run_id, qint64 step) {
+    const RunRow* row = runs_->run(run_id);
+    if (!row) {
+        return;
+    }
+    try {
+        const auto recipe =
+            config::recipe_from_json(nlohmann::json::parse(row->record.recipe_json));
+        editor_->loadForkRecipe(recipe,
+                                ForkOrigin{run_id, step, QString::fromStdString(row->record.name)});
+    } catch (const std::exception& e) {
+        statusBar()->showMessage(
+            tr("Run %1: its stored recipe cannot be read (%2)").arg(run_id).arg(e.what()), 10000);
+        return;
+    }
+    if (auto* dock = qobject_cast<QDockWidget*>(editor_->parentWidget())) {
+        dock->show();
+        dock->raise();
+    }
 }
 
 void MainWindow::stopRun(qint64 run_id) {

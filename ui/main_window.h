@@ -96,6 +96,8 @@ private:
     void stopWorker();
     void pushVisibleRuns();
     void stopRun(qint64 run_id);
+    // Opens the editor on a fork of the run from its checkpoint at `step`.
+    void forkRun(qint64 run_id, qint64 step);
     void editSentinelRules();
     void onAlerts(const std::vector<store::AlertRecord>& alerts, bool raised_now);
 

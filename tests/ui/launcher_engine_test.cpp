@@ -5,7 +5,9 @@
 // killed with SIGKILL leaves the event loop turning and the run shown as killed with its stderr in
 // the launch panel, also for a launcher created afterwards over the same workspace (a restarted
 // studio); a bad recipe ends as "failed to start" with the message lowbit_config gives for the same
-// file.
+// file; a fork launched from the editor starts at its checkpoint, records its parent and carries
+// the edited bit-widths.
+#include "lowbit/config/recipe_json.h"
 #include "lowbit/config/recipe_yaml.h"
 
 #include <QDir>
@@ -21,6 +23,7 @@
 
 #include "controllers/run_launcher.h"
 #include "controllers/workspace_worker.h"
+#include "editor/experiment_editor.h"
 #include "models/recipe_footprint.h"
 #include "models/runs_model.h"
 #include "widgets/launch_panel.h"
@@ -73,6 +76,10 @@ struct RunsSnapshot {
             }
         }
         return QStringLiteral("<not in the model> ") + failure;
+    }
+
+    const RunRow* row(qint64 run_id) const {
+        return model.run(run_id);
     }
 
     QString failure;
@@ -131,6 +138,70 @@ private Q_SLOTS:
             recipe_footprint(lowbit::config::load_recipe_file(recipe_.toStdString())).parameters);
         RunsSnapshot runs(workspace);
         QCOMPARE(runs.status(l.run_id), QStringLiteral("completed"));
+    }
+
+    void forkFromTheEditorStartsAtItsCheckpoint() {
+        const QString workspace = dir_.filePath(QStringLiteral("ws-fork"));
+        RunLauncher launcher(workspace, engine_);
+        const int parent_launch = launcher.enqueueTrain(recipe_);
+        QTRY_VERIFY_WITH_TIMEOUT(launcher.launch(parent_launch)->state == Launch::State::kEnded,
+                                 kRunTimeoutMs);
+        const qint64 parent = launcher.launch(parent_launch)->run_id;
+        QCOMPARE(launcher.launch(parent_launch)->outcome, QStringLiteral("completed"));
+        // The recipe checkpoints every 10 of its 30 steps: the fork menu offers exactly those.
+        RunsSnapshot before(workspace);
+        QVERIFY(before.row(parent) != nullptr);
+        QCOMPARE(before.row(parent)->checkpoint_steps, (std::vector<int64_t>{10, 20, 30}));
+
+        // What "Fork from Checkpoint → Step 10" does: the editor on the run's recipe, here with
+        // 8-bit first moments, launched with the fork option.
+        ExperimentEditor editor;
+        editor.setLaunchFolder(dir_.filePath(QStringLiteral("fork-recipes")));
+        auto recipe = lowbit::config::recipe_from_json(
+            nlohmann::json::parse(before.row(parent)->record.recipe_json));
+        recipe.quant.optim_m.bits = 8;
+        editor.loadForkRecipe(recipe, ForkOrigin{parent, 10, QStringLiteral("tiny")});
+        QCOMPARE(editor.launchOptions(),
+                 (QStringList{QStringLiteral("--fork"), QStringLiteral("%1@10").arg(parent)}));
+        int fork_launch = 0;
+        connect(&editor,
+                &ExperimentEditor::launchRequested,
+                this,
+                [&](const QString& path, const QStringList& options) {
+                    fork_launch = launcher.enqueueTrain(path, {}, options);
+                });
+        QList<qint64> streamed;
+        connect(&launcher, &RunLauncher::stepStreamed, this, [&](int launch_id, qint64 step) {
+            if (launch_id == fork_launch) {
+                streamed << step;
+            }
+        });
+        QVERIFY(editor.launch());
+        QVERIFY(fork_launch > 0);
+        QTRY_VERIFY_WITH_TIMEOUT(launcher.launch(fork_launch)->state == Launch::State::kEnded,
+                                 kRunTimeoutMs);
+        const Launch& fork = *launcher.launch(fork_launch);
+        QVERIFY2(fork.outcome == QLatin1String("completed"),
+                 qPrintable(fork.outcome + fork.console));
+        // Steps 11..30: the fork continues from the checkpoint after step 10.
+        QCOMPARE(streamed.size(), 20);
+        QCOMPARE(streamed.first(), qint64{11});
+        QCOMPARE(streamed.last(), qint64{30});
+        RunsSnapshot after(workspace);
+        const RunRow* row = after.row(fork.run_id);
+        QVERIFY(row != nullptr);
+        QCOMPARE(row->record.parent_run_id, std::optional<int64_t>(parent));
+        QCOMPARE(row->record.fork_step, std::optional<int64_t>(10));
+        const auto stored = nlohmann::json::parse(row->record.recipe_json);
+        QCOMPARE(stored["quant"]["optim_m"]["bits"].get<int>(), 8);
+        QString tooltip;
+        for (int r = 0; r < after.model.rowCount(); ++r) {
+            const QModelIndex name = after.model.index(r, RunsModel::kName);
+            if (name.data(RunsModel::kRunIdRole).toLongLong() == fork.run_id) {
+                tooltip = name.data(Qt::ToolTipRole).toString();
+            }
+        }
+        QCOMPARE(tooltip, QStringLiteral("Forked from run %1 at step 10").arg(parent));
     }
 
     void stoppedRunKeepsItsCheckpointAndResumes() {

@@ -36,10 +36,12 @@ double x_of(const ScalarSample& sample, XAxisKind kind) {
     return 0;
 }
 
-// The events a chart marks (docs/progress-events.md, event kinds).
-bool marked_event(const std::string& kind) {
-    return kind == "checkpoint" || kind == "eval" || kind == "resumed" || kind == "diverged" ||
-           kind == "stopped" || kind == "killed" || kind == "failed" || kind == "alert";
+// The events a chart marks (docs/progress-events.md, event kinds). A run starts at step 0 unless it
+// is a fork: its start marks the fork point.
+bool marked_event(const std::string& kind, int64_t step) {
+    return (kind == "started" && step > 0) || kind == "checkpoint" || kind == "eval" ||
+           kind == "resumed" || kind == "diverged" || kind == "stopped" || kind == "killed" ||
+           kind == "failed" || kind == "alert";
 }
 
 QSharedPointer<QCPGraphDataContainer> container_of(const std::vector<double>& x,
@@ -73,7 +75,7 @@ void ChartSeriesBuilder::add_scalars(const std::vector<store::ScalarPoint>& poin
 
 void ChartSeriesBuilder::add_events(const std::vector<store::EventRecord>& events) {
     for (const auto& e : events) {
-        if (marked_event(e.kind)) {
+        if (marked_event(e.kind, e.step)) {
             auto& list = events_[e.run_id];
             if (e.kind == "resumed") {  // a resumed run recomputes the rows after its checkpoint
                 std::erase_if(list,

@@ -55,7 +55,7 @@ struct RangeStats {
 
 struct EventMark {
     double x = 0;
-    QString kind;  // "checkpoint", "eval", "resumed", "diverged", "stopped"
+    QString kind;  // "checkpoint", "eval", "resumed", "diverged", "stopped", "started" (a fork's)
     QString text;
 };
 

@@ -29,6 +29,9 @@ QCPScatterStyle::ScatterShape eventShape(const QString& kind) {
     if (kind == QLatin1String("alert")) {  // the divergence sentinel's
         return QCPScatterStyle::ssStar;
     }
+    if (kind == QLatin1String("started")) {  // a fork's start: where it leaves its parent
+        return QCPScatterStyle::ssPlus;
+    }
     return QCPScatterStyle::ssCross;  // diverged, failed, killed
 }
 

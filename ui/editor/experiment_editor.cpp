@@ -91,9 +91,14 @@ ExperimentEditor::ExperimentEditor(QWidget* parent) : QWidget(parent) {
     splitter->setStretchFactor(0, 2);
     splitter->setStretchFactor(1, 1);
     splitter->setSizes({900, 450});
+    fork_label_ = new QLabel;
+    fork_label_->setObjectName(QStringLiteral("forkOrigin"));
+    fork_label_->setWordWrap(true);
+    fork_label_->hide();
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addLayout(top);
+    layout->addWidget(fork_label_);
     layout->addWidget(splitter, 1);
 
     // Edits are coalesced: one sync after the typing pauses.
@@ -113,6 +118,7 @@ ExperimentEditor::ExperimentEditor(QWidget* parent) : QWidget(parent) {
     });
     connect(preset_, &QComboBox::currentIndexChanged, this, [this](int index) {
         const QString path = preset_->itemData(index).toString();
+        setForkOrigin(std::nullopt);
         if (path.isEmpty()) {
             form_->setRecipe(config::Recipe{});
             syncFromForm();
@@ -149,8 +155,41 @@ void ExperimentEditor::loadRecipe(const config::Recipe& recipe, const QString& o
     syncFromForm();
 }
 
+void ExperimentEditor::loadForkRecipe(const config::Recipe& recipe, const ForkOrigin& origin) {
+    loadRecipe(recipe,
+               tr("fork of run %1 (%2) at step %3")
+                   .arg(origin.run_id)
+                   .arg(origin.run_name)
+                   .arg(origin.step));
+    setForkOrigin(origin);
+}
+
+void ExperimentEditor::setForkOrigin(std::optional<ForkOrigin> origin) {
+    fork_ = std::move(origin);
+    fork_label_->setVisible(fork_.has_value());
+    launch_button_->setText(fork_ ? tr("Launch Fork") : tr("Launch"));
+    if (fork_) {
+        // The engine refuses a fork whose model differs from the checkpoint's; say so up front.
+        fork_label_->setText(
+            tr("Fork of run %1 (%2) from its checkpoint at step %3: the new run starts from its "
+               "weights, optimizer state and data position. Change bit-widths and training "
+               "settings; the model section must stay as it is, and train.steps must exceed %3.")
+                .arg(fork_->run_id)
+                .arg(fork_->run_name)
+                .arg(fork_->step));
+    }
+}
+
+QStringList ExperimentEditor::launchOptions() const {
+    if (!fork_) {
+        return {};
+    }
+    return {QStringLiteral("--fork"), QStringLiteral("%1@%2").arg(fork_->run_id).arg(fork_->step)};
+}
+
 bool ExperimentEditor::loadRecipeFile(const QString& path) {
     registerPresetResources();
+    setForkOrigin(std::nullopt);
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly)) {
         message_ = tr("%1: cannot read the file").arg(path);
@@ -258,7 +297,7 @@ bool ExperimentEditor::launch() {
     if (!file.commit()) {
         return false;
     }
-    Q_EMIT launchRequested(path);
+    Q_EMIT launchRequested(path, launchOptions());
     return true;
 }
 

@@ -3,7 +3,8 @@
 // validation message of lowbit_config (the same parse as `lowbit recipe check`, so the same text,
 // shown at the field it names), the recipe's footprint (parameters, weight and optimizer-state
 // memory in fp32 and in the chosen formats, tokens per step) and a Launch button that writes the
-// recipe to a file and hands it to the run launcher.
+// recipe to a file and hands it to the run launcher. Opened from a run's checkpoint, it edits the
+// recipe of a fork of that run, and Launch starts the fork (docs/studio.md §Forking a run).
 #pragma once
 
 #include "lowbit/config/recipe.h"
@@ -26,6 +27,13 @@ namespace lowbit::ui {
 
 class RecipeForm;
 
+// The checkpoint a fork starts from: run `run_id` after `step` optimizer steps.
+struct ForkOrigin {
+    qint64 run_id = 0;
+    qint64 step = 0;
+    QString run_name;
+};
+
 class ExperimentEditor : public QWidget {
     Q_OBJECT
 
@@ -46,6 +54,17 @@ public:
     bool loadRecipeFile(const QString& path);
     // Shows a recipe that is no preset (e.g. a run's); the picker names where it came from.
     void loadRecipe(const config::Recipe& recipe, const QString& origin);
+
+    // Edits the recipe of a fork of `origin` (the run's recipe, with its name); loading a preset or
+    // a file ends the fork. Launch then starts the fork.
+    void loadForkRecipe(const config::Recipe& recipe, const ForkOrigin& origin);
+
+    const std::optional<ForkOrigin>& forkOrigin() const {
+        return fork_;
+    }
+
+    // The `lowbit train` options a launch adds to the recipe file: `--fork RUN@STEP` for a fork.
+    QStringList launchOptions() const;
 
     // The file the recipe is checked as and launched from; messages name it, as the CLI's do.
     void setSourcePath(const QString& path);
@@ -83,17 +102,19 @@ public:
     bool launch();
 
 Q_SIGNALS:
-    void launchRequested(const QString& recipe_path);
+    void launchRequested(const QString& recipe_path, const QStringList& options);
 
 private:
     void validate(const std::string& yaml, bool from_yaml_view);
     void showFootprint();
+    void setForkOrigin(std::optional<ForkOrigin> origin);
 
     RecipeForm* form_;
     QComboBox* preset_;
     QPlainTextEdit* yaml_;
     QLabel* message_label_;
     QLabel* footprint_label_;
+    QLabel* fork_label_;
     QPushButton* launch_button_;
     QTimer* form_timer_;
     QTimer* yaml_timer_;
@@ -102,6 +123,7 @@ private:
     std::optional<config::Recipe> recipe_;
     QString message_;
     RecipeFootprint footprint_;
+    std::optional<ForkOrigin> fork_;
     bool updating_yaml_ = false;
 };
 

@@ -51,6 +51,10 @@ void read_results(const store::RunReader& reader, const store::LivenessCheck& ch
     for (const auto& [key, at] : results.final) {
         row.steps_done = std::max(row.steps_done, at.step);
     }
+    row.checkpoint_steps.clear();
+    for (const auto& checkpoint : reader.checkpoints(row.record.id)) {
+        row.checkpoint_steps.push_back(checkpoint.step);
+    }
     row.results_read_at = check.now;
 }
 
@@ -59,6 +63,7 @@ void copy_results(const RunRow& from, RunRow& to) {
     to.best_val_loss = from.best_val_loss;
     to.tokens_seen = from.tokens_seen;
     to.steps_done = from.steps_done;
+    to.checkpoint_steps = from.checkpoint_steps;
     to.results_read_at = from.results_read_at;
 }
 

@@ -25,9 +25,10 @@ struct RunRow {
     std::optional<double> last_val_loss;
     std::optional<double> best_val_loss;
     std::optional<int64_t> tokens_seen;
-    std::optional<double> entropy_floor;  // builtin:markov: the lowest achievable loss
-    double duration_s = 0;                // first start to end (or to the last heartbeat)
-    double results_read_at = 0;           // the check's time when the results were derived
+    std::optional<double> entropy_floor;    // builtin:markov: the lowest achievable loss
+    std::vector<int64_t> checkpoint_steps;  // recorded checkpoints, by step (a fork starts at one)
+    double duration_s = 0;                  // first start to end (or to the last heartbeat)
+    double results_read_at = 0;             // the check's time when the results were derived
 };
 
 // Every run of the workspace, newest first. The results of `previous` rows are reused instead of

@@ -108,6 +108,11 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
         if (column == kNotes) {
             return QString::fromStdString(r.notes);
         }
+        if (column == kName && r.parent_run_id) {
+            return tr("Forked from run %1 at step %2")
+                .arg(*r.parent_run_id)
+                .arg(r.fork_step.value_or(0));
+        }
         return {};
     }
     const bool display = role == Qt::DisplayRole;

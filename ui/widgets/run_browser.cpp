@@ -6,6 +6,8 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include <map>
+
 #include "models/runs_filter_proxy.h"
 #include "models/runs_model.h"
 
@@ -113,8 +115,17 @@ void RunBrowser::showRunMenu(const QPoint& at) {
                        row->observed == store::RunStatus::kKilled);
     QAction* stop = menu.addAction(tr("Stop"));
     stop->setEnabled(row->observed == store::RunStatus::kRunning);
+    // Latest first: forking from the end of a run is the usual case.
+    QMenu* fork = menu.addMenu(tr("Fork from Checkpoint"));
+    fork->setEnabled(row->record.kind == "train" && !row->checkpoint_steps.empty());
+    std::map<QAction*, qint64> fork_steps;
+    for (auto step = row->checkpoint_steps.rbegin(); step != row->checkpoint_steps.rend(); ++step) {
+        fork_steps[fork->addAction(tr("Step %1").arg(*step))] = *step;
+    }
     QAction* chosen = menu.exec(table_->viewport()->mapToGlobal(at));
-    if (chosen == resume) {
+    if (const auto found = fork_steps.find(chosen); found != fork_steps.end()) {
+        Q_EMIT forkRequested(id, found->second);
+    } else if (chosen == resume) {
         Q_EMIT resumeRequested(id);
     } else if (chosen == stop) {
         Q_EMIT stopRequested(id);

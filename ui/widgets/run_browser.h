@@ -41,6 +41,8 @@ public:
 Q_SIGNALS:
     void resumeRequested(qint64 run_id);
     void stopRequested(qint64 run_id);
+    // "Fork from checkpoint": a new run from that checkpoint (docs/studio.md §Forking a run).
+    void forkRequested(qint64 run_id, qint64 step);
 
 private:
     void showColumnMenu(const QPoint& at);
