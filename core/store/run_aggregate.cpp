@@ -54,6 +54,13 @@ std::string fixed(double value) {
 
 std::vector<SeedAggregate> aggregate_over_seeds(const RunReader& reader,
                                                 const std::vector<RunRecord>& runs) {
+    return aggregate_over_seeds(runs,
+                                [&reader](int64_t run_id) { return run_results(reader, run_id); });
+}
+
+std::vector<SeedAggregate> aggregate_over_seeds(
+    const std::vector<RunRecord>& runs,
+    const std::function<RunResults(int64_t run_id)>& results_of) {
     std::vector<RunRecord> oldest_first = runs;
     std::sort(oldest_first.begin(), oldest_first.end(), [](const auto& a, const auto& b) {
         return a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
@@ -76,12 +83,12 @@ std::vector<SeedAggregate> aggregate_over_seeds(const RunReader& reader,
         }
         if (run.status == RunStatus::kCompleted) {
             ++aggregate.completed;
-            if (const auto loss = run_results(reader, run.id).final_value("val/loss")) {
+            if (const auto loss = results_of(run.id).final_value("val/loss")) {
                 losses[it->second].push_back(*loss);
             }
         } else if (run.status == RunStatus::kDiverged) {
             ++aggregate.diverged;
-            if (const auto step = run_results(reader, run.id).diverged_at_step) {
+            if (const auto step = results_of(run.id).diverged_at_step) {
                 aggregate.earliest_divergence_step =
                     std::min(aggregate.earliest_divergence_step.value_or(*step), *step);
             }

@@ -128,13 +128,18 @@ std::vector<std::string> RunReader::scalar_keys(int64_t run_id) const {
 }
 
 std::vector<ScalarSummary> RunReader::scalar_summaries(int64_t run_id) const {
-    // Window function for the last row of each key (ties on step: the latest row wins).
-    Statement last(impl_->db,
-                   "SELECT key, n, step, value FROM ("
-                   " SELECT key, step, value,"
-                   "  row_number() OVER (PARTITION BY key ORDER BY step DESC, id DESC) AS rn,"
-                   "  count(*) OVER (PARTITION BY key) AS n"
-                   " FROM scalars WHERE run_id = ?) WHERE rn = 1 ORDER BY key");
+    // The last row of each key (ties on step: the latest row wins), found through the
+    // (run_id, key, step) index, whose entries end with the row id: one index seek per key
+    // instead of sorting every row of the run (docs/benchmarks.md §Compare view with 20 runs).
+    Statement last(
+        impl_->db,
+        "SELECT k.key,"
+        " (SELECT count(*) FROM scalars c WHERE c.run_id = ?1 AND c.key = k.key),"
+        " s.step, s.value"
+        " FROM (SELECT DISTINCT key FROM scalars WHERE run_id = ?1) AS k"
+        " JOIN scalars AS s ON s.id = (SELECT l.id FROM scalars l"
+        "  WHERE l.run_id = ?1 AND l.key = k.key ORDER BY l.step DESC, l.id DESC LIMIT 1)"
+        " ORDER BY k.key");
     last.bind_int64(1, run_id);
     std::vector<ScalarSummary> summaries;
     while (last.step()) {

@@ -91,6 +91,15 @@ TEST(StoreRunReaderTest, ScalarKeysFiltersAndSummaries) {
     EXPECT_EQ(*summaries[1].min_step, 10);
     EXPECT_DOUBLE_EQ(summaries[1].min_value, 2.0);
     EXPECT_FALSE(summaries[2].min_step);  // only NaN
+
+    // A resumed run writes a step again: the later row of the last step is the last value, and
+    // both rows count.
+    writer.add_scalar({0, run, "lr", 30, 0, 0, 0.7});
+    writer.flush();
+    const auto rewritten = reader.scalar_summaries(run);
+    EXPECT_EQ(rewritten[0].count, 5);
+    EXPECT_EQ(rewritten[0].last_step, 30);
+    EXPECT_DOUBLE_EQ(rewritten[0].last_value, 0.7);
 }
 
 TEST(StoreRunReaderTest, ReadOnlyReaderFollowsAConcurrentWriter) {

@@ -106,6 +106,12 @@ size_t ChartSeriesBuilder::points(int64_t run_id, const std::string& key) const 
     return found == series_.end() ? 0 : found->second.size();
 }
 
+const std::vector<ScalarSample>* ChartSeriesBuilder::samples(int64_t run_id,
+                                                             const std::string& key) const {
+    const auto found = series_.find({run_id, key});
+    return found == series_.end() ? nullptr : &found->second;
+}
+
 ChartData ChartSeriesBuilder::build(const std::string& key,
                                     const std::vector<int64_t>& run_ids,
                                     const ChartRequest& request) const {

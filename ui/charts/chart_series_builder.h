@@ -86,6 +86,8 @@ public:
     // Keys of the given runs, sorted.
     std::vector<std::string> keys(const std::vector<int64_t>& run_ids) const;
     size_t points(int64_t run_id, const std::string& key) const;
+    // The full-resolution series of one run's key, resumes applied (null when there is none).
+    const std::vector<ScalarSample>* samples(int64_t run_id, const std::string& key) const;
 
     ChartData build(const std::string& key,
                     const std::vector<int64_t>& run_ids,

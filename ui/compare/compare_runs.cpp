@@ -21,19 +21,4 @@ std::vector<CompareRun> read_compare_runs(const store::RunReader& reader,
     return runs;
 }
 
-StepSeries read_step_series(const store::RunReader& reader,
-                            int64_t run_id,
-                            const std::string& key) {
-    StepSeries series;
-    for (const store::ScalarPoint& point : reader.scalars(run_id, key)) {
-        // A resumed run recomputes from its checkpoint: a step not after the last one replaces
-        // what followed it, as on the charts.
-        while (!series.empty() && series.back().first >= point.step) {
-            series.pop_back();
-        }
-        series.emplace_back(point.step, point.value);
-    }
-    return series;
-}
-
 }  // namespace lowbit::ui

@@ -26,7 +26,4 @@ struct CompareRun {
 std::vector<CompareRun> read_compare_runs(const store::RunReader& reader,
                                           const std::vector<int64_t>& run_ids);
 
-// One scalar key of one run as (step, value), ascending by step (NaN for a non-finite value).
-StepSeries read_step_series(const store::RunReader& reader, int64_t run_id, const std::string& key);
-
 }  // namespace lowbit::ui

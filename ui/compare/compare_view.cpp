@@ -21,6 +21,7 @@
 #include <set>
 
 #include "charts/charts_view.h"
+#include "charts/decimation.h"
 #include "charts/ema_smoothing.h"
 #include "charts/plot_theme.h"
 #include "charts/scalar_chart.h"
@@ -44,12 +45,6 @@ QTableView* makeTable(QAbstractItemModel* model) {
     table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     table->verticalHeader()->setDefaultSectionSize(table->fontMetrics().height() + 6);
     return table;
-}
-
-QVector<double> smoothed(const QVector<double>& values, double weight) {
-    const std::vector<double> out =
-        smooth_debiased_ema(std::span<const double>(values.data(), values.size()), weight);
-    return QVector<double>(out.begin(), out.end());
 }
 
 }  // namespace
@@ -348,6 +343,7 @@ void CompareView::refresh() {
     updateKeyBox();
     fillTables();
     drawCurves();
+    regroup();
     drawGroups();
 }
 
@@ -412,6 +408,7 @@ void CompareView::setGrouping(const QString& grouping) {
     updating_controls_ = true;
     grouping_box_->setCurrentIndex(std::max(0, grouping_box_->findData(grouping)));
     updating_controls_ = false;
+    regroup();
     drawGroups();
 }
 
@@ -491,29 +488,54 @@ void CompareView::drawCurves() {
     curves_->setChartData(series_.build(key_.toStdString(), run_ids_, request), styles);
 }
 
-void CompareView::drawGroups() {
-    std::vector<store::SeedAggregate> groups;
-    if (reader_) {
-        try {
-            groups = group_runs(*reader_, compared_, grouping_.toStdString());
-        } catch (const std::exception& error) {
-            workspace_error_ = QString::fromStdString(error.what());
-            message_->setText(message());
-            message_->setVisible(true);
-        }
+void CompareView::regroup() {
+    groups_.clear();
+    if (!reader_) {
+        return;
     }
+    try {
+        groups_ = group_runs(compared_, grouping_.toStdString());
+    } catch (const std::exception& error) {
+        workspace_error_ = QString::fromStdString(error.what());
+        message_->setText(message());
+        message_->setVisible(true);
+    }
+}
+
+void CompareView::drawGroups() {
     group_plot_->clearGraphs();
     group_curves_.clear();
     const std::string key = key_.toStdString();
-    for (size_t g = 0; g < groups.size(); ++g) {
-        const store::SeedAggregate& group = groups[g];
+    // The plot draws at most a few points per pixel column (docs/studio.md §Decimation): with
+    // 20 runs of 20,000 steps the full series would cost far more to draw than to compute.
+    const int columns = std::max(200, group_plot_->width());
+    auto decimated = [columns](const std::vector<double>& x, const std::vector<double>& y) {
+        std::pair<QVector<double>, QVector<double>> out;
+        if (x.empty()) {
+            return out;
+        }
+        for (size_t i : decimate_min_max_last(x, y, x.front(), x.back(), columns)) {
+            out.first.push_back(x[i]);
+            out.second.push_back(y[i]);
+        }
+        return out;
+    };
+    for (size_t g = 0; g < groups_.size(); ++g) {
+        const store::SeedAggregate& group = groups_[g];
         const QColor colour = RunsModel::colourOf(static_cast<int64_t>(g) + 1);
         std::vector<StepSeries> members;
         for (int64_t id : group.run_ids) {
-            members.push_back(read_step_series(*reader_, id, key));
+            StepSeries series;
+            if (const auto* samples = series_.samples(id, key)) {
+                series.reserve(samples->size());
+                for (const ScalarSample& sample : *samples) {
+                    series.emplace_back(sample.step, sample.value);
+                }
+            }
+            members.push_back(std::move(series));
         }
         std::vector<BandPoint> curve = group_curve(members, centre_, band_);
-        QVector<double> x, centre, lo, hi;
+        std::vector<double> x, centre, lo, hi;
         for (const BandPoint& point : curve) {
             x.push_back(static_cast<double>(point.step));
             centre.push_back(point.centre);
@@ -524,35 +546,53 @@ void CompareView::drawGroups() {
             QColor faint = colour;
             faint.setAlpha(70);
             for (size_t m = 0; m < members.size(); ++m) {
-                QVector<double> mx, my;
+                std::vector<double> mx, my;
                 for (const auto& [step, value] : members[m]) {
                     mx.push_back(static_cast<double>(step));
                     my.push_back(value);
                 }
+                const auto [dx, dy] = decimated(mx, smooth_debiased_ema(my, smoothing_));
                 QCPGraph* member = group_plot_->addGraph();
-                member->setData(mx, smoothed(my, smoothing_), true);
+                member->setData(dx, dy, true);
                 member->setPen(QPen(faint, 1));
+                // Twenty faint antialiased lines cost most of the plot's drawing time; at one
+                // pixel and this alpha, aliasing does not show.
+                member->setAntialiased(false);
                 member->setProperty("role", QStringLiteral("member"));
                 member->setProperty("run", QVariant::fromValue<qint64>(group.run_ids[m]));
                 member->removeFromLegend();
             }
         }
+        // The band's edges keep the points the centre keeps, so the fill between them pairs
+        // points of the same step.
+        const std::vector<double> smooth_centre = smooth_debiased_ema(centre, smoothing_);
+        const std::vector<double> smooth_lo = smooth_debiased_ema(lo, smoothing_);
+        const std::vector<double> smooth_hi = smooth_debiased_ema(hi, smoothing_);
+        QVector<double> kept_x, kept_centre, kept_lo, kept_hi;
+        if (!x.empty()) {
+            for (size_t i : decimate_min_max_last(x, smooth_centre, x.front(), x.back(), columns)) {
+                kept_x.push_back(x[i]);
+                kept_centre.push_back(smooth_centre[i]);
+                kept_lo.push_back(smooth_lo[i]);
+                kept_hi.push_back(smooth_hi[i]);
+            }
+        }
         QColor fill = colour;
         fill.setAlpha(50);
         QCPGraph* lower = group_plot_->addGraph();
-        lower->setData(x, smoothed(lo, smoothing_), true);
+        lower->setData(kept_x, kept_lo, true);
         lower->setPen(Qt::NoPen);
         lower->setProperty("role", QStringLiteral("band-lo"));
         lower->removeFromLegend();
         QCPGraph* upper = group_plot_->addGraph();
-        upper->setData(x, smoothed(hi, smoothing_), true);
+        upper->setData(kept_x, kept_hi, true);
         upper->setPen(Qt::NoPen);
         upper->setBrush(fill);
         upper->setChannelFillGraph(lower);
         upper->setProperty("role", QStringLiteral("band-hi"));
         upper->removeFromLegend();
         QCPGraph* line = group_plot_->addGraph();
-        line->setData(x, smoothed(centre, smoothing_), true);
+        line->setData(kept_x, kept_centre, true);
         line->setPen(QPen(colour, 2));
         line->setName(QStringLiteral("%1 (%2)")
                           .arg(QString::fromStdString(group.label))
@@ -560,7 +600,7 @@ void CompareView::drawGroups() {
         line->setProperty("role", QStringLiteral("centre"));
         group_curves_.push_back(std::move(curve));
     }
-    seed_groups_->setGroups(std::move(groups));
+    seed_groups_->setGroups(groups_);
     group_plot_->yAxis->setLabel(key_);
     group_plot_->rescaleAxes();
     group_plot_->replot(QCustomPlot::rpQueuedReplot);

@@ -19,6 +19,7 @@
 #include "charts/chart_series_builder.h"
 #include "compare/compare_runs.h"
 #include "compare/group_curves.h"
+#include "compare/run_groups.h"
 
 class QCheckBox;
 class QComboBox;
@@ -120,6 +121,9 @@ private:
     void updateKeyBox();
     void fillTables();
     void drawCurves();
+    // The groups of the compared runs (with their final val/loss statistics), read again when
+    // the runs or the grouping change; drawGroups() draws them from the series in memory.
+    void regroup();
     void drawGroups();
 
     RunsModel* runs_;
@@ -136,6 +140,7 @@ private:
     GroupBand band_ = GroupBand::kMinMax;
     bool show_members_ = true;
     double smoothing_ = 0.6;
+    std::vector<store::SeedAggregate> groups_;
     std::vector<std::vector<BandPoint>> group_curves_;
     QTimer refresh_timer_;
     bool stale_ = true;

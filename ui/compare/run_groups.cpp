@@ -26,15 +26,17 @@ std::string group_value(const CompareRun& run, const std::string& grouping) {
 
 }  // namespace
 
-std::vector<store::SeedAggregate> group_runs(const store::RunReader& reader,
-                                             const std::vector<CompareRun>& runs,
+std::vector<store::SeedAggregate> group_runs(const std::vector<CompareRun>& runs,
                                              const std::string& grouping) {
     if (grouping == kGroupByConfiguration) {
         std::vector<store::RunRecord> records;
+        std::map<int64_t, const store::RunResults*> results;
         for (const CompareRun& run : runs) {
             records.push_back(run.record);
+            results[run.record.id] = &run.results;
         }
-        return store::aggregate_over_seeds(reader, records);
+        return store::aggregate_over_seeds(
+            records, [&results](int64_t run_id) { return *results.at(run_id); });
     }
     std::vector<const CompareRun*> oldest_first;
     for (const CompareRun& run : runs) {

@@ -19,9 +19,9 @@ inline constexpr const char* kGroupBySweep = "@group";
 
 // Groups ordered by their oldest run. For kGroupByConfiguration the groups and numbers are
 // aggregate_over_seeds()'s; any other grouping counts and averages the same way: the final
-// val/loss of completed runs, mean and sample sd (n - 1).
-std::vector<store::SeedAggregate> group_runs(const store::RunReader& reader,
-                                             const std::vector<CompareRun>& runs,
+// val/loss of completed runs, mean and sample sd (n - 1). The runs' results are those read with
+// them (no second pass over their scalars).
+std::vector<store::SeedAggregate> group_runs(const std::vector<CompareRun>& runs,
                                              const std::string& grouping);
 
 }  // namespace lowbit::ui

@@ -5,8 +5,10 @@
 
 #include "lowbit/store/records.h"
 #include "lowbit/store/run_reader.h"
+#include "lowbit/store/run_results.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +34,12 @@ struct SeedAggregate {
 // Final val/loss and divergence steps come from run_results() (the scalars and events).
 std::vector<SeedAggregate> aggregate_over_seeds(const RunReader& reader,
                                                 const std::vector<RunRecord>& runs);
+// The same with the runs' results already at hand (`results_of(run id)`), e.g. the studio's
+// compare view, which has read them for its tables: deriving results is a pass over a run's
+// scalars.
+std::vector<SeedAggregate> aggregate_over_seeds(
+    const std::vector<RunRecord>& runs,
+    const std::function<RunResults(int64_t run_id)>& results_of);
 
 // Aligned text table, or a Markdown table when `markdown`: configuration, runs, diverged,
 // final val/loss mean ± sd.
