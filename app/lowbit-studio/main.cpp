@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
                                       QStringLiteral("OUT.png"));
     const QCommandLineOption view(
         QStringLiteral("view"),
-        QStringLiteral("runs, editor, charts, histograms, compare, health or tradeoff"),
+        QStringLiteral("runs, editor, charts, histograms, compare, health, crossrun or tradeoff"),
         QStringLiteral("VIEW"));
     const QCommandLineOption runs(QStringLiteral("runs"),
                                   QStringLiteral("Runs to show (ids or names, comma separated)"),

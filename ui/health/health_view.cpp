@@ -232,6 +232,10 @@ void HealthView::refreshRuns() {
     }
 }
 
+void HealthView::showCrossRuns() {
+    tabs_->setCurrentWidget(cross_runs_);
+}
+
 void HealthView::setRun(int64_t run_id) {
     if (run_id != run_id_) {
         run_id_ = run_id;

@@ -110,6 +110,9 @@ public:
         return cross_runs_;
     }
 
+    // Brings the across-runs page to the front.
+    void showCrossRuns();
+
 Q_SIGNALS:
     // The tensor a click chose: the histogram inspector opens it at that step.
     void tensorChosen(qint64 run_id, const QString& layer, const QString& kind, qint64 step);

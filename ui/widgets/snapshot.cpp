@@ -19,6 +19,7 @@
 #include "editor/experiment_editor.h"
 #include "editor/recipe_form.h"
 #include "health/cross_run_reader.h"
+#include "health/cross_run_view.h"
 #include "health/health_view.h"
 #include "histograms/histogram_inspector.h"
 #include "histograms/telemetry_worker.h"
@@ -158,22 +159,28 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
                                QStringLiteral("histograms"),
                                QStringLiteral("compare"),
                                QStringLiteral("health"),
+                               QStringLiteral("crossrun"),
                                QStringLiteral("tradeoff")};
     if (!built.contains(options.view)) {
         error = QStringLiteral(
                     "--view %1: unknown view (runs, editor, charts, histograms, compare, health, "
-                    "tradeoff)")
+                    "crossrun, tradeoff)")
                     .arg(options.view);
         return 2;
     }
     const bool histograms = options.view == QLatin1String("histograms");
-    const bool health = options.view == QLatin1String("health");
-    if (!histograms && !options.layer.isEmpty()) {
-        error = QStringLiteral("--layer applies to --view histograms only");
+    const bool cross_run = options.view == QLatin1String("crossrun");
+    const bool health = options.view == QLatin1String("health") || cross_run;
+    if (!histograms && !cross_run && !options.layer.isEmpty()) {
+        error = QStringLiteral("--layer applies to --view histograms and crossrun only");
         return 2;
     }
     if (!histograms && !health && !options.kind.isEmpty()) {
-        error = QStringLiteral("--kind applies to --view histograms and health only");
+        error = QStringLiteral("--kind applies to --view histograms, health and crossrun only");
+        return 2;
+    }
+    if (cross_run && options.runs.size() < 2) {
+        error = QStringLiteral("--view crossrun compares runs: --runs needs two or more");
         return 2;
     }
     RunsModel model;
@@ -220,6 +227,30 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
         if (const int code =
                 prepare_health(*health_view, *telemetry, *cross_runs, model, options, error)) {
             return code;
+        }
+        if (cross_run) {
+            // The runs in --runs order, the first the reference, at its last recorded step.
+            QList<qint64> ids;
+            for (const QString& wanted : options.runs) {
+                for (const RunRow& row : model.runs()) {
+                    if (QString::number(row.record.id) == wanted ||
+                        QString::fromStdString(row.record.name) == wanted) {
+                        ids << row.record.id;
+                        break;
+                    }
+                }
+            }
+            CrossRunView* across = health_view->crossRuns();
+            across->setRuns(ids);
+            across->setTensor(options.layer, QString::fromStdString(health_view->kind()));
+            for (int round = 0; round < 8; ++round) {
+                QApplication::processEvents();
+            }
+            health_view->showCrossRuns();
+            if (across->overlay().bins == 0) {
+                error = QStringLiteral("--view crossrun: %1").arg(across->message());
+                return 2;
+            }
         }
     } else if (histograms) {
         auto* inspector = new HistogramInspector(&model);
