@@ -7,7 +7,6 @@
 #include <QCryptographicHash>
 #include <QDateTime>
 #include <QDir>
-#include <QIdentityProxyModel>
 #include <QImage>
 #include <QPdfWriter>
 #include <QSaveFile>
@@ -35,6 +34,7 @@
 #include "histograms/histogram_math.h"
 #include "histograms/telemetry_worker.h"
 #include "models/runs_model.h"
+#include "report/first_rows_proxy.h"
 #include "tradeoff/tradeoff_points.h"
 #include "tradeoff/tradeoff_view.h"
 #include "widgets/app_palette.h"
@@ -47,21 +47,6 @@ constexpr double kPageMarginMm = 12;
 constexpr int kResolution = 96;  // device units per inch: plots are laid out as on screen
 constexpr QSize kViewSize{1200, 800};
 constexpr int kEventRounds = 8;  // queued reads of the health view's readers
-
-// The first `limit` rows of a model (the worst-layers table's worst).
-class FirstRows : public QIdentityProxyModel {
-public:
-    FirstRows(QAbstractItemModel* source, int limit) : limit_(limit) {
-        setSourceModel(source);
-    }
-
-    int rowCount(const QModelIndex& parent = {}) const override {
-        return parent.isValid() ? 0 : std::min(limit_, QIdentityProxyModel::rowCount(parent));
-    }
-
-private:
-    int limit_;
-};
 
 void process_events() {
     for (int round = 0; round < kEventRounds; ++round) {
@@ -221,7 +206,8 @@ bool health_sections(ReportPages& pages, HealthView& health, const store::RunRec
     pages.heading(QObject::tr("Worst layers by SQNR (the %1 worst of %2 tensors)")
                       .arg(std::min(total, kReportWorstLayers))
                       .arg(total));
-    FirstRows worst(health.worstLayersSorted(), kReportWorstLayers);
+    FirstRowsProxy worst(kReportWorstLayers);
+    worst.setSourceModel(health.worstLayersSorted());
     pages.table(worst);
     return true;
 }
