@@ -119,7 +119,8 @@ void ReportPages::table(const QAbstractItemModel& model) {
     // keys); Qt's default header is just the row number.
     bool named_rows = false;
     for (int r = 0; r < rows && !named_rows; ++r) {
-        named_rows = model.headerData(r, Qt::Vertical).toString() != QString::number(r + 1);
+        const QString name = model.headerData(r, Qt::Vertical).toString();
+        named_rows = !name.isEmpty() && name != QString::number(r + 1);
     }
     std::vector<int> columns;
     if (named_rows) {
