@@ -32,6 +32,7 @@
 #include "histograms/histogram_inspector.h"
 #include "models/alerts_model.h"
 #include "models/runs_model.h"
+#include "report/report_action.h"
 #include "tradeoff/tradeoff_view.h"
 #include "widgets/launch_panel.h"
 #include "widgets/run_browser.h"
@@ -174,6 +175,9 @@ void MainWindow::buildMenus() {
     });
     recent_menu_ = file->addMenu(tr("Recent Workspaces"));
     updateRecentMenu();
+    file->addSeparator();
+    add_export_report_action(
+        file, this, [this] { return workspace_; }, [this] { return browser_->selectedRuns(); });
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"));
     quit->setShortcut(QKeySequence::Quit);

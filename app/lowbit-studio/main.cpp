@@ -4,6 +4,7 @@
 //   lowbit-studio --workspace DIR --snapshot OUT.png --view
 //   runs|editor|charts|histograms|compare|health|tradeoff
 //                 [--runs A,B] [--layer L --kind K]
+//   lowbit-studio --workspace DIR --report OUT.pdf --runs A,B,... [--report-pages DIR]
 #include "lowbit/store/workspace.h"
 
 #include <QApplication>
@@ -21,6 +22,7 @@
 #include "demo/demo_training.h"
 #include "demo/demo_workspace.h"
 #include "main_window.h"
+#include "report/run_report.h"
 #include "widgets/app_palette.h"
 #include "widgets/snapshot.h"
 
@@ -34,11 +36,12 @@ int usage_error(const QString& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    // A snapshot renders offscreen, and so does the demo without a display: they need none.
+    // A snapshot and a report render offscreen, and so does the demo without a display: they
+    // need none.
     for (int i = 1; i < argc && QByteArray(argv[i]) != "--"; ++i) {
         const QByteArray arg(argv[i]);
-        const bool offscreen =
-            arg == "--snapshot" || (arg == "--demo" && !lowbit::ui::display_available());
+        const bool offscreen = arg == "--snapshot" || arg == "--report" ||
+                               (arg == "--demo" && !lowbit::ui::display_available());
         if (offscreen && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) {
             qputenv("QT_QPA_PLATFORM", "offscreen");
         }
@@ -66,6 +69,14 @@ int main(int argc, char** argv) {
     const QCommandLineOption snapshot(QStringLiteral("snapshot"),
                                       QStringLiteral("Render a view to OUT.png and exit"),
                                       QStringLiteral("OUT.png"));
+    const QCommandLineOption report(
+        QStringLiteral("report"),
+        QStringLiteral("Write the report of the --runs to OUT.pdf and exit"),
+        QStringLiteral("OUT.pdf"));
+    const QCommandLineOption report_pages(
+        QStringLiteral("report-pages"),
+        QStringLiteral("With --report: also draw each page to DIR/page-NN.png"),
+        QStringLiteral("DIR"));
     const QCommandLineOption view(
         QStringLiteral("view"),
         QStringLiteral("runs, editor, charts, histograms, compare, health, crossrun or tradeoff"),
@@ -77,7 +88,8 @@ int main(int argc, char** argv) {
         QStringLiteral("layer"), QStringLiteral("Layer"), QStringLiteral("L"));
     const QCommandLineOption kind(
         QStringLiteral("kind"), QStringLiteral("Tensor kind"), QStringLiteral("K"));
-    parser.addOptions({workspace, demo, theme, snapshot, view, runs, layer, kind});
+    parser.addOptions(
+        {workspace, demo, theme, snapshot, report, report_pages, view, runs, layer, kind});
     if (!parser.parse(QApplication::arguments())) {
         return usage_error(parser.errorText());
     }
@@ -88,7 +100,8 @@ int main(int argc, char** argv) {
         parser.showVersion();
     }
     const QStringList train_options = parser.positionalArguments();
-    if (!train_options.isEmpty() && (!parser.isSet(demo) || parser.isSet(snapshot))) {
+    if (!train_options.isEmpty() &&
+        (!parser.isSet(demo) || parser.isSet(snapshot) || parser.isSet(report))) {
         return usage_error(
             QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
     }
@@ -116,6 +129,29 @@ int main(int argc, char** argv) {
         root = demo_dir.path();
     }
 
+    if (parser.isSet(report)) {
+        // The report of runs of an existing workspace (docs/studio.md §Export and reports).
+        if (!parser.isSet(workspace) || parser.isSet(demo) || parser.isSet(snapshot)) {
+            return usage_error(QStringLiteral("--report needs --workspace DIR and --runs A,B,..."));
+        }
+        for (const QCommandLineOption* only : {&view, &layer, &kind}) {
+            if (parser.isSet(*only)) {
+                return usage_error(
+                    QStringLiteral("--%1 is not used with --report").arg(only->names().last()));
+            }
+        }
+        lowbit::ui::ReportRequest request;
+        request.workspace = root;
+        request.out = parser.value(report);
+        request.page_images = parser.value(report_pages);
+        request.runs = parser.value(runs).split(QLatin1Char(','), Qt::SkipEmptyParts);
+        QString error;
+        const int code = lowbit::ui::write_report(request, error);
+        if (code != 0) {
+            std::fprintf(stderr, "lowbit-studio: %s\n", qPrintable(error));
+        }
+        return code;
+    }
     if (parser.isSet(snapshot)) {
         if (!parser.isSet(workspace) && !parser.isSet(demo)) {
             return usage_error(QStringLiteral("--snapshot needs --workspace DIR (or --demo)"));
@@ -141,10 +177,13 @@ int main(int argc, char** argv) {
         }
         return code;
     }
+    if (parser.isSet(report_pages)) {
+        return usage_error(QStringLiteral("--report-pages is used with --report only"));
+    }
     for (const QCommandLineOption* only : {&view, &runs, &layer, &kind}) {
         if (parser.isSet(*only)) {
-            return usage_error(
-                QStringLiteral("--%1 is used with --snapshot only").arg(only->names().last()));
+            return usage_error(QStringLiteral("--%1 is used with --snapshot or --report only")
+                                   .arg(only->names().last()));
         }
     }
 

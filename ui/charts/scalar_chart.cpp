@@ -6,6 +6,9 @@
 
 #include <cmath>
 
+#include "export/plot_export.h"
+#include "export/plot_export_menu.h"
+
 namespace lowbit::ui {
 
 namespace {
@@ -100,6 +103,13 @@ ScalarChart::ScalarChart(const QString& key, QWidget* parent) : QWidget(parent),
     connect(plot_, &QCustomPlot::mouseDoubleClick, this, [this] { resetZoom(); });
     plot_->installEventFilter(this);
     plot_->setMouseTracking(true);
+    install_plot_export_menu(plot_, key_, [this] {
+        std::map<int64_t, QString> names;
+        for (const auto& [run_id, style] : styles_) {
+            names[run_id] = style.name;
+        }
+        return scalar_chart_csv(data_, names);
+    });
     setTheme(PlotTheme::fromPalette(palette()));
 }
 

@@ -29,6 +29,7 @@
 #include "compare/results_model.h"
 #include "compare/run_groups.h"
 #include "compare/seed_groups_model.h"
+#include "export/plot_export_menu.h"
 #include "models/runs_model.h"
 
 namespace lowbit::ui {
@@ -133,6 +134,7 @@ void CompareView::buildControls() {
     group_plot_->xAxis->setLabel(x_axis_label(XAxisKind::kStep));
     group_plot_->legend->setVisible(true);
     group_plot_->legend->setFont(QFont(font().family(), 8));
+    install_plot_export_menu(group_plot_, QStringLiteral("compare-groups"));
     connect(group_plot_, &QCustomPlot::mouseDoubleClick, this, [this] {
         group_plot_->rescaleAxes();
         group_plot_->replot();

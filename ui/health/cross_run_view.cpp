@@ -13,6 +13,7 @@
 #include <cmath>
 
 #include "charts/qcustomplot_include.h"
+#include "export/plot_export_menu.h"
 #include "histograms/histogram_math.h"
 #include "models/runs_model.h"
 
@@ -98,6 +99,8 @@ void CrossRunView::buildControls() {
     overlay_plot_->setObjectName(QStringLiteral("crossRunOverlay"));
     difference_plot_ = new QCustomPlot;
     difference_plot_->setObjectName(QStringLiteral("crossRunDifference"));
+    install_plot_export_menu(overlay_plot_, QStringLiteral("cross-run-histograms"));
+    install_plot_export_menu(difference_plot_, QStringLiteral("cross-run-difference"));
     for (QCustomPlot* plot : {overlay_plot_, difference_plot_}) {
         addTitle(plot, font());
         plot->setMinimumHeight(180);
@@ -486,6 +489,12 @@ void CrossRunView::drawDifference(QStringList& notes) {
     // Symmetric, so zero difference is the gradient's middle.
     difference_map_->setDataRange(QCPRange(-std::max(extent, 1.0), std::max(extent, 1.0)));
     difference_map_->setInterpolate(false);
+    QStringList step_names;  // each column's step, for the CSV export
+    for (int64_t step : difference_.steps) {
+        step_names << QString::number(step);
+    }
+    difference_map_->setName(QStringLiteral("A - B"));
+    difference_map_->setProperty("x_labels", step_names);
     auto step_ticks = QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText);
     const int every = std::max(1, (columns + kStepLabels - 1) / kStepLabels);
     for (int i = 0; i < columns; i += every) {

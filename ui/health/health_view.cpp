@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "charts/qcustomplot_include.h"
+#include "export/plot_export_menu.h"
 #include "health/cross_run_reader.h"
 #include "health/cross_run_view.h"
 #include "health/worst_layers_model.h"
@@ -88,6 +89,7 @@ void HealthView::buildControls() {
 
     plot_ = new QCustomPlot;
     plot_->setObjectName(QStringLiteral("healthHeatmap"));
+    install_plot_export_menu(plot_, QStringLiteral("health-heatmap"));
     plot_->setMinimumHeight(220);
     plot_->plotLayout()->insertRow(0);
     plot_->plotLayout()->addElement(
@@ -383,6 +385,17 @@ void HealthView::drawHeatmap() {
     heatmap_->setGradient(gradient);
     heatmap_->setDataRange(QCPRange(lo, hi));
     heatmap_->setInterpolate(false);
+    // The CSV export names every cell's layer and step (docs/studio.md §Export and reports).
+    QStringList layer_names, step_names;
+    for (const std::string& layer : grid_.layers) {
+        layer_names << QString::fromStdString(layer);
+    }
+    for (int64_t step : grid_.steps) {
+        step_names << QString::number(step);
+    }
+    heatmap_->setName(QString::fromStdString(health_metric_label(metric_)));
+    heatmap_->setProperty("x_labels", step_names);
+    heatmap_->setProperty("y_labels", layer_names);
 
     auto layer_ticks = QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText);
     for (int k = 0; k < rows; ++k) {

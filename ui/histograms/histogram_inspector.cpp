@@ -21,6 +21,7 @@
 #include <tuple>
 
 #include "charts/qcustomplot_include.h"
+#include "export/plot_export_menu.h"
 #include "models/runs_model.h"
 
 namespace lowbit::ui {
@@ -198,6 +199,8 @@ void HistogramInspector::buildControls() {
     step_plot_->setObjectName(QStringLiteral("histogramStepPlot"));
     time_plot_ = new QCustomPlot;
     time_plot_->setObjectName(QStringLiteral("histogramOverStepsPlot"));
+    install_plot_export_menu(step_plot_, QStringLiteral("histogram-step"));
+    install_plot_export_menu(time_plot_, QStringLiteral("histogram-over-steps"));
     for (QCustomPlot* plot : {step_plot_, time_plot_}) {
         plot->plotLayout()->insertRow(0);
         plot->plotLayout()->addElement(

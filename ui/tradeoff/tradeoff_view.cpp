@@ -17,6 +17,7 @@
 #include <exception>
 
 #include "charts/qcustomplot_include.h"
+#include "export/plot_export_menu.h"
 #include "models/runs_model.h"
 
 namespace lowbit::ui {
@@ -61,6 +62,7 @@ TradeoffView::TradeoffView(QWidget* parent) : QWidget(parent) {
 
     plot_ = new QCustomPlot;
     plot_->setObjectName(QStringLiteral("tradeoffPlot"));
+    install_plot_export_menu(plot_, QStringLiteral("tradeoff"));
     plot_->setMinimumSize(320, 240);
     plot_->legend->setVisible(true);
     // Top centre: the corners hold the full-precision runs (right) and the lowest bit-widths.
