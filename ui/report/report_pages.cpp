@@ -11,6 +11,9 @@ namespace lowbit::ui {
 
 namespace {
 
+// More points than this in a plot's graphs and it is drawn as a bitmap (see plot()).
+constexpr int kMaxVectorPoints = 20000;
+
 const QColor kText(0x20, 0x20, 0x20);
 const QColor kRule(0xb0, 0xb0, 0xb0);
 const QColor kHeaderFill(0xe8, 0xe8, 0xe8);
@@ -103,9 +106,26 @@ void ReportPages::plot(QCustomPlot& plot, double height) {
     if (!ok_) {
         return;
     }
+    bool has_colour_map = false;
+    int points = 0;
+    for (int i = 0; i < plot.plottableCount(); ++i) {
+        has_colour_map = has_colour_map || qobject_cast<QCPColorMap*>(plot.plottable(i)) != nullptr;
+    }
+    for (int i = 0; i < plot.graphCount(); ++i) {
+        points += plot.graph(i)->data()->size();
+    }
+    const int width = static_cast<int>(page_.width());
     painter_.save();
     painter_.translate(page_.left(), y_);
-    plot.toPainter(&painter_, static_cast<int>(page_.width()), static_cast<int>(height));
+    if (has_colour_map || points > kMaxVectorPoints) {
+        // A colour map in vector output is embedded as an image upsampled far beyond its cells,
+        // and tens of runs' curves are hundreds of thousands of path points: megabytes per plot.
+        // Drawn as a bitmap of twice the page resolution they stay sharp and small.
+        const QPixmap pixmap = plot.toPixmap(width, static_cast<int>(height), 2.0);
+        painter_.drawPixmap(QRectF(0, 0, width, height), pixmap, QRectF(pixmap.rect()));
+    } else {
+        plot.toPainter(&painter_, width, static_cast<int>(height));
+    }
     painter_.restore();
     y_ += height + kGap;
 }

@@ -13,6 +13,7 @@
 #include <QStandardItemModel>
 
 #include <algorithm>
+#include <cmath>
 #include <exception>
 #include <limits>
 #include <map>
@@ -188,7 +189,15 @@ bool health_sections(ReportPages& pages, HealthView& health, const store::RunRec
         health.setKind(QString::fromStdString(kind));
         for (HealthMetric metric : {HealthMetric::kUnderflow, HealthMetric::kSqnr}) {
             health.setMetric(metric);
-            if (health.grid().empty()) {
+            // A kind the run keeps in full precision has statistics but no quantizer: its
+            // metrics are undefined everywhere, and an empty heatmap says nothing.
+            const HealthGrid& grid = health.grid();
+            const bool defined =
+                std::any_of(grid.values.begin(), grid.values.end(), [](const auto& row) {
+                    return std::any_of(
+                        row.begin(), row.end(), [](double v) { return std::isfinite(v); });
+                });
+            if (grid.empty() || !defined) {
                 continue;
             }
             const QString name = QString::fromUtf8(health_metric_info(metric).name);
@@ -275,6 +284,10 @@ ReportOutline draw_report(QCPPainter& painter,
     compare.applyTheme();
     compare.setWorkspace(request.workspace);
     compare.refresh();
+    // The first run asked for is the baseline: the user's order says what is compared with what.
+    if (!outline.runs.empty()) {
+        compare.setBaseline(outline.runs.front());
+    }
     compare_sections(pages, compare);
 
     HealthView health(&model);
