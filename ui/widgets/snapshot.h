@@ -12,7 +12,7 @@ namespace lowbit::ui {
 struct SnapshotOptions {
     QString workspace;
     QString out;
-    QString view;  // runs, editor, charts, histograms, compare, health, crossrun, tradeoff
+    QString view;      // runs, editor, charts, histograms, compare, health, crossrun, tradeoff
     QStringList runs;  // ids or names; empty: the runs shown by default
     QString layer;
     QString kind;
