@@ -538,6 +538,30 @@ private Q_SLOTS:
                  qPrintable(shown.view.message()));
         shown.view.setKind(QStringLiteral("X"));
         QVERIFY(shown.view.message().contains(QStringLiteral("Unknown tensor kind X")));
+        // A kind kept in full precision: statistics without a quantizer, so every SQNR cell is
+        // undefined; the message says so and names the kinds the run quantizes.
+        int64_t activations_only = 0;
+        {
+            auto ws = store::Workspace::open(root_.toStdString());
+            store::RunWriter writer(ws);
+            activations_only = newRun(writer, "a8");
+            for (size_t li = 0; li < kLayers.size(); ++li) {
+                store::TensorStatsRecord w = statsRow(activations_only, li, 10, "weight");
+                w.quantizer.reset();
+                w.sqnr_db = w.mse = w.clip_fraction = w.underflow_fraction = std::nan("");
+                writer.add_tensor_stats(w);
+                writer.add_tensor_stats(statsRow(activations_only, li, 10, "activation"));
+            }
+        }
+        shown.view.setRun(activations_only);
+        shown.view.setKind(QStringLiteral("W"));
+        shown.settle();
+        QVERIFY2(shown.view.message().contains(
+                     QStringLiteral("keeps weight in full precision, so its quantization metrics "
+                                    "are undefined; it quantizes A (activation)")),
+                 qPrintable(shown.view.message()));
+        shown.view.setKind(QStringLiteral("A"));
+        QCOMPARE(shown.view.message(), QString());
         // An unknown layer across runs.
         Compared compared(root_);
         compared.view.setRuns({with, bare});

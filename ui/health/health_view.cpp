@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
 #include <utility>
 
 #include "charts/qcustomplot_include.h"
@@ -330,10 +331,40 @@ void HealthView::redraw() {
         setMessage(tr("Run #%1 recorded no %2 statistics")
                        .arg(run_id_)
                        .arg(QString::fromStdString(kind_)));
+    } else if (const QString hint = unquantizedKindHint(); !hint.isEmpty()) {
+        setMessage(hint);
     } else {
         setMessage({});
     }
     drawHeatmap();
+}
+
+QString HealthView::unquantizedKindHint() const {
+    std::set<std::string> quantized;
+    for (const auto& row : rows_) {
+        if (row.quantizer) {
+            quantized.insert(row.tensor_kind);
+        }
+    }
+    const bool defined = std::any_of(grid_.values.begin(), grid_.values.end(), [](const auto& row) {
+        return std::any_of(row.begin(), row.end(), [](double v) { return std::isfinite(v); });
+    });
+    if (defined || quantized.count(kind_) > 0) {
+        return {};
+    }
+    // Shown instead of an empty heatmap: the kind is kept in full precision.
+    QStringList others;
+    for (const std::string& kind : quantized) {
+        others << QStringLiteral("%1 (%2)").arg(QString::fromStdString(tensor_kind_short(kind)),
+                                                QString::fromStdString(kind));
+    }
+    return others.isEmpty()
+               ? tr("Run #%1 quantizes no tensor kind: its metrics are undefined").arg(run_id_)
+               : tr("Run #%1 keeps %2 in full precision, so its quantization metrics are "
+                    "undefined; it quantizes %3")
+                     .arg(run_id_)
+                     .arg(QString::fromStdString(kind_))
+                     .arg(others.join(QStringLiteral(", ")));
 }
 
 void HealthView::drawHeatmap() {

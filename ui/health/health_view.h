@@ -128,6 +128,8 @@ private:
     void redraw();
     void drawHeatmap();
     void setMessage(const QString& text);
+    // What to say when the kind shown has no quantizer in this run ("" when it has one).
+    QString unquantizedKindHint() const;
 
     RunsModel* runs_;
     QThread thread_;

@@ -316,6 +316,14 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
     }
     if (auto* compare = qobject_cast<CompareView*>(view)) {
         compare->refresh();  // at its final size
+        // The first run of --runs is the baseline, as in the report.
+        for (const RunRow& row : model.runs()) {
+            if (!options.runs.isEmpty() &&
+                (QString::number(row.record.id) == options.runs.front() ||
+                 QString::fromStdString(row.record.name) == options.runs.front())) {
+                compare->setBaseline(row.record.id);
+            }
+        }
         compare->curves()->resetZoom();
         compare->curves()->plot()->replot();
         compare->groupPlot()->replot();
