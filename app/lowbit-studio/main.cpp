@@ -46,7 +46,20 @@ int main(int argc, char** argv) {
             qputenv("QT_QPA_PLATFORM", "offscreen");
         }
     }
-    QApplication app(argc, argv);
+    // What follows "--" goes to `lowbit train` untouched: Qt must not see it, since it takes some
+    // options for itself wherever they are (xcb's -name, -display, ...).
+    int qt_argc = argc;
+    QStringList after_dashes;
+    for (int i = 1; i < argc; ++i) {
+        if (QByteArray(argv[i]) == "--") {
+            qt_argc = i;
+            for (int j = i + 1; j < argc; ++j) {
+                after_dashes << QString::fromLocal8Bit(argv[j]);
+            }
+            break;
+        }
+    }
+    QApplication app(qt_argc, argv);
     QApplication::setOrganizationName(QStringLiteral("lowbit"));
     QApplication::setApplicationName(QStringLiteral("lowbit-studio"));
     QApplication::setApplicationVersion(QStringLiteral(LOWBIT_STUDIO_VERSION));
@@ -99,11 +112,10 @@ int main(int argc, char** argv) {
     if (parser.isSet(QStringLiteral("version"))) {
         parser.showVersion();
     }
-    const QStringList train_options = parser.positionalArguments();
+    const QStringList train_options = parser.positionalArguments() + after_dashes;
     if (!train_options.isEmpty() &&
         (!parser.isSet(demo) || parser.isSet(snapshot) || parser.isSet(report))) {
-        return usage_error(
-            QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
+        return usage_error(QStringLiteral("unexpected argument '%1'").arg(train_options.first()));
     }
     const QString theme_name = parser.isSet(theme)
                                    ? parser.value(theme)

@@ -5,7 +5,7 @@
 #    workspace that tests/bench/pretrain_grid.sh fills (GRID_WS; the copy is made with sqlite3's
 #    .backup, so the grid's own database is never opened by this build);
 #  - the divergence sentinel's alert on a diverging run: the whole window under Xvfb while the
-#    studio trains the v8 per-channel preset at a learning rate it does not survive (LR, no
+#    engine trains the v8 per-channel preset at a learning rate it does not survive (LR, no
 #    clipping), captured a few seconds after the run diverged and the alert was stored.
 #
 #   bash tests/bench/diagnose_screenshots.sh            # into docs/images
@@ -65,31 +65,36 @@ for theme in light dark; do
   snapshot tradeoff "$theme" --view tradeoff
 done
 
-# The sentinel: a fresh workspace, the studio training the diverging run as its demo run.
+# The sentinel: a fresh workspace, the diverging run started by the engine, the studio watching it
+# (its workspace worker judges every running run, whoever launched it).
+LOWBIT=${LOWBIT:-build/dev/app/lowbit/lowbit}
+[[ -x "$LOWBIT" ]] || { echo "diagnose_screenshots: $LOWBIT not built" >&2; exit 2; }
 for theme in light dark; do
   ws=$scratch/sentinel-$theme
   rm -rf "$ws"
+  "$LOWBIT" train resources/presets/pretrain/gpt2/v8-per-channel.yaml --name v8-high-lr \
+    --set "data.train=$DATA" --set train.steps=400 --set "train.lr=$LR" --set "train.min_lr=$LR" \
+    --set train.grad_clip=0 --set train.warmup_steps=20 --set train.log_every=5 \
+    --set train.eval_every=100 --set telemetry.every=20 --workspace "$ws" --progress none \
+    >"$scratch/engine-$theme.log" 2>&1 &
+  engine=$!
+  until [[ -f "$ws/runs.sqlite" ]]; do sleep 0.2; done
   xvfb-run -a -s "-screen 0 1600x1000x24" bash -c '
-    "$1" --workspace "$2" --theme "$3" --demo -- \
-      "$7" --name v8-high-lr \
-      --set "data.train=$4" --set train.steps=400 --set "train.lr=$5" --set "train.min_lr=$5" \
-      --set train.grad_clip=0 --set train.warmup_steps=20 --set train.log_every=5 \
-      --set train.eval_every=100 &
+    "$1" --workspace "$2" --theme "$3" &
     studio=$!
     db="$2/runs.sqlite"
     for _ in $(seq 900); do
       sleep 1
-      [[ -f "$db" ]] || continue
       status=$(sqlite3 "$db" "SELECT status FROM runs ORDER BY id DESC LIMIT 1" 2>/dev/null || true)
       alerts=$(sqlite3 "$db" "SELECT count(*) FROM run_alerts" 2>/dev/null || echo 0)
       [[ $status == diverged && $alerts -gt 0 ]] && break
     done
-    sleep 4  # the alert dock and the charts catch up
-    xwd -root -silent | xwdtopnm 2>/dev/null | pnmtopng >"$6"
+    sleep 4  # the alerts dock and the charts catch up
+    xwd -root -silent | xwdtopnm 2>/dev/null | pnmtopng >"$4"
     kill "$studio"
     wait "$studio" || true' \
-    sentinel "$STUDIO" "$ws" "$theme" "$DATA" "$LR" "$OUT/studio-sentinel-$theme.png" \
-    "$PWD/resources/presets/pretrain/gpt2/v8-per-channel.yaml"
+    sentinel "$STUDIO" "$ws" "$theme" "$OUT/studio-sentinel-$theme.png"
+  wait "$engine" || true  # exit 3: diverged
   sqlite3 "$ws/runs.sqlite" "SELECT 'run ' || id || ' ' || status FROM runs;
     SELECT 'alert at step ' || step || ': ' || message FROM run_alerts"
   echo "$OUT/studio-sentinel-$theme.png"

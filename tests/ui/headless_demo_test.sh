@@ -7,7 +7,8 @@ set -eu
 studio="$1" engine="$2" workspace="$3"
 rm -rf "${workspace}"
 env -u DISPLAY -u WAYLAND_DISPLAY PATH="$(dirname "${engine}"):${PATH}" "${studio}" --demo \
-    --workspace "${workspace}" -- --set train.steps=4 --set model.layers=1 --set model.context=32 \
+    --workspace "${workspace}" -- --name tiny-demo --set train.steps=4 --set model.layers=1 \
+    --set model.context=32 \
     --set data.markov.tokens=20000 --set train.eval_batches=2 --set train.device=cpu \
     > "${workspace}.out"
 cat "${workspace}.out"
@@ -16,7 +17,8 @@ grep -qx "snapshot: ${workspace}/snapshots/demo-run-1-charts.png" "${workspace}.
 # A PNG file: its 8-byte signature.
 test "$(head -c 8 "${workspace}/snapshots/demo-run-1-charts.png" | od -An -tx1 | tr -d ' ')" = \
     "89504e470d0a1a0a"
-"${engine}" runs show 1 --workspace "${workspace}" > "${workspace}.show"
+# Everything after -- reached the engine, --name included (Qt takes -name for itself on X11).
+"${engine}" runs show tiny-demo --workspace "${workspace}" > "${workspace}.show"
 cat "${workspace}.show"
 grep -q '(train, completed)' "${workspace}.show"
 grep -Eq '^ *train/loss +[0-9.]+ +\(step 4\)' "${workspace}.show"
