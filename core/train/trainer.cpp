@@ -18,6 +18,7 @@
 #include "lowbit/util/peak_memory.h"
 #include "lowbit/util/stop_signal.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <deque>
@@ -206,6 +207,24 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
                 spec.grad_clip > 0 ? torch::nn::utils::clip_grad_norm_(parameters, spec.grad_clip)
                                    : global_norm(parameters, true);
             if (!std::isfinite(train_loss) || !std::isfinite(grad_norm)) {
+                // The step that diverged is logged whatever train.log_every says: its non-finite
+                // value is what the charts and the studio's sentinel must see (docs/progress-
+                // events.md, "step"). No update was applied.
+                const double seconds =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start)
+                        .count();
+                stream.emit(step + 1,
+                            events::Step{.steps = spec.steps,
+                                         .loss = train_loss,
+                                         .lr = lr,
+                                         .grad_norm = grad_norm,
+                                         .weight_norm = global_norm(parameters, false),
+                                         .tokens = run.tokens_seen + tokens_per_step,
+                                         .tokens_per_s = static_cast<double>(tokens_per_step) /
+                                                         std::max(seconds, 1e-9),
+                                         .eta_s = 0,
+                                         .elapsed_s = elapsed(),
+                                         .logged = true});
                 return finish(step + 1,
                               events::Diverged{
                                   .what = !std::isfinite(train_loss) ? "loss" : "gradient norm"});

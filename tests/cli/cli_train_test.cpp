@@ -118,9 +118,23 @@ TEST_F(CliTrainTest, NonFiniteLossEndsRunAsDiverged) {
                                          "--set",
                                          "train.grad_clip=0",
                                          "--set",
-                                         "train.warmup_steps=0"},
+                                         "train.warmup_steps=0",
+                                         "--set",
+                                         "train.log_every=1000"},
                                         workspace);
     EXPECT_EQ(result.exit_code, 3) << result.err;
+    // The step that diverged is recorded, its loss or gradient norm not finite (stored as NULL),
+    // although train.log_every logs no step of this run.
+    const std::string at_divergence =
+        " AND step = (SELECT step FROM events WHERE kind = 'diverged')";
+    EXPECT_EQ(query_int(workspace / "runs.sqlite",
+                        "SELECT count(*) FROM scalars WHERE key = 'train/loss'" + at_divergence),
+              1);
+    EXPECT_GE(query_int(workspace / "runs.sqlite",
+                        "SELECT count(*) FROM scalars WHERE key IN ('train/loss', 'grad_norm') "
+                        "AND value IS NULL" +
+                            at_divergence),
+              1);
     EXPECT_EQ(query_text(workspace / "runs.sqlite", "SELECT status FROM runs WHERE id = 1"),
               "diverged");
     EXPECT_EQ(
