@@ -368,13 +368,23 @@ void ChartsView::syncControls() {
 
 void ChartsView::fillBaselines() {
     const QSignalBlocker block(baseline_);
-    baseline_->clear();
-    baseline_->addItem(tr("None"));
+    QStringList listed;
     for (const RunRow& row : runs_->runs()) {
-        baseline_->addItem(QString::fromStdString(row.record.name),
-                           QVariant::fromValue<qint64>(row.record.id));
-        baseline_->setItemData(
-            baseline_->count() - 1, RunsModel::colourOf(row.record.id), Qt::DecorationRole);
+        listed.push_back(QString::number(row.record.id) + QLatin1Char(' ') +
+                         QString::fromStdString(row.record.name));
+    }
+    // The runs are read every poll: the list is rebuilt only when they differ (an open list
+    // would close under the person's pointer otherwise).
+    if (listed != baseline_runs_) {
+        baseline_runs_ = listed;
+        baseline_->clear();
+        baseline_->addItem(tr("None"));
+        for (const RunRow& row : runs_->runs()) {
+            baseline_->addItem(QString::fromStdString(row.record.name),
+                               QVariant::fromValue<qint64>(row.record.id));
+            baseline_->setItemData(
+                baseline_->count() - 1, RunsModel::colourOf(row.record.id), Qt::DecorationRole);
+        }
     }
     if (!state_.baseline_run) {
         baseline_->setCurrentIndex(0);

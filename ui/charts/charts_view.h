@@ -114,6 +114,7 @@ private:
     QCheckBox* log_x_ = nullptr;
     QCheckBox* log_y_ = nullptr;
     QComboBox* baseline_ = nullptr;
+    QStringList baseline_runs_;  // "id name" of the runs listed in baseline_
     QToolButton* add_chart_ = nullptr;
     QWidget* chart_area_ = nullptr;
     QGridLayout* grid_ = nullptr;
