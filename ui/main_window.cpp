@@ -17,6 +17,7 @@
 #include <QSettings>
 #include <QStatusBar>
 #include <QTableView>
+#include <QUndoStack>
 
 #include <algorithm>
 #include <set>
@@ -30,6 +31,7 @@
 #include "editor/experiment_editor.h"
 #include "health/health_view.h"
 #include "histograms/histogram_inspector.h"
+#include "layout/layout_controller.h"
 #include "models/alerts_model.h"
 #include "models/runs_model.h"
 #include "report/report_action.h"
@@ -56,6 +58,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     runs_ = new RunsModel(this);
     charts_ = new ChartsView(runs_);
     setCentralWidget(charts_);
+    layout_ = new LayoutController(charts_, runs_, this);
+    connect(layout_, &LayoutController::message, this, [this](const QString& text) {
+        statusBar()->showMessage(text, 30000);
+    });
 
     browser_ = new RunBrowser(runs_);
     auto* runs_dock = new QDockWidget(tr("Runs"), this);
@@ -184,6 +190,13 @@ void MainWindow::buildMenus() {
     connect(quit, &QAction::triggered, this, &QWidget::close);
 
     QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+    QAction* undo = layout_->undoStack()->createUndoAction(this, tr("&Undo"));
+    undo->setShortcut(QKeySequence::Undo);
+    QAction* redo = layout_->undoStack()->createRedoAction(this, tr("&Redo"));
+    redo->setShortcut(QKeySequence::Redo);
+    edit->addAction(undo);
+    edit->addAction(redo);
+    edit->addSeparator();
     QAction* find = edit->addAction(tr("&Find Runs"));
     find->setShortcut(QKeySequence::Find);
     connect(find, &QAction::triggered, this, [this] { browser_->filter()->setFocus(); });
@@ -294,6 +307,12 @@ void MainWindow::openWorkspace(const QString& root) {
     connect(charts_, &ChartsView::chartViewChanged, worker, &WorkspaceWorker::setChartView);
     connect(worker, &WorkspaceWorker::alertsRead, this, &MainWindow::onAlerts);
     worker_ = worker;
+    connect(charts_, &ChartsView::seriesOptionsChanged, worker, &WorkspaceWorker::setSeriesOptions);
+    layout_->openWorkspace(workspace_);
+    QMetaObject::invokeMethod(
+        worker,
+        [worker, options = charts_->seriesOptions()] { worker->setSeriesOptions(options); },
+        Qt::QueuedConnection);
     worker_thread_.start();
     const SentinelRules rules = load_sentinel_rules(settings);
     QMetaObject::invokeMethod(
@@ -418,6 +437,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
     settings.setValue(QStringLiteral("window/state"), saveState(kLayoutVersion));
     settings.setValue(QStringLiteral("runs/header"), browser_->saveHeaderState());
+    layout_->saveNow();
     stopWorker();
     event->accept();
 }

@@ -25,6 +25,7 @@ class HealthView;
 class HistogramInspector;
 class AlertsModel;
 class LaunchPanel;
+class LayoutController;
 class RunBrowser;
 class RunLauncher;
 class RunsModel;
@@ -83,6 +84,10 @@ public:
         return health_;
     }
 
+    LayoutController* layoutController() const {
+        return layout_;
+    }
+
     void setColourScheme(ColourScheme scheme);
 
 protected:
@@ -112,6 +117,7 @@ private:
     CompareView* compare_ = nullptr;
     HealthView* health_ = nullptr;
     TradeoffView* tradeoff_ = nullptr;
+    LayoutController* layout_ = nullptr;
     QDockWidget* launch_dock_ = nullptr;
     AlertsModel* alerts_ = nullptr;
     QDockWidget* alerts_dock_ = nullptr;

@@ -112,6 +112,22 @@ const std::vector<ScalarSample>* ChartSeriesBuilder::samples(int64_t run_id,
     return found == series_.end() ? nullptr : &found->second;
 }
 
+SeriesPoints ChartSeriesBuilder::points_of(int64_t run_id,
+                                           const std::string& key,
+                                           XAxisKind x_axis) const {
+    SeriesPoints points;
+    const std::vector<ScalarSample>* series = samples(run_id, key);
+    if (!series) {
+        return points;
+    }
+    for (const ScalarSample& sample : *series) {
+        points.steps.push_back(sample.step);
+        points.x.push_back(x_of(sample, x_axis));
+        points.y.push_back(sample.value);
+    }
+    return points;
+}
+
 ChartData ChartSeriesBuilder::build(const std::string& key,
                                     const std::vector<int64_t>& run_ids,
                                     const ChartRequest& request) const {
@@ -187,6 +203,40 @@ ChartData ChartSeriesBuilder::build(const std::string& key,
             }
         }
         chart.runs.push_back(std::move(run));
+    }
+
+    const ChartSeriesExtras& extras = request.extras;
+    if (!extras.secondary_key.empty() && extras.secondary_key != key) {
+        ChartRequest plain = request;
+        plain.extras = {};
+        chart.secondary_key = QString::fromStdString(extras.secondary_key);
+        chart.secondary = build(extras.secondary_key, run_ids, plain).runs;
+    }
+    if (!extras.derived.empty()) {
+        // A difference or a ratio needs the baseline's series, which is held while it is shown.
+        const bool has_baseline = request.baseline_run && points(*request.baseline_run, key) > 0;
+        const SeriesPoints baseline =
+            has_baseline ? points_of(*request.baseline_run, key, request.x_axis) : SeriesPoints{};
+        for (const RunChartData& run : chart.runs) {
+            const SeriesPoints own = points_of(run.run_id, key, request.x_axis);
+            const double lo = request.x_range ? request.x_range->first : own.x.front();
+            const double hi = request.x_range ? request.x_range->second : own.x.back();
+            for (const DerivedSpec& spec : extras.derived) {
+                const bool against_baseline =
+                    spec.kind == DerivedKind::kDifference || spec.kind == DerivedKind::kRatio;
+                if (against_baseline && (!has_baseline || run.run_id == *request.baseline_run)) {
+                    continue;
+                }
+                const SeriesPoints derived = derive(spec, own, has_baseline ? &baseline : nullptr);
+                chart.derived.push_back(
+                    {run.run_id,
+                     spec,
+                     container_of(derived.x,
+                                  derived.y,
+                                  decimate_min_max_last(
+                                      derived.x, derived.y, lo, hi, request.pixel_columns))});
+            }
+        }
     }
     return chart;
 }

@@ -1,7 +1,8 @@
 // ChartSeriesBuilder: the full-resolution scalar series and events of the runs on the charts, and
 // what one chart draws from them (smoothed and decimated QCPGraphDataContainers, non-finite and
-// event markers, the range readout). Plain class, no QObject: the workspace worker owns one in
-// its thread and hands the finished ChartData to the GUI thread; `--snapshot` uses it directly.
+// event markers, the range readout, the series of a secondary key and the derived series). Plain
+// class, no QObject: the workspace worker owns one in its thread and hands the finished ChartData
+// to the GUI thread; `--snapshot` uses it directly.
 #pragma once
 
 #include "lowbit/store/records.h"
@@ -18,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "charts/derived_series.h"
 #include "charts/qcustomplot_include.h"
 
 namespace lowbit::ui {
@@ -25,6 +27,23 @@ namespace lowbit::ui {
 enum class XAxisKind { kStep = 0, kTokens = 1, kWallTime = 2 };
 
 QString x_axis_label(XAxisKind kind);
+
+// What a chart draws besides its own key: a second key on the right axis and derived series
+// (docs/studio.md §Secondary axes and stacked charts, §Derived series).
+struct ChartSeriesExtras {
+    std::string secondary_key;  // empty: none
+    std::vector<DerivedSpec> derived;
+
+    bool operator==(const ChartSeriesExtras&) const = default;
+};
+
+// The extras of every chart by key, and the baseline run of the differences and ratios.
+struct SeriesOptions {
+    std::map<std::string, ChartSeriesExtras> charts;
+    std::optional<int64_t> baseline_run;
+
+    bool operator==(const SeriesOptions&) const = default;
+};
 
 struct ScalarSample {
     int64_t step = 0;
@@ -40,6 +59,8 @@ struct ChartRequest {
     double smoothing = 0.6;
     std::optional<std::pair<double, double>> x_range;
     int pixel_columns = 800;
+    ChartSeriesExtras extras;
+    std::optional<int64_t> baseline_run;
 };
 
 // The range readout of one run on one chart, over the full-resolution points in the x range.
@@ -69,10 +90,20 @@ struct RunChartData {
     size_t full_points = 0;  // points of the whole series (before range and decimation)
 };
 
+// One derived series of one run, decimated like the raw line.
+struct DerivedCurve {
+    int64_t run_id = 0;
+    DerivedSpec spec;
+    QSharedPointer<QCPGraphDataContainer> points;
+};
+
 struct ChartData {
     QString key;
     XAxisKind x_axis = XAxisKind::kStep;
     std::vector<RunChartData> runs;
+    QString secondary_key;                // empty: no right axis
+    std::vector<RunChartData> secondary;  // the runs' series of secondary_key
+    std::vector<DerivedCurve> derived;
 };
 
 class ChartSeriesBuilder {
@@ -94,6 +125,8 @@ public:
                     const ChartRequest& request) const;
 
 private:
+    SeriesPoints points_of(int64_t run_id, const std::string& key, XAxisKind x_axis) const;
+
     std::map<std::pair<int64_t, std::string>, std::vector<ScalarSample>> series_;
     std::map<int64_t, std::vector<store::EventRecord>> events_;
 };
@@ -102,3 +135,4 @@ private:
 
 Q_DECLARE_METATYPE(lowbit::ui::ChartData)
 Q_DECLARE_METATYPE(std::vector<lowbit::ui::ChartData>)
+Q_DECLARE_METATYPE(lowbit::ui::SeriesOptions)

@@ -6,12 +6,17 @@
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QInputDialog>
 #include <QLabel>
+#include <QMenu>
 #include <QScrollArea>
+#include <QSignalBlocker>
 #include <QSplitter>
 #include <QTableWidget>
+#include <QToolButton>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 #include "models/runs_model.h"
@@ -35,11 +40,28 @@ QString number(double value) {
     return std::isfinite(value) ? QString::number(value, 'g', 5) : QStringLiteral("NaN");
 }
 
+// Charts whose state is the default are not listed, so two equal views compare equal.
+void dropDefaultCharts(ChartsState& state) {
+    std::erase_if(state.charts, [](const auto& entry) { return entry.second.isDefault(); });
+}
+
+const ChartState& chartStateOf(const ChartsState& state, const QString& key) {
+    static const ChartState kDefault;
+    const auto found = state.charts.find(key);
+    return found == state.charts.end() ? kDefault : found->second;
+}
+
 }  // namespace
 
 ChartsView::ChartsView(RunsModel* runs, QWidget* parent) : QWidget(parent), runs_(runs) {
     setObjectName(QStringLiteral("chartsView"));
+    qRegisterMetaType<lowbit::ui::SeriesOptions>();
     auto* controls = new QHBoxLayout;
+    mode_ = new QComboBox;
+    mode_->setObjectName(QStringLiteral("chartsMode"));
+    mode_->addItem(tr("Grid"), static_cast<int>(ChartsMode::kGrid));
+    mode_->addItem(tr("Stacked"), static_cast<int>(ChartsMode::kStacked));
+    mode_->setToolTip(tr("Stacked: one column of charts sharing the x axis"));
     x_axis_ = new QComboBox;
     x_axis_->setObjectName(QStringLiteral("xAxis"));
     for (auto kind : {XAxisKind::kStep, XAxisKind::kTokens, XAxisKind::kWallTime}) {
@@ -55,6 +77,17 @@ ChartsView::ChartsView(RunsModel* runs, QWidget* parent) : QWidget(parent), runs
     log_x_ = new QCheckBox(tr("Log x"));
     log_y_ = new QCheckBox(tr("Log y"));
     log_y_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+    baseline_ = new QComboBox;
+    baseline_->setObjectName(QStringLiteral("baselineRun"));
+    baseline_->setToolTip(tr("The run that differences and ratios are taken against"));
+    baseline_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    add_chart_ = new QToolButton;
+    add_chart_->setObjectName(QStringLiteral("addChart"));
+    add_chart_->setText(tr("Add chart"));
+    add_chart_->setPopupMode(QToolButton::InstantPopup);
+    add_chart_->setMenu(new QMenu(add_chart_));
+    controls->addWidget(mode_);
+    controls->addSpacing(12);
     controls->addWidget(new QLabel(tr("X axis")));
     controls->addWidget(x_axis_);
     controls->addSpacing(12);
@@ -63,15 +96,19 @@ ChartsView::ChartsView(RunsModel* runs, QWidget* parent) : QWidget(parent), runs
     controls->addSpacing(12);
     controls->addWidget(log_x_);
     controls->addWidget(log_y_);
+    controls->addSpacing(12);
+    controls->addWidget(new QLabel(tr("Baseline")));
+    controls->addWidget(baseline_);
     controls->addStretch(1);
+    controls->addWidget(add_chart_);
 
-    auto* chart_area = new QWidget;
-    grid_ = new QGridLayout(chart_area);
+    chart_area_ = new QWidget;
+    grid_ = new QGridLayout(chart_area_);
     grid_->setContentsMargins(0, 0, 0, 0);
     grid_->setSpacing(6);
     auto* scroll = new QScrollArea;
     scroll->setWidgetResizable(true);
-    scroll->setWidget(chart_area);
+    scroll->setWidget(chart_area_);
     scroll->setFrameShape(QFrame::NoFrame);
 
     readout_ = new QTableWidget(0, 7);
@@ -96,41 +133,38 @@ ChartsView::ChartsView(RunsModel* runs, QWidget* parent) : QWidget(parent), runs
     layout->addLayout(controls);
     layout->addWidget(splitter, 1);
 
-    auto emitDisplay = [this] { Q_EMIT displayChanged(static_cast<int>(xAxis()), smoothing()); };
-    connect(x_axis_, qOverload<int>(&QComboBox::currentIndexChanged), this, emitDisplay);
-    connect(smoothing_, qOverload<double>(&QDoubleSpinBox::valueChanged), this, emitDisplay);
-    connect(log_x_, &QCheckBox::toggled, this, [this](bool on) {
-        for (auto& [key, chart] : charts_) {
-            chart->setLogX(on);
-        }
+    connect(mode_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
+        setMode(static_cast<ChartsMode>(mode_->currentData().toInt()));
     });
-    connect(log_y_, &QCheckBox::toggled, this, [this](bool on) {
-        for (auto& [key, chart] : charts_) {
-            chart->setLogY(on);
-        }
+    connect(x_axis_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
+        setXAxis(static_cast<XAxisKind>(x_axis_->currentData().toInt()));
     });
+    connect(smoothing_, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this](double w) {
+        setSmoothing(w);
+    });
+    connect(log_x_, &QCheckBox::toggled, this, [this](bool on) { setLogX(on); });
+    connect(log_y_, &QCheckBox::toggled, this, [this](bool on) { setLogY(on); });
+    connect(baseline_, qOverload<int>(&QComboBox::activated), this, [this] {
+        const QVariant id = baseline_->currentData();
+        setBaselineRun(id.isValid() ? std::optional<int64_t>(id.toLongLong()) : std::nullopt);
+    });
+    connect(add_chart_->menu(), &QMenu::aboutToShow, this, &ChartsView::fillAddMenu);
     connect(runs_, &RunsModel::dataChanged, this, [this] {
         // Names and floors may have changed; colours never do.
         for (auto& [key, chart] : charts_) {
             chart->setChartData(chart->chartData(), styles());
         }
     });
+    connect(runs_, &RunsModel::runsChanged, this, &ChartsView::fillBaselines);
+    syncControls();
 }
 
 XAxisKind ChartsView::xAxis() const {
-    return static_cast<XAxisKind>(x_axis_->currentData().toInt());
+    return state_.x_axis;
 }
 
 double ChartsView::smoothing() const {
-    return smoothing_->value();
-}
-
-void ChartsView::setXAxis(XAxisKind kind) {
-    x_axis_->setCurrentIndex(x_axis_->findData(static_cast<int>(kind)));
-}
-
-void ChartsView::setSmoothing(double weight) {
-    smoothing_->setValue(weight);
+    return state_.smoothing;
 }
 
 ScalarChart* ChartsView::chart(const QString& key) const {
@@ -144,6 +178,301 @@ QList<ScalarChart*> ChartsView::charts() const {
         list.push_back(chart);
     }
     return list;
+}
+
+QStringList ChartsView::shownKeys() const {
+    QStringList keys;
+    for (const auto& [key, chart] : charts_) {
+        if (!state_.removed_keys.count(key)) {
+            keys.push_back(key);
+        }
+    }
+    std::sort(keys.begin(), keys.end(), [](const QString& a, const QString& b) {
+        const int ra = keyRank(a);
+        const int rb = keyRank(b);
+        return ra != rb ? ra < rb : a < b;
+    });
+    return keys;
+}
+
+ChartsState ChartsView::state() const {
+    ChartsState state = state_;
+    for (const auto& [key, chart] : charts_) {
+        ChartState& c = state.charts[key];
+        if (chart->isZoomed()) {
+            c.x_range = chart->xRange();
+            c.y_range = chart->yRange();
+        } else {
+            c.x_range.reset();
+            c.y_range.reset();
+        }
+    }
+    dropDefaultCharts(state);
+    return state;
+}
+
+SeriesOptions ChartsView::seriesOptions() const {
+    SeriesOptions options;
+    options.baseline_run = state_.baseline_run;
+    for (const auto& [key, c] : state_.charts) {
+        if (!c.secondary_key.isEmpty() || !c.derived.empty()) {
+            options.charts[key.toStdString()] = {c.secondary_key.toStdString(), c.derived};
+        }
+    }
+    return options;
+}
+
+void ChartsView::applyState(ChartsState state, RangePolicy policy) {
+    const ChartsState old = this->state();
+    const bool x_changed = state.x_axis != old.x_axis;
+    if (policy == RangePolicy::kKeepCurrent || x_changed) {
+        for (const auto& [key, c] : old.charts) {
+            state.charts[key];  // every chart shown with a range gets an entry
+        }
+        for (auto& [key, c] : state.charts) {
+            const ChartState& shown = chartStateOf(old, key);
+            const bool keep = policy == RangePolicy::kKeepCurrent && !x_changed;
+            c.x_range = keep ? shown.x_range : std::nullopt;
+            c.y_range = keep ? shown.y_range : std::nullopt;
+        }
+    }
+    dropDefaultCharts(state);
+    state_ = std::move(state);
+    syncControls();
+    if (x_changed || state_.smoothing != old.smoothing) {
+        Q_EMIT displayChanged(static_cast<int>(state_.x_axis), state_.smoothing);
+    }
+    // Each chart gets its own range here, not one synchronised from a stacked neighbour.
+    syncing_ranges_ = true;
+    for (auto& [key, chart] : charts_) {
+        const ChartState& now = chartStateOf(state_, key);
+        const ChartState& before = chartStateOf(old, key);
+        if (state_.log_x != old.log_x) {
+            chart->setLogX(state_.log_x);
+        }
+        if (state_.log_y != old.log_y) {
+            chart->setLogY(state_.log_y);
+        }
+        if (now.log_y2 != before.log_y2) {
+            chart->setLogY2(now.log_y2);
+        }
+        if (now.x_range) {
+            if (!chart->isZoomed() || chart->xRange() != *now.x_range ||
+                (now.y_range && chart->yRange() != *now.y_range)) {
+                chart->setZoom(*now.x_range, now.y_range);
+            }
+        } else if (chart->isZoomed()) {
+            chart->resetZoom();
+        }
+    }
+    syncing_ranges_ = false;
+    relayout();
+    if (seriesOptions() != sent_options_) {
+        sent_options_ = seriesOptions();
+        Q_EMIT seriesOptionsChanged(sent_options_);
+    }
+    Q_EMIT stateChanged();
+}
+
+void ChartsView::edit(const QString& text,
+                      int merge_id,
+                      const std::function<void(ChartsState&)>& change) {
+    const ChartsState before = state();
+    ChartsState after = before;
+    change(after);
+    dropDefaultCharts(after);
+    if (after == before) {
+        syncControls();
+        return;
+    }
+    applyState(after, RangePolicy::kKeepCurrent);
+    Q_EMIT stateEdited(text, merge_id, before, state());
+}
+
+void ChartsView::setXAxis(XAxisKind kind) {
+    edit(tr("X Axis"), -1, [kind](ChartsState& s) { s.x_axis = kind; });
+}
+
+void ChartsView::setSmoothing(double weight) {
+    weight = std::clamp(weight, 0.0, 0.999);
+    edit(tr("Smoothing"), kSmoothingEdit, [weight](ChartsState& s) { s.smoothing = weight; });
+}
+
+void ChartsView::setLogX(bool on) {
+    edit(tr("Log X"), -1, [on](ChartsState& s) { s.log_x = on; });
+}
+
+void ChartsView::setLogY(bool on) {
+    edit(tr("Log Y"), -1, [on](ChartsState& s) { s.log_y = on; });
+}
+
+void ChartsView::setMode(ChartsMode mode) {
+    edit(mode == ChartsMode::kStacked ? tr("Stacked Charts") : tr("Chart Grid"),
+         -1,
+         [mode](ChartsState& s) { s.mode = mode; });
+}
+
+void ChartsView::setBaselineRun(std::optional<int64_t> run_id) {
+    edit(tr("Baseline Run"), -1, [run_id](ChartsState& s) { s.baseline_run = run_id; });
+}
+
+void ChartsView::setSecondaryKey(const QString& key, const QString& secondary_key) {
+    edit(tr("Secondary Axis"), -1, [&](ChartsState& s) {
+        s.charts[key].secondary_key = secondary_key == key ? QString() : secondary_key;
+    });
+}
+
+void ChartsView::setSecondaryLog(const QString& key, bool on) {
+    edit(tr("Log Scale on the Right Axis"), -1, [&](ChartsState& s) { s.charts[key].log_y2 = on; });
+}
+
+void ChartsView::addDerived(const QString& key, const DerivedSpec& spec) {
+    edit(tr("Add Derived Series"), -1, [&](ChartsState& s) {
+        auto& derived = s.charts[key].derived;
+        if (std::find(derived.begin(), derived.end(), spec) == derived.end()) {
+            derived.push_back(spec);
+        }
+    });
+}
+
+void ChartsView::removeDerived(const QString& key, int index) {
+    edit(tr("Remove Derived Series"), -1, [&](ChartsState& s) {
+        auto& derived = s.charts[key].derived;
+        if (index >= 0 && index < static_cast<int>(derived.size())) {
+            derived.erase(derived.begin() + index);
+        }
+    });
+}
+
+void ChartsView::removeChart(const QString& key) {
+    edit(tr("Remove Chart"), -1, [&](ChartsState& s) { s.removed_keys.insert(key); });
+}
+
+void ChartsView::addChart(const QString& key) {
+    edit(tr("Add Chart"), -1, [&](ChartsState& s) { s.removed_keys.erase(key); });
+}
+
+void ChartsView::syncControls() {
+    const QSignalBlocker block_mode(mode_);
+    const QSignalBlocker block_x(x_axis_);
+    const QSignalBlocker block_smoothing(smoothing_);
+    const QSignalBlocker block_log_x(log_x_);
+    const QSignalBlocker block_log_y(log_y_);
+    mode_->setCurrentIndex(mode_->findData(static_cast<int>(state_.mode)));
+    x_axis_->setCurrentIndex(x_axis_->findData(static_cast<int>(state_.x_axis)));
+    smoothing_->setValue(state_.smoothing);
+    log_x_->setChecked(state_.log_x);
+    log_y_->setChecked(state_.log_y);
+    fillBaselines();
+}
+
+void ChartsView::fillBaselines() {
+    const QSignalBlocker block(baseline_);
+    QStringList listed;
+    for (const RunRow& row : runs_->runs()) {
+        listed.push_back(QString::number(row.record.id) + QLatin1Char(' ') +
+                         QString::fromStdString(row.record.name));
+    }
+    // The runs are read every poll: the list is rebuilt only when they differ (an open list
+    // would close under the person's pointer otherwise).
+    if (listed != baseline_runs_) {
+        baseline_runs_ = listed;
+        baseline_->clear();
+        baseline_->addItem(tr("None"));
+        for (const RunRow& row : runs_->runs()) {
+            baseline_->addItem(QString::fromStdString(row.record.name),
+                               QVariant::fromValue<qint64>(row.record.id));
+            baseline_->setItemData(
+                baseline_->count() - 1, RunsModel::colourOf(row.record.id), Qt::DecorationRole);
+        }
+    }
+    if (!state_.baseline_run) {
+        baseline_->setCurrentIndex(0);
+        return;
+    }
+    const QVariant id = QVariant::fromValue<qint64>(*state_.baseline_run);
+    if (baseline_->findData(id) < 0) {  // not read yet, or gone from the workspace
+        baseline_->addItem(tr("run %1").arg(*state_.baseline_run), id);
+    }
+    baseline_->setCurrentIndex(baseline_->findData(id));
+}
+
+void ChartsView::fillAddMenu() {
+    QMenu* menu = add_chart_->menu();
+    menu->clear();
+    for (const QString& key : state_.removed_keys) {
+        connect(menu->addAction(key), &QAction::triggered, this, [this, key] { addChart(key); });
+    }
+    if (state_.removed_keys.empty()) {
+        menu->addAction(tr("(every chart is shown)"))->setEnabled(false);
+    }
+}
+
+void ChartsView::fillChartMenu(ScalarChart* chart) {
+    const QString key = chart->key();
+    const ChartState& now = chartStateOf(state_, key);
+    QMenu* menu = chart->menu();
+    menu->clear();
+
+    QMenu* secondary = menu->addMenu(tr("Secondary axis (right)"));
+    QAction* none = secondary->addAction(tr("None"));
+    none->setCheckable(true);
+    none->setChecked(now.secondary_key.isEmpty());
+    connect(none, &QAction::triggered, this, [this, key] { setSecondaryKey(key, {}); });
+    for (const auto& [other, other_chart] : charts_) {
+        if (other == key) {
+            continue;
+        }
+        QAction* action = secondary->addAction(other);
+        action->setCheckable(true);
+        action->setChecked(other == now.secondary_key);
+        connect(action, &QAction::triggered, this, [this, key, other = other] {
+            setSecondaryKey(key, other);
+        });
+    }
+    QAction* log_y2 = menu->addAction(tr("Log scale on the right axis"));
+    log_y2->setCheckable(true);
+    log_y2->setChecked(now.log_y2);
+    log_y2->setEnabled(!now.secondary_key.isEmpty());
+    connect(log_y2, &QAction::toggled, this, [this, key](bool on) { setSecondaryLog(key, on); });
+
+    QMenu* add = menu->addMenu(tr("Add derived series"));
+    const bool has_baseline = state_.baseline_run.has_value();
+    QAction* difference = add->addAction(tr("Difference to the baseline run"));
+    difference->setEnabled(has_baseline);
+    connect(difference, &QAction::triggered, this, [this, key] {
+        addDerived(key, {DerivedKind::kDifference, 0});
+    });
+    QAction* ratio = add->addAction(tr("Ratio to the baseline run"));
+    ratio->setEnabled(has_baseline);
+    connect(ratio, &QAction::triggered, this, [this, key] {
+        addDerived(key, {DerivedKind::kRatio, 0});
+    });
+    connect(add->addAction(tr("EMA…")), &QAction::triggered, this, [this, key] {
+        bool ok = false;
+        const double weight = QInputDialog::getDouble(
+            this, tr("EMA of %1").arg(key), tr("Weight (0 to 0.999)"), 0.9, 0, 0.999, 3, &ok);
+        if (ok) {
+            addDerived(key, {DerivedKind::kEma, weight});
+        }
+    });
+    connect(add->addAction(tr("Derivative d/dx")), &QAction::triggered, this, [this, key] {
+        addDerived(key, {DerivedKind::kDerivative, 0});
+    });
+    if (!now.derived.empty()) {
+        QMenu* remove = menu->addMenu(tr("Remove derived series"));
+        for (int i = 0; i < static_cast<int>(now.derived.size()); ++i) {
+            const QString name =
+                QString::fromStdString(derived_suffix(now.derived[static_cast<size_t>(i)]));
+            connect(remove->addAction(name), &QAction::triggered, this, [this, key, i] {
+                removeDerived(key, i);
+            });
+        }
+    }
+    menu->addSeparator();
+    connect(menu->addAction(tr("Remove chart")), &QAction::triggered, this, [this, key] {
+        removeChart(key);
+    });
 }
 
 std::map<int64_t, RunStyle> ChartsView::styles() const {
@@ -160,11 +489,19 @@ ScalarChart* ChartsView::ensureChart(const QString& key) {
     if (auto* existing = chart(key)) {
         return existing;
     }
-    auto* chart = new ScalarChart(key);
+    auto* chart = new ScalarChart(key, chart_area_);
     charts_[key] = chart;
-    chart->setLogX(log_x_->isChecked());
-    chart->setLogY(log_y_->isChecked());
+    const ChartState& pending = chartStateOf(state_, key);
+    chart->setLogX(state_.log_x);
+    chart->setLogY(state_.log_y);
+    chart->setLogY2(pending.log_y2);
     connect(chart, &ScalarChart::viewChanged, this, &ChartsView::chartViewChanged);
+    connect(chart,
+            &ScalarChart::viewChanged,
+            this,
+            [this](const QString& k, bool has_range, double lo, double hi) {
+                onChartView(k, has_range, lo, hi);
+            });
     connect(chart, &ScalarChart::cursorMoved, this, [this](double x) {
         for (auto& [k, c] : charts_) {
             c->setCursorX(x);
@@ -174,22 +511,64 @@ ScalarChart* ChartsView::ensureChart(const QString& key) {
         active_key_ = k;
         updateReadout();
     });
+    connect(chart->menu(), &QMenu::aboutToShow, this, [this, chart] { fillChartMenu(chart); });
+    if (pending.x_range) {
+        chart->setZoom(*pending.x_range, pending.y_range);
+    }
     relayout();
     return chart;
 }
 
+void ChartsView::onChartView(const QString& key, bool has_range, double lo, double hi) {
+    if (state_.mode == ChartsMode::kStacked && !syncing_ranges_) {
+        // Stacked charts share one x axis: the range of one is the range of all.
+        syncing_ranges_ = true;
+        for (const QString& other : shownKeys()) {
+            ScalarChart* c = chart(other);
+            if (other == key) {
+                continue;
+            }
+            if (has_range) {
+                c->setZoom({lo, hi}, std::nullopt);
+            } else if (c->isZoomed()) {
+                c->resetZoom();
+            }
+        }
+        syncing_ranges_ = false;
+    }
+    Q_EMIT stateChanged();
+}
+
 void ChartsView::relayout() {
-    QList<ScalarChart*> ordered = charts();
-    std::sort(ordered.begin(), ordered.end(), [](ScalarChart* a, ScalarChart* b) {
-        const int ra = keyRank(a->key());
-        const int rb = keyRank(b->key());
-        return ra != rb ? ra < rb : a->key() < b->key();
-    });
-    for (ScalarChart* c : ordered) {
+    const QStringList shown = shownKeys();
+    for (auto& [key, c] : charts_) {
         grid_->removeWidget(c);
     }
-    for (int i = 0; i < ordered.size(); ++i) {
-        grid_->addWidget(ordered[i], i / 2, i % 2);
+    const bool stacked = state_.mode == ChartsMode::kStacked;
+    for (int i = 0; i < shown.size(); ++i) {
+        grid_->addWidget(chart(shown[i]), stacked ? i : i / 2, stacked ? 0 : i % 2);
+    }
+    for (auto& [key, c] : charts_) {
+        c->setHidden(!shown.contains(key));
+    }
+    updateMarginGroup();
+}
+
+void ChartsView::updateMarginGroup() {
+    for (auto& [key, c] : charts_) {
+        c->plot()->axisRect()->setMarginGroup(QCP::msLeft | QCP::msRight, nullptr);
+    }
+    delete margin_group_;
+    const QStringList shown = shownKeys();
+    if (state_.mode != ChartsMode::kStacked || shown.isEmpty()) {
+        return;
+    }
+    // One margin group over the stacked plots gives their axis rects the same left and right
+    // edges, so one x value sits at one screen column in every chart.
+    margin_group_ = new QCPMarginGroup(chart(shown.front())->plot());
+    for (const QString& key : shown) {
+        chart(key)->plot()->axisRect()->setMarginGroup(QCP::msLeft | QCP::msRight, margin_group_);
+        chart(key)->requestReplot();
     }
 }
 
@@ -197,6 +576,12 @@ void ChartsView::onChartsRead(const std::vector<ChartData>& charts) {
     const auto run_styles = styles();
     for (const ChartData& chart_data : charts) {
         ensureChart(chart_data.key)->setChartData(chart_data, run_styles);
+    }
+    if (state_.mode == ChartsMode::kStacked) {
+        // New data may widen one chart's axis labels: the others follow its margin.
+        for (const QString& key : shownKeys()) {
+            chart(key)->requestReplot();
+        }
     }
     updateReadout();
 }

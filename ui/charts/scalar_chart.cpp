@@ -1,6 +1,8 @@
 #include "charts/scalar_chart.h"
 
+#include <QMenu>
 #include <QMouseEvent>
+#include <QToolButton>
 #include <QToolTip>
 #include <QVBoxLayout>
 
@@ -15,6 +17,44 @@ namespace {
 
 constexpr double kNonFiniteMarkY = 0.96;  // on the hidden 0..1 axis: the top edge
 constexpr double kEventMarkY = 0.04;      // the bottom edge
+
+RunStyle styleOf(const std::map<int64_t, RunStyle>& styles, int64_t run_id) {
+    const auto found = styles.find(run_id);
+    return found == styles.end() ? RunStyle{QColor(Qt::gray), QString::number(run_id), {}}
+                                 : found->second;
+}
+
+// The extent of the data drawn against one axis.
+struct Extent {
+    bool found = false;
+    QCPRange range;
+
+    void add(const QCPRange& r) {
+        range =
+            found ? QCPRange(std::min(range.lower, r.lower), std::max(range.upper, r.upper)) : r;
+        found = true;
+    }
+};
+
+void fitValueAxis(QCPAxis* axis, const Extent& values) {
+    if (!values.found) {
+        return;
+    }
+    const QCPRange v = values.range;
+    if (axis->scaleType() == QCPAxis::stLogarithmic) {
+        axis->setRange(v.lower / 1.1, v.upper * 1.1);
+        return;
+    }
+    const double pad =
+        v.size() > 0 ? v.size() * 0.05 : std::max(1e-9, std::abs(v.lower) * 0.05 + 1e-9);
+    axis->setRange(v.lower - pad, v.upper + pad);
+}
+
+void setLogScale(QCPAxis* axis, bool on) {
+    axis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+    axis->setTicker(on ? QSharedPointer<QCPAxisTicker>(new QCPAxisTickerLog)
+                       : QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+}
 
 QCPScatterStyle::ScatterShape eventShape(const QString& kind) {
     if (kind == QLatin1String("checkpoint")) {
@@ -76,9 +116,30 @@ ScalarChart::ScalarChart(const QString& key, QWidget* parent) : QWidget(parent),
     plot_->setPlottingHints(QCP::phCacheLabels);
     plot_->axisRect()->setRangeZoom(Qt::Horizontal);
     plot_->axisRect()->setRangeDrag(Qt::Horizontal);
+    // The right axis belongs to the secondary key; the markers have a hidden axis of their own.
     plot_->yAxis2->setVisible(false);
-    plot_->yAxis2->setRange(0, 1);
+    marker_axis_ = plot_->axisRect()->addAxis(QCPAxis::atRight);
+    marker_axis_->setVisible(false);
+    marker_axis_->grid()->setVisible(false);
+    marker_axis_->setRange(0, 1);
     plot_->xAxis->setLabel(x_axis_label(XAxisKind::kStep));
+    // The legend lists the smoothed, secondary and derived lines; it is shown only when a chart
+    // has more than its own key's lines (its colours alone say which run is which).
+    plot_->setAutoAddPlottableToLegend(false);
+    plot_->legend->setVisible(false);
+    QFont legend_font = font();
+    legend_font.setPointSizeF(legend_font.pointSizeF() * 0.85);
+    plot_->legend->setFont(legend_font);
+    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+
+    menu_ = new QMenu(this);
+    menu_button_ = new QToolButton(this);
+    menu_button_->setObjectName(QStringLiteral("chartMenu"));
+    menu_button_->setText(QStringLiteral("⋯"));
+    menu_button_->setAutoRaise(true);
+    menu_button_->setPopupMode(QToolButton::InstantPopup);
+    menu_button_->setMenu(menu_);
+    menu_button_->setToolTip(tr("Secondary axis, derived series, remove the chart"));
 
     // The cursor has a buffered layer of its own: moving it does not redraw the curves.
     plot_->addLayer(
@@ -141,10 +202,7 @@ void ScalarChart::setChartData(const ChartData& chart_data,
     plot_->xAxis->setLabel(x_axis_label(chart_data.x_axis));
     const bool is_loss = key_.contains(QLatin1String("loss"));
     for (const RunChartData& run : chart_data.runs) {
-        const auto style_it = styles.find(run.run_id);
-        const RunStyle style = style_it == styles.end()
-                                   ? RunStyle{QColor(Qt::gray), QString::number(run.run_id), {}}
-                                   : style_it->second;
+        const RunStyle style = styleOf(styles, run.run_id);
         QColor faint = style.colour;
         faint.setAlpha(60);
         QCPGraph* raw = plot_->addGraph();
@@ -158,9 +216,10 @@ void ScalarChart::setChartData(const ChartData& chart_data,
         smooth->setName(style.name);
         smooth->setProperty("role", QStringLiteral("smoothed"));
         smooth->setProperty("run", QVariant::fromValue<qint64>(run.run_id));
+        smooth->addToLegend();
 
         if (!run.non_finite_x.isEmpty()) {
-            QCPGraph* marks = plot_->addGraph(plot_->xAxis, plot_->yAxis2);
+            QCPGraph* marks = plot_->addGraph(plot_->xAxis, marker_axis_);
             marks->setLineStyle(QCPGraph::lsNone);
             marks->setScatterStyle(QCPScatterStyle(
                 QCPScatterStyle::ssTriangleInverted, style.colour, style.colour, 8));
@@ -174,7 +233,7 @@ void ScalarChart::setChartData(const ChartData& chart_data,
             by_kind[mark.kind].push_back(mark.x);
         }
         for (const auto& [kind, xs] : by_kind) {
-            QCPGraph* marks = plot_->addGraph(plot_->xAxis, plot_->yAxis2);
+            QCPGraph* marks = plot_->addGraph(plot_->xAxis, marker_axis_);
             marks->setLineStyle(QCPGraph::lsNone);
             marks->setScatterStyle(QCPScatterStyle(eventShape(kind), style.colour, 7));
             marks->setData(xs, QVector<double>(xs.size(), kEventMarkY), true);
@@ -190,20 +249,57 @@ void ScalarChart::setChartData(const ChartData& chart_data,
             ++floor_lines_;
         }
     }
-    if (!zoomed_) {
-        rescale();
+    const bool has_secondary = !chart_data.secondary_key.isEmpty();
+    plot_->yAxis2->setVisible(has_secondary);
+    plot_->yAxis2->setLabel(chart_data.secondary_key);
+    for (const RunChartData& run : chart_data.secondary) {
+        addSecondaryGraphs(run, styleOf(styles, run.run_id));
     }
+    for (const DerivedCurve& curve : chart_data.derived) {
+        const RunStyle style = styleOf(styles, curve.run_id);
+        QCPGraph* graph = plot_->addGraph();
+        graph->setData(curve.points);
+        graph->setPen(QPen(style.colour, 1.5, Qt::DotLine));
+        graph->setName(style.name + QLatin1Char(' ') +
+                       QString::fromStdString(derived_suffix(curve.spec)));
+        graph->setProperty("role", QStringLiteral("derived"));
+        graph->setProperty("run", QVariant::fromValue<qint64>(curve.run_id));
+        graph->addToLegend();
+    }
+    plot_->legend->setVisible(has_secondary || !chart_data.derived.empty());
+    // While zoomed the x range and the left axis stay where the person put them; the right axis
+    // is not zoomable and always fits its data.
+    rescale(!zoomed_);
     requestReplot();
 }
 
-void ScalarChart::rescale() {
+void ScalarChart::addSecondaryGraphs(const RunChartData& run, const RunStyle& style) {
+    QColor faint = style.colour;
+    faint.setAlpha(60);
+    QCPGraph* raw = plot_->addGraph(plot_->xAxis, plot_->yAxis2);
+    raw->setData(run.raw);
+    raw->setPen(QPen(faint, 1, Qt::DashLine));
+    raw->setProperty("role", QStringLiteral("secondary-raw"));
+    raw->setProperty("run", QVariant::fromValue<qint64>(run.run_id));
+    QCPGraph* smooth = plot_->addGraph(plot_->xAxis, plot_->yAxis2);
+    smooth->setData(run.smoothed);
+    smooth->setPen(QPen(style.colour, 1.5, Qt::DashLine));
+    smooth->setName(style.name + QStringLiteral(" · ") + data_.secondary_key +
+                    QStringLiteral(" (right)"));
+    smooth->setProperty("role", QStringLiteral("secondary"));
+    smooth->setProperty("run", QVariant::fromValue<qint64>(run.run_id));
+    smooth->addToLegend();
+}
+
+void ScalarChart::rescale(bool fit_left) {
     rescaling_ = true;
-    bool found = false;
-    QCPRange keys;
-    QCPRange values;
+    Extent keys;
+    Extent left;
+    Extent right;
     for (int i = 0; i < plot_->graphCount(); ++i) {
         QCPGraph* graph = plot_->graph(i);
-        if (graph->valueAxis() != plot_->yAxis) {
+        QCPAxis* axis = graph->valueAxis();
+        if (axis == marker_axis_) {
             continue;
         }
         bool ok = false;
@@ -211,69 +307,94 @@ void ScalarChart::rescale() {
         if (!ok) {
             continue;
         }
+        keys.add(k);
         const QCP::SignDomain domain =
-            plot_->yAxis->scaleType() == QCPAxis::stLogarithmic ? QCP::sdPositive : QCP::sdBoth;
+            axis->scaleType() == QCPAxis::stLogarithmic ? QCP::sdPositive : QCP::sdBoth;
         bool vok = false;
         const QCPRange v = graph->getValueRange(vok, domain);
-        keys = found ? QCPRange(std::min(keys.lower, k.lower), std::max(keys.upper, k.upper)) : k;
         if (vok) {
-            values =
-                found ? QCPRange(std::min(values.lower, v.lower), std::max(values.upper, v.upper))
-                      : v;
+            (axis == plot_->yAxis ? left : right).add(v);
         }
-        found = true;
     }
     for (int i = 0; i < plot_->itemCount(); ++i) {
         if (auto* line = qobject_cast<QCPItemStraightLine*>(plot_->item(i));
-            line && line != cursor_ && found) {
+            line && line != cursor_ && keys.found) {
             const double y = line->point1->coords().y();
-            values = QCPRange(std::min(values.lower, y), std::max(values.upper, y));
+            left.add(QCPRange(y, y));
         }
     }
-    if (found) {
-        if (keys.size() == 0) {
-            keys = QCPRange(keys.lower - 0.5, keys.upper + 0.5);
+    if (keys.found) {
+        QCPRange k = keys.range;
+        if (k.size() == 0) {
+            k = QCPRange(k.lower - 0.5, k.upper + 0.5);
         }
-        plot_->xAxis->setRange(keys);
-        const double pad = values.size() > 0 ? values.size() * 0.05
-                                             : std::max(1e-9, std::abs(values.lower) * 0.05 + 1e-9);
-        if (plot_->yAxis->scaleType() == QCPAxis::stLogarithmic) {
-            plot_->yAxis->setRange(values.lower / 1.1, values.upper * 1.1);
-        } else {
-            plot_->yAxis->setRange(values.lower - pad, values.upper + pad);
+        if (!zoomed_) {  // a log toggle while zoomed keeps the zoomed x range
+            plot_->xAxis->setRange(k);
         }
+        if (fit_left) {
+            fitValueAxis(plot_->yAxis, left);
+        }
+        fitValueAxis(plot_->yAxis2, right);
     }
-    plot_->yAxis2->setRange(0, 1);
     rescaling_ = false;
+}
+
+int ScalarChart::pixelColumns() const {
+    // Before its first layout (a zoom restored from a saved layout) the plot has no real width:
+    // ask for the usual resolution rather than a few columns.
+    const int width = plot_->axisRect()->width();
+    return width >= 100 ? width : ChartRequest{}.pixel_columns;
+}
+
+std::pair<double, double> ScalarChart::xRange() const {
+    return {plot_->xAxis->range().lower, plot_->xAxis->range().upper};
+}
+
+std::pair<double, double> ScalarChart::yRange() const {
+    return {plot_->yAxis->range().lower, plot_->yAxis->range().upper};
+}
+
+void ScalarChart::setZoom(std::pair<double, double> x, std::optional<std::pair<double, double>> y) {
+    rescaling_ = true;
+    plot_->xAxis->setRange(x.first, x.second);
+    if (y) {
+        plot_->yAxis->setRange(y->first, y->second);
+    }
+    rescaling_ = false;
+    zoomed_ = true;
+    Q_EMIT viewChanged(key_, true, x.first, x.second, pixelColumns());
+    requestReplot();
 }
 
 void ScalarChart::onUserRangeChanged() {
     zoomed_ = true;
     const QCPRange r = plot_->xAxis->range();
-    Q_EMIT viewChanged(key_, true, r.lower, r.upper, plot_->axisRect()->width());
+    Q_EMIT viewChanged(key_, true, r.lower, r.upper, pixelColumns());
     Q_EMIT activated(key_);
 }
 
 void ScalarChart::resetZoom() {
     zoomed_ = false;
-    Q_EMIT viewChanged(key_, false, 0, 0, plot_->axisRect()->width());
-    rescale();
+    Q_EMIT viewChanged(key_, false, 0, 0, pixelColumns());
+    rescale(true);
     requestReplot();
 }
 
 void ScalarChart::setLogY(bool on) {
-    plot_->yAxis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
-    plot_->yAxis->setTicker(on ? QSharedPointer<QCPAxisTicker>(new QCPAxisTickerLog)
-                               : QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
-    rescale();
+    setLogScale(plot_->yAxis, on);
+    rescale(true);
     requestReplot();
 }
 
 void ScalarChart::setLogX(bool on) {
-    plot_->xAxis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
-    plot_->xAxis->setTicker(on ? QSharedPointer<QCPAxisTicker>(new QCPAxisTickerLog)
-                               : QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
-    rescale();
+    setLogScale(plot_->xAxis, on);
+    rescale(true);
+    requestReplot();
+}
+
+void ScalarChart::setLogY2(bool on) {
+    setLogScale(plot_->yAxis2, on);
+    rescale(true);
     requestReplot();
 }
 
@@ -296,6 +417,12 @@ int ScalarChart::eventMarkerCount() const {
 
 int ScalarChart::floorLineCount() const {
     return floor_lines_;
+}
+
+void ScalarChart::resizeEvent(QResizeEvent* event) {
+    QWidget::resizeEvent(event);
+    menu_button_->move(width() - menu_button_->sizeHint().width() - 2, 2);
+    menu_button_->raise();
 }
 
 bool ScalarChart::eventFilter(QObject* watched, QEvent* event) {

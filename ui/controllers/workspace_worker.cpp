@@ -13,6 +13,7 @@ WorkspaceWorker::WorkspaceWorker(QString workspace_root, QObject* parent)
     : QObject(parent), root_(std::move(workspace_root)) {
     qRegisterMetaType<std::vector<lowbit::ui::RunRow>>();
     qRegisterMetaType<std::vector<lowbit::ui::ChartData>>();
+    qRegisterMetaType<lowbit::ui::SeriesOptions>();
     qRegisterMetaType<lowbit::ui::SentinelRules>();
     qRegisterMetaType<std::vector<lowbit::store::AlertRecord>>();
 }
@@ -45,6 +46,15 @@ void WorkspaceWorker::poll() {
         // The charts first: their new rows are what a person watches arrive.
         std::set<std::string> changed;
         readSeries(changed);
+        // A chart also draws its secondary key: new rows of that key redraw it too.
+        for (const auto& [key, extras] : options_.charts) {
+            const bool drawn = std::any_of(visible_.begin(), visible_.end(), [&](int64_t id) {
+                return builder_.points(id, key) > 0;
+            });
+            if (drawn && changed.count(extras.secondary_key)) {
+                changed.insert(key);
+            }
+        }
         if (rebuild_all_) {
             for (const auto& key : builder_.keys(visible_)) {
                 changed.insert(key);
@@ -135,6 +145,9 @@ ChartRequest WorkspaceWorker::requestFor(const std::string& key) const {
     ChartRequest request = found == views_.end() ? ChartRequest{} : found->second;
     request.x_axis = x_axis_;
     request.smoothing = smoothing_;
+    const auto extras = options_.charts.find(key);
+    request.extras = extras == options_.charts.end() ? ChartSeriesExtras{} : extras->second;
+    request.baseline_run = options_.baseline_run;
     return request;
 }
 
@@ -159,6 +172,15 @@ void WorkspaceWorker::setDisplay(int x_axis, double smoothing) {
     x_axis_ = static_cast<XAxisKind>(std::clamp(x_axis, 0, 2));
     smoothing_ = std::clamp(smoothing, 0.0, 0.999);
     views_.clear();  // ranges are in the old x units
+    rebuild_all_ = true;
+    poll();
+}
+
+void WorkspaceWorker::setSeriesOptions(const SeriesOptions& options) {
+    if (options == options_) {
+        return;
+    }
+    options_ = options;
     rebuild_all_ = true;
     poll();
 }

@@ -53,6 +53,8 @@ public Q_SLOTS:
     void setDisplay(int x_axis, double smoothing);
     // The visible x range of one chart (has_range false: the whole series) and its pixel width.
     void setChartView(const QString& key, bool has_range, double lo, double hi, int columns);
+    // The charts' secondary keys and derived series, and the baseline run.
+    void setSeriesOptions(const lowbit::ui::SeriesOptions& options);
     void writeAnnotation(qint64 run_id, int field, const QString& text);
     void setSentinelRules(const lowbit::ui::SentinelRules& rules);
 
@@ -86,6 +88,7 @@ private:
     XAxisKind x_axis_ = XAxisKind::kStep;
     double smoothing_ = 0.6;
     std::map<std::string, ChartRequest> views_;
+    SeriesOptions options_;
     bool rebuild_all_ = true;
     QString last_error_;
 };

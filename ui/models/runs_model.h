@@ -67,6 +67,11 @@ public:
     std::vector<int64_t> visibleRuns() const;
     void setVisible(int64_t run_id, bool visible);
 
+    // The runs hidden from the charts, listed or not yet read (the saved layout names them).
+    const std::set<int64_t>& hiddenRuns() const {
+        return hidden_;
+    }
+
 Q_SIGNALS:
     void annotationEdited(qint64 runId, int field, const QString& text);  // field: RunAnnotation
     void visibleRunsChanged();
