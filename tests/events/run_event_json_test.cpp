@@ -14,7 +14,9 @@ namespace {
 // One event of every kind, every field away from its default.
 std::vector<RunEvent> one_of_each() {
     return {
-        {0, 1.5, Started{7, "/ws/runs/7", "cuda:0", 123456, 2000, 8192, "/ws/runs/3/ckpt"}},
+        {600,
+         1.5,
+         Started{7, "/ws/runs/7", "cuda:0", 123456, 2000, 8192, "/ws/runs/3/ckpt", 3, "runs/3/x"}},
         {40, 2.5, Resumed{7, "/ws/runs/7", "cpu", 123456, 2000, 8192, "runs/7/step-40"}},
         {41, 3.5, Step{2000, 2.25, 3e-4, 0.75, 12.5, 335872, 1.5e5, 90.25, 60.5, true}},
         {50, 4.5, Eval{2.125, 409600, 70.75}},
@@ -57,6 +59,18 @@ TEST(RunEventJsonTest, DocumentedStepLineParsesToItsValues) {
     EXPECT_EQ(step.lr, 0.0003);
     EXPECT_EQ(step.tokens, 335872);
     EXPECT_TRUE(step.logged);
+}
+
+TEST(RunEventJsonTest, StartedLineWithoutForkFieldsReadsAsNoParent) {
+    // A started line as written before forks existed: no parent_run_id, no fork_checkpoint.
+    const RunEvent event = from_json_line(
+        R"({"event":"started","format":1,"step":0,"time":1.0,"run_id":3,"run_dir":"/ws/runs/3",)"
+        R"("device":"cpu","parameters":10,"steps":20,"tokens_per_step":64,"init_from":""})");
+    ASSERT_TRUE(std::holds_alternative<Started>(event.body));
+    const Started& started = std::get<Started>(event.body);
+    EXPECT_EQ(started.run_id, 3);
+    EXPECT_EQ(started.parent_run_id, 0);
+    EXPECT_EQ(started.fork_checkpoint, "");
 }
 
 TEST(RunEventJsonTest, NotFiniteNumbersTravelAsNullAndReadBackAsNan) {
