@@ -3,7 +3,7 @@
 //   lowbit-studio --demo [--workspace DIR] [-- LOWBIT-TRAIN-OPTIONS...]
 //   lowbit-studio --workspace DIR --snapshot OUT.png --view
 //   runs|editor|charts|histograms|compare|health|tradeoff
-//                 [--runs A,B] [--layer L --kind K]
+//                 [--runs A,B] [--layer L --kind K] [--metric M]
 //   lowbit-studio --workspace DIR --report OUT.pdf --runs A,B,... [--report-pages DIR]
 #include "lowbit/store/workspace.h"
 
@@ -101,8 +101,11 @@ int main(int argc, char** argv) {
         QStringLiteral("layer"), QStringLiteral("Layer"), QStringLiteral("L"));
     const QCommandLineOption kind(
         QStringLiteral("kind"), QStringLiteral("Tensor kind"), QStringLiteral("K"));
+    const QCommandLineOption metric(QStringLiteral("metric"),
+                                    QStringLiteral("Health metric (sqnr_db, underflow, ...)"),
+                                    QStringLiteral("M"));
     parser.addOptions(
-        {workspace, demo, theme, snapshot, report, report_pages, view, runs, layer, kind});
+        {workspace, demo, theme, snapshot, report, report_pages, view, runs, layer, kind, metric});
     if (!parser.parse(QApplication::arguments())) {
         return usage_error(parser.errorText());
     }
@@ -146,7 +149,7 @@ int main(int argc, char** argv) {
         if (!parser.isSet(workspace) || parser.isSet(demo) || parser.isSet(snapshot)) {
             return usage_error(QStringLiteral("--report needs --workspace DIR and --runs A,B,..."));
         }
-        for (const QCommandLineOption* only : {&view, &layer, &kind}) {
+        for (const QCommandLineOption* only : {&view, &layer, &kind, &metric}) {
             if (parser.isSet(*only)) {
                 return usage_error(
                     QStringLiteral("--%1 is not used with --report").arg(only->names().last()));
@@ -169,8 +172,9 @@ int main(int argc, char** argv) {
             return usage_error(QStringLiteral("--snapshot needs --workspace DIR (or --demo)"));
         }
         if (!parser.isSet(view)) {
-            return usage_error(QStringLiteral(
-                "--snapshot needs --view runs|editor|charts|histograms|compare|health|tradeoff"));
+            return usage_error(
+                QStringLiteral("--snapshot needs --view "
+                               "runs|editor|charts|histograms|compare|health|crossrun|tradeoff"));
         }
         lowbit::ui::SnapshotOptions options;
         options.workspace = root;
@@ -181,6 +185,7 @@ int main(int argc, char** argv) {
         }
         options.layer = parser.value(layer);
         options.kind = parser.value(kind);
+        options.metric = parser.value(metric);
         options.dark = dark;
         QString error;
         const int code = lowbit::ui::render_snapshot(options, error);
@@ -192,7 +197,7 @@ int main(int argc, char** argv) {
     if (parser.isSet(report_pages)) {
         return usage_error(QStringLiteral("--report-pages is used with --report only"));
     }
-    for (const QCommandLineOption* only : {&view, &runs, &layer, &kind}) {
+    for (const QCommandLineOption* only : {&view, &runs, &layer, &kind, &metric}) {
         if (parser.isSet(*only)) {
             return usage_error(QStringLiteral("--%1 is used with --snapshot or --report only")
                                    .arg(only->names().last()));

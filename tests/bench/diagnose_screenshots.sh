@@ -80,7 +80,8 @@ for theme in light dark; do
     --workspace "$ws" --progress none \
     >"$scratch/engine-$theme.log" 2>&1 &
   engine=$!
-  until [[ -f "$ws/runs.sqlite" ]]; do sleep 0.2; done
+  # The studio opens the workspace once the engine has created it and recorded the run.
+  until [[ -n $(sqlite3 "$ws/runs.sqlite" "SELECT id FROM runs" 2>/dev/null) ]]; do sleep 0.2; done
   xvfb-run -a -s "-screen 0 1600x1000x24" bash -c '
     "$1" --workspace "$2" --theme "$3" &
     studio=$!

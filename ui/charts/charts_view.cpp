@@ -125,8 +125,8 @@ ChartsView::ChartsView(RunsModel* runs, QWidget* parent) : QWidget(parent), runs
     splitter->setStretchFactor(0, 1);
     splitter->setStretchFactor(1, 0);
     splitter->setCollapsible(0, false);
-    readout_->setMinimumHeight(90);
-    splitter->setSizes({700, 150});
+    readout_->setMinimumHeight(70);
+    splitter->setSizes({800, 100});
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);

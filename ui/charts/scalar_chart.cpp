@@ -105,7 +105,7 @@ ScalarChart::ScalarChart(const QString& key, QWidget* parent) : QWidget(parent),
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(plot_);
-    setMinimumSize(320, 250);
+    setMinimumSize(320, 200);
 
     plot_->plotLayout()->insertRow(0);
     plot_->plotLayout()->addElement(

@@ -134,6 +134,19 @@ int prepare_health(HealthView& view,
     view.connectReaders(&telemetry, &reader);
     view.setRun(*run);
     view.setKind(QString::fromStdString(kind.value_or("weight")));
+    if (!options.metric.isEmpty()) {
+        const auto metric = health_metric_from_key(options.metric.toStdString());
+        if (!metric) {
+            QStringList keys;
+            for (const HealthMetricInfo& info : health_metrics()) {
+                keys << QString::fromLatin1(info.key);
+            }
+            error = QStringLiteral("--metric %1: unknown metric (%2)")
+                        .arg(options.metric, keys.join(QStringLiteral(", ")));
+            return 2;
+        }
+        view.setMetric(*metric);
+    }
     for (int round = 0; round < 8; ++round) {
         QApplication::processEvents();  // the queued selections reach the readers
     }
@@ -177,6 +190,10 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
     }
     if (!histograms && !health && !options.kind.isEmpty()) {
         error = QStringLiteral("--kind applies to --view histograms, health and crossrun only");
+        return 2;
+    }
+    if (options.view != QLatin1String("health") && !options.metric.isEmpty()) {
+        error = QStringLiteral("--metric applies to --view health only");
         return 2;
     }
     if (cross_run && options.runs.size() < 2) {

@@ -16,6 +16,7 @@ struct SnapshotOptions {
     QStringList runs;  // ids or names; empty: the runs shown by default
     QString layer;
     QString kind;
+    QString metric;  // health: a metric key (sqnr_db, underflow, ...); empty: SQNR
     bool dark = false;
     QSize size{1400, 900};
 };
