@@ -6,6 +6,7 @@
 #include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDebug>
 #include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
@@ -300,6 +301,7 @@ void MainWindow::openWorkspace(const QString& root) {
     connect(worker, &WorkspaceWorker::runsRead, this, &MainWindow::updateStatus);
     connect(worker, &WorkspaceWorker::chartsRead, charts_, &ChartsView::onChartsRead);
     connect(worker, &WorkspaceWorker::failed, this, [this](const QString& message) {
+        qWarning().noquote() << "workspace:" << message;  // the status bar forgets it
         statusBar()->showMessage(message, 10000);
     });
     connect(runs_, &RunsModel::annotationEdited, worker, &WorkspaceWorker::writeAnnotation);

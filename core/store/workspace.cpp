@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <system_error>
 
@@ -50,23 +49,31 @@ void prepare_folder(const std::filesystem::path& root) {
     }
 }
 
-// Reads the 16-byte header ourselves before SQLite sees the file: SQLite opens anything lazily
-// and we must never write a byte (WAL switch, schema) into somebody else's file.
-void check_sqlite_header(const std::filesystem::path& file) {
+// Reads the 16-byte header before SQLite reads the file as a database: SQLite takes a short
+// foreign file for an empty database, and we must never write a byte (WAL switch, schema) into
+// somebody else's file. The header is read through the connection's own file handle: opening and
+// closing a second descriptor on the file would drop every POSIX lock this process holds on it,
+// those of its other connections included, and another process could then delete the WAL under
+// them (a "database disk image is malformed" on their next read).
+void check_sqlite_header(sqlite3* db, const std::filesystem::path& file) {
     std::error_code error;
     const auto size = std::filesystem::file_size(file, error);
     if (error || size == 0) {
         return;  // missing or empty: SQLite creates / initialises it
     }
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        throw StoreError("cannot read " + file.string() + ": " + std::strerror(errno), true);
+    sqlite3_file* handle = nullptr;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &handle) != SQLITE_OK ||
+        handle == nullptr || handle->pMethods == nullptr) {
+        throw StoreError("cannot read " + file.string() + ": SQLite gave no file handle", true);
     }
     char header[sizeof(kSqliteMagic)] = {};
-    in.read(header, sizeof(header));
-    if (in.gcount() != static_cast<std::streamsize>(sizeof(header)) ||
-        std::memcmp(header, kSqliteMagic, sizeof(header)) != 0) {
+    const int rc = handle->pMethods->xRead(handle, header, sizeof(header), 0);
+    if (rc == SQLITE_IOERR_SHORT_READ ||
+        (rc == SQLITE_OK && std::memcmp(header, kSqliteMagic, sizeof(header)) != 0)) {
         throw_not_lowbit(file, "it is not an SQLite file");
+    }
+    if (rc != SQLITE_OK) {
+        throw StoreError("cannot read " + file.string() + ": " + sqlite3_errstr(rc), true);
     }
 }
 
@@ -138,8 +145,6 @@ Workspace Workspace::open(const std::filesystem::path& root, OpenMode mode) {
     } else if (!std::filesystem::exists(impl->database)) {
         throw StoreError("no workspace database at " + impl->database.string(), true);
     }
-    check_sqlite_header(impl->database);
-
     const int flags =
         read_write ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) : SQLITE_OPEN_READONLY;
     const int rc = sqlite3_open_v2(impl->database.c_str(), &impl->db, flags, nullptr);
@@ -151,6 +156,7 @@ Workspace Workspace::open(const std::filesystem::path& root, OpenMode mode) {
                              (rc & 0xff) == SQLITE_PERM);
     }
     sqlite3_extended_result_codes(impl->db, 1);
+    check_sqlite_header(impl->db, impl->database);
     check_sqlite(impl->db, sqlite3_busy_timeout(impl->db, kBusyTimeoutMs), "setting busy timeout");
 
     impl->schema_version = check_identity(impl->db, impl->database);
