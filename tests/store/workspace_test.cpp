@@ -1,6 +1,7 @@
 // Workspace::open: migrations, idempotent reopen, moves (the moved-to workspace reads and writes,
 // the moved-from one is inert), refusal of foreign / non-SQLite / newer databases without
-// touching them, unwritable folders, read-only mode and default_root().
+// touching them, unwritable folders, read-only mode and default_root(); opening a workspace a
+// second time keeps the locks the first connection holds.
 #include "lowbit/store/workspace.h"
 
 #include "lowbit/store/run_reader.h"
@@ -18,7 +19,9 @@
 #include <vector>
 
 #include "store_test_util.h"
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace lowbit::store {
@@ -288,6 +291,49 @@ TEST(StoreWorkspaceTest, ReadOnlyConnectionCannotWrite) {
     const int rc = sqlite3_exec(
         ws.handle(), "INSERT INTO runs (created_at) VALUES (1)", nullptr, nullptr, nullptr);
     EXPECT_EQ(rc & 0xff, SQLITE_READONLY);
+}
+
+// Whether another process sees a lock on the shared-lock bytes of `database` (the byte range the
+// SQLite documentation's file format gives: 510 bytes from 0x40000002). Asked from a child
+// process: POSIX locks of this process are invisible to itself.
+bool another_process_sees_a_shared_lock(const std::filesystem::path& database) {
+    const pid_t child = fork();
+    if (child == 0) {
+        const int fd = ::open(database.c_str(), O_RDONLY);
+        struct flock probe = {};
+        probe.l_type = F_WRLCK;
+        probe.l_whence = SEEK_SET;
+        probe.l_start = 0x40000002;
+        probe.l_len = 510;
+        const bool locked = fd >= 0 && fcntl(fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
+        _exit(locked ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+TEST(StoreWorkspaceTest, OpeningASecondTimeKeepsTheFirstConnectionsLocks) {
+    // A connection in WAL mode holds a shared lock on the database for its whole life; that is
+    // how an engine closing its own connection knows it is not the last one, and must leave the
+    // WAL in place. Closing any other descriptor of the file in this process would drop it.
+    TempDir tmp;
+    Workspace first = Workspace::open(tmp.path());
+    RunRecord kept;
+    kept.name = "kept";
+    kept.kind = "train";
+    RunWriter(first).create_run(kept);
+    const RunReader reader(first);
+    ASSERT_EQ(reader.list_runs().size(), 1u);
+    ASSERT_TRUE(another_process_sees_a_shared_lock(first.database_path()));
+    for (const OpenMode mode : {OpenMode::kReadWrite, OpenMode::kReadOnly}) {
+        { Workspace second = Workspace::open(tmp.path(), mode); }
+        EXPECT_TRUE(another_process_sees_a_shared_lock(first.database_path()))
+            << "the first connection lost its lock when a "
+            << (mode == OpenMode::kReadWrite ? "read-write" : "read-only")
+            << " open of the same workspace came and went";
+    }
+    EXPECT_EQ(reader.list_runs().size(), 1u);
 }
 
 TEST(StoreWorkspaceTest, DefaultRootHonoursXdgDataHome) {
