@@ -129,6 +129,32 @@ void load_optimizer_state_converted(RunContext& run, const OptimizerState& state
     run.optimizer->load_state(float_moments.state());
 }
 
+// Records a new run (status created) for `run`'s recipe, a fork's lineage with it, and makes its
+// folder; run.run_id and run.run_dir are set.
+void record_new_run(RunContext& run,
+                    const std::string& name,
+                    const TrainRequest& request,
+                    const std::optional<ForkPoint>& fork,
+                    store::Workspace& workspace,
+                    store::RunWriter& writer) {
+    store::RunRecord record;
+    record.name = name;
+    record.kind = "train";
+    record.status = store::RunStatus::kCreated;
+    record.recipe_json = config::recipe_to_json(run.recipe).dump();
+    if (fork) {
+        record.parent_run_id = fork->parent.id;
+        record.fork_step = fork->step;
+    }
+    record.tags = request.tags;
+    record.group_name = request.group;
+    record.host = util::host_name();
+    record.build_info_json = util::build_info_json();
+    run.run_id = writer.create_run(record);
+    run.run_dir = workspace.run_dir(run.run_id);
+    fs::create_directories(run.run_dir);
+}
+
 }  // namespace
 
 NamedTensors capture_rng_state(const torch::Device& device) {
@@ -200,18 +226,12 @@ RunContext create_run_context(const TrainRequest& request,
         init_dir = dir;
     }
 
-    store::RunRecord record;
-    record.name = request.name.empty() ? run.recipe.name : request.name;
-    record.kind = "train";
-    record.status = store::RunStatus::kCreated;
-    record.recipe_json = config::recipe_to_json(run.recipe).dump();
-    record.tags = request.tags;
-    record.group_name = request.group;
-    record.host = util::host_name();
-    record.build_info_json = util::build_info_json();
-    run.run_id = writer.create_run(record);
-    run.run_dir = workspace.run_dir(run.run_id);
-    fs::create_directories(run.run_dir);
+    record_new_run(run,
+                   request.name.empty() ? run.recipe.name : request.name,
+                   request,
+                   std::nullopt,
+                   workspace,
+                   writer);
     run.init_from = init_dir;
     return run;
 }
@@ -317,21 +337,13 @@ RunContext fork_run_context(const TrainRequest& request,
     run.parent_run_id = fork.parent.id;
     run.forked_from = fork.checkpoint.path;
 
-    store::RunRecord record;
-    record.name = request.name.empty() ? fork.parent.name + "-fork" + std::to_string(fork.step)
-                                       : request.name;
-    record.kind = "train";
-    record.status = store::RunStatus::kCreated;
-    record.recipe_json = config::recipe_to_json(run.recipe).dump();
-    record.parent_run_id = fork.parent.id;
-    record.fork_step = fork.step;
-    record.tags = request.tags;
-    record.group_name = request.group;
-    record.host = util::host_name();
-    record.build_info_json = util::build_info_json();
-    run.run_id = writer.create_run(record);
-    run.run_dir = workspace.run_dir(run.run_id);
-    fs::create_directories(run.run_dir);
+    record_new_run(run,
+                   request.name.empty() ? fork.parent.name + "-fork" + std::to_string(fork.step)
+                                        : request.name,
+                   request,
+                   fork,
+                   workspace,
+                   writer);
     return run;
 }
 

@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_measure.h"
 #include "charts/qcustomplot_include.h"
 #include "charts/scalar_chart.h"
 #include "compare/compare_runs.h"
@@ -38,6 +39,7 @@
 #include "models/runs_model.h"
 
 using namespace lowbit;
+using namespace lowbit::bench;
 
 namespace {
 
@@ -54,49 +56,9 @@ double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-double thread_cpu_ms() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
-}
-
-double percentile(std::vector<double> values, double p) {
-    if (values.empty()) {
-        return std::nan("");
-    }
-    std::sort(values.begin(), values.end());
-    const size_t at = static_cast<size_t>(std::ceil(p * static_cast<double>(values.size()))) - 1;
-    return values[std::min(at, values.size() - 1)];
-}
-
 // A field of /proc/self/status in kB (VmRSS, VmHWM); 0 when unreadable.
 long status_kb(const char* name) {
-    QFile file(QStringLiteral("/proc/self/status"));
-    if (!file.open(QIODevice::ReadOnly)) {
-        return 0;
-    }
-    for (const QByteArray& line : file.readAll().split('\n')) {
-        if (line.startsWith(name)) {
-            return line.mid(static_cast<qsizetype>(std::strlen(name)))
-                .simplified()
-                .split(' ')[0]
-                .toLong();
-        }
-    }
-    return 0;
-}
-
-QString first_line_of(const char* path, const char* prefix) {
-    QFile file(QString::fromLatin1(path));
-    if (!file.open(QIODevice::ReadOnly)) {
-        return QStringLiteral("unknown");
-    }
-    for (const QByteArray& line : file.readAll().split('\n')) {
-        if (prefix == nullptr || line.startsWith(prefix)) {
-            return QString::fromLatin1(prefix ? line.mid(line.indexOf(':') + 1) : line).trimmed();
-        }
-    }
-    return QStringLiteral("unknown");
+    return status_field(name).section(QLatin1Char(' '), 0, 0).toLong();
 }
 
 double loss_at(int config, int seed, int64_t step) {
@@ -193,10 +155,7 @@ int main(int argc, char** argv) {
         kSeeds,
         static_cast<long long>(kSteps),
         ms_since(write_start) / 1000);
-    std::printf(
-        "cpu: %s; load average %s\n",
-        qPrintable(first_line_of("/proc/cpuinfo", "model name")),
-        qPrintable(first_line_of("/proc/loadavg", nullptr).section(QLatin1Char(' '), 0, 2)));
+    std::printf("cpu: %s; load average %s\n", qPrintable(cpu_model()), qPrintable(load_average()));
 
     ui::RunsModel runs;
     ui::WorkspaceWorker worker(root);

@@ -41,6 +41,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_measure.h"
 #include "charts/charts_view.h"
 #include "charts/qcustomplot_include.h"
 #include "charts/scalar_chart.h"
@@ -50,6 +51,7 @@
 #include "main_window.h"
 
 using namespace lowbit;
+using namespace lowbit::bench;
 
 namespace {
 
@@ -64,65 +66,6 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point start, Clock::time_point end) {
     return std::chrono::duration<double, std::milli>(end - start).count();
-}
-
-double cpu_seconds() {
-    timespec ts{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-double thread_cpu_ms() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
-}
-
-double percentile(std::vector<double> values, double p) {
-    if (values.empty()) {
-        return std::nan("");
-    }
-    std::sort(values.begin(), values.end());
-    const size_t at = static_cast<size_t>(std::ceil(p * static_cast<double>(values.size()))) - 1;
-    return values[std::min(at, values.size() - 1)];
-}
-
-double median(std::vector<double> values) {
-    return percentile(std::move(values), 0.5);
-}
-
-QString status_field(const char* name) {
-    QFile file(QStringLiteral("/proc/self/status"));
-    if (!file.open(QIODevice::ReadOnly)) {
-        return {};
-    }
-    for (const QByteArray& line : file.readAll().split('\n')) {
-        if (line.startsWith(name)) {
-            return QString::fromLatin1(line.mid(static_cast<qsizetype>(std::strlen(name))))
-                .simplified();
-        }
-    }
-    return {};
-}
-
-QString load_average() {
-    QFile file(QStringLiteral("/proc/loadavg"));
-    return file.open(QIODevice::ReadOnly)
-               ? QString::fromLatin1(file.readAll()).section(QLatin1Char(' '), 0, 2)
-               : QStringLiteral("unknown");
-}
-
-QString cpu_model() {
-    QFile file(QStringLiteral("/proc/cpuinfo"));
-    if (!file.open(QIODevice::ReadOnly)) {
-        return QStringLiteral("unknown");
-    }
-    for (const QByteArray& line : file.readAll().split('\n')) {
-        if (line.startsWith("model name")) {
-            return QString::fromLatin1(line.mid(line.indexOf(':') + 1)).trimmed();
-        }
-    }
-    return QStringLiteral("unknown");
 }
 
 double loss_at(int run, int64_t step) {
