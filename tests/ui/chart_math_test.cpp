@@ -1,11 +1,13 @@
 // The charts' arithmetic: TensorBoard's debiased EMA on a series worked out by hand (with a NaN),
-// and the per-pixel-column decimation keeping a one-point spike among 100,000 points.
+// the per-pixel-column decimation keeping a one-point spike among 100,000 points, and a fork's
+// curve continuing its parent's up to the fork step.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "charts/chart_series_builder.h"
 #include "charts/decimation.h"
 #include "charts/ema_smoothing.h"
 
@@ -99,6 +101,48 @@ TEST(Decimation, NonFinitePointsAreAlwaysKept) {
     y[4242] = std::numeric_limits<double>::quiet_NaN();
     const auto kept = decimate_min_max_last(x, y, 0, 9999, 100);
     EXPECT_NE(std::find(kept.begin(), kept.end(), 4242u), kept.end());
+}
+
+TEST(ForkLineage, AForksCurveBeginsWithItsParentsUpToTheForkStep) {
+    // Run 1 trains steps 1..10 (value 100 + step); run 2 forks it at step 6 and records its own
+    // steps 6 (the evaluation at the fork step) to 9 (value 200 + step); run 3 forks run 2 at 8.
+    std::vector<store::ScalarPoint> points;
+    int64_t row = 0;
+    auto add = [&](int64_t run, int64_t step, double value) {
+        points.push_back({++row, run, "loss", step, step * 10, 0.0, value});
+    };
+    for (int64_t step = 1; step <= 10; ++step) {
+        add(1, step, 100.0 + static_cast<double>(step));
+    }
+    for (int64_t step = 6; step <= 9; ++step) {
+        add(2, step, 200.0 + static_cast<double>(step));
+    }
+    add(3, 9, 309.0);
+    ChartSeriesBuilder builder;
+    builder.add_scalars(points);
+    ChartRequest request;
+    request.smoothing = 0;
+    auto drawn = [&](int64_t run) {
+        std::vector<std::pair<double, double>> xy;
+        for (const auto& point : *builder.build("loss", {run}, request).runs.at(0).raw) {
+            xy.emplace_back(point.key, point.value);
+        }
+        return xy;
+    };
+    EXPECT_EQ(drawn(2).size(), 4u);  // no lineage given: its own points only
+    builder.set_lineage({{2, {1, 6}}, {3, {2, 8}}});
+    // Steps 1..5 of the parent, then the fork's own 6..9.
+    const std::vector<std::pair<double, double>> fork = {
+        {1, 101}, {2, 102}, {3, 103}, {4, 104}, {5, 105}, {6, 206}, {7, 207}, {8, 208}, {9, 209}};
+    EXPECT_EQ(drawn(2), fork);
+    // A fork of the fork: 1..5 from run 1, 6..8 from run 2, then its own step 9.
+    const std::vector<std::pair<double, double>> grandchild = {
+        {1, 101}, {2, 102}, {3, 103}, {4, 104}, {5, 105}, {6, 206}, {7, 207}, {8, 208}, {9, 309}};
+    EXPECT_EQ(drawn(3), grandchild);
+    // The parent itself is unchanged, and on the tokens axis the same points are drawn.
+    EXPECT_EQ(drawn(1).size(), 10u);
+    request.x_axis = XAxisKind::kTokens;
+    EXPECT_EQ(drawn(2).front(), std::make_pair(10.0, 101.0));
 }
 
 }  // namespace

@@ -106,6 +106,29 @@ size_t ChartSeriesBuilder::points(int64_t run_id, const std::string& key) const 
     return found == series_.end() ? 0 : found->second.size();
 }
 
+void ChartSeriesBuilder::set_lineage(std::map<int64_t, ForkLink> links) {
+    lineage_ = std::move(links);
+}
+
+std::vector<ScalarSample> ChartSeriesBuilder::inherited(int64_t run_id,
+                                                        const std::string& key,
+                                                        int depth) const {
+    const auto link = lineage_.find(run_id);
+    constexpr int kMaxDepth = 16;  // a fork of a fork of ...; a cycle cannot be stored, but stop
+    if (link == lineage_.end() || depth > kMaxDepth) {
+        return {};
+    }
+    std::vector<ScalarSample> points = inherited(link->second.parent, key, depth + 1);
+    if (const auto parent = series_.find({link->second.parent, key}); parent != series_.end()) {
+        // The parent's own points start after its own inherited ones.
+        const int64_t from = parent->second.empty() ? 0 : parent->second.front().step;
+        std::erase_if(points, [from](const ScalarSample& s) { return s.step >= from; });
+        points.insert(points.end(), parent->second.begin(), parent->second.end());
+    }
+    std::erase_if(points, [&](const ScalarSample& s) { return s.step > link->second.step; });
+    return points;
+}
+
 const std::vector<ScalarSample>* ChartSeriesBuilder::samples(int64_t run_id,
                                                              const std::string& key) const {
     const auto found = series_.find({run_id, key});
@@ -139,7 +162,18 @@ ChartData ChartSeriesBuilder::build(const std::string& key,
         if (found == series_.end() || found->second.empty()) {
             continue;
         }
-        const auto& samples = found->second;
+        // A fork's own points follow its parent's up to the fork step (its first own point, the
+        // evaluation at the fork step, replaces the parent's at that step).
+        // Not on the wall-time axis: a fork's clock starts again at zero.
+        std::vector<ScalarSample> lineage = request.x_axis == XAxisKind::kWallTime
+                                                ? std::vector<ScalarSample>{}
+                                                : inherited(run_id, key);
+        const int64_t own_from = found->second.front().step;
+        std::erase_if(lineage, [own_from](const ScalarSample& s) { return s.step >= own_from; });
+        if (!lineage.empty()) {
+            lineage.insert(lineage.end(), found->second.begin(), found->second.end());
+        }
+        const auto& samples = lineage.empty() ? found->second : lineage;
         std::vector<double> x(samples.size());
         std::vector<double> y(samples.size());
         for (size_t i = 0; i < samples.size(); ++i) {

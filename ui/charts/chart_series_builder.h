@@ -117,6 +117,15 @@ public:
     // Keys of the given runs, sorted.
     std::vector<std::string> keys(const std::vector<int64_t>& run_ids) const;
     size_t points(int64_t run_id, const std::string& key) const;
+
+    // Forks (docs/studio.md §Forking a run): run -> (parent, fork step). A fork's curves begin with
+    // its parent's points up to the fork step, when the parent's series is loaded (add_scalars).
+    struct ForkLink {
+        int64_t parent = 0;
+        int64_t step = 0;
+    };
+
+    void set_lineage(std::map<int64_t, ForkLink> links);
     // The full-resolution series of one run's key, resumes applied (null when there is none).
     const std::vector<ScalarSample>* samples(int64_t run_id, const std::string& key) const;
 
@@ -129,6 +138,12 @@ private:
 
     std::map<std::pair<int64_t, std::string>, std::vector<ScalarSample>> series_;
     std::map<int64_t, std::vector<store::EventRecord>> events_;
+    std::map<int64_t, ForkLink> lineage_;
+
+    // The parent chain's points of `key` before `run_id`'s own (empty for a run that is no fork).
+    std::vector<ScalarSample> inherited(int64_t run_id,
+                                        const std::string& key,
+                                        int depth = 0) const;
 };
 
 }  // namespace lowbit::ui

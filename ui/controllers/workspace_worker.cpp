@@ -70,6 +70,7 @@ void WorkspaceWorker::poll() {
         }
         rows_ = read_run_rows(*reader_, store::LivenessCheck::here(), rows_, kResultsRefreshS);
         Q_EMIT runsRead(rows_);
+        followLineage();
         watchForDivergence();
         last_error_.clear();
     } catch (const std::exception& error) {
@@ -83,6 +84,19 @@ void WorkspaceWorker::poll() {
 }
 
 void WorkspaceWorker::readSeries(std::set<std::string>& changed_keys) {
+    for (int64_t run_id : ancestors_) {
+        if (std::binary_search(visible_.begin(), visible_.end(), run_id)) {
+            continue;
+        }
+        auto points = reader_->scalars(run_id, {}, scalar_row_id_[run_id]);
+        if (!points.empty()) {
+            scalar_row_id_[run_id] = points.back().row_id;
+            for (const auto& p : points) {
+                changed_keys.insert(p.key);
+            }
+            builder_.add_scalars(points);
+        }
+    }
     for (int64_t run_id : visible_) {
         auto points = reader_->scalars(run_id, {}, scalar_row_id_[run_id]);
         if (!points.empty()) {
@@ -117,6 +131,39 @@ void WorkspaceWorker::readSeries(std::set<std::string>& changed_keys) {
             rebuild_all_ = true;
         }
     }
+}
+
+void WorkspaceWorker::followLineage() {
+    std::map<int64_t, ChartSeriesBuilder::ForkLink> links;
+    for (const RunRow& row : rows_) {
+        if (row.record.parent_run_id) {
+            links[row.record.id] = {*row.record.parent_run_id, row.record.fork_step.value_or(0)};
+        }
+    }
+    // Every ancestor of a visible fork that is not visible itself.
+    std::set<int64_t> wanted;
+    for (int64_t run_id : visible_) {
+        int depth = 0;  // a chain of forks is short; a cycle cannot be stored, but stop
+        for (auto link = links.find(run_id); link != links.end() && depth++ < 16;
+             link = links.find(link->second.parent)) {
+            if (!std::binary_search(visible_.begin(), visible_.end(), link->second.parent)) {
+                wanted.insert(link->second.parent);
+            }
+        }
+    }
+    std::vector<int64_t> ancestors(wanted.begin(), wanted.end());
+    if (ancestors != ancestors_) {
+        for (int64_t old : ancestors_) {
+            if (!wanted.contains(old) &&
+                !std::binary_search(visible_.begin(), visible_.end(), old)) {
+                builder_.forget_run(old);
+                scalar_row_id_.erase(old);
+            }
+        }
+        ancestors_ = std::move(ancestors);
+        rebuild_all_ = true;  // the next poll reads them and redraws the forks' curves
+    }
+    builder_.set_lineage(std::move(links));
 }
 
 void WorkspaceWorker::watchForDivergence() {

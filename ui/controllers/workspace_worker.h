@@ -71,6 +71,9 @@ Q_SIGNALS:
 private:
     void readSeries(std::set<std::string>& changed_keys);
     void watchForDivergence();
+    // The forks among the visible runs: their ancestors are read and their lineage handed to the
+    // series builder.
+    void followLineage();
     ChartRequest requestFor(const std::string& key) const;
 
     QString root_;
@@ -79,6 +82,8 @@ private:
     QTimer* timer_ = nullptr;
     std::vector<RunRow> rows_;
     std::vector<int64_t> visible_;
+    // Runs read only because a visible fork descends from them (their scalars, no events).
+    std::vector<int64_t> ancestors_;
     std::map<int64_t, int64_t> scalar_row_id_;
     std::map<int64_t, int64_t> event_row_id_;
     std::map<int64_t, int64_t> alert_row_id_;
