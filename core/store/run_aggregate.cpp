@@ -15,17 +15,6 @@
 namespace lowbit::store {
 namespace {
 
-// The recipe without the keys that vary between seeds of one configuration.
-std::string configuration_key(const RunRecord& run) {
-    nlohmann::json recipe = nlohmann::json::parse(run.recipe_json, nullptr, false);
-    if (recipe.is_discarded() || !recipe.is_object()) {
-        return "raw:" + run.recipe_json;
-    }
-    recipe.erase("seed");
-    recipe.erase("name");
-    return recipe.dump();
-}
-
 std::optional<uint64_t> recipe_seed(const RunRecord& run) {
     const nlohmann::json recipe = nlohmann::json::parse(run.recipe_json, nullptr, false);
     if (recipe.is_object() && recipe.contains("seed") && recipe["seed"].is_number_unsigned()) {
@@ -51,6 +40,16 @@ std::string fixed(double value) {
 }
 
 }  // namespace
+
+std::string configuration_key(const RunRecord& run) {
+    nlohmann::json recipe = nlohmann::json::parse(run.recipe_json, nullptr, false);
+    if (recipe.is_discarded() || !recipe.is_object()) {
+        return "raw:" + run.recipe_json;
+    }
+    recipe.erase("seed");
+    recipe.erase("name");
+    return recipe.dump();
+}
 
 std::vector<SeedAggregate> aggregate_over_seeds(const RunReader& reader,
                                                 const std::vector<RunRecord>& runs) {

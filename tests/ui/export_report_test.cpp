@@ -257,8 +257,8 @@ void ExportReportTest::reportOfTheDemoRuns() {
     for (const ReportSection& section : outline.sections) {
         titles << section.title;
     }
-    // Health pages go to the lowest-bit runs first: W4A4G4 sums 4 + 4 + 4 = 12 bits, W8A8G8
-    // 24, the fp32 baseline 96 (demo_workspace.cpp writes those bit-widths).
+    // Health pages go to the lowest-bit configurations first: W4A4G4's lowest width is 4, W8A8G8's
+    // 8, the fp32 baseline's 32 (demo_workspace.cpp writes those bit-widths).
     QCOMPARE(titles,
              QStringList({"Lowbit Studio report",
                           "Loss curves by configuration",

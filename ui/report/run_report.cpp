@@ -1,6 +1,7 @@
 #include "report/run_report.h"
 
 #include "lowbit/store/open_for_reading.h"
+#include "lowbit/store/run_aggregate.h"
 #include "lowbit/store/run_reader.h"
 
 #include <QApplication>
@@ -20,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include "charts/charts_view.h"
 #include "charts/qcustomplot_include.h"
@@ -74,14 +76,25 @@ QString run_label(const store::RunRecord& record) {
     return QStringLiteral("%1 (#%2)").arg(QString::fromStdString(record.name)).arg(record.id);
 }
 
-int bits_of(const store::RunRecord& record) {
+// How few bits a run's recipe uses: the lowest bit-width of any tensor kind (32 when none is
+// quantized), then the sum over weights, activations and output gradients.
+std::pair<int, int> bits_of(const store::RunRecord& record) {
     const RecipeColumn recipe = read_recipe_column(record.recipe_json);
     if (!recipe.recipe) {
-        return std::numeric_limits<int>::max();
+        return {std::numeric_limits<int>::max(), std::numeric_limits<int>::max()};
     }
-    return kind_bits(*recipe.recipe, TensorKind::kWeight) +
-           kind_bits(*recipe.recipe, TensorKind::kActivation) +
-           kind_bits(*recipe.recipe, TensorKind::kGradOutput);
+    int lowest = 32;
+    for (TensorKind kind : {TensorKind::kWeight,
+                            TensorKind::kActivation,
+                            TensorKind::kGradOutput,
+                            TensorKind::kOptimM,
+                            TensorKind::kOptimV}) {
+        lowest = std::min(lowest, kind_bits(*recipe.recipe, kind));
+    }
+    return {lowest,
+            kind_bits(*recipe.recipe, TensorKind::kWeight) +
+                kind_bits(*recipe.recipe, TensorKind::kActivation) +
+                kind_bits(*recipe.recipe, TensorKind::kGradOutput)};
 }
 
 void title_page(ReportPages& pages,
@@ -378,9 +391,19 @@ QString draw_page_images(const ReportRequest& request,
 }  // namespace
 
 std::vector<int64_t> runs_by_bits(const std::vector<store::RunRecord>& runs) {
-    std::vector<std::pair<int, int64_t>> order;
+    // One run per configuration (its oldest: the first seed of a sweep), seeds of one recipe
+    // showing the same quantizers.
+    std::map<std::string, const store::RunRecord*> first_of;
     for (const store::RunRecord& run : runs) {
-        order.emplace_back(bits_of(run), run.id);
+        const store::RunRecord*& first = first_of[store::configuration_key(run)];
+        if (first == nullptr || run.created_at < first->created_at ||
+            (run.created_at == first->created_at && run.id < first->id)) {
+            first = &run;
+        }
+    }
+    std::vector<std::tuple<std::pair<int, int>, int64_t>> order;
+    for (const auto& [key, run] : first_of) {
+        order.emplace_back(bits_of(*run), run->id);
     }
     std::sort(order.begin(), order.end());
     std::vector<int64_t> ids;

@@ -32,13 +32,15 @@ struct ReportOutline {
     std::vector<int64_t> health_runs;  // whose quantization health is shown
 };
 
-// How many of the lowest-bit runs get health pages.
-inline constexpr int kReportHealthRuns = 3;
+// How many configurations (the lowest-bit first, one run each) get health pages.
+inline constexpr int kReportHealthRuns = 6;
 // Rows of each worst-layers table (the worst first).
 inline constexpr int kReportWorstLayers = 20;
 
-// The runs ordered by their bits summed over weights, activations and gradients (32 for a kind
-// kept in full precision), fewest first, ties by id; unreadable recipes last.
+// One run per configuration (lowbit_store's configuration_key; its oldest run), ordered by the
+// lowest bit-width of any tensor kind, then by the bits summed over weights, activations and
+// gradients (32 for a kind kept in full precision), fewest first, ties by id; unreadable recipes
+// last.
 std::vector<int64_t> runs_by_bits(const std::vector<store::RunRecord>& runs);
 
 // Returns the process exit code: 0 written, 2 bad input (not a workspace, no runs, a run that

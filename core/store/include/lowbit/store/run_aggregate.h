@@ -30,6 +30,10 @@ struct SeedAggregate {
     std::optional<int64_t> earliest_divergence_step;  // the runs' `diverged` events
 };
 
+// What makes a run's configuration: its stored recipe without `seed` and `name` (a recipe that
+// does not parse is its own configuration).
+std::string configuration_key(const RunRecord& run);
+
 // Groups `runs` (any order) into configurations, ordered by each configuration's oldest run.
 // Final val/loss and divergence steps come from run_results() (the scalars and events).
 std::vector<SeedAggregate> aggregate_over_seeds(const RunReader& reader,
