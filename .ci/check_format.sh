@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails when a C++/CUDA source is not clang-formatted (config: .clang-format) or when a tracked
-# text file has trailing whitespace or lacks a final newline.
+# text file has trailing whitespace or lacks a final newline (images and PDFs are not text).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 mapfile -t sources < <(git ls-files --cached --others --exclude-standard \
@@ -11,7 +11,7 @@ if ((${#sources[@]})); then
 fi
 while IFS= read -r file; do
   [[ -f "${file}" ]] || continue
-  case "${file}" in LICENSE|*.png|*.ico|*.svg) continue ;; esac
+  case "${file}" in LICENSE|*.png|*.ico|*.svg|*.pdf) continue ;; esac
   if grep -nE '[[:space:]]+$' "${file}" >/dev/null; then
     echo "trailing whitespace: ${file}"; status=1
   fi
