@@ -60,7 +60,7 @@ snapshot() {  # snapshot NAME THEME ARGS...
 for theme in light dark; do
   snapshot compare "$theme" --view compare \
     --runs "$(ids baseline),$(ids w8a8g8),$(ids w4-per-tensor),$(ids a4-per-token)"
-  snapshot health "$theme" --view health --runs "$(first a4-per-token)" --kind A
+  snapshot health "$theme" --view health --runs "$(first a4-per-token)" --kind A --metric underflow
   snapshot crossrun "$theme" --view crossrun --runs "$(first w4-per-tensor),$(first baseline)" \
     --layer blocks.1.mlp.fc1 --kind W
   snapshot tradeoff "$theme" --view tradeoff
