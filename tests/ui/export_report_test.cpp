@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "charts/chart_series_builder.h"
+#include "charts/derived_series.h"
 #include "charts/scalar_chart.h"
 #include "demo/demo_workspace.h"
 #include "export/plot_export.h"
@@ -108,7 +109,8 @@ void ExportReportTest::scalarCsvIsTheDrawnData() {
     std::unique_ptr<ScalarChart> chart(hand_chart(0.5));
     const QString csv = scalar_chart_csv(chart->chartData(), {{1, QStringLiteral("one")}});
     const auto rows = csv_rows(csv);
-    QCOMPARE(rows.front(), QStringList({"run_id", "run", "x_axis", "x", "raw", "smoothed"}));
+    QCOMPARE(rows.front(),
+             QStringList({"run_id", "run", "series", "x_axis", "x", "raw", "smoothed"}));
     // Point for point the containers of the graphs on the plot: each raw graph is followed by its
     // run's smoothed graph.
     std::map<int64_t, std::vector<QStringList>> by_run;
@@ -128,9 +130,10 @@ void ExportReportTest::scalarCsvIsTheDrawnData() {
         QCOMPARE(lines.size(), size_t(raw->data()->size()));
         QCOMPARE(lines.size(), size_t(smooth->data()->size()));
         for (int i = 0; i < raw->data()->size(); ++i) {
-            QCOMPARE(lines[static_cast<size_t>(i)][3].toDouble(), raw->data()->at(i)->key);
-            QCOMPARE(lines[static_cast<size_t>(i)][4].toDouble(), raw->data()->at(i)->value);
-            QCOMPARE(lines[static_cast<size_t>(i)][5].toDouble(), smooth->data()->at(i)->value);
+            QCOMPARE(lines[static_cast<size_t>(i)][2], chart->key());
+            QCOMPARE(lines[static_cast<size_t>(i)][4].toDouble(), raw->data()->at(i)->key);
+            QCOMPARE(lines[static_cast<size_t>(i)][5].toDouble(), raw->data()->at(i)->value);
+            QCOMPARE(lines[static_cast<size_t>(i)][6].toDouble(), smooth->data()->at(i)->value);
             ++compared;
         }
     }
@@ -138,14 +141,44 @@ void ExportReportTest::scalarCsvIsTheDrawnData() {
     // The names given, else the id; the x axis named.
     QCOMPARE(by_run[1][0][1], QStringLiteral("one"));
     QCOMPARE(by_run[2][0][1], QStringLiteral("2"));
-    QCOMPARE(by_run[1][0][2], QStringLiteral("step"));
+    QCOMPARE(by_run[1][0][3], QStringLiteral("step"));
     // The debiased EMA worked by hand for 1, 2, 4 with weight 0.5: the running value is
     // 0.5, 1.25, 2.625 and the debias factors 1 - 0.5^n are 0.5, 0.75, 0.875, so 1, 5/3, 3.
     const double expected[] = {1.0, 5.0 / 3.0, 3.0};
     for (size_t i = 0; i < 3; ++i) {
-        QVERIFY(std::abs(by_run[1][i][5].toDouble() - expected[i]) < 1e-12);
-        QCOMPARE(by_run[1][i][3].toDouble(), static_cast<double>(i + 1));  // the step
+        QVERIFY(std::abs(by_run[1][i][6].toDouble() - expected[i]) < 1e-12);
+        QCOMPARE(by_run[1][i][4].toDouble(), static_cast<double>(i + 1));  // the step
     }
+
+    // A right-axis key and a derived series are exported with their own series names, their
+    // points as drawn.
+    ChartData data = chart->chartData();
+    data.secondary_key = QStringLiteral("lr");
+    RunChartData lr;
+    lr.run_id = 1;
+    lr.raw = QSharedPointer<QCPGraphDataContainer>::create();
+    lr.raw->add(QCPGraphData(1, 0.5));
+    lr.raw->add(QCPGraphData(2, 0.25));
+    data.secondary.push_back(lr);
+    DerivedCurve derivative;
+    derivative.run_id = 2;
+    derivative.spec.kind = DerivedKind::kDerivative;
+    derivative.points = QSharedPointer<QCPGraphDataContainer>::create();
+    derivative.points->add(QCPGraphData(3, -7));
+    data.derived.push_back(derivative);
+    const auto extended = csv_rows(scalar_chart_csv(data, {{1, QStringLiteral("one")}}));
+    const QString derived_series =
+        chart->key() + QLatin1Char(' ') + QString::fromStdString(derived_suffix(derivative.spec));
+    std::vector<QStringList> extra;
+    for (const QStringList& row : extended) {
+        if (row.size() > 2 && (row[2] == QLatin1String("lr") || row[2] == derived_series)) {
+            extra.push_back(row);
+        }
+    }
+    QCOMPARE(extra.size(), size_t(3));
+    QCOMPARE(extra[0], QStringList({"1", "one", "lr", "step", "1", "0.5", ""}));
+    QCOMPARE(extra[1], QStringList({"1", "one", "lr", "step", "2", "0.25", ""}));
+    QCOMPARE(extra[2], QStringList({"2", "2", derived_series, "step", "3", "-7", ""}));
 }
 
 void ExportReportTest::pngAtTwiceTheScaleHasTwiceThePixels() {

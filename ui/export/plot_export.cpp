@@ -123,14 +123,17 @@ QString export_csv(const QString& csv, const QString& path) {
 QString scalar_chart_csv(const ChartData& data, const std::map<int64_t, QString>& names) {
     QString csv = csv_line({QStringLiteral("run_id"),
                             QStringLiteral("run"),
+                            QStringLiteral("series"),
                             QStringLiteral("x_axis"),
                             QStringLiteral("x"),
                             QStringLiteral("raw"),
                             QStringLiteral("smoothed")});
     const QString axis = x_axis_label(data.x_axis);
-    for (const RunChartData& run : data.runs) {
-        const auto named = names.find(run.run_id);
-        const QString name = named == names.end() ? QString::number(run.run_id) : named->second;
+    auto name_of = [&names](int64_t run_id) {
+        const auto named = names.find(run_id);
+        return named == names.end() ? QString::number(run_id) : named->second;
+    };
+    auto add_run = [&](const RunChartData& run, const QString& series) {
         // Both containers are sorted by x: merge them, one row per x (a row per point where a
         // series holds one x twice).
         auto raw = run.raw ? run.raw->constBegin() : QCPGraphDataContainer::const_iterator();
@@ -145,7 +148,8 @@ QString scalar_chart_csv(const ChartData& data, const std::map<int64_t, QString>
                 smooth != smooth_end && (raw == raw_end || smooth->key <= raw->key);
             const double x = take_raw ? raw->key : smooth->key;
             csv += csv_line({QString::number(run.run_id),
-                             name,
+                             name_of(run.run_id),
+                             series,
                              axis,
                              csv_number(x),
                              take_raw ? csv_number(raw->value) : QString(),
@@ -156,6 +160,29 @@ QString scalar_chart_csv(const ChartData& data, const std::map<int64_t, QString>
             if (take_smooth) {
                 ++smooth;
             }
+        }
+    };
+    for (const RunChartData& run : data.runs) {
+        add_run(run, data.key);
+    }
+    // The right axis' key and the derived series are drawn too (docs/studio.md §Derived series).
+    for (const RunChartData& run : data.secondary) {
+        add_run(run, data.secondary_key);
+    }
+    for (const DerivedCurve& curve : data.derived) {
+        const QString series =
+            data.key + QLatin1Char(' ') + QString::fromStdString(derived_suffix(curve.spec));
+        if (!curve.points) {
+            continue;
+        }
+        for (auto point = curve.points->constBegin(); point != curve.points->constEnd(); ++point) {
+            csv += csv_line({QString::number(curve.run_id),
+                             name_of(curve.run_id),
+                             series,
+                             axis,
+                             csv_number(point->key),
+                             csv_number(point->value),
+                             QString()});
         }
     }
     return csv;
