@@ -124,7 +124,8 @@ TEST(ForkLineage, AForksCurveBeginsWithItsParentsUpToTheForkStep) {
     request.smoothing = 0;
     auto drawn = [&](int64_t run) {
         std::vector<std::pair<double, double>> xy;
-        for (const auto& point : *builder.build("loss", {run}, request).runs.at(0).raw) {
+        const ChartData chart = builder.build("loss", {run}, request);  // owns the containers
+        for (const auto& point : *chart.runs.at(0).raw) {
             xy.emplace_back(point.key, point.value);
         }
         return xy;
