@@ -322,6 +322,7 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
         QObject::connect(&worker, &WorkspaceWorker::chartsRead, charts, &ChartsView::onChartsRead);
         const auto ids = model.visibleRuns();
         worker.setVisibleRuns(QVector<qint64>(ids.begin(), ids.end()));
+        worker.poll();  // a fork's ancestors are known after the first read: draw its lineage
     }
     view->setAttribute(Qt::WA_DontShowOnScreen);
     view->resize(options.size);
