@@ -90,13 +90,33 @@ Gpt2ModelImpl::Gpt2ModelImpl(const ModelConfig& cfg) : LanguageModelImpl(cfg) {
 }
 
 torch::Tensor Gpt2ModelImpl::forward(const torch::Tensor& ids) {
-    check_ids(ids);
-    const int64_t seq = ids.size(1);
-    auto positions = torch::arange(seq, ids.options());    // (T)
-    auto h = emb_drop(tok_emb(ids) + pos_emb(positions));  // (B, T, C)
-    for (const auto& module : *blocks) {
-        h = module->as<Gpt2BlockImpl>()->forward(h);
+    torch::Tensor h = embed(ids);  // (B, T, C)
+    for (int64_t i = 0; i < block_count(); ++i) {
+        h = block_forward(i, h);
     }
+    return head(h);  // (B, T, V)
+}
+
+torch::Tensor Gpt2ModelImpl::embed(const torch::Tensor& ids) {
+    check_ids(ids);
+    auto positions = torch::arange(ids.size(1), ids.options());  // (T)
+    return emb_drop(tok_emb(ids) + pos_emb(positions));          // (B, T, C)
+}
+
+int64_t Gpt2ModelImpl::block_count() const {
+    return static_cast<int64_t>(blocks->size());
+}
+
+std::shared_ptr<torch::nn::Module> Gpt2ModelImpl::block(int64_t index) const {
+    TORCH_CHECK(index >= 0 && index < block_count(), "block: no block ", index);
+    return blocks->ptr(static_cast<size_t>(index));
+}
+
+torch::Tensor Gpt2ModelImpl::block_forward(int64_t index, const torch::Tensor& h) {
+    return block(index)->as<Gpt2BlockImpl>()->forward(h);
+}
+
+torch::Tensor Gpt2ModelImpl::head(const torch::Tensor& h) {
     return lm_head(ln_f(h)).to(torch::kFloat32);  // (B, T, V)
 }
 

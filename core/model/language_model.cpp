@@ -22,6 +22,18 @@ int64_t LanguageModelImpl::parameter_count() const {
     return n;
 }
 
+std::vector<Linear> LanguageModelImpl::block_linears(int64_t index) const {
+    TORCH_CHECK(index >= 0 && index < block_count(), "block_linears: no block ", index);
+    const std::string prefix = "blocks." + std::to_string(index) + ".";
+    std::vector<Linear> out;
+    for (const Linear& linear : linears_) {
+        if (linear->path().rfind(prefix, 0) == 0) {
+            out.push_back(linear);
+        }
+    }
+    return out;
+}
+
 void LanguageModelImpl::set_quant_plan(std::shared_ptr<const quant::QuantPlan> plan) {
     if (plan) {
         TORCH_CHECK(plan->layers.size() == linears_.size(),

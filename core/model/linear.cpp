@@ -35,6 +35,9 @@ LinearImpl::LinearImpl(torch::Tensor shared_weight, std::string path, std::strin
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
     // The one place a model multiplies by a weight matrix: (..., in) -> (..., out).
+    if (weight_only_) {
+        return weight_only_->forward(x, weight_, bias_);
+    }
     const bool quantized = quantizers_ && quantizers_->quantizes_linear();
     quant::QuantizedLinearCall call =
         quantized ? quant::quantized_linear_call(*quantizers_, quant_step_, quant_micro_batch_)

@@ -123,11 +123,32 @@ LlamaModelImpl::LlamaModelImpl(const ModelConfig& cfg) : LanguageModelImpl(cfg) 
 }
 
 torch::Tensor LlamaModelImpl::forward(const torch::Tensor& ids) {
-    check_ids(ids);
-    auto h = emb_drop(tok_emb(ids));  // (B, T, C)
-    for (const auto& module : *blocks) {
-        h = module->as<LlamaBlockImpl>()->forward(h);
+    torch::Tensor h = embed(ids);  // (B, T, C)
+    for (int64_t i = 0; i < block_count(); ++i) {
+        h = block_forward(i, h);
     }
+    return head(h);  // (B, T, V)
+}
+
+torch::Tensor LlamaModelImpl::embed(const torch::Tensor& ids) {
+    check_ids(ids);
+    return emb_drop(tok_emb(ids));  // (B, T, C)
+}
+
+int64_t LlamaModelImpl::block_count() const {
+    return static_cast<int64_t>(blocks->size());
+}
+
+std::shared_ptr<torch::nn::Module> LlamaModelImpl::block(int64_t index) const {
+    TORCH_CHECK(index >= 0 && index < block_count(), "block: no block ", index);
+    return blocks->ptr(static_cast<size_t>(index));
+}
+
+torch::Tensor LlamaModelImpl::block_forward(int64_t index, const torch::Tensor& h) {
+    return block(index)->as<LlamaBlockImpl>()->forward(h);
+}
+
+torch::Tensor LlamaModelImpl::head(const torch::Tensor& h) {
     return lm_head(norm_f(h)).to(torch::kFloat32);  // (B, T, V)
 }
 

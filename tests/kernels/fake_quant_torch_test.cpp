@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include <sys/wait.h>
+#include "../support/shell_command.h"
 #include <unistd.h>
 
 namespace lowbit::kernels {
@@ -98,21 +98,6 @@ const char* granularity_name(Granularity g) {
             break;
     }
     return "?";
-}
-
-// Runs a shell command, returning its exit status (-1 if it did not exit normally) and output.
-int run_command(const std::string& cmd, std::string* output) {
-    FILE* pipe = ::popen(cmd.c_str(), "r");
-    if (pipe == nullptr) {
-        return -1;
-    }
-    char buf[4096];
-    std::size_t got = 0;
-    while ((got = std::fread(buf, 1, sizeof(buf), pipe)) > 0) {
-        output->append(buf, got);
-    }
-    const int status = ::pclose(pipe);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 class FakeQuantTorchTest : public ::testing::Test {
@@ -234,7 +219,7 @@ TEST_F(FakeQuantTorchTest, MatchesIndependentTorchComputationBitForBit) {
     const std::string cmd = std::string("'") + LOWBIT_PYTHON + "' '" + LOWBIT_KERNELS_TEST_DIR +
                             "/fake_quant_torch_check.py' '" + dir_.string() + "' 2>&1";
     std::string report;
-    const int rc = run_command(cmd, &report);
+    const int rc = testing::run_shell_command(cmd, &report);
     EXPECT_EQ(rc, 0) << cmd << "\n" << report;
     if (rc == 0) {
         // The summary is short; keep it in the log so a run shows what was covered.

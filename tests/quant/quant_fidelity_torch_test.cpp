@@ -23,7 +23,7 @@
 #include <memory>
 #include <string>
 
-#include <sys/wait.h>
+#include "../support/shell_command.h"
 #include <unistd.h>
 
 namespace lowbit::quant {
@@ -45,20 +45,6 @@ FakeQuantParams params(Granularity granularity, bool symmetric, float min_range)
     p.symmetric = symmetric;
     p.min_range = min_range;
     return p;
-}
-
-int run_command(const std::string& cmd, std::string* output) {
-    FILE* pipe = ::popen(cmd.c_str(), "r");
-    if (pipe == nullptr) {
-        return -1;
-    }
-    char buf[4096];
-    std::size_t got = 0;
-    while ((got = std::fread(buf, 1, sizeof(buf), pipe)) > 0) {
-        output->append(buf, got);
-    }
-    const int status = ::pclose(pipe);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 // Per-position X and G: position 2 all zero, position 4 with outliers, some negative rows, so the
@@ -198,7 +184,7 @@ TEST(QuantFidelityTorch, MatchesTheReferenceFormulasInTorch) {
     const std::string cmd = std::string("'") + LOWBIT_PYTHON + "' '" + LOWBIT_QUANT_TEST_DIR +
                             "/quant_fidelity_torch_check.py' '" + dir.string() + "' 2>&1";
     std::string report;
-    const int rc = run_command(cmd, &report);
+    const int rc = testing::run_shell_command(cmd, &report);
     EXPECT_EQ(rc, 0) << cmd << "\n" << report;
     std::cout << report;
     std::error_code ec;

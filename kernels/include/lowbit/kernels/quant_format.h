@@ -365,4 +365,32 @@ static_assert(stored_state_bytes(300, 256, 3, true) == 150 + 2 * 4);
 static_assert(stored_state_bytes(5, 5, 4, true) == 3 + 4);
 static_assert(stored_state_bytes(0, 256, 8, false) == 0);
 
+/// Packed weight-only formats (docs/efficientqat.md §Packed layout): weights quantized per group
+/// of group_size input features on the asymmetric full grid, codes [0, 2^bits − 1] packed
+/// least-significant first into 32-bit words, a bits-wide zero point and an fp16 step per group.
+/// @brief Whether a packed weight may have `bits` bits per code.
+constexpr bool is_packable_bits(int bits) {
+    return bits == 2 || bits == 3 || bits == 4 || bits == 8;
+}
+
+/// @brief Codes per 32-bit word: 16, 10, 8 or 4. Three-bit codes leave the top 2 bits of each
+/// word unused (3.2 stored bits per weight), which keeps every code inside one word.
+constexpr int packed_codes_per_word(int bits) {
+    return 32 / bits;
+}
+
+/// @brief The storage cost per quantized weight, bits + (bits + 16) / group_size: the code, and
+/// per group a bits-wide zero point and an fp16 step (the cost the method is compared by; the
+/// 3-bit words' unused bits are not counted).
+constexpr double packed_bits_per_parameter(int bits, std::int64_t group_size) {
+    return bits + static_cast<double>(bits + 16) / static_cast<double>(group_size);
+}
+
+static_assert(packed_codes_per_word(2) == 16 && packed_codes_per_word(3) == 10 &&
+              packed_codes_per_word(4) == 8 && packed_codes_per_word(8) == 4);
+// The method's own figures: 2.28 bits for w2g64, 3.15 for w3g128, 4.16 for w4g128 (rounded).
+static_assert(packed_bits_per_parameter(2, 64) > 2.28 && packed_bits_per_parameter(2, 64) < 2.29);
+static_assert(packed_bits_per_parameter(4, 128) > 4.156 &&
+              packed_bits_per_parameter(4, 128) < 4.157);
+
 }  // namespace lowbit::kernels

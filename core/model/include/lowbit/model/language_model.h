@@ -31,6 +31,20 @@ public:
         return linears_;
     }
 
+    // Block-wise access, for methods that work one block at a time (docs/efficientqat.md
+    // §Block-AP). forward(ids) is head(block_forward(L−1, … block_forward(0, embed(ids)))).
+    // ids (B, T) int64 -> the input of block 0 (B, T, C).
+    virtual torch::Tensor embed(const torch::Tensor& ids) = 0;
+    virtual int64_t block_count() const = 0;
+    // The block module (its parameters: the Linear weights and biases, and the norms).
+    virtual std::shared_ptr<torch::nn::Module> block(int64_t index) const = 0;
+    // h (B, T, C) -> (B, T, C) through block `index`.
+    virtual torch::Tensor block_forward(int64_t index, const torch::Tensor& h) = 0;
+    // The last block's output (B, T, C) -> logits (B, T, vocab) fp32: final norm and lm_head.
+    virtual torch::Tensor head(const torch::Tensor& h) = 0;
+    // The Linear layers of block `index`, in forward order.
+    std::vector<Linear> block_linears(int64_t index) const;
+
     // Number of distinct trainable scalars (a tied lm_head is counted once).
     int64_t parameter_count() const;
 

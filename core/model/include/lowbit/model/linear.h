@@ -5,6 +5,7 @@
 // offers a capture of its input and output gradient for the quantization telemetry.
 #pragma once
 
+#include "lowbit/model/weight_only_linear.h"
 #include "lowbit/quant/layer_quantizers.h"
 #include "lowbit/quant/quantized_linear.h"
 
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace lowbit::model {
 
@@ -36,6 +38,16 @@ public:
 
     const std::shared_ptr<const quant::LayerQuantizers>& quantizers() const {
         return quantizers_;
+    }
+
+    // A weight-only quantized product that replaces this layer's (null: none). It takes
+    // precedence over the pretraining quantizers and skips the telemetry capture.
+    void set_weight_only(std::shared_ptr<WeightOnlyLinear> weight_only) {
+        weight_only_ = std::move(weight_only);
+    }
+
+    const std::shared_ptr<WeightOnlyLinear>& weight_only() const {
+        return weight_only_;
     }
 
     // The training step and micro-batch of the next forward calls; with the layer index and the
@@ -112,6 +124,7 @@ private:
     std::string path_;
     std::string role_;
     std::shared_ptr<const quant::LayerQuantizers> quantizers_;
+    std::shared_ptr<WeightOnlyLinear> weight_only_;
     int64_t quant_step_ = 0;
     int64_t quant_micro_batch_ = 0;
     std::shared_ptr<Capture> capture_;  // null: capture off

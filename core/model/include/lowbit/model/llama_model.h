@@ -78,6 +78,11 @@ public:
 
     torch::Tensor forward(const torch::Tensor& ids) override;
     void reset_parameters(uint64_t seed) override;
+    torch::Tensor embed(const torch::Tensor& ids) override;
+    int64_t block_count() const override;
+    std::shared_ptr<torch::nn::Module> block(int64_t index) const override;
+    torch::Tensor block_forward(int64_t index, const torch::Tensor& h) override;
+    torch::Tensor head(const torch::Tensor& h) override;
 
     torch::nn::Embedding tok_emb{nullptr};  // (V, C)
     torch::nn::Dropout emb_drop{nullptr};
