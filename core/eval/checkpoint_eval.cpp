@@ -38,6 +38,8 @@ std::vector<int64_t> read_eval_tokens(const fs::path& file, const data::Tokenize
     return tokens;
 }
 
+}  // namespace
+
 torch::Device pick_device(const std::string& choice) {
     if (choice == "cpu")
         return torch::Device(torch::kCPU);
@@ -51,11 +53,9 @@ torch::Device pick_device(const std::string& choice) {
     return cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
 }
 
-}  // namespace
-
 EvalReport evaluate_checkpoint(const EvalRequest& request) {
     std::optional<store::Workspace> workspace;
-    if (request.workspace_root && !fs::is_directory(request.reference)) {
+    if (request.workspace_root && !fs::exists(request.reference)) {
         workspace.emplace(store::Workspace::open(*request.workspace_root));
     }
     train::LoadedModel loaded = train::load_checkpoint_model(request.reference, workspace);

@@ -41,7 +41,7 @@ fs::path export_hf_folder(const std::string& reference,
                           const std::optional<fs::path>& workspace_root,
                           const fs::path& out_dir) {
     std::optional<store::Workspace> workspace;
-    if (workspace_root && !fs::is_directory(reference)) {
+    if (workspace_root && !fs::exists(reference)) {
         workspace.emplace(store::Workspace::open(*workspace_root));
     }
     const LoadedModel loaded = load_checkpoint_model(reference, workspace);

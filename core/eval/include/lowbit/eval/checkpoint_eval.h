@@ -5,6 +5,8 @@
 
 #include "lowbit/eval/perplexity.h"
 
+#include <torch/torch.h>
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -30,5 +32,9 @@ struct EvalReport {
 };
 
 EvalReport evaluate_checkpoint(const EvalRequest& request);
+
+// The device of a `--device auto|cpu|cuda` option: auto takes the first GPU when there is one.
+// util::BadInput for cuda without a GPU or another word.
+torch::Device pick_device(const std::string& choice);
 
 }  // namespace lowbit::eval

@@ -16,6 +16,10 @@
 
 namespace lowbit::qat {
 
+// The metadata key naming the model's tokenizer: "byte", or a tokenizer.model file name beside
+// the packed file. Absent: the file carries no tokenizer.
+inline constexpr const char* kTokenizerMetadataKey = "lowbit_tokenizer";
+
 // The `quantization_config` of a packed file: bits, group size, asymmetric with stored zero
 // points (GPTQ v2), no act-order permutation, and which linears are packed.
 nlohmann::json quantization_config(const GroupQuantSpec& spec);

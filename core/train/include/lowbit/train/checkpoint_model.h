@@ -1,5 +1,6 @@
-// Loading a model (and its tokenizer) from a checkpoint reference for eval and export: a
-// checkpoint folder, or a run id/name in a workspace (its latest checkpoint).
+// Loading a model (and its tokenizer) from a checkpoint reference for eval, export and generate:
+// a checkpoint folder, a run id/name in a workspace (its latest checkpoint), or a packed model
+// file (docs/efficientqat.md §Packed model file; its tokenizer is the one its metadata names).
 #pragma once
 
 #include "lowbit/data/tokenizer.h"
