@@ -72,14 +72,7 @@ GenerationSource load_source(const GenerateOptions& options, const CommonOptions
 int run_generate(const GenerateOptions& options, const CommonOptions& common) {
     GenerationSource source = load_source(options, common);
     const torch::Device device = eval::pick_device(options.device);
-    source.model->to(device);
-    for (int64_t b = 0; b < source.model->block_count(); ++b) {
-        for (const model::Linear& linear : source.model->block_linears(b)) {
-            if (auto packed = std::dynamic_pointer_cast<qat::PackedLinear>(linear->weight_only())) {
-                packed->to(device);
-            }
-        }
-    }
+    qat::move_model(*source.model, device);
     std::vector<int64_t> prompt;
     for (const uint32_t id : source.tokenizer->encode(options.prompt)) {
         prompt.push_back(id);

@@ -43,18 +43,54 @@ std::map<std::string, torch::Tensor> norm_parameters(model::LanguageModelImpl& m
     return norms;
 }
 
-double mean_squared_error(model::LanguageModelImpl& model,
-                          int64_t index,
-                          const torch::Tensor& inputs,
-                          const torch::Tensor& targets,
-                          int64_t batch) {
+// fn over consecutive slices of `batch` rows of inputs (N, ...), the results concatenated along
+// the rows, without gradients.
+template <typename Fn>
+torch::Tensor in_batches(const torch::Tensor& inputs, int64_t batch, Fn&& fn) {
     torch::NoGradGuard no_grad;
-    double sum = 0.0;
+    std::vector<torch::Tensor> outs;
     for (int64_t b = 0; b < inputs.size(0); b += batch) {
-        const torch::Tensor out = model.block_forward(index, inputs.slice(0, b, b + batch));
-        sum += (out - targets.slice(0, b, b + batch)).square().sum().item<double>();
+        outs.push_back(fn(inputs.slice(0, b, b + batch)));
     }
-    return sum / static_cast<double>(targets.numel());
+    return torch::cat(outs, 0);
+}
+
+// Installs a finished block's trained norms and packed layers in `model`.
+void install_block_state(model::LanguageModelImpl& model, const FinishedBlock& block) {
+    {
+        torch::NoGradGuard no_grad;
+        std::map<std::string, torch::Tensor> norms = norm_parameters(model, block.index);
+        for (const auto& [name, value] : block.norms) {
+            auto it = norms.find(name);
+            TORCH_CHECK(it != norms.end(),
+                        "install_finished_block: block ",
+                        block.index,
+                        " has no norm parameter ",
+                        name);
+            it->second.copy_(value);
+        }
+    }
+    for (model::Linear linear : model.block_linears(block.index)) {
+        auto it = block.linears.find(linear->path());
+        TORCH_CHECK(it != block.linears.end(),
+                    "install_finished_block: no packed weight for ",
+                    linear->path());
+        TORCH_CHECK(
+            it->second.in == linear->in_features() && it->second.out == linear->out_features(),
+            "install_finished_block: packed weight for ",
+            linear->path(),
+            " is ",
+            it->second.out,
+            "x",
+            it->second.in,
+            ", the layer ",
+            linear->out_features(),
+            "x",
+            linear->in_features());
+        auto packed = std::make_shared<PackedLinear>(it->second);
+        packed->to(linear->weight().device());
+        linear->set_weight_only(packed);
+    }
 }
 
 int64_t peak_memory_bytes(const torch::Tensor& like) {
@@ -70,30 +106,19 @@ torch::Tensor run_block(model::LanguageModelImpl& model,
                         int64_t index,
                         const torch::Tensor& inputs,
                         int64_t batch) {
-    torch::NoGradGuard no_grad;
-    std::vector<torch::Tensor> outs;
-    for (int64_t b = 0; b < inputs.size(0); b += batch) {
-        outs.push_back(model.block_forward(index, inputs.slice(0, b, b + batch)));
-    }
-    return torch::cat(outs, 0);
+    return in_batches(
+        inputs, batch, [&](const torch::Tensor& x) { return model.block_forward(index, x); });
 }
 
 ActivationStreams block_zero_inputs(model::LanguageModelImpl& model,
                                     const torch::Tensor& train_ids,
                                     const torch::Tensor& val_ids,
                                     int64_t batch) {
-    torch::NoGradGuard no_grad;
-    auto embed = [&](const torch::Tensor& ids) {
-        std::vector<torch::Tensor> outs;
-        for (int64_t b = 0; b < ids.size(0); b += batch) {
-            outs.push_back(model.embed(ids.slice(0, b, b + batch)).to(torch::kFloat32));
-        }
-        return torch::cat(outs, 0);
-    };
+    auto embed = [&](const torch::Tensor& ids) { return model.embed(ids).to(torch::kFloat32); };
     ActivationStreams streams;
-    streams.fp_train = embed(train_ids);
+    streams.fp_train = in_batches(train_ids, batch, embed);
     streams.quant_train = streams.fp_train.clone();
-    streams.fp_val = embed(val_ids);
+    streams.fp_val = in_batches(val_ids, batch, embed);
     streams.quant_val = streams.fp_val.clone();
     return streams;
 }
@@ -184,7 +209,8 @@ FinishedBlock train_block(model::LanguageModelImpl& model,
     }
     for (int epoch = 1; epoch <= options.epochs; ++epoch) {
         const auto started = Clock::now();
-        double loss_sum = 0.0;
+        // Summed where the loss lives and read once per epoch: no host sync per step.
+        torch::Tensor loss_sum = torch::zeros({}, streams.quant_train.options());
         for (int64_t b = 0; b < samples; b += options.batch) {
             quant_lr =
                 block_ap_learning_rate(options.quant_lr, options.min_lr_factor, step, total_steps);
@@ -194,7 +220,7 @@ FinishedBlock train_block(model::LanguageModelImpl& model,
                 model.block_forward(index, streams.quant_train.slice(0, b, b + options.batch));
             const torch::Tensor loss =
                 torch::mse_loss(out, streams.fp_train.slice(0, b, b + options.batch));
-            loss_sum += loss.item<double>();
+            loss_sum += loss.detach();
             if (optimizer) {
                 size_t g = 0;
                 if (has_quant) {
@@ -215,9 +241,12 @@ FinishedBlock train_block(model::LanguageModelImpl& model,
         BlockApEpoch record;
         record.block = index;
         record.epoch = epoch;
-        record.train_loss = loss_sum / static_cast<double>(steps_per_epoch);
+        record.train_loss = loss_sum.item<double>() / static_cast<double>(steps_per_epoch);
         record.val_loss =
-            mean_squared_error(model, index, streams.quant_val, streams.fp_val, options.batch);
+            (run_block(model, index, streams.quant_val, options.batch) - streams.fp_val)
+                .square()
+                .mean()
+                .item<double>();
         record.quant_lr = quant_lr;
         record.weight_lr = weight_lr;
         record.seconds = std::chrono::duration<double>(Clock::now() - started).count();
@@ -248,11 +277,7 @@ FinishedBlock train_block(model::LanguageModelImpl& model,
             finished.norms.emplace(name, norm.detach().clone());
         }
     }
-    for (model::Linear linear : linears) {
-        auto packed = std::make_shared<PackedLinear>(finished.linears.at(linear->path()));
-        packed->to(linear->weight().device());
-        linear->set_weight_only(packed);
-    }
+    install_block_state(model, finished);
     streams.quant_train = run_block(model, index, streams.quant_train, options.batch);
     streams.quant_val = run_block(model, index, streams.quant_val, options.batch);
     return finished;
@@ -262,44 +287,12 @@ void install_finished_block(model::LanguageModelImpl& model,
                             const FinishedBlock& block,
                             ActivationStreams* streams,
                             int64_t batch) {
+    // The FP stream goes through the block's original weights, so it advances first.
     if (streams != nullptr) {
         streams->fp_train = run_block(model, block.index, streams->fp_train, batch);
         streams->fp_val = run_block(model, block.index, streams->fp_val, batch);
     }
-    {
-        torch::NoGradGuard no_grad;
-        std::map<std::string, torch::Tensor> norms = norm_parameters(model, block.index);
-        for (const auto& [name, value] : block.norms) {
-            auto it = norms.find(name);
-            TORCH_CHECK(it != norms.end(),
-                        "install_finished_block: block ",
-                        block.index,
-                        " has no norm parameter ",
-                        name);
-            it->second.copy_(value);
-        }
-    }
-    for (model::Linear linear : model.block_linears(block.index)) {
-        auto it = block.linears.find(linear->path());
-        TORCH_CHECK(it != block.linears.end(),
-                    "install_finished_block: no packed weight for ",
-                    linear->path());
-        TORCH_CHECK(
-            it->second.in == linear->in_features() && it->second.out == linear->out_features(),
-            "install_finished_block: packed weight for ",
-            linear->path(),
-            " is ",
-            it->second.out,
-            "x",
-            it->second.in,
-            ", the layer ",
-            linear->out_features(),
-            "x",
-            linear->in_features());
-        auto packed = std::make_shared<PackedLinear>(it->second);
-        packed->to(linear->weight().device());
-        linear->set_weight_only(packed);
-    }
+    install_block_state(model, block);
     if (streams != nullptr) {
         streams->quant_train = run_block(model, block.index, streams->quant_train, batch);
         streams->quant_val = run_block(model, block.index, streams->quant_val, batch);

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 namespace lowbit::qat {
@@ -15,18 +16,6 @@ double e2e_qp_learning_rate(double lr, double warmup_ratio, int64_t step, int64_
     const int64_t decay = std::max<int64_t>(1, total - warmup);
     const double progress = static_cast<double>(step - warmup) / static_cast<double>(decay);
     return lr * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
-}
-
-std::vector<std::shared_ptr<PackedLinear>> packed_layers(const model::LanguageModelImpl& model) {
-    std::vector<std::shared_ptr<PackedLinear>> layers;
-    for (int64_t b = 0; b < model.block_count(); ++b) {
-        for (const model::Linear& linear : model.block_linears(b)) {
-            auto packed = std::dynamic_pointer_cast<PackedLinear>(linear->weight_only());
-            TORCH_CHECK(packed != nullptr, "E2E-QP: layer ", linear->path(), " is not packed");
-            layers.push_back(packed);
-        }
-    }
-    return layers;
 }
 
 void train_steps_end_to_end(model::LanguageModelImpl& model,
@@ -61,7 +50,8 @@ void train_steps_end_to_end(model::LanguageModelImpl& model,
             const double lr = e2e_qp_learning_rate(options.lr, options.warmup_ratio, step, total);
             static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[0].options()).lr(lr);
             optimizer.zero_grad();
-            torch::Tensor loss_sum = torch::zeros({}, torch::kFloat64);
+            // Summed where the loss lives and read once per step: no host sync per micro-batch.
+            torch::Tensor loss_sum;
             const int64_t first = s * options.global_batch;
             for (int64_t m = 0; m < options.global_batch; m += options.micro_batch) {
                 const torch::Tensor batch = windows.slice(
@@ -73,18 +63,14 @@ void train_steps_end_to_end(model::LanguageModelImpl& model,
                 const double share =
                     static_cast<double>(batch.size(0)) / static_cast<double>(options.global_batch);
                 (loss * share).backward();
-                loss_sum += loss.detach().to(torch::kCPU, torch::kFloat64) * share;
+                const torch::Tensor part = loss.detach().to(torch::kFloat64) * share;
+                loss_sum = loss_sum.defined() ? loss_sum + part : part;
             }
-            std::vector<torch::Tensor> grads;
-            for (const torch::Tensor& p : steps) {
-                if (p.grad().defined()) {
-                    grads.push_back(p.grad().flatten());
-                }
-            }
-            const double grad_norm = grads.empty() ? 0.0 : torch::cat(grads).norm().item<double>();
-            if (options.grad_clip > 0) {
-                torch::nn::utils::clip_grad_norm_(steps, options.grad_clip);
-            }
+            // The norm before clipping; an infinite limit leaves the gradients as they are.
+            const double grad_norm = torch::nn::utils::clip_grad_norm_(
+                steps,
+                options.grad_clip > 0 ? options.grad_clip
+                                      : std::numeric_limits<double>::infinity());
             optimizer.step();
             ++step;
             if (on_step) {

@@ -99,4 +99,25 @@ torch::Tensor PackedLinear::forward(const torch::Tensor& x,
     return y.view(shape).to(x.scalar_type());
 }
 
+std::vector<std::shared_ptr<PackedLinear>> packed_layers(const model::LanguageModelImpl& model) {
+    std::vector<std::shared_ptr<PackedLinear>> layers;
+    for (int64_t b = 0; b < model.block_count(); ++b) {
+        for (const model::Linear& linear : model.block_linears(b)) {
+            auto packed = std::dynamic_pointer_cast<PackedLinear>(linear->weight_only());
+            TORCH_CHECK(packed != nullptr, "layer ", linear->path(), " is not packed");
+            layers.push_back(packed);
+        }
+    }
+    return layers;
+}
+
+void move_model(model::LanguageModelImpl& model, const torch::Device& device) {
+    model.to(device);
+    for (const model::Linear& linear : model.linears()) {
+        if (auto packed = std::dynamic_pointer_cast<PackedLinear>(linear->weight_only())) {
+            packed->to(device);
+        }
+    }
+}
+
 }  // namespace lowbit::qat

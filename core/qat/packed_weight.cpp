@@ -135,14 +135,14 @@ torch::Tensor unpack_zero_points(const PackedWeight& w) {
 }
 
 torch::Tensor dequantize(const PackedWeight& w) {
-    const torch::Tensor steps = w.scales.to(torch::kFloat32).contiguous().cpu();
-    const torch::Tensor qweight = w.qweight.contiguous().cpu();
-    const torch::Tensor qzeros = w.qzeros.contiguous().cpu();
+    PackedWeight on_cpu = w;
+    on_cpu.qweight = w.qweight.contiguous().cpu();
+    on_cpu.qzeros = w.qzeros.contiguous().cpu();
+    const torch::Tensor steps = w.scales.to(torch::kCPU, torch::kFloat32).contiguous();
     torch::Tensor weight = torch::empty({w.out, w.in}, torch::kFloat32);
-    kernels::PackedWeightView view = packed_view(w, steps);
-    view.qweight = reinterpret_cast<const uint32_t*>(qweight.data_ptr());
-    view.qzeros = reinterpret_cast<const uint32_t*>(qzeros.data_ptr());
-    check_status(kernels::packed_dequantize_ref(view, weight.data_ptr<float>()), "dequantize");
+    check_status(
+        kernels::packed_dequantize_ref(packed_view(on_cpu, steps), weight.data_ptr<float>()),
+        "dequantize");
     return weight;
 }
 

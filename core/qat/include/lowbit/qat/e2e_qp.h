@@ -36,9 +36,6 @@ struct E2eQpStep {
 // total) steps from lr/warmup to lr, then a cosine to 0.
 double e2e_qp_learning_rate(double lr, double warmup_ratio, int64_t step, int64_t total);
 
-// The PackedLinear of every block Linear of `model` (throws when one is not packed).
-std::vector<std::shared_ptr<PackedLinear>> packed_layers(const model::LanguageModelImpl& model);
-
 // Trains on windows (N, T + 1) int64 (inputs are [:, :T], targets [:, 1:]), in order, global_batch
 // windows per optimizer step, the last partial batch dropped. Every other parameter of the model
 // is frozen; the model is put in train mode for the run and back in eval mode after.

@@ -4,6 +4,7 @@
 // that autograd gives grad_s = Σ_group (q − z)·grad_Ŵ, while the codes and zero points stay fixed.
 #pragma once
 
+#include "lowbit/model/language_model.h"
 #include "lowbit/model/weight_only_linear.h"
 #include "lowbit/qat/packed_weight.h"
 
@@ -37,5 +38,12 @@ private:
     torch::Tensor steps_;           // (in/G, out) fp32
     torch::Tensor centered_codes_;  // (out, in/G, G) fp32 q − z, built on first use
 };
+
+// The PackedLinear of every block Linear of `model`, block by block (throws c10::Error naming the
+// first layer that is not packed).
+std::vector<std::shared_ptr<PackedLinear>> packed_layers(const model::LanguageModelImpl& model);
+
+// Moves the model and the packed words and steps of its packed layers (if any) to `device`.
+void move_model(model::LanguageModelImpl& model, const torch::Device& device);
 
 }  // namespace lowbit::qat
