@@ -35,6 +35,8 @@
 #include "layout/layout_controller.h"
 #include "models/alerts_model.h"
 #include "models/runs_model.h"
+#include "qat/qat_phase_view.h"
+#include "qat/qat_results_view.h"
 #include "report/report_action.h"
 #include "tradeoff/tradeoff_view.h"
 #include "widgets/launch_panel.h"
@@ -134,6 +136,46 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     addDockWidget(Qt::BottomDockWidgetArea, tradeoff_dock);
     tabifyDockWidget(histogram_dock, tradeoff_dock);
     connect(tradeoff_, &TradeoffView::runActivated, browser_, &RunBrowser::selectRun);
+
+    qat_phases_ = new QatPhaseView(runs_);
+    auto* phase_dock = new QDockWidget(tr("QAT phases"), this);
+    phase_dock->setObjectName(QStringLiteral("qatPhaseDock"));
+    phase_dock->setWidget(qat_phases_);
+    addDockWidget(Qt::BottomDockWidgetArea, phase_dock);
+    tabifyDockWidget(histogram_dock, phase_dock);
+    qat_results_ = new QatResultsView;
+    auto* results_dock = new QDockWidget(tr("QAT results"), this);
+    results_dock->setObjectName(QStringLiteral("qatResultsDock"));
+    results_dock->setWidget(qat_results_);
+    addDockWidget(Qt::BottomDockWidgetArea, results_dock);
+    tabifyDockWidget(histogram_dock, results_dock);
+    connect(qat_results_, &QatResultsView::runActivated, this, [this, phase_dock](qint64 run) {
+        browser_->selectRun(run);
+        const RunRow* row = runs_->run(run);
+        if (row != nullptr && row->record.kind == "qat") {
+            qat_phases_->setRun(run);
+            phase_dock->show();
+            phase_dock->raise();
+        }
+    });
+    // The editor's source picker offers the trained and imported models of the workspace.
+    connect(runs_, &RunsModel::runsChanged, this, [this] {
+        std::vector<QatSourceModel> sources;
+        for (const RunRow& row : runs_->runs()) {
+            if ((row.record.kind != "train" && row.record.kind != "import") ||
+                row.checkpoint_steps.empty()) {
+                continue;
+            }
+            try {
+                sources.push_back(
+                    {row.record.id,
+                     QString::fromStdString(row.record.name),
+                     config::recipe_from_json(nlohmann::json::parse(row.record.recipe_json))});
+            } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): not offered
+            }
+        }
+        editor_->setSourceModels(std::move(sources));
+    });
     histogram_dock->raise();
 
     connect(editor_,
@@ -144,6 +186,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
                     launcher_->enqueueTrain(recipe, {}, options);
                 }
             });
+    connect(editor_, &ExperimentEditor::qatLaunchRequested, this, [this](const QString& recipe) {
+        if (launcher_) {
+            launcher_->enqueueQat(recipe);
+        }
+    });
     connect(browser_, &RunBrowser::forkRequested, this, &MainWindow::forkRun);
 
     workspace_label_ = new QLabel;
@@ -245,6 +292,9 @@ void MainWindow::changeEvent(QEvent* event) {
         charts_->applyTheme();
         histograms_->applyTheme();
         compare_->applyTheme();
+        if (qat_phases_ != nullptr) {
+            qat_phases_->applyTheme();
+        }
         if (health_ != nullptr) {
             health_->applyTheme();
         }
@@ -332,17 +382,27 @@ void MainWindow::openWorkspace(const QString& root) {
     delete launch_panel_;
     launch_panel_ = new LaunchPanel(launcher_);
     launch_dock_->setWidget(launch_panel_);
-    connect(browser_,
-            &RunBrowser::resumeRequested,
-            launcher_,
-            &RunLauncher::enqueueResume,
-            Qt::UniqueConnection);
+    connect(
+        browser_,
+        &RunBrowser::resumeRequested,
+        launcher_,
+        [this](qint64 run_id) {
+            const RunRow* row = runs_->run(run_id);
+            if (row != nullptr && row->record.kind == "qat") {
+                launcher_->enqueueQatResume(run_id);
+            } else {
+                launcher_->enqueueResume(run_id);
+            }
+        },
+        Qt::UniqueConnection);
     connect(browser_, &RunBrowser::stopRequested, this, &MainWindow::stopRun, Qt::UniqueConnection);
     histograms_->openWorkspace(workspace_);
     compare_->setWorkspace(workspace_);
     health_->openWorkspace(workspace_);
 
     tradeoff_->setWorkspace(workspace_);
+    qat_phases_->setWorkspace(workspace_);
+    qat_results_->setWorkspace(workspace_);
     editor_->setLaunchFolder(QDir(workspace_).filePath(QStringLiteral("studio-recipes")));
     workspace_label_->setText(tr("Workspace: %1").arg(workspace_));
     setWindowTitle(tr("Lowbit Studio — %1").arg(workspace_));

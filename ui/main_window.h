@@ -30,6 +30,8 @@ class RunBrowser;
 class RunLauncher;
 class RunsModel;
 class TradeoffView;
+class QatPhaseView;
+class QatResultsView;
 class WorkspaceWorker;
 
 class MainWindow : public QMainWindow {
@@ -37,7 +39,7 @@ class MainWindow : public QMainWindow {
 
 public:
     // Bump when the set of docks changes, so an old saved layout is not applied.
-    static constexpr int kLayoutVersion = 4;
+    static constexpr int kLayoutVersion = 5;
 
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
@@ -84,6 +86,14 @@ public:
         return health_;
     }
 
+    QatPhaseView* qatPhases() const {
+        return qat_phases_;
+    }
+
+    QatResultsView* qatResults() const {
+        return qat_results_;
+    }
+
     LayoutController* layoutController() const {
         return layout_;
     }
@@ -117,6 +127,8 @@ private:
     CompareView* compare_ = nullptr;
     HealthView* health_ = nullptr;
     TradeoffView* tradeoff_ = nullptr;
+    QatPhaseView* qat_phases_ = nullptr;
+    QatResultsView* qat_results_ = nullptr;
     LayoutController* layout_ = nullptr;
     QDockWidget* launch_dock_ = nullptr;
     AlertsModel* alerts_ = nullptr;

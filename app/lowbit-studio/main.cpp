@@ -2,7 +2,7 @@
 //   lowbit-studio [--workspace DIR] [--theme system|light|dark]
 //   lowbit-studio --demo [--workspace DIR] [-- LOWBIT-TRAIN-OPTIONS...]
 //   lowbit-studio --workspace DIR --snapshot OUT.png --view
-//   runs|editor|charts|histograms|compare|health|tradeoff
+//   runs|editor|charts|histograms|compare|health|tradeoff|qat-editor|qat-phases|qat-results
 //                 [--runs A,B] [--layer L --kind K] [--metric M]
 //   lowbit-studio --workspace DIR --report OUT.pdf --runs A,B,... [--report-pages DIR]
 #include "lowbit/store/workspace.h"
@@ -92,7 +92,8 @@ int main(int argc, char** argv) {
         QStringLiteral("DIR"));
     const QCommandLineOption view(
         QStringLiteral("view"),
-        QStringLiteral("runs, editor, charts, histograms, compare, health, crossrun or tradeoff"),
+        QStringLiteral("runs, editor, charts, histograms, compare, health, crossrun, tradeoff, "
+                       "qat-editor, qat-phases or qat-results"),
         QStringLiteral("VIEW"));
     const QCommandLineOption runs(QStringLiteral("runs"),
                                   QStringLiteral("Runs to show (ids or names, comma separated)"),
@@ -172,9 +173,10 @@ int main(int argc, char** argv) {
             return usage_error(QStringLiteral("--snapshot needs --workspace DIR (or --demo)"));
         }
         if (!parser.isSet(view)) {
-            return usage_error(
-                QStringLiteral("--snapshot needs --view "
-                               "runs|editor|charts|histograms|compare|health|crossrun|tradeoff"));
+            return usage_error(QStringLiteral(
+                "--snapshot needs --view "
+                "runs|editor|charts|histograms|compare|health|crossrun|tradeoff|qat-editor|"
+                "qat-phases|qat-results"));
         }
         lowbit::ui::SnapshotOptions options;
         options.workspace = root;

@@ -24,6 +24,7 @@ void add_interop_commands(CLI::App& app, CommonOptions& common, int& exit_code);
 void add_sweep_command(CLI::App& app, CommonOptions& common, int& exit_code);
 void add_quant_command(CLI::App& app, int& exit_code);
 void add_generate_command(CLI::App& app, CommonOptions& common, int& exit_code);
+void add_qat_command(CLI::App& app, CommonOptions& common, int& exit_code);
 
 // Maps an exception to a message on stderr and an exit code (2 bad input, 1 runtime failure).
 int error_exit(const std::exception& error);

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
     app::add_sweep_command(cli, common, exit_code);
     app::add_quant_command(cli, exit_code);
     app::add_generate_command(cli, common, exit_code);
+    app::add_qat_command(cli, common, exit_code);
     try {
         cli.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

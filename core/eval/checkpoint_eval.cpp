@@ -1,44 +1,15 @@
 // Checkpoint evaluation (see checkpoint_eval.h).
 #include "lowbit/eval/checkpoint_eval.h"
 
-#include "lowbit/data/token_shard.h"
+#include "lowbit/eval/token_file.h"
 #include "lowbit/store/run_writer.h"
 #include "lowbit/train/checkpoint_model.h"
 #include "lowbit/util/exit_codes.h"
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 namespace lowbit::eval {
 namespace fs = std::filesystem;
-
-namespace {
-
-std::vector<int64_t> read_eval_tokens(const fs::path& file, const data::Tokenizer* tokenizer) {
-    if (!fs::exists(file)) {
-        throw util::BadInput("evaluation data " + file.string() + ": no such file");
-    }
-    std::vector<int64_t> tokens;
-    if (file.extension() == ".bin") {
-        const auto shard = data::TokenShard::open(file, 2);
-        tokens.resize(static_cast<size_t>(shard.size()));
-        shard.copy_to(0, shard.size(), tokens.data());
-        return tokens;
-    }
-    if (tokenizer == nullptr) {
-        throw util::BadInput("the checkpoint has no tokenizer; evaluate on a .bin token file");
-    }
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    for (uint32_t id : tokenizer->encode(text.str())) {
-        tokens.push_back(id);
-    }
-    return tokens;
-}
-
-}  // namespace
 
 torch::Device pick_device(const std::string& choice) {
     if (choice == "cpu")
@@ -70,14 +41,8 @@ EvalReport evaluate_checkpoint(const EvalRequest& request) {
     }
     const torch::Device device = pick_device(request.device);
     loaded.model->to(device);
-    const std::vector<int64_t> tokens = read_eval_tokens(request.data_file, loaded.tokenizer.get());
-    for (int64_t id : tokens) {
-        if (id >= loaded.model->config().vocab_size) {
-            throw util::BadInput(request.data_file.string() + ": token id " + std::to_string(id) +
-                                 " is outside the model's vocabulary (" +
-                                 std::to_string(loaded.model->config().vocab_size) + ")");
-        }
-    }
+    const std::vector<int64_t> tokens = read_token_file(
+        request.data_file, loaded.tokenizer.get(), loaded.model->config().vocab_size);
     report.result = evaluate_perplexity(*loaded.model,
                                         tokens,
                                         report.context,

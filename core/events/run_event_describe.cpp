@@ -47,6 +47,27 @@ struct Describer {
         return std::to_string(e.tensors) + " tensors";
     }
 
+    std::string operator()(const Phase& e) const {
+        std::string text = e.name + ", " + std::to_string(e.blocks) + " blocks";
+        return e.steps > 0 ? text + ", " + std::to_string(e.steps) + " steps" : text;
+    }
+
+    std::string operator()(const BlockEpoch& e) const {
+        return "block " + std::to_string(e.block + 1) + "/" + std::to_string(e.blocks) + " epoch " +
+               std::to_string(e.epoch) + "/" + std::to_string(e.epochs) + ": train " +
+               format("%.3e", e.train_loss) + " val " + format("%.3e", e.val_loss);
+    }
+
+    std::string operator()(const BlockDone& e) const {
+        return "block " + std::to_string(e.block + 1) + "/" + std::to_string(e.blocks) +
+               " packed in " + format("%.1f s", e.seconds) + ": " + e.path;
+    }
+
+    std::string operator()(const Perplexity& e) const {
+        return e.corpus + ": ppl " + format("%.3f", e.ppl) + " (" + std::to_string(e.tokens) +
+               " tokens, " + e.path + ")";
+    }
+
     std::string operator()(const Completed&) const {
         return {};
     }

@@ -26,8 +26,25 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(
     Step, steps, loss, lr, grad_norm, weight_norm, tokens, tokens_per_s, eta_s, elapsed_s, logged)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Eval, val_loss, tokens, elapsed_s)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Checkpoint, path, bytes, sha256)
+// Events stored before packed models existed have no kind: they read as "checkpoint".
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Checkpoint, path, bytes, sha256, kind)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Telemetry, tensors)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Phase, name, blocks, steps, elapsed_s)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BlockEpoch,
+                                   block,
+                                   blocks,
+                                   epoch,
+                                   epochs,
+                                   train_loss,
+                                   val_loss,
+                                   quant_lr,
+                                   weight_lr,
+                                   seconds,
+                                   peak_memory_bytes,
+                                   elapsed_s)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(
+    BlockDone, block, blocks, path, bytes, sha256, seconds, elapsed_s)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Perplexity, corpus, path, nll, ppl, tokens)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Stopped, signal)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Diverged, what)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Failed, error)
@@ -47,6 +64,10 @@ constexpr std::array<const char*, std::variant_size_v<Body>> kEventNames = {"sta
                                                                             "eval",
                                                                             "checkpoint",
                                                                             "telemetry",
+                                                                            "phase",
+                                                                            "block_epoch",
+                                                                            "block_done",
+                                                                            "perplexity",
                                                                             "completed",
                                                                             "stopped",
                                                                             "diverged",

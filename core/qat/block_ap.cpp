@@ -3,6 +3,7 @@
 
 #include "lowbit/qat/fake_quant_linear.h"
 #include "lowbit/qat/packed_linear.h"
+#include "lowbit/util/autocast_guard.h"
 #include "lowbit/util/peak_memory.h"
 
 #include <algorithm>
@@ -216,8 +217,13 @@ FinishedBlock train_block(model::LanguageModelImpl& model,
                 block_ap_learning_rate(options.quant_lr, options.min_lr_factor, step, total_steps);
             weight_lr =
                 block_ap_learning_rate(options.weight_lr, options.min_lr_factor, step, total_steps);
-            const torch::Tensor out =
-                model.block_forward(index, streams.quant_train.slice(0, b, b + options.batch));
+            torch::Tensor out;
+            {
+                util::AutocastGuard autocast(streams.quant_train.device().type(), options.bf16);
+                out =
+                    model.block_forward(index, streams.quant_train.slice(0, b, b + options.batch));
+            }
+            out = out.to(torch::kFloat32);
             const torch::Tensor loss =
                 torch::mse_loss(out, streams.fp_train.slice(0, b, b + options.batch));
             loss_sum += loss.detach();

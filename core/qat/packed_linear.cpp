@@ -60,6 +60,13 @@ torch::Tensor PackedLinear::forward(const torch::Tensor& x,
                 x.size(-1),
                 " features, the layer takes ",
                 packed_.in);
+    // Many rows (a prefill or an evaluation batch) make the product compute-bound: forming Ŵ once
+    // and running LibTorch's GEMM beats decoding the words for every row tile
+    // (docs/efficientqat.md §Packed linear on the CPU).
+    if (x.numel() / packed_.in >= kDenseRows) {
+        const torch::NoGradGuard no_grad;
+        return differentiable_forward(x, bias);
+    }
     const torch::Tensor rows = x.reshape({-1, packed_.in}).to(torch::kFloat32).contiguous();
     torch::Tensor y = torch::empty({rows.size(0), packed_.out}, rows.options());
     const torch::Tensor bias32 =

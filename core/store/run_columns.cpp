@@ -85,6 +85,20 @@ constexpr std::array<const char*, 9> kAlertsNames = {
     "id", "run_id", "step", "rule", "subject", "value", "threshold", "message", "created_at"};
 static_assert(kAlertsNames.size() == alerts_column::kCreatedAt + 1);
 
+constexpr std::array<const char*, 12> kBlockApNames = {"id",
+                                                       "run_id",
+                                                       "step",
+                                                       "block",
+                                                       "epoch",
+                                                       "train_loss",
+                                                       "val_loss",
+                                                       "quant_lr",
+                                                       "weight_lr",
+                                                       "seconds",
+                                                       "peak_memory_bytes",
+                                                       "wall_time"};
+static_assert(kBlockApNames.size() == block_ap_column::kWallTime + 1);
+
 }  // namespace
 
 const TableColumns kRunsTable{"runs", kRunsNames};
@@ -95,6 +109,7 @@ const TableColumns kEventsTable{"events", kEventsNames};
 const TableColumns kCheckpointsTable{"checkpoints", kFilesNames};
 const TableColumns kArtifactsTable{"artifacts", kFilesNames};
 const TableColumns kAlertsTable{"run_alerts", kAlertsNames};
+const TableColumns kBlockApTable{"block_ap", kBlockApNames};
 
 std::string TableColumns::select_sql() const {
     std::string sql = "SELECT ";
@@ -115,14 +130,15 @@ std::string TableColumns::insert_sql() const {
 }
 
 std::span<const TableColumns* const> all_tables() {
-    static const std::array<const TableColumns*, 8> tables = {&kRunsTable,
+    static const std::array<const TableColumns*, 9> tables = {&kRunsTable,
                                                               &kScalarsTable,
                                                               &kHistogramsTable,
                                                               &kTensorStatsTable,
                                                               &kEventsTable,
                                                               &kCheckpointsTable,
                                                               &kArtifactsTable,
-                                                              &kAlertsTable};
+                                                              &kAlertsTable,
+                                                              &kBlockApTable};
     return tables;
 }
 

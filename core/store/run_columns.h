@@ -120,6 +120,25 @@ enum : int { kId, kRunId, kStep, kRule, kSubject, kValue, kThreshold, kMessage, 
 
 extern const TableColumns kAlertsTable;
 
+namespace block_ap_column {
+enum : int {
+    kId,
+    kRunId,
+    kStep,
+    kBlock,
+    kEpoch,
+    kTrainLoss,
+    kValLoss,
+    kQuantLr,
+    kWeightLr,
+    kSeconds,
+    kPeakMemoryBytes,
+    kWallTime,
+};
+}  // namespace block_ap_column
+
+extern const TableColumns kBlockApTable;
+
 // Every table above, for the schema test.
 std::span<const TableColumns* const> all_tables();
 

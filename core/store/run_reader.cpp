@@ -292,6 +292,32 @@ std::vector<EventRecord> RunReader::events(int64_t run_id, int64_t since_row_id)
     return events;
 }
 
+std::vector<BlockApRecord> RunReader::block_ap(int64_t run_id, int64_t since_row_id) const {
+    Statement query(
+        impl_->db,
+        kBlockApTable.select_sql() + "WHERE run_id = ? AND id > ? ORDER BY block, epoch, id");
+    query.bind_int64(1, run_id).bind_int64(2, since_row_id);
+    std::vector<BlockApRecord> rows;
+    while (query.step()) {
+        namespace bc = block_ap_column;
+        BlockApRecord r;
+        r.row_id = query.column_int64(bc::kId);
+        r.run_id = query.column_int64(bc::kRunId);
+        r.step = query.column_int64(bc::kStep);
+        r.block = query.column_int64(bc::kBlock);
+        r.epoch = static_cast<int>(query.column_int64(bc::kEpoch));
+        r.train_loss = query.column_double(bc::kTrainLoss);
+        r.val_loss = query.column_double(bc::kValLoss);
+        r.quant_lr = query.column_double(bc::kQuantLr);
+        r.weight_lr = query.column_double(bc::kWeightLr);
+        r.seconds = query.column_double(bc::kSeconds);
+        r.peak_memory_bytes = query.column_int64(bc::kPeakMemoryBytes);
+        r.wall_time = query.column_double(bc::kWallTime);
+        rows.push_back(r);
+    }
+    return rows;
+}
+
 int64_t RunReader::event_count(int64_t run_id) const {
     Statement query(impl_->db, "SELECT count(*) FROM events WHERE run_id = ?");
     query.bind_int64(1, run_id);
@@ -306,9 +332,9 @@ std::vector<FileRecord> RunReader::checkpoints(int64_t run_id) const {
 }
 
 std::optional<FileRecord> RunReader::latest_checkpoint(int64_t run_id) const {
-    Statement query(
-        impl_->db,
-        kCheckpointsTable.select_sql() + "WHERE run_id = ? ORDER BY step DESC, id DESC LIMIT 1");
+    Statement query(impl_->db,
+                    kCheckpointsTable.select_sql() +
+                        "WHERE run_id = ? AND kind != 'block' ORDER BY step DESC, id DESC LIMIT 1");
     query.bind_int64(1, run_id);
     if (!query.step()) {
         return std::nullopt;

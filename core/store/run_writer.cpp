@@ -26,7 +26,7 @@ double unix_now() {
 
 // Tables that truncate_after() rewinds; artifacts are kept (an export stays valid on resume).
 constexpr const char* kStepTables[] = {
-    "scalars", "histograms", "tensor_stats", "events", "checkpoints"};
+    "scalars", "histograms", "tensor_stats", "events", "checkpoints", "block_ap"};
 
 }  // namespace
 
@@ -39,6 +39,7 @@ struct RunWriter::Impl {
           insert_histogram(db, kHistogramsTable.insert_sql()),
           insert_tensor_stats(db, kTensorStatsTable.insert_sql()),
           insert_event(db, kEventsTable.insert_sql()),
+          insert_block_ap(db, kBlockApTable.insert_sql()),
           insert_checkpoint(db, kCheckpointsTable.insert_sql()),
           insert_artifact(db, kArtifactsTable.insert_sql()),
           update_heartbeat(db, "UPDATE runs SET heartbeat_at = ? WHERE id = ?") {}
@@ -172,6 +173,7 @@ struct RunWriter::Impl {
     Statement insert_histogram;
     Statement insert_tensor_stats;
     Statement insert_event;
+    Statement insert_block_ap;
     Statement insert_checkpoint;
     Statement insert_artifact;
     Statement update_heartbeat;  // runs with every write batch: prepared once
@@ -311,6 +313,26 @@ void RunWriter::add_event(const EventRecord& event) {
         .bind_double(ec::kWallTime, event.wall_time != 0 ? event.wall_time : unix_now())
         .bind_text(ec::kKind, event.kind)
         .bind_text(ec::kText, event.text)
+        .execute();
+    transaction.commit();
+    impl_->clear_pending();
+}
+
+void RunWriter::add_block_ap(const BlockApRecord& epoch) {
+    Transaction transaction(impl_->db);
+    impl_->write_pending();
+    namespace bc = block_ap_column;
+    impl_->insert_block_ap.bind_int64(bc::kRunId, epoch.run_id)
+        .bind_int64(bc::kStep, epoch.step)
+        .bind_int64(bc::kBlock, epoch.block)
+        .bind_int64(bc::kEpoch, epoch.epoch)
+        .bind_double(bc::kTrainLoss, epoch.train_loss)
+        .bind_double(bc::kValLoss, epoch.val_loss)
+        .bind_double(bc::kQuantLr, epoch.quant_lr)
+        .bind_double(bc::kWeightLr, epoch.weight_lr)
+        .bind_double(bc::kSeconds, epoch.seconds)
+        .bind_int64(bc::kPeakMemoryBytes, epoch.peak_memory_bytes)
+        .bind_double(bc::kWallTime, epoch.wall_time)
         .execute();
     transaction.commit();
     impl_->clear_pending();

@@ -2,6 +2,7 @@
 // workspace's vocabulary (docs/workspace-schema.md, "Scalars").
 #include "lowbit/train/run_recorder.h"
 
+#include <cmath>
 #include <type_traits>
 
 namespace lowbit::train {
@@ -52,7 +53,10 @@ void RunRecorder::on_event(const events::RunEvent& event) {
                     add_scalar("train/loss", s, body.tokens, body.elapsed_s, body.loss);
                     add_scalar("lr", s, body.tokens, body.elapsed_s, body.lr);
                     add_scalar("grad_norm", s, body.tokens, body.elapsed_s, body.grad_norm);
-                    add_scalar("weight_norm", s, body.tokens, body.elapsed_s, body.weight_norm);
+                    // E2E-QP steps carry no weight norm (only the quantization steps change).
+                    if (!std::isnan(body.weight_norm)) {
+                        add_scalar("weight_norm", s, body.tokens, body.elapsed_s, body.weight_norm);
+                    }
                     add_scalar("throughput/tokens_per_s",
                                s,
                                body.tokens,
@@ -66,11 +70,46 @@ void RunRecorder::on_event(const events::RunEvent& event) {
             } else if constexpr (std::is_same_v<T, events::Checkpoint>) {
                 writer_.add_checkpoint({.run_id = run_id_,
                                         .step = event.step,
-                                        .kind = "checkpoint",
+                                        .kind = body.kind,
                                         .path = body.path,
                                         .bytes = body.bytes,
                                         .sha256 = body.sha256,
                                         .created_at = event.time});
+                add_event_row(event);
+            } else if constexpr (std::is_same_v<T, events::Phase>) {
+                add_event_row(event);
+            } else if constexpr (std::is_same_v<T, events::BlockEpoch>) {
+                writer_.heartbeat();
+                writer_.add_block_ap({.run_id = run_id_,
+                                      .step = event.step,
+                                      .block = body.block,
+                                      .epoch = body.epoch,
+                                      .train_loss = body.train_loss,
+                                      .val_loss = body.val_loss,
+                                      .quant_lr = body.quant_lr,
+                                      .weight_lr = body.weight_lr,
+                                      .seconds = body.seconds,
+                                      .peak_memory_bytes = body.peak_memory_bytes,
+                                      .wall_time = body.elapsed_s});
+            } else if constexpr (std::is_same_v<T, events::BlockDone>) {
+                writer_.add_checkpoint({.run_id = run_id_,
+                                        .step = event.step,
+                                        .kind = "block",
+                                        .path = body.path,
+                                        .bytes = body.bytes,
+                                        .sha256 = body.sha256,
+                                        .created_at = event.time});
+                add_event_row(event);
+            } else if constexpr (std::is_same_v<T, events::Perplexity>) {
+                const std::string prefix = "eval/" + body.corpus;
+                writer_.add_scalar({.run_id = run_id_,
+                                    .key = prefix + "/ppl",
+                                    .step = event.step,
+                                    .value = body.ppl});
+                writer_.add_scalar({.run_id = run_id_,
+                                    .key = prefix + "/nll",
+                                    .step = event.step,
+                                    .value = body.nll});
                 add_event_row(event);
             } else if constexpr (std::is_same_v<T, events::Telemetry>) {
                 // The histogram and statistics rows are the record; the event only announces them.

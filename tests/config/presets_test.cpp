@@ -86,5 +86,37 @@ TEST(PresetsTest, EveryPresetValidatesAndMatchesItsName) {
     EXPECT_EQ(stems_by_family["gpt2"].size(), 19u);
 }
 
+// The EfficientQAT presets: the grid their name says (w<bits>g<group>), the method itself, Block-AP
+// windows of the context they are sized for and E2E-QP windows one token shorter (a window holds
+// its next tokens too), and the reference's doubled learning rates at 2 bits.
+TEST(PresetsTest, EfficientQatPresetsAreTheGridTheirNameSays) {
+    const fs::path root = fs::path(LOWBIT_SOURCE_DIR) / "resources/presets/efficientqat";
+    std::set<std::string> stems;
+    for (const auto& file : fs::directory_iterator(root)) {
+        if (file.path().extension() != ".yaml") {
+            continue;
+        }
+        const std::string stem = file.path().stem().string();
+        SCOPED_TRACE(file.path().string());
+        stems.insert(stem);
+        const Recipe recipe = load_recipe_file(file.path().string(), {});
+        std::smatch match;
+        static const std::regex grid("w([0-9])g([0-9]+)");
+        ASSERT_TRUE(std::regex_match(stem, match, grid)) << stem;
+        EXPECT_EQ(recipe.name, "efficientqat-" + stem);
+        EXPECT_EQ(recipe.qat.method, QatMethod::kEfficientQat);
+        EXPECT_EQ(recipe.qat.bits, std::stoi(match[1]));
+        EXPECT_EQ(recipe.qat.group_size, std::stoi(match[2]));
+        EXPECT_TRUE(recipe.qat.source.empty()) << "the user picks the model";
+        EXPECT_EQ(recipe.qat.e2e_qp.seq_len + 1, recipe.qat.block_ap.seq_len);
+        EXPECT_FALSE(recipe.quant.enabled()) << "a qat preset trains nothing else";
+    }
+    EXPECT_EQ(stems, (std::set<std::string>{"w2g64", "w3g128", "w4g128"}));
+    const Recipe w2 = load_recipe_file((root / "w2g64.yaml").string(), {});
+    const Recipe w4 = load_recipe_file((root / "w4g128.yaml").string(), {});
+    EXPECT_EQ(w2.qat.block_ap.weight_lr, 2 * w4.qat.block_ap.weight_lr);
+    EXPECT_EQ(w2.qat.e2e_qp.lr, 2 * w4.qat.e2e_qp.lr);
+}
+
 }  // namespace
 }  // namespace lowbit::config

@@ -15,25 +15,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// Checks location, key and that the message contains every needle.
-void expect_error(const std::string& text,
-                  int line,
-                  int column,
-                  const std::string& key_path,
-                  const std::vector<std::string>& needles) {
-    const RecipeError e = parse_error(text);
-    EXPECT_EQ(e.file(), "bad.yaml") << text;
-    EXPECT_EQ(e.line(), line) << e.what();
-    EXPECT_EQ(e.column(), column) << e.what();
-    EXPECT_EQ(e.key_path(), key_path) << e.what();
-    const std::string prefix = "bad.yaml:" + std::to_string(line) + ":" + std::to_string(column) +
-                               ": " + (key_path.empty() ? "" : key_path + ": ");
-    EXPECT_EQ(std::string(e.what()).rfind(prefix, 0), 0u) << e.what();
-    for (const auto& needle : needles) {
-        EXPECT_THAT(e.what(), HasSubstr(needle));
-    }
-}
-
 TEST(RecipeErrors, WrongTypes) {
     expect_error(
         "name: x\ntrain:\n  lr: abc\n", 3, 7, "train.lr", {"expected a number > 0, got 'abc'"});

@@ -17,18 +17,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-void expect_error(const std::string& text,
-                  int line,
-                  int column,
-                  const std::string& key,
-                  const std::string& needle) {
-    const RecipeError e = parse_error(text);
-    EXPECT_EQ(e.line(), line) << e.what();
-    EXPECT_EQ(e.column(), column) << e.what();
-    EXPECT_EQ(e.key_path(), key) << e.what();
-    EXPECT_THAT(e.what(), HasSubstr(needle));
-}
-
 TEST(RecipeQuant, DefaultsAreOff) {
     const QuantSpec q;
     EXPECT_FALSE(q.enabled());

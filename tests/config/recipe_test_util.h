@@ -3,6 +3,7 @@
 
 #include "lowbit/config/recipe_yaml.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -56,6 +57,34 @@ inline RecipeError parse_error(const std::string& text,
     }
     ADD_FAILURE() << "no RecipeError for:\n" << text;
     return RecipeError("", 0, 0, "", "");
+}
+
+// Parses `text` as "bad.yaml" and checks the RecipeError's location (line, column), its key and
+// the "bad.yaml:LINE:COLUMN: KEY: " prefix of its message, which contains every needle.
+inline void expect_error(const std::string& text,
+                         int line,
+                         int column,
+                         const std::string& key_path,
+                         const std::vector<std::string>& needles) {
+    const RecipeError e = parse_error(text);
+    EXPECT_EQ(e.file(), "bad.yaml") << text;
+    EXPECT_EQ(e.line(), line) << e.what();
+    EXPECT_EQ(e.column(), column) << e.what();
+    EXPECT_EQ(e.key_path(), key_path) << e.what();
+    const std::string prefix = "bad.yaml:" + std::to_string(line) + ":" + std::to_string(column) +
+                               ": " + (key_path.empty() ? "" : key_path + ": ");
+    EXPECT_EQ(std::string(e.what()).rfind(prefix, 0), 0u) << e.what();
+    for (const auto& needle : needles) {
+        EXPECT_THAT(e.what(), ::testing::HasSubstr(needle));
+    }
+}
+
+inline void expect_error(const std::string& text,
+                         int line,
+                         int column,
+                         const std::string& key_path,
+                         const char* needle) {
+    expect_error(text, line, column, key_path, std::vector<std::string>{needle});
 }
 
 }  // namespace lowbit::config::testing

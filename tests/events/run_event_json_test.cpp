@@ -20,8 +20,12 @@ std::vector<RunEvent> one_of_each() {
         {40, 2.5, Resumed{7, "/ws/runs/7", "cpu", 123456, 2000, 8192, "runs/7/step-40"}},
         {41, 3.5, Step{2000, 2.25, 3e-4, 0.75, 12.5, 335872, 1.5e5, 90.25, 60.5, true}},
         {50, 4.5, Eval{2.125, 409600, 70.75}},
-        {50, 5.5, Checkpoint{"runs/7/checkpoints/step-0000050", 987654, "ab12cd"}},
+        {50, 5.5, Checkpoint{"runs/7/model.safetensors", 987654, "ab12cd", "packed_model"}},
         {60, 6.5, Telemetry{45}},
+        {64, 6.6, Phase{"e2e_qp", 8, 128, 33.5}},
+        {16, 6.7, BlockEpoch{2, 8, 2, 3, 0.0125, 0.015, 5e-6, 5e-7, 4.25, 123456789012, 20.5}},
+        {24, 6.8, BlockDone{2, 8, "runs/7/blocks/block-002.safetensors", 4096, "ef34", 8.5, 30.5}},
+        {200, 6.9, Perplexity{"test", "/data/test.txt", 3.5, 33.115451958692312, 24576}},
         {2000, 7.5, Completed{}},
         {70, 8.5, Stopped{15}},
         {71, 9.5, Diverged{"gradient norm"}},
@@ -71,6 +75,15 @@ TEST(RunEventJsonTest, StartedLineWithoutForkFieldsReadsAsNoParent) {
     EXPECT_EQ(started.run_id, 3);
     EXPECT_EQ(started.parent_run_id, 0);
     EXPECT_EQ(started.fork_checkpoint, "");
+}
+
+TEST(RunEventJsonTest, CheckpointLineWithoutKindIsATrainingCheckpoint) {
+    // A checkpoint line as written before packed models existed.
+    const RunEvent event = from_json_line(
+        R"({"event":"checkpoint","format":1,"step":5,"time":1.0,"path":"runs/1/c","bytes":3,)"
+        R"("sha256":"00"})");
+    ASSERT_TRUE(std::holds_alternative<Checkpoint>(event.body));
+    EXPECT_EQ(std::get<Checkpoint>(event.body).kind, "checkpoint");
 }
 
 TEST(RunEventJsonTest, NotFiniteNumbersTravelAsNullAndReadBackAsNan) {

@@ -24,11 +24,13 @@ TEST(OpenForReading, AnOlderSchemaIsUpgradedAndItsRowsKept) {
         run.recipe_json = "{}";
         writer.create_run(run);
     }
-    // What a workspace written before the alerts table looks like: the last migration undone.
+    // What a workspace written before the Block-AP rows had a step looks like: the last
+    // migration undone (version 1's block_ap, which had none).
     const int latest = Workspace::latest_schema_version();
     {
         test::RawDb raw(dir.path() / "runs.sqlite");
-        raw.exec("DROP TABLE run_alerts");
+        raw.exec("DROP TABLE block_ap");
+        raw.exec("CREATE TABLE block_ap (id INTEGER PRIMARY KEY, run_id INTEGER, block INTEGER)");
         raw.exec("PRAGMA user_version = " + std::to_string(latest - 1));
     }
     EXPECT_THROW(Workspace::open(dir.path(), OpenMode::kReadOnly), StoreError);
@@ -39,7 +41,9 @@ TEST(OpenForReading, AnOlderSchemaIsUpgradedAndItsRowsKept) {
     ASSERT_EQ(reader.list_runs().size(), 1u);
     EXPECT_EQ(reader.list_runs()[0].name, "kept");
     test::RawDb raw(dir.path() / "runs.sqlite", true);
-    EXPECT_EQ(raw.query_int("SELECT count(*) FROM sqlite_master WHERE name = 'run_alerts'"), 1);
+    EXPECT_EQ(raw.query_int("SELECT count(*) FROM pragma_table_info('block_ap') WHERE name = "
+                            "'step'"),
+              1);
 }
 
 TEST(OpenForReading, ForeignAndNewerDatabasesAreRefusedUntouched) {

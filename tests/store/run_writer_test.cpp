@@ -417,5 +417,60 @@ TEST(StoreRunWriterTest, CrashKeepsOnlyCommittedBatches) {
     }
 }
 
+// Block-AP rows (one per block and epoch): written at once, read back in block and epoch order,
+// a NaN loss as NULL and back, rewound by truncate_after with the other rows; a finished-block
+// file is a checkpoint row of kind "block" that is never the run's latest checkpoint.
+TEST(StoreRunWriterTest, BlockApRowsRoundTripAndRewind) {
+    TempDir tmp;
+    auto ws = Workspace::open(tmp.path());
+    RunWriter writer(ws, 100);
+    RunRecord qat_run = train_run("qat");
+    qat_run.kind = "qat";
+    const int64_t run = writer.create_run(qat_run);
+    int64_t step = 0;
+    for (int64_t block = 0; block < 3; ++block) {
+        for (int epoch = 1; epoch <= 2; ++epoch) {
+            step += 4;
+            BlockApRecord row;
+            row.run_id = run;
+            row.step = step;
+            row.block = block;
+            row.epoch = epoch;
+            row.train_loss = block == 1 && epoch == 2 ? std::nan("") : 0.25 * epoch + block;
+            row.val_loss = 0.5 * epoch + block;
+            row.quant_lr = 1e-4 / epoch;
+            row.weight_lr = 1e-5 / epoch;
+            row.seconds = 1.5;
+            row.peak_memory_bytes = (int64_t{1} << 33) + block;  // above 32 bits
+            row.wall_time = static_cast<double>(step);
+            writer.add_block_ap(row);
+        }
+        writer.add_checkpoint({0, run, step, "block", "b" + std::to_string(block), 1, "", 0});
+    }
+    // Visible without a flush, like events and files.
+    RunReader reader(ws);
+    const std::vector<BlockApRecord> rows = reader.block_ap(run);
+    ASSERT_EQ(rows.size(), 6U);
+    EXPECT_EQ(rows[3].block, 1);
+    EXPECT_EQ(rows[3].epoch, 2);
+    EXPECT_TRUE(std::isnan(rows[3].train_loss));
+    EXPECT_EQ(rows[4].train_loss, 2.25);
+    EXPECT_EQ(rows[4].val_loss, 2.5);
+    EXPECT_EQ(rows[1].quant_lr, 5e-5);
+    EXPECT_EQ(rows[5].peak_memory_bytes, (int64_t{1} << 33) + 2);
+    EXPECT_EQ(rows[5].step, 24);
+    EXPECT_EQ(reader.block_ap(run, rows[1].row_id).size(), 4U);
+    EXPECT_EQ(RawDb(tmp.path() / "runs.sqlite", true)
+                  .query_int("SELECT count(*) FROM block_ap WHERE train_loss IS NULL"),
+              1);
+    EXPECT_FALSE(reader.latest_checkpoint(run)) << "block files are not resumable checkpoints";
+    writer.add_checkpoint({0, run, 24, "packed_model", "model", 1, "", 0});
+    EXPECT_EQ(reader.latest_checkpoint(run)->kind, "packed_model");
+
+    writer.truncate_after(run, 8);  // keeps block 0 (steps 4 and 8)
+    EXPECT_EQ(reader.block_ap(run).size(), 2U);
+    EXPECT_EQ(reader.checkpoints(run).size(), 1U);
+}
+
 }  // namespace
 }  // namespace lowbit::store

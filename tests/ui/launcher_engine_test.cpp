@@ -6,7 +6,8 @@
 // the launch panel, also for a launcher created afterwards over the same workspace (a restarted
 // studio); a bad recipe ends as "failed to start" with the message lowbit_config gives for the same
 // file; a fork launched from the editor starts at its checkpoint, records its parent and carries
-// the edited bit-widths.
+// the edited bit-widths; an EfficientQAT run launched from the editor is followed live by the phase
+// view and joins the results table.
 #include "lowbit/config/recipe_json.h"
 #include "lowbit/config/recipe_yaml.h"
 
@@ -20,12 +21,18 @@
 #include <QTimer>
 
 #include <algorithm>
+#include <cmath>
 
+#include "charts/qcustomplot_include.h"
 #include "controllers/run_launcher.h"
 #include "controllers/workspace_worker.h"
 #include "editor/experiment_editor.h"
+#include "editor/recipe_form.h"
 #include "models/recipe_footprint.h"
 #include "models/runs_model.h"
+#include "qat/qat_phase_view.h"
+#include "qat/qat_results_model.h"
+#include "qat/qat_results_view.h"
 #include "widgets/launch_panel.h"
 #include <signal.h>
 
@@ -336,6 +343,90 @@ private Q_SLOTS:
         QCOMPARE(launcher.launch(id)->outcome, QStringLiteral("failed to start"));
         QCOMPARE(reported, QString::fromStdString(expected));
         QVERIFY(launcher.launch(id)->console.contains(QString::fromStdString(expected)));
+    }
+
+    // An EfficientQAT run launched from the editor's EfficientQAT mode on a model trained here:
+    // the phase view follows it while its engine writes it and ends with every block and epoch,
+    // and the results table lists it under its source, beside the FP row.
+    void qatLaunchedFromTheEditorShowsItsPhasesAndJoinsTheResults() {
+        const QString workspace = dir_.filePath(QStringLiteral("ws-qat"));
+        RunLauncher launcher(workspace, engine_);
+        const int source_launch = launcher.enqueueTrain(recipe_);
+        QTRY_VERIFY_WITH_TIMEOUT(launcher.launch(source_launch)->state == Launch::State::kEnded,
+                                 kRunTimeoutMs);
+        QCOMPARE(launcher.launch(source_launch)->outcome, QStringLiteral("completed"));
+        const qint64 source = launcher.launch(source_launch)->run_id;
+
+        RunsSnapshot runs(workspace);
+        ExperimentEditor editor;
+        editor.setLaunchFolder(dir_.filePath(QStringLiteral("qat-recipes")));
+        QVERIFY(editor.loadRecipeFile(QStringLiteral(":/lowbit/presets/efficientqat/w4g128.yaml")));
+        editor.setSourceModels({{source,
+                                 QStringLiteral("tiny"),
+                                 lowbit::config::recipe_from_json(nlohmann::json::parse(
+                                     runs.row(source)->record.recipe_json))}});
+        QVERIFY(editor.setQatSource(source));
+        // The tiny model's sizes: width 32, context 32; enough epochs to watch it live.
+        const std::vector<std::pair<std::string, QString>> settings = {
+            {"qat.group_size", QStringLiteral("16")},
+            {"qat.block_ap.samples", QStringLiteral("32")},
+            {"qat.block_ap.val_samples", QStringLiteral("8")},
+            {"qat.block_ap.seq_len", QStringLiteral("32")},
+            {"qat.block_ap.epochs", QStringLiteral("40")},
+            {"qat.e2e_qp.samples", QStringLiteral("32")},
+            {"qat.e2e_qp.seq_len", QStringLiteral("31")},
+            {"qat.e2e_qp.global_batch", QStringLiteral("8")},
+            {"qat.e2e_qp.micro_batch", QStringLiteral("4")},
+        };
+        for (const auto& [key, value] : settings) {
+            QVERIFY2(editor.form()->setValueText(key, value), key.c_str());
+        }
+        editor.syncFromForm();
+        QVERIFY2(editor.recipe().has_value(), qPrintable(editor.message()));
+        int qat_launch = 0;
+        connect(&editor, &ExperimentEditor::qatLaunchRequested, this, [&](const QString& path) {
+            qat_launch = launcher.enqueueQat(path);
+        });
+        QVERIFY(editor.launch());
+        QVERIFY(qat_launch > 0);
+
+        QatPhaseView phases(nullptr);
+        phases.setWorkspace(workspace);
+        QTRY_VERIFY_WITH_TIMEOUT(launcher.launch(qat_launch)->run_id > 0, kRunTimeoutMs);
+        const qint64 run = launcher.launch(qat_launch)->run_id;
+        phases.setRun(run);
+        // Seen live: the run still written, some epochs recorded, not every block finished.
+        bool seen_live = false;
+        QElapsedTimer clock;
+        clock.start();
+        while (launcher.launch(qat_launch)->state != Launch::State::kEnded &&
+               clock.elapsed() < kRunTimeoutMs) {
+            QTest::qWait(20);
+            phases.refresh();
+            const QatPhaseData& d = phases.data();
+            seen_live = seen_live || (d.live && !d.epoch_rows.empty() && d.finished.empty());
+        }
+        const Launch& l = *launcher.launch(qat_launch);
+        QVERIFY2(l.outcome == QLatin1String("completed"), qPrintable(l.outcome + l.console));
+        QVERIFY(seen_live);
+        phases.refresh();
+        const QatPhaseData& done = phases.data();
+        QVERIFY(!done.live);
+        QCOMPARE(done.blocks, int64_t{1});  // the tiny recipe has one layer
+        QCOMPARE(done.epoch_rows.size(), size_t{40});
+        QCOMPARE(done.finished.size(), size_t{1});
+        QCOMPARE(done.e2e_loss.size(), size_t{4});  // 32 windows, 8 per step
+        QCOMPARE(phases.heatmap()->data()->keySize(), 1);
+        QVERIFY(std::isfinite(phases.heatmap()->data()->cell(0, 39)));
+
+        QatResultsView results;
+        results.setWorkspace(workspace);
+        QCOMPARE(results.source(), source);
+        QCOMPARE(results.model()->rowCount(), 2);
+        QCOMPARE(results.model()->results().rows[0].method, std::string("FP"));
+        QCOMPARE(results.model()->results().rows[1].run_id, run);
+        QCOMPARE(results.model()->results().rows[1].method, std::string("Block-AP + E2E-QP"));
+        QVERIFY(results.model()->results().rows[1].perplexity.contains("val"));
     }
 
 private:

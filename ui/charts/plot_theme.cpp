@@ -16,20 +16,25 @@ PlotTheme PlotTheme::fromPalette(const QPalette& palette) {
 
 void PlotTheme::apply(QCustomPlot& plot) const {
     plot.setBackground(background);
-    for (QCPAxis* axis : plot.axisRect()->axes()) {
-        const QPen pen(foreground, 1);
-        axis->setBasePen(pen);
-        axis->setTickPen(pen);
-        axis->setSubTickPen(pen);
-        axis->setTickLabelColor(foreground);
-        axis->setLabelColor(foreground);
-        axis->grid()->setPen(QPen(grid, 1, Qt::DotLine));
-        axis->grid()->setSubGridPen(QPen(sub_grid, 1, Qt::DotLine));
-        axis->grid()->setZeroLinePen(Qt::NoPen);
+    // Every axis rect: a plot may stack several (the EfficientQAT phase view has three).
+    for (QCPAxisRect* rect : plot.axisRects()) {
+        for (QCPAxis* axis : rect->axes()) {
+            const QPen pen(foreground, 1);
+            axis->setBasePen(pen);
+            axis->setTickPen(pen);
+            axis->setSubTickPen(pen);
+            axis->setTickLabelColor(foreground);
+            axis->setLabelColor(foreground);
+            axis->grid()->setPen(QPen(grid, 1, Qt::DotLine));
+            axis->grid()->setSubGridPen(QPen(sub_grid, 1, Qt::DotLine));
+            axis->grid()->setZeroLinePen(Qt::NoPen);
+        }
     }
-    plot.legend->setBrush(background);
-    plot.legend->setTextColor(foreground);
-    plot.legend->setBorderPen(QPen(grid));
+    if (plot.legend != nullptr) {  // none once a custom layout removed the default axis rect
+        plot.legend->setBrush(background);
+        plot.legend->setTextColor(foreground);
+        plot.legend->setBorderPen(QPen(grid));
+    }
     for (int i = 0; i < plot.plotLayout()->elementCount(); ++i) {
         if (auto* title = qobject_cast<QCPTextElement*>(plot.plotLayout()->elementAt(i))) {
             title->setTextColor(foreground);

@@ -122,9 +122,18 @@ int RunLauncher::enqueueTrain(const QString& recipe,
                    recipe.isEmpty() ? tr("built-in default recipe") : QFileInfo(recipe).fileName());
 }
 
+int RunLauncher::enqueueQat(const QString& recipe) {
+    return enqueue({QStringLiteral("qat"), recipe}, QFileInfo(recipe).fileName());
+}
+
 int RunLauncher::enqueueResume(qint64 run_id) {
     return enqueue({QStringLiteral("train"), QStringLiteral("--resume"), QString::number(run_id)},
                    tr("resume run %1").arg(run_id));
+}
+
+int RunLauncher::enqueueQatResume(qint64 run_id) {
+    return enqueue({QStringLiteral("qat"), QStringLiteral("--resume"), QString::number(run_id)},
+                   tr("resume qat run %1").arg(run_id));
 }
 
 int RunLauncher::enqueue(QStringList arguments, QString label) {

@@ -1,14 +1,15 @@
 // RunLauncher: starts training runs as `lowbit train RECIPE --workspace W --progress jsonl`
-// (or `lowbit train --resume RUN ...`) engine processes, at most `concurrency` at a time (the rest
-// wait in a queue). Each process is started detached (its own session) with stdout and stderr
-// redirected to files in the studio's log folder (<workspace>/studio-logs/), so closing the studio
-// leaves it running; the launcher tails those files: stdout's JSON lines are decoded with
-// lowbit_events (progress, the run id, the final event), stderr is the console. The launches are
-// listed in studio-logs/launches.json, from which a reopened studio finds its runs again.
-// A detached process reports no exit status to its starter, so the engine runs under a small
-// `sh` wrapper that writes the engine's pid to LOG.pid and, when it ends, its exit status to
-// LOG.exit: a bad recipe (exit 2) then reads as "failed to start", a signal as "killed (signal N)".
-// Stop: SIGTERM to the engine (it checkpoints and records `stopped`), SIGKILL after a timeout.
+// (or `lowbit train --resume RUN ...`, or `lowbit qat ...` for EfficientQAT) engine processes, at
+// most `concurrency` at a time (the rest wait in a queue). Each process is started detached (its
+// own session) with stdout and stderr redirected to files in the studio's log folder
+// (<workspace>/studio-logs/), so closing the studio leaves it running; the launcher tails those
+// files: stdout's JSON lines are decoded with lowbit_events (progress, the run id, the final
+// event), stderr is the console. The launches are listed in studio-logs/launches.json, from which a
+// reopened studio finds its runs again. A detached process reports no exit status to its starter,
+// so the engine runs under a small `sh` wrapper that writes the engine's pid to LOG.pid and, when
+// it ends, its exit status to LOG.exit: a bad recipe (exit 2) then reads as "failed to start", a
+// signal as "killed (signal N)". Stop: SIGTERM to the engine (it checkpoints and records
+// `stopped`), SIGKILL after a timeout.
 #pragma once
 
 #include <QDateTime>
@@ -99,7 +100,11 @@ public:
     int enqueueTrain(const QString& recipe,
                      const QStringList& overrides = {},
                      const QStringList& options = {});
+    // Queue `lowbit qat RECIPE` (docs/efficientqat.md §Running `lowbit qat`).
+    int enqueueQat(const QString& recipe);
     int enqueueResume(qint64 run_id);
+    // `lowbit qat --resume RUN`: a qat run goes on after its last finished block.
+    int enqueueQatResume(qint64 run_id);
     // SIGTERM now, SIGKILL after the stop timeout. A queued launch is just dropped.
     void stop(int launch_id);
     // Stop a run this studio did not start (found running in the database with its pid).

@@ -52,9 +52,22 @@ ExperimentEditor::ExperimentEditor(QWidget* parent) : QWidget(parent) {
     }
     launch_button_ = new QPushButton(tr("Launch"));
     launch_button_->setObjectName(QStringLiteral("editorLaunchButton"));
+    mode_ = new QComboBox;
+    mode_->setObjectName(QStringLiteral("editorMode"));
+    mode_->addItem(tr("Pretraining (lowbit train)"), false);
+    mode_->addItem(tr("EfficientQAT (lowbit qat)"), true);
+    source_picker_ = new QComboBox;
+    source_picker_->setObjectName(QStringLiteral("qatSourcePicker"));
+    source_picker_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    source_picker_->setMinimumContentsLength(16);
+    source_picker_->setPlaceholderText(tr("no trained model in the workspace"));
+    source_label_ = new QLabel(tr("Source model"));
     auto* top = new QHBoxLayout;
+    top->addWidget(mode_);
     top->addWidget(new QLabel(tr("Preset")));
     top->addWidget(preset_, 1);
+    top->addWidget(source_label_);
+    top->addWidget(source_picker_, 1);
     top->addStretch(1);
     top->addWidget(launch_button_);
 
@@ -127,8 +140,67 @@ ExperimentEditor::ExperimentEditor(QWidget* parent) : QWidget(parent) {
         }
     });
     connect(launch_button_, &QPushButton::clicked, this, &ExperimentEditor::launch);
+    connect(mode_, &QComboBox::currentIndexChanged, this, [this](int index) {
+        setQatMode(mode_->itemData(index).toBool());
+    });
+    connect(source_picker_, &QComboBox::activated, this, [this](int index) {
+        setQatSource(source_picker_->itemData(index).toLongLong());
+    });
     form_->setRecipe(config::Recipe{});
+    setQatMode(false);
     syncFromForm();
+}
+
+void ExperimentEditor::setQatMode(bool qat) {
+    {
+        const QSignalBlocker quiet(mode_);
+        mode_->setCurrentIndex(qat ? 1 : 0);
+    }
+    form_->setQatMode(qat);
+    source_label_->setVisible(qat);
+    source_picker_->setVisible(qat);
+    if (qat) {
+        setForkOrigin(std::nullopt);  // a fork continues training; qat quantizes
+    }
+    showFootprint();
+}
+
+bool ExperimentEditor::qatMode() const {
+    return form_->qatMode();
+}
+
+void ExperimentEditor::setSourceModels(std::vector<QatSourceModel> models) {
+    sources_ = std::move(models);
+    const QSignalBlocker quiet(source_picker_);
+    source_picker_->clear();
+    for (const QatSourceModel& model : sources_) {
+        source_picker_->addItem(QStringLiteral("%1  #%2").arg(model.name).arg(model.run_id),
+                                QVariant::fromValue<qlonglong>(model.run_id));
+    }
+    const QString chosen = recipe_ ? QString::fromStdString(recipe_->qat.source) : QString();
+    int index = -1;
+    for (int i = 0; i < source_picker_->count(); ++i) {
+        if (QString::number(source_picker_->itemData(i).toLongLong()) == chosen ||
+            sources_[static_cast<size_t>(i)].name == chosen) {
+            index = i;
+        }
+    }
+    source_picker_->setCurrentIndex(index);
+    showFootprint();
+}
+
+bool ExperimentEditor::setQatSource(qint64 run_id) {
+    const int index = source_picker_->findData(QVariant::fromValue<qlonglong>(run_id));
+    if (index < 0) {
+        return false;
+    }
+    {
+        const QSignalBlocker quiet(source_picker_);
+        source_picker_->setCurrentIndex(index);
+    }
+    form_->setValueText("qat.source", QString::number(run_id));
+    syncFromForm();
+    return true;
 }
 
 QStringList ExperimentEditor::presets() {
@@ -197,6 +269,7 @@ bool ExperimentEditor::loadRecipeFile(const QString& path) {
         return false;
     }
     const QByteArray text = file.readAll();
+    setQatMode(path.contains(QStringLiteral("/efficientqat/")));
     {
         const QSignalBlocker quiet(preset_);  // the picker names the preset, or none
         preset_->setCurrentIndex(std::max(0, preset_->findData(path)));
@@ -254,12 +327,50 @@ void ExperimentEditor::validate(const std::string& yaml, bool from_yaml_view) {
 }
 
 void ExperimentEditor::showFootprint() {
+    packed_.reset();
     if (!recipe_) {
         footprint_label_->setText(tr("(fix the recipe to see its footprint)"));
         return;
     }
-    footprint_ = recipe_footprint(*recipe_);
-    footprint_label_->setText(footprintText());
+    if (!qatMode()) {
+        footprint_ = recipe_footprint(*recipe_);
+        footprint_label_->setText(footprintText());
+        return;
+    }
+    const QString chosen = QString::fromStdString(recipe_->qat.source);
+    const QatSourceModel* source = nullptr;
+    for (const QatSourceModel& model : sources_) {
+        if (QString::number(model.run_id) == chosen || model.name == chosen) {
+            source = &model;
+        }
+    }
+    const int bits = recipe_->qat.bits;
+    const int group = recipe_->qat.group_size;
+    // The grid's own cost, whatever the model: N-bit codes, an N-bit zero point and an fp16 step
+    // per group of G weights.
+    QString text = tr("w%1g%2: %3 + (%3 + 16) / %2 = %4 bits per weight before group indices")
+                       .arg(bits)
+                       .arg(group)
+                       .arg(bits)
+                       .arg(bits + (bits + 16.0) / group, 0, 'f', 3);
+    if (source == nullptr) {
+        text += tr("\nChoose the model to quantize (Source model).");
+    } else {
+        packed_ = packed_footprint(source->recipe, bits, group);
+        if (!packed_->misfit.empty()) {
+            text += tr("\n%1: group size %2 does not fit: %3")
+                        .arg(source->name)
+                        .arg(group)
+                        .arg(QString::fromStdString(packed_->misfit));
+        } else {
+            text += tr("\n%1: %L2 block weights, packed %3 (fp32 %4): %5 bits per weight")
+                        .arg(source->name)
+                        .arg(packed_->weights)
+                        .arg(megabytes(packed_->packed_bytes), megabytes(packed_->fp32_bytes))
+                        .arg(packed_->bits_per_weight, 0, 'f', 3);
+        }
+    }
+    footprint_label_->setText(text);
 }
 
 QString ExperimentEditor::footprintText() const {
@@ -296,6 +407,10 @@ bool ExperimentEditor::launch() {
     file.write(form_->yaml().c_str());
     if (!file.commit()) {
         return false;
+    }
+    if (qatMode()) {
+        Q_EMIT qatLaunchRequested(path);
+        return true;
     }
     Q_EMIT launchRequested(path, launchOptions());
     return true;

@@ -5,6 +5,9 @@
 // memory in fp32 and in the chosen formats, tokens per step) and a Launch button that writes the
 // recipe to a file and hands it to the run launcher. Opened from a run's checkpoint, it edits the
 // recipe of a fork of that run, and Launch starts the fork (docs/studio.md §Forking a run).
+// In EfficientQAT mode (docs/studio.md §EfficientQAT) the form shows the qat sections, a source
+// picker lists the workspace's trained models, the footprint is the packed model's (bits per
+// weight and size at the chosen bits and group size) and Launch starts `lowbit qat`.
 #pragma once
 
 #include "lowbit/config/recipe.h"
@@ -14,6 +17,7 @@
 #include <QWidget>
 
 #include <optional>
+#include <vector>
 
 #include "models/recipe_footprint.h"
 
@@ -26,6 +30,13 @@ class QTimer;
 namespace lowbit::ui {
 
 class RecipeForm;
+
+// A model `lowbit qat` can quantize: a trained (or imported) run of the workspace and its recipe.
+struct QatSourceModel {
+    qint64 run_id = 0;
+    QString name;
+    config::Recipe recipe;
+};
 
 // The checkpoint a fork starts from: run `run_id` after `step` optimizer steps.
 struct ForkOrigin {
@@ -46,6 +57,27 @@ public:
 
     QPlainTextEdit* yamlView() const {
         return yaml_;
+    }
+
+    // EfficientQAT mode: the qat sections, the source picker and `lowbit qat` on Launch. Loading
+    // a preset of presets/efficientqat/ turns it on, any other preset off.
+    void setQatMode(bool qat);
+
+    bool qatMode() const;
+
+    // The models the source picker offers, newest first; the recipe's qat.source is kept.
+    void setSourceModels(std::vector<QatSourceModel> models);
+    // Picks a source model (sets qat.source to its run id); false when it is not offered.
+    bool setQatSource(qint64 run_id);
+
+    QComboBox* sourcePicker() const {
+        return source_picker_;
+    }
+
+    // The packed model of the chosen source at the recipe's bits and group size; none while no
+    // offered source is chosen.
+    const std::optional<PackedFootprint>& packedFootprint() const {
+        return packed_;
     }
 
     // The compiled-in presets as resource paths (":/lowbit/presets/gpt2/w8a8g8.yaml", ...).
@@ -103,6 +135,8 @@ public:
 
 Q_SIGNALS:
     void launchRequested(const QString& recipe_path, const QStringList& options);
+    // Launch in EfficientQAT mode: `lowbit qat RECIPE`.
+    void qatLaunchRequested(const QString& recipe_path);
 
 private:
     void validate(const std::string& yaml, bool from_yaml_view);
@@ -111,6 +145,11 @@ private:
 
     RecipeForm* form_;
     QComboBox* preset_;
+    QComboBox* mode_;
+    QComboBox* source_picker_;
+    QLabel* source_label_;
+    std::vector<QatSourceModel> sources_;
+    std::optional<PackedFootprint> packed_;
     QPlainTextEdit* yaml_;
     QLabel* message_label_;
     QLabel* footprint_label_;

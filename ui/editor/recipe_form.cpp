@@ -68,7 +68,8 @@ QLabel* errorLabel() {
 RecipeForm::RecipeForm(QWidget* parent) : QWidget(parent) {
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(buildMatrix());
+    matrix_ = buildMatrix();
+    layout->addWidget(matrix_);
 
     // Every other section as a group, in table order, spread over three columns.
     std::vector<std::string> sections = {""};
@@ -87,6 +88,8 @@ RecipeForm::RecipeForm(QWidget* parent) : QWidget(parent) {
     std::vector<int> rows_per_column(3, 0);
     for (const std::string& section : sections) {
         auto* box = new QGroupBox(section.empty() ? tr("run") : QString::fromStdString(section));
+        box->setObjectName(QStringLiteral("section:%1").arg(QString::fromStdString(section)));
+        sections_[section] = box;
         if (const config::SectionSpec* spec = config::find_section(section)) {
             box->setToolTip(QString::fromStdString(spec->doc));
         }
@@ -121,6 +124,18 @@ RecipeForm::RecipeForm(QWidget* parent) : QWidget(parent) {
         column->addStretch(1);
     }
     layout->addLayout(columns, 1);
+    setQatMode(false);
+}
+
+void RecipeForm::setQatMode(bool qat) {
+    qat_mode_ = qat;
+    matrix_->setVisible(!qat);
+    for (const auto& [section, box] : sections_) {
+        const bool is_qat = section == "qat" || section.starts_with("qat.");
+        // A qat recipe needs the run's name and seed and its qat sections; the model, data and
+        // training sections describe a training run.
+        box->setVisible(section.empty() || is_qat == qat);
+    }
 }
 
 QWidget* RecipeForm::buildMatrix() {

@@ -37,6 +37,20 @@ public:
     bool setValueText(const std::string& path, const QString& text);
     QWidget* editorOf(const std::string& path) const;
 
+    // EfficientQAT mode shows the run section and the qat sections only; pretraining mode shows
+    // every section but those.
+    void setQatMode(bool qat);
+
+    bool qatMode() const {
+        return qat_mode_;
+    }
+
+    // The group box of a section ("" is the run's top-level keys); null when there is none.
+    QWidget* sectionBox(const std::string& section) const {
+        const auto it = sections_.find(section);
+        return it == sections_.end() ? nullptr : it->second;
+    }
+
     // Shows `message` at the field of `key_path` (or the closest enclosing key); false when no
     // field matches. clearErrors() hides every message.
     bool showError(const std::string& key_path, const QString& message);
@@ -61,6 +75,9 @@ private:
     QWidget* buildMatrix();
 
     std::map<std::string, Field> fields_;
+    std::map<std::string, QWidget*> sections_;
+    QWidget* matrix_ = nullptr;
+    bool qat_mode_ = false;
     QLabel* matrix_error_ = nullptr;
     bool loading_ = false;
 };

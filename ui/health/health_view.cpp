@@ -17,6 +17,7 @@
 #include <set>
 #include <utility>
 
+#include "charts/colour_range.h"
 #include "charts/qcustomplot_include.h"
 #include "export/plot_export_menu.h"
 #include "health/cross_run_reader.h"
@@ -24,6 +25,7 @@
 #include "health/worst_layers_model.h"
 #include "histograms/histogram_math.h"
 #include "models/runs_model.h"
+#include "widgets/run_picker.h"
 
 namespace lowbit::ui {
 
@@ -216,20 +218,7 @@ void HealthView::refreshRuns() {
                                .arg(QString::fromStdString(row.record.name))
                                .arg(row.record.id));
     }
-    bool same = static_cast<int>(items.size()) == run_box_->count();
-    for (size_t i = 0; same && i < items.size(); ++i) {
-        same = run_box_->itemData(static_cast<int>(i)).toLongLong() == items[i].first &&
-               run_box_->itemText(static_cast<int>(i)) == items[i].second;
-    }
-    if (!same) {
-        updating_controls_ = true;
-        run_box_->clear();
-        for (const auto& [id, text] : items) {
-            run_box_->addItem(text, QVariant::fromValue<qlonglong>(id));
-        }
-        run_box_->setCurrentIndex(run_box_->findData(QVariant::fromValue<qlonglong>(run_id_)));
-        updating_controls_ = false;
-    }
+    sync_run_items(*run_box_, items, run_id_);
     if (run_id_ == 0 && !items.empty()) {
         setRun(items.front().first);  // the newest run until one is chosen
     }
@@ -400,13 +389,7 @@ void HealthView::drawHeatmap() {
             }
         }
     }
-    if (!std::isfinite(lo)) {
-        lo = 0;
-        hi = 1;
-    } else if (!(hi > lo)) {
-        lo -= 0.5;
-        hi += 0.5;
-    }
+    const QCPRange range = colour_range(lo, hi);
     QCPColorGradient gradient = theme_.heatmapGradient(false);
     if (!info.higher_is_worse) {
         gradient = gradient.inverted();  // red is always the bad end
@@ -414,7 +397,7 @@ void HealthView::drawHeatmap() {
     gradient.setNanHandling(QCPColorGradient::nhTransparent);
     heatmap_->setColorScale(colour_scale_);
     heatmap_->setGradient(gradient);
-    heatmap_->setDataRange(QCPRange(lo, hi));
+    heatmap_->setDataRange(range);
     heatmap_->setInterpolate(false);
     // The CSV export names every cell's layer and step (docs/studio.md §Export and reports).
     QStringList layer_names, step_names;

@@ -23,6 +23,7 @@
 #include "charts/qcustomplot_include.h"
 #include "export/plot_export_menu.h"
 #include "models/runs_model.h"
+#include "widgets/run_picker.h"
 
 namespace lowbit::ui {
 
@@ -346,20 +347,7 @@ void HistogramInspector::refreshRuns() {
                                .arg(QString::fromStdString(row.record.name))
                                .arg(row.record.id));
     }
-    bool same = static_cast<int>(items.size()) == run_box_->count();
-    for (size_t i = 0; same && i < items.size(); ++i) {
-        same = run_box_->itemData(static_cast<int>(i)).toLongLong() == items[i].first &&
-               run_box_->itemText(static_cast<int>(i)) == items[i].second;
-    }
-    if (!same) {
-        updating_controls_ = true;
-        run_box_->clear();
-        for (const auto& [id, text] : items) {
-            run_box_->addItem(text, QVariant::fromValue<qlonglong>(id));
-        }
-        run_box_->setCurrentIndex(run_box_->findData(QVariant::fromValue<qlonglong>(run_id_)));
-        updating_controls_ = false;
-    }
+    sync_run_items(*run_box_, items, run_id_);
     if (run_id_ == 0 && !items.empty()) {
         setSelection(items.front().first);  // the newest run until one is chosen
     }

@@ -41,34 +41,65 @@ int64_t stored_bytes(const config::QuantizerSpec& spec, const LinearShape& linea
     return kernels::stored_state_bytes(n, group_length(spec, linear), spec.bits, spec.symmetric);
 }
 
+// The linears of one transformer block (core/model's shapes).
+std::vector<LinearShape> block_linears(const config::ModelSpec& m) {
+    const int64_t d = m.d_model;
+    const int64_t ff = config::effective_d_ff(m);
+    if (m.family == config::ModelFamily::kGpt2) {
+        return {{"qkv", d, 3 * d, true},
+                {"attn_out", d, d, true},
+                {"fc1", d, ff, true},
+                {"fc2", ff, d, true}};
+    }
+    return {{"q", d, d, false},
+            {"k", d, d, false},
+            {"v", d, d, false},
+            {"o", d, d, false},
+            {"gate", d, ff, false},
+            {"up", d, ff, false},
+            {"down", ff, d, false}};
+}
+
+int64_t words_of(int64_t values, int bits) {
+    return (values * bits + 31) / 32;
+}
+
 }  // namespace
+
+PackedFootprint packed_footprint(const config::Recipe& source, int bits, int group_size) {
+    PackedFootprint out;
+    for (const LinearShape& l : block_linears(source.model)) {
+        if (group_size <= 0 || l.in % group_size != 0) {
+            out.misfit = l.role + " has " + std::to_string(l.in) + " inputs, not a multiple of " +
+                         std::to_string(group_size);
+            return out;
+        }
+        const int64_t groups = l.in / group_size;
+        // qweight packs along the inputs, qzeros along the outputs, in 32-bit words; fp16
+        // steps; one int32 group index per input (docs/efficientqat.md §Packed layout).
+        const int64_t bytes = 4 * (words_of(l.in, bits) * l.out + groups * words_of(l.out, bits)) +
+                              2 * groups * l.out + 4 * l.in;
+        out.weights += source.model.layers * l.in * l.out;
+        out.packed_bytes += source.model.layers * bytes;
+    }
+    out.fp32_bytes = out.weights * static_cast<int64_t>(sizeof(float));
+    out.bits_per_weight = out.weights > 0 ? 8.0 * static_cast<double>(out.packed_bytes) /
+                                                static_cast<double>(out.weights)
+                                          : 0.0;
+    return out;
+}
 
 RecipeFootprint recipe_footprint(const config::Recipe& recipe) {
     const config::ModelSpec& m = recipe.model;
     const bool gpt2 = m.family == config::ModelFamily::kGpt2;
     const int64_t d = m.d_model;
-    const int64_t ff = config::effective_d_ff(m);
     RecipeFootprint out;
     out.vocab = m.vocab_size > 0                                        ? m.vocab_size
                 : recipe.data.tokenizer == config::TokenizerKind::kByte ? 256
                                                                         : recipe.data.vocab_size;
     // Per block: the linears, then the norms' parameters (LayerNorm: weight and bias; RMSNorm:
     // weight only), two norms per block.
-    std::vector<LinearShape> block;
-    if (gpt2) {
-        block = {{"qkv", d, 3 * d, true},
-                 {"attn_out", d, d, true},
-                 {"fc1", d, ff, true},
-                 {"fc2", ff, d, true}};
-    } else {
-        block = {{"q", d, d, false},
-                 {"k", d, d, false},
-                 {"v", d, d, false},
-                 {"o", d, d, false},
-                 {"gate", d, ff, false},
-                 {"up", d, ff, false},
-                 {"down", ff, d, false}};
-    }
+    const std::vector<LinearShape> block = block_linears(m);
     const int64_t norm = gpt2 ? 2 * d : d;
     std::vector<LinearShape> linears;
     for (int layer = 0; layer < m.layers; ++layer) {

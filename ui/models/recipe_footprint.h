@@ -8,6 +8,7 @@
 #include "lowbit/config/recipe.h"
 
 #include <cstdint>
+#include <string>
 
 namespace lowbit::ui {
 
@@ -25,5 +26,18 @@ struct RecipeFootprint {
 };
 
 RecipeFootprint recipe_footprint(const config::Recipe& recipe);
+
+// What `lowbit qat` packs of the model of `source` (a trained run's recipe) at `bits` and
+// `group_size`: the block linears' weights and their bytes as packed (codes, zero points, fp16
+// steps and group indices) beside fp32, and the bits per weight that gives.
+struct PackedFootprint {
+    int64_t weights = 0;
+    int64_t packed_bytes = 0;
+    int64_t fp32_bytes = 0;
+    double bits_per_weight = 0;
+    std::string misfit;  // why the group size does not fit a linear; empty when it fits
+};
+
+PackedFootprint packed_footprint(const config::Recipe& source, int bits, int group_size);
 
 }  // namespace lowbit::ui

@@ -24,6 +24,8 @@
 #include "histograms/histogram_inspector.h"
 #include "histograms/telemetry_worker.h"
 #include "models/runs_model.h"
+#include "qat/qat_phase_view.h"
+#include "qat/qat_results_view.h"
 #include "tradeoff/tradeoff_view.h"
 #include "widgets/run_browser.h"
 
@@ -173,11 +175,14 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
                                QStringLiteral("compare"),
                                QStringLiteral("health"),
                                QStringLiteral("crossrun"),
-                               QStringLiteral("tradeoff")};
+                               QStringLiteral("tradeoff"),
+                               QStringLiteral("qat-editor"),
+                               QStringLiteral("qat-phases"),
+                               QStringLiteral("qat-results")};
     if (!built.contains(options.view)) {
         error = QStringLiteral(
                     "--view %1: unknown view (runs, editor, charts, histograms, compare, health, "
-                    "crossrun, tradeoff)")
+                    "crossrun, tradeoff, qat-editor, qat-phases, qat-results)")
                     .arg(options.view);
         return 2;
     }
@@ -311,6 +316,68 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
         owner.reset(tradeoff);
         view = tradeoff;
         tradeoff->setWorkspace(options.workspace);
+    } else if (options.view == QLatin1String("qat-editor")) {
+        // EfficientQAT mode on the w2g64 preset, the source the first trained model (or the
+        // first of --runs).
+        auto* editor = new ExperimentEditor;
+        owner.reset(editor);
+        view = editor;
+        std::vector<QatSourceModel> sources;
+        const auto visible = model.visibleRuns();
+        for (const RunRow& row : model.runs()) {
+            const bool chosen =
+                options.runs.isEmpty() ||
+                std::find(visible.begin(), visible.end(), row.record.id) != visible.end();
+            if (row.record.kind == "train" && chosen) {
+                sources.push_back(
+                    {row.record.id,
+                     QString::fromStdString(row.record.name),
+                     config::recipe_from_json(nlohmann::json::parse(row.record.recipe_json))});
+            }
+        }
+        editor->loadRecipeFile(QStringLiteral(":/lowbit/presets/efficientqat/w2g64.yaml"));
+        editor->setSourceModels(sources);
+        if (!sources.empty()) {
+            editor->setQatSource(sources.front().run_id);
+        }
+    } else if (options.view == QLatin1String("qat-phases")) {
+        // The newest qat run, or the first of --runs.
+        auto* phases = new QatPhaseView(&model);
+        owner.reset(phases);
+        view = phases;
+        phases->setWorkspace(options.workspace);
+        const auto visible = model.visibleRuns();
+        for (const RunRow& row : model.runs()) {
+            if (row.record.kind == "qat" && !options.runs.isEmpty() &&
+                std::find(visible.begin(), visible.end(), row.record.id) != visible.end()) {
+                phases->setRun(row.record.id);
+                break;
+            }
+        }
+        if (phases->data().run_id == 0) {
+            error = QStringLiteral("--view qat-phases: no qat run in %1").arg(options.workspace);
+            return 2;
+        }
+    } else if (options.view == QLatin1String("qat-results")) {
+        // The table of the source of the first qat run of --runs, else the newest source.
+        auto* results = new QatResultsView;
+        owner.reset(results);
+        view = results;
+        results->setWorkspace(options.workspace);
+        const auto visible = model.visibleRuns();
+        for (const RunRow& row : model.runs()) {
+            if (!options.runs.isEmpty() &&
+                std::find(visible.begin(), visible.end(), row.record.id) != visible.end()) {
+                results->setSource(row.record.kind == "qat" && row.record.parent_run_id
+                                       ? *row.record.parent_run_id
+                                       : row.record.id);
+                break;
+            }
+        }
+        if (results->source() == 0) {
+            error = QStringLiteral("--view qat-results: no qat run in %1").arg(options.workspace);
+            return 2;
+        }
     } else if (options.view == QLatin1String("runs")) {
         auto* browser = new RunBrowser(&model);
         owner.reset(browser);
@@ -348,6 +415,9 @@ int render_snapshot(const SnapshotOptions& options, QString& error) {
     }
     if (auto* tradeoff = qobject_cast<TradeoffView*>(view)) {
         tradeoff->refresh();  // at its final size
+    }
+    if (auto* phases = qobject_cast<QatPhaseView*>(view)) {
+        phases->plot()->replot();
     }
     if (auto* health_view = qobject_cast<HealthView*>(view)) {
         health_view->heatmapPlot()->replot();

@@ -12,7 +12,8 @@ namespace lowbit::ui {
 struct SnapshotOptions {
     QString workspace;
     QString out;
-    QString view;      // runs, editor, charts, histograms, compare, health, crossrun, tradeoff
+    QString view;      // runs, editor, charts, histograms, compare, health, crossrun, tradeoff,
+                       // qat-editor, qat-phases, qat-results
     QStringList runs;  // ids or names; empty: the runs shown by default
     QString layer;
     QString kind;

@@ -45,6 +45,11 @@ struct EnumNames<Precision> {
 };
 
 template <>
+struct EnumNames<QatMethod> {
+    static constexpr std::array<const char*, 3> kNames = {"efficientqat", "rtn", "gptq"};
+};
+
+template <>
 struct EnumNames<DeviceChoice> {
     static constexpr std::array<const char*, 3> kNames = {"auto", "cpu", "cuda"};
 };

@@ -60,6 +60,10 @@ const char* to_string(SecondMomentMapping v) {
     return detail::enum_name(v);
 }
 
+const char* to_string(QatMethod v) {
+    return detail::enum_name(v);
+}
+
 std::vector<std::string> quant_roles(const ModelSpec& model) {
     if (model.family != ModelFamily::kLlama) {
         return {"qkv", "attn_out", "fc1", "fc2", "lm_head"};

@@ -306,6 +306,7 @@ std::vector<RecipeProblem> check_recipe_consistency(const Recipe& r) {
     }
     detail::check_quant(r, problems);
     detail::check_telemetry(r, problems);
+    detail::check_qat(r, problems);
     return problems;
 }
 

@@ -182,6 +182,7 @@ std::vector<FieldSpec> build_fields() {
 
     detail::add_quant_fields(f);  // the YAML emitter writes quant.overrides last in quant:
     detail::add_telemetry_fields(f);
+    detail::add_qat_fields(f);
     return f;
 }
 
@@ -207,6 +208,11 @@ std::span<const SectionSpec> recipe_sections() {
         {"quant.optim_m", "AdamW first moment of each quantized weight"},
         {"quant.optim_v", "AdamW second moment of each quantized weight"},
         {"telemetry", "Per-layer quantization statistics and histograms of the quantized linears"},
+        {"qat", "EfficientQAT (lowbit qat): a trained model to packed low-bit weights"},
+        {"qat.block_ap",
+         "Block-AP: one block at a time, weights and quantizers against FP outputs"},
+        {"qat.e2e_qp", "E2E-QP: only the quantization steps, end to end on next-token loss"},
+        {"qat.gptq", "The GPTQ baseline (qat.method: gptq)"},
     };
     return kSections;
 }

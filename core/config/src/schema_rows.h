@@ -156,4 +156,8 @@ void check_quant(const Recipe& recipe, std::vector<RecipeProblem>& problems);
 void add_telemetry_fields(std::vector<FieldSpec>& fields);
 void check_telemetry(const Recipe& recipe, std::vector<RecipeProblem>& problems);
 
+// Appends the qat: rows and its cross-key problems (schema_qat.cpp).
+void add_qat_fields(std::vector<FieldSpec>& fields);
+void check_qat(const Recipe& recipe, std::vector<RecipeProblem>& problems);
+
 }  // namespace lowbit::config::detail

@@ -193,6 +193,70 @@ struct TelemetrySpec {
     bool operator==(const TelemetrySpec&) const = default;
 };
 
+// EfficientQAT (docs/efficientqat.md): which method turns the source model into a packed one.
+enum class QatMethod { kEfficientQat, kRtn, kGptq };
+
+// qat.block_ap: the block-wise phase. Defaults are the method's reference values for 7B-scale
+// models; docs/efficientqat.md §Settings gives the scaled-down values for tiny models.
+struct BlockApSpec {
+    // Calibration text (files or folders, or builtin:markov); empty: the source run's data.train.
+    std::vector<std::string> calibration;
+    int64_t samples = 4096;    // training windows
+    int64_t val_samples = 64;  // validation windows
+    int seq_len = 2048;        // tokens per window; at most the source model's context
+    int epochs = 2;
+    int batch = 2;
+    double quant_lr = 1e-4;
+    double weight_lr = 1e-5;
+    double min_lr_factor = 20.0;
+    double weight_decay = 0.0;
+    bool train_norms = true;
+    bool train_weights = true;       // ablation: false trains only s and z
+    bool train_quant_params = true;  // ablation: false trains only W (and the norms)
+    Precision precision = Precision::kFp32;
+
+    bool operator==(const BlockApSpec&) const = default;
+};
+
+// qat.e2e_qp: the end-to-end phase (method efficientqat only; epochs 0 skips it).
+struct E2eQpSpec {
+    std::vector<std::string> corpus;  // empty: qat.block_ap.calibration
+    int64_t samples = 4096;
+    int seq_len = 4096;
+    int global_batch = 32;
+    int micro_batch = 4;
+    int epochs = 1;
+    double lr = 1e-5;
+    double warmup_ratio = 0.03;
+    double grad_clip = 0.3;
+
+    bool operator==(const E2eQpSpec&) const = default;
+};
+
+// qat.gptq: the GPTQ baseline.
+struct GptqSpec {
+    double damp = 0.01;
+    bool act_order = false;
+    int block_size = 128;
+
+    bool operator==(const GptqSpec&) const = default;
+};
+
+// The qat: section, read by `lowbit qat` (`lowbit train` ignores it).
+struct QatSpec {
+    std::string source;  // a run (id or name) or a checkpoint folder
+    QatMethod method = QatMethod::kEfficientQat;
+    int bits = 4;
+    int group_size = 128;
+    BlockApSpec block_ap;
+    E2eQpSpec e2e_qp;
+    GptqSpec gptq;
+    // Perplexity corpora after quantizing (files); empty: the source run's validation split.
+    std::vector<std::string> eval;
+
+    bool operator==(const QatSpec&) const = default;
+};
+
 struct Recipe {
     std::string name = "default";
     uint64_t seed = 1337;
@@ -201,6 +265,7 @@ struct Recipe {
     TrainSpec train;
     QuantSpec quant;
     TelemetrySpec telemetry;
+    QatSpec qat;
 
     bool operator==(const Recipe&) const = default;
 };
@@ -219,6 +284,7 @@ const char* to_string(QuantGrid v);
 const char* to_string(BackwardMode v);
 const char* to_string(QuantArithmetic v);
 const char* to_string(SecondMomentMapping v);
+const char* to_string(QatMethod v);
 
 // The linear roles that quant.scope may name for a model of this spec (lm_head last): a fused
 // Llama has qkv / gate_up instead of q, k, v / gate, up.

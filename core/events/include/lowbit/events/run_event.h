@@ -63,12 +63,62 @@ struct Eval {
 struct Checkpoint {
     std::string path;
     int64_t bytes = 0;
-    std::string sha256;  // of the checkpoint's manifest
+    std::string sha256;  // of the checkpoint's manifest (of the file, for a packed model)
+    // "checkpoint" (a training checkpoint folder) or "packed_model" (the safetensors file an
+    // EfficientQAT run ends with, docs/efficientqat.md §Packed model file).
+    std::string kind = "checkpoint";
 };
 
 // Histogram and statistics rows of `tensors` quantized tensors were recorded for this step.
 struct Telemetry {
     int64_t tensors = 0;
+};
+
+// EfficientQAT (docs/efficientqat.md §Run record): a phase of a `lowbit qat` run begins:
+// "block_ap" (also for the rtn and gptq methods, which go block by block without training),
+// "e2e_qp" or "eval". `step` is the run's step counter (Block-AP steps, then E2E-QP steps).
+struct Phase {
+    std::string name;
+    int64_t blocks = 0;  // transformer blocks of the model
+    int64_t steps = 0;   // optimizer steps this phase will take (0: none)
+    double elapsed_s = 0;
+};
+
+// One Block-AP epoch of one block: a row of the workspace's block_ap table.
+struct BlockEpoch {
+    int64_t block = 0;  // 0-based
+    int64_t blocks = 0;
+    int epoch = 0;  // 1-based
+    int epochs = 0;
+    double train_loss = 0;  // mean reconstruction MSE over the epoch's batches
+    double val_loss = 0;    // reconstruction MSE on the validation windows after the epoch
+    double quant_lr = 0;    // at the epoch's last step
+    double weight_lr = 0;
+    double seconds = 0;
+    int64_t peak_memory_bytes = 0;
+    double elapsed_s = 0;
+};
+
+// A block is finished and its packed weights are in a file (relative to the workspace root): a
+// resumed run installs it and never trains it again.
+struct BlockDone {
+    int64_t block = 0;
+    int64_t blocks = 0;
+    std::string path;
+    int64_t bytes = 0;
+    std::string sha256;  // of the file
+    double seconds = 0;  // the block's time, epochs and packing
+    double elapsed_s = 0;
+};
+
+// Perplexity of the finished model on one corpus (non-overlapping windows of the model's
+// context); `corpus` is the key stem: eval/<corpus>/ppl and eval/<corpus>/nll.
+struct Perplexity {
+    std::string corpus;
+    std::string path;  // the file scored
+    double nll = 0;    // nats per scored token
+    double ppl = 0;
+    int64_t tokens = 0;  // scored tokens
 };
 
 // The end of a run: exactly one of these is the last event of a process.
@@ -92,6 +142,10 @@ using Body = std::variant<Started,
                           Eval,
                           Checkpoint,
                           Telemetry,
+                          Phase,
+                          BlockEpoch,
+                          BlockDone,
+                          Perplexity,
                           Completed,
                           Stopped,
                           Diverged,
@@ -103,8 +157,8 @@ struct RunEvent {
     Body body;
 };
 
-// "started", "resumed", "step", "eval", "checkpoint", "telemetry", "completed", "stopped",
-// "diverged", "failed": the `event` field of a JSON line and the `kind` of a stored event row.
+// "started", ..., "block_done", "perplexity", "completed", "stopped", "diverged", "failed": the
+// `event` field of a JSON line and the `kind` of a stored event row (docs/progress-events.md).
 const char* event_name(const Body& body);
 
 // Completed, Stopped, Diverged, Failed.

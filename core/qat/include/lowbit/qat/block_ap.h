@@ -30,6 +30,9 @@ struct BlockApOptions {
     // (train_quant_params false).
     bool train_weights = true;
     bool train_quant_params = true;
+    // The block's training forward under bf16 autocast (the targets, streams and losses stay
+    // fp32).
+    bool bf16 = false;
     // False trains the block with its quantizers switched off (a check: the loss is then 0 at
     // block 0, where both streams are equal).
     bool quantize = true;

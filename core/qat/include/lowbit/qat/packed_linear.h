@@ -1,5 +1,6 @@
 // PackedLinear: a Linear whose weight is a PackedWeight (docs/efficientqat.md §Packed layout).
-// Without gradients it runs the kernels' dequantize-on-the-fly product (CPU threads or CUDA);
+// Without gradients it runs the kernels' dequantize-on-the-fly product (CPU threads or CUDA) for
+// up to kDenseRows input rows, and Ŵ with a dense product for more;
 // when its fp32 steps require grad (E2E-QP) it forms Ŵ = (q − z)·s with LibTorch operations so
 // that autograd gives grad_s = Σ_group (q − z)·grad_Ŵ, while the codes and zero points stay fixed.
 #pragma once
@@ -14,6 +15,9 @@ namespace lowbit::qat {
 
 class PackedLinear : public model::WeightOnlyLinear {
 public:
+    // From this many input rows on, the forward forms Ŵ and runs a dense product instead.
+    static constexpr int64_t kDenseRows = 64;
+
     explicit PackedLinear(PackedWeight packed);
 
     torch::Tensor forward(const torch::Tensor& x,

@@ -111,11 +111,29 @@ struct EventRecord {
     std::string text;
 };
 
+// One Block-AP epoch of one block of an EfficientQAT run (docs/workspace-schema.md, "Block-AP").
+struct BlockApRecord {
+    int64_t row_id = 0;
+    int64_t run_id = 0;
+    int64_t step = 0;   // the run's step counter after the epoch
+    int64_t block = 0;  // 0-based
+    int epoch = 0;      // 1-based
+    double train_loss = 0;
+    double val_loss = 0;
+    double quant_lr = 0;
+    double weight_lr = 0;
+    double seconds = 0;
+    int64_t peak_memory_bytes = 0;
+    double wall_time = 0;  // seconds since the run first started
+};
+
 struct FileRecord {  // a checkpoint or an artifact (export)
     int64_t id = 0;
     int64_t run_id = 0;
     int64_t step = 0;  // checkpoints: the step they were taken after; artifacts: 0 if n/a
-    std::string kind;  // checkpoints: "checkpoint"; artifacts: "hf-export", "eval-report", ...
+    // checkpoints: "checkpoint", or for an EfficientQAT run "block" (a finished block) and
+    // "packed_model"; artifacts: "hf-export", "eval-report", ...
+    std::string kind;
     std::string path;  // relative to the workspace root
     int64_t bytes = 0;
     std::string sha256;  // hex; for a checkpoint directory: of its manifest (see core/train)

@@ -45,7 +45,11 @@ public:
     std::vector<EventRecord> events(int64_t run_id, int64_t since_row_id = 0) const;
     int64_t event_count(int64_t run_id) const;
     std::vector<FileRecord> checkpoints(int64_t run_id) const;  // ordered by step
+    // The newest checkpoint a model loads from: a training checkpoint or an EfficientQAT run's
+    // packed model, never one of its finished-block files.
     std::optional<FileRecord> latest_checkpoint(int64_t run_id) const;
+    // Block-AP rows of a run with row_id > since_row_id, ordered by block and epoch.
+    std::vector<BlockApRecord> block_ap(int64_t run_id, int64_t since_row_id = 0) const;
     std::vector<FileRecord> artifacts(int64_t run_id) const;
 
 private:

@@ -38,13 +38,14 @@ public:
     void add_scalar(const ScalarPoint& point);              // buffered
     void add_histogram(const HistogramRecord& histogram);   // buffered
     void add_tensor_stats(const TensorStatsRecord& stats);  // buffered
-    void add_event(const EventRecord& event);  // written immediately (with pending rows)
+    void add_event(const EventRecord& event);       // written immediately (with pending rows)
+    void add_block_ap(const BlockApRecord& epoch);  // written immediately (with pending rows)
     int64_t add_checkpoint(const FileRecord& checkpoint);  // immediately; returns its id
     int64_t add_artifact(const FileRecord& artifact);      // immediately
     void flush();  // commits everything buffered in one transaction
 
     // Resume support: removes rows of `run_id` recorded after `step` (scalars, histograms,
-    // tensor_stats, events, checkpoints), which a resumed run recomputes identically.
+    // tensor_stats, events, checkpoints, block_ap), which a resumed run recomputes identically.
     void truncate_after(int64_t run_id, int64_t step);
 
 private:
