@@ -26,8 +26,12 @@ def final_scalar(db, run_id, key):
 
 
 def run_by_name(db, name):
-    return db.execute("SELECT id, status, summary_json FROM runs WHERE name = ? "
-                      "ORDER BY id DESC LIMIT 1", (name,)).fetchone()
+    return db.execute("SELECT id, status, summary_json, started_at, ended_at FROM runs "
+                      "WHERE name = ? ORDER BY id DESC LIMIT 1", (name,)).fetchone()
+
+
+def minutes(seconds):
+    return None if seconds is None else seconds / 60
 
 
 def number(value, digits=2):
@@ -49,34 +53,44 @@ def table(db, model):
     source = run_by_name(db, model)
     if source is None:
         return f"no run named {model}\n"
-    source_id, _, source_summary = source
+    source_id, _, source_summary, started, ended = source
     summary = json.loads(source_summary or "{}")
+    pretraining = ended - started if started and ended else None
+    # The FP row's block linears in fp32: 4 bytes per weight the quantized rows packed.
+    fp32_bytes = None
     lines = [f"**{model}** ({summary.get('parameters', 0) / 1e6:.2f}M parameters, run {source_id})",
              "",
              "| grid | method | held-out ppl | WikiText-2 test ppl | bits/weight | block linears MB "
              "| wall / CPU time (min) | peak RSS (GiB) |",
              "|---|---|---|---|---|---|---|---|"]
-    lines.append(
-        f"| — | FP (fp32) | {number(final_scalar(db, source_id, 'eval/val/ppl'))} "
-        f"| {number(final_scalar(db, source_id, 'eval/test/ppl'))} | 32 | — "
-        f"| {number(summary.get('elapsed_s', 0) / 60, 1)} (pretraining) "
-        f"| {number(summary.get('peak_rss_bytes', 0) / 2**30)} |")
+    rows = []
     for grid in GRIDS:
         for method, label in METHODS:
             run = run_by_name(db, f"{model}-{method}-{grid}")
             if run is None:
                 continue
-            run_id, status, run_summary = run
+            run_id, status, run_summary, _, _ = run
             s = json.loads(run_summary or "{}")
+            if s.get("packed_weights"):
+                fp32_bytes = 4 * s["packed_weights"]
             shown = label if status == "completed" else f"{label} ({status})"
-            lines.append(
+            packed = s.get("packed_bytes")
+            rss = s.get("peak_rss_bytes")
+            rows.append(
                 f"| {grid} | {shown} | {number(final_scalar(db, run_id, 'eval/val/ppl'))} "
                 f"| {number(final_scalar(db, run_id, 'eval/test/ppl'))} "
                 f"| {number(s.get('bits_per_param'), 3)} "
-                f"| {number(s.get('packed_bytes', 0) / 1e6)} "
-                f"| {number(s.get('elapsed_s', 0) / 60, 1)} / {number(s.get('cpu_s', 0) / 60, 1)} "
-                f"| {number(s.get('peak_rss_bytes', 0) / 2**30)} |")
-    return "\n".join(lines) + "\n"
+                f"| {number(None if packed is None else packed / 1e6)} "
+                f"| {number(minutes(s.get('elapsed_s')), 1)} / {number(minutes(s.get('cpu_s')), 1)} "
+                f"| {number(None if rss is None else rss / 2**30)} |")
+    rss = summary.get("peak_rss_bytes")
+    lines.append(
+        f"| — | FP (fp32) | {number(final_scalar(db, source_id, 'eval/val/ppl'))} "
+        f"| {number(final_scalar(db, source_id, 'eval/test/ppl'))} | 32 "
+        f"| {number(None if fp32_bytes is None else fp32_bytes / 1e6)} "
+        f"| {number(minutes(pretraining), 1)} / — (pretraining) "
+        f"| {number(None if rss is None else rss / 2**30)} |")
+    return "\n".join(lines + rows) + "\n"
 
 
 def main():

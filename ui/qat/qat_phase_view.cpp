@@ -95,6 +95,7 @@ QatPhaseView::QatPhaseView(RunsModel* runs, QWidget* parent) : QWidget(parent), 
     time_rect->axis(QCPAxis::atLeft)
         ->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
     time_rect->axis(QCPAxis::atRight)->setVisible(true);
+    time_rect->axis(QCPAxis::atRight)->setTickLabels(true);
     time_rect->axis(QCPAxis::atRight)->setLabel(tr("E2E-QP loss"));
     block_loss_ =
         plot_->addGraph(time_rect->axis(QCPAxis::atBottom), time_rect->axis(QCPAxis::atLeft));
@@ -108,6 +109,7 @@ QatPhaseView::QatPhaseView(RunsModel* runs, QWidget* parent) : QWidget(parent), 
     cost_rect->axis(QCPAxis::atBottom)->setLabel(tr("block"));
     cost_rect->axis(QCPAxis::atLeft)->setLabel(tr("seconds"));
     cost_rect->axis(QCPAxis::atRight)->setVisible(true);
+    cost_rect->axis(QCPAxis::atRight)->setTickLabels(true);
     cost_rect->axis(QCPAxis::atRight)->setLabel(tr("peak MiB"));
     block_seconds_ =
         new QCPBars(cost_rect->axis(QCPAxis::atBottom), cost_rect->axis(QCPAxis::atLeft));
@@ -307,8 +309,11 @@ void QatPhaseView::redraw() {
         label->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
         label->position->setAxes(time_axis, block_loss_->valueAxis());
         label->position->setCoords(static_cast<double>(phase.step), 0.02);
-        label->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
-        label->setText(QStringLiteral(" ") + phase_title(phase.name));
+        // The evaluation starts at the run's last step: its label goes left of the line.
+        const bool last = phase.name == "eval";
+        label->setPositionAlignment((last ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignTop);
+        label->setText(last ? phase_title(phase.name) + QStringLiteral(" ")
+                            : QStringLiteral(" ") + phase_title(phase.name));
         label->setColor(theme_.foreground);
     }
     const QColor block_colour = RunsModel::colourOf(1);

@@ -54,6 +54,9 @@ QatResultRow row_of(const store::RunReader& reader, const store::RunRecord& run)
     row.perplexity = perplexities(store::run_results(reader, run.id));
     const nlohmann::json summary = nlohmann::json::parse(run.summary_json, nullptr, false);
     row.seconds = summary_value<double>(summary, "elapsed_s");
+    if (!row.seconds && run.started_at && run.ended_at) {
+        row.seconds = *run.ended_at - *run.started_at;  // a training run's summary has no time
+    }
     row.peak_rss_bytes = summary_value<int64_t>(summary, "peak_rss_bytes");
     if (run.kind == "qat") {
         row.method = qat_method_label(run.recipe_json);

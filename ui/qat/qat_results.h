@@ -26,7 +26,8 @@ struct QatResultRow {
     std::optional<double> bits_per_weight;     // of the block linears, as packed
     std::optional<int64_t> packed_bytes;       // the block linears' bytes (FP: as fp32)
     std::optional<int64_t> model_bytes;        // the packed model file
-    std::optional<double> seconds;             // the run's time (the source's: pretraining)
+    std::optional<double>
+        seconds;  // the run's wall time (the source's: its training, start to end)
     std::optional<int64_t> peak_rss_bytes;
 };
 

@@ -41,7 +41,10 @@ QatResultsView::QatResultsView(QWidget* parent) : QWidget(parent) {
     table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     table_->verticalHeader()->setVisible(false);
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    table_->horizontalHeader()->setStretchLastSection(true);
+    // The model's order (FP, then the grids from most bits down, methods in order) until a
+    // header is clicked.
+    table_->horizontalHeader()->setSortIndicator(-1, Qt::AscendingOrder);
+    proxy_->sort(-1);
     table_->setToolTip(tr("Double-click a row to open its run"));
 
     auto* pickers = new QHBoxLayout;
