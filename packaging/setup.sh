@@ -19,7 +19,7 @@ debian_packages=(
   libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
-  libsentencepiece-dev
+  libsentencepiece-dev libhwy-dev
   xvfb xauth x11-apps
 )
 

@@ -45,8 +45,9 @@ torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
     if (x.dim() == 3) {
         call.positions = x.size(1);  // (B, T, in): T, for per_position quantizers
     }
-    const torch::Tensor y = quantized ? quant::quantized_linear(x, weight_, bias_, call)
-                                      : torch::nn::functional::linear(x, weight_, bias_);
+    const torch::Tensor y = quantized
+                                ? quant::quantized_linear(x, weight_, bias_, call, &weight_q_cache_)
+                                : torch::nn::functional::linear(x, weight_, bias_);
     // Only training-mode forwards: an evaluation pass (eval mode) must not replace the step's.
     if (capture_ && is_training()) {
         capture_->input =

@@ -1,6 +1,8 @@
 // PackedLinear: the kernels' packed product, or the differentiable (q − z)·s of E2E-QP.
 #include "lowbit/qat/packed_linear.h"
 
+#include "lowbit/util/kernel_threads.h"
+
 #include <ATen/Parallel.h>
 #ifdef LOWBIT_TORCH_CUDA
 #include <c10/cuda/CUDAStream.h>
@@ -81,7 +83,7 @@ torch::Tensor PackedLinear::forward(const torch::Tensor& x,
                                             view,
                                             bias32.defined() ? bias32.data_ptr<float>() : nullptr,
                                             y.data_ptr<float>(),
-                                            at::get_num_threads());
+                                            util::kernel_threads());
     }
 #ifdef LOWBIT_TORCH_CUDA
     else if (rows.is_cuda()) {

@@ -3,6 +3,7 @@
 
 #include "lowbit/kernels/status.h"
 #include "lowbit/quant/layer_quantizers.h"
+#include "lowbit/util/kernel_threads.h"
 
 #if LOWBIT_TORCH_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -103,7 +104,7 @@ torch::Tensor quantize_kernel_view(const torch::Tensor& x,
                                                       out.data_ptr<float>(),
                                                       scales_ptr,
                                                       zero_ptr,
-                                                      at::get_num_threads()),
+                                                      util::kernel_threads()),
                      x,
                      params,
                      "fake_quantize (CPU)");

@@ -232,6 +232,7 @@ torch::Tensor QuantizedLinearFunction::forward(AutogradContext* ctx,
                                                const torch::Tensor& x2d,
                                                const torch::Tensor& weight,
                                                const torch::Tensor& bias,
+                                               const torch::Tensor& weight_q,
                                                const QuantizedLinearCall& call) {
     TORCH_CHECK(x2d.dim() == 2 && weight.dim() == 2 && x2d.size(1) == weight.size(1),
                 "quantized linear: x ",
@@ -241,12 +242,17 @@ torch::Tensor QuantizedLinearFunction::forward(AutogradContext* ctx,
                 " do not make (N, in) x (out, in)");
     const at::ScalarType dtype = compute_dtype(x2d, weight);
     const torch::Tensor xq = maybe_quantize(x2d, call.activation, call).to(dtype);  // (N, in)
-    const torch::Tensor wq = maybe_quantize(weight, call.weight, call).to(dtype);   // (out, in)
+    const bool have_wq = weight_q.numel() > 0;
+    const torch::Tensor wq_full =
+        have_wq ? weight_q : maybe_quantize(weight, call.weight, call);  // (out, in)
+    const torch::Tensor wq = wq_full.to(dtype);
     const bool has_bias = bias.numel() > 0;
     const torch::Tensor b = has_bias ? bias.to(dtype) : torch::Tensor();  // (out)
     // Save the unquantized operands: the backward modes use X and W themselves, and ste
-    // recomputes Q_A(X), Q_W(W) from them (docs/quantized-pretraining.md §Backward modes).
-    ctx->save_for_backward({x2d, weight});
+    // recomputes Q_A(X) from X and takes the caller's Q_W(W) or recomputes it from W
+    // (docs/quantized-pretraining.md §Backward modes).
+    const bool ste = call.backward == config::BackwardMode::kSte;
+    ctx->save_for_backward({x2d, weight, ste && have_wq ? weight_q : torch::empty({0})});
     ctx->saved_data["call"] = encode(call);
     ctx->saved_data["dtype"] = static_cast<int64_t>(dtype);
     ctx->saved_data["bias_dtype"] = static_cast<int64_t>(bias.scalar_type());
@@ -275,7 +281,9 @@ variable_list QuantizedLinearFunction::backward(AutogradContext* ctx, variable_l
     torch::Tensor dw;
     torch::Tensor db;
     if (ctx->needs_input_grad(0)) {
-        const torch::Tensor w_op = ste ? maybe_quantize(w, call.weight, call) : w;
+        const torch::Tensor& saved_wq = saved[2];  // (out, in), or (0) when not kept
+        const torch::Tensor w_op =
+            !ste ? w : (saved_wq.numel() > 0 ? saved_wq : maybe_quantize(w, call.weight, call));
         dx = (g_in_dx ? gq : g).mm(w_op.to(dtype)).to(x.scalar_type());  // (N, in)
     }
     if (ctx->needs_input_grad(1)) {
@@ -288,13 +296,14 @@ variable_list QuantizedLinearFunction::backward(AutogradContext* ctx, variable_l
             at::promote_types(grad_outputs[0].scalar_type(), torch::kFloat);
         db = grad_outputs[0].to(sum_dtype).sum(0).to(bias_dtype);  // (out)
     }
-    return {dx, dw, db, torch::Tensor()};
+    return {dx, dw, db, torch::Tensor(), torch::Tensor()};
 }
 
 torch::Tensor quantized_linear(const torch::Tensor& x,
                                const torch::Tensor& weight,
                                const torch::Tensor& bias,
-                               const QuantizedLinearCall& call) {
+                               const QuantizedLinearCall& call,
+                               WeightQuantCache* weight_cache) {
     const int64_t in = weight.size(1);
     TORCH_CHECK(x.dim() >= 1 && x.size(-1) == in,
                 "quantized linear: input ",
@@ -309,8 +318,13 @@ torch::Tensor quantized_linear(const torch::Tensor& x,
     if (x.dim() == 3) {
         with_positions.positions = x.size(1);  // (B, T, in): T for per_position quantizers
     }
+    // Q_W(W) from the layer's cache when it keeps one; (0) = quantize in the forward.
+    const torch::Tensor weight_q =
+        weight_cache != nullptr && call.weight && WeightQuantCache::cacheable(*call.weight)
+            ? weight_cache->get(weight, *call.weight, call.arithmetic)
+            : torch::empty({0}, weight.options().requires_grad(false));
     const torch::Tensor y =
-        QuantizedLinearFunction::apply(x.reshape({-1, in}), weight, b, with_positions);
+        QuantizedLinearFunction::apply(x.reshape({-1, in}), weight, b, weight_q, with_positions);
     return y.view(out_shape);
 }
 

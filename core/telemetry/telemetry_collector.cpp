@@ -4,6 +4,7 @@
 #include "lowbit/telemetry/telemetry_collector.h"
 
 #include "lowbit/kernels/status.h"
+#include "lowbit/util/kernel_threads.h"
 
 #if LOWBIT_TORCH_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -99,7 +100,7 @@ void TelemetryCollector::add(const std::string& layer,
                                                        &entry.stats,
                                                        entry.uniform_counts.data(),
                                                        entry.second_counts.data(),
-                                                       at::get_num_threads()),
+                                                       util::kernel_threads()),
                      layer,
                      kind,
                      x,

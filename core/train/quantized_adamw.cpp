@@ -5,6 +5,7 @@
 #include "lowbit/kernels/quantized_adam.h"
 #include "lowbit/quant/kernel_params.h"
 #include "lowbit/util/exit_codes.h"
+#include "lowbit/util/kernel_threads.h"
 
 #if LOWBIT_TORCH_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -168,7 +169,7 @@ void QuantizedAdamW::step(double lr) {
             lr, options_.beta1, options_.beta2, options_.eps, decay, steps_taken_);
         if (param.is_cpu()) {
             detail::check_kernel_status(
-                kernels::quantized_adam_step_cpu_parallel(args, at::get_num_threads()),
+                kernels::quantized_adam_step_cpu_parallel(args, util::kernel_threads()),
                 "quantized AdamW step (CPU)",
                 slot.name);
         } else if (param.is_cuda()) {
@@ -192,6 +193,10 @@ void QuantizedAdamW::step(double lr) {
         }
         if (!param.is_same(slot.param)) {
             slot.param.copy_(param);
+        } else {
+            // The kernel wrote through the data pointer: tell version-keyed readers (the layers'
+            // cached Q_W(W), autograd's saved-tensor checks) that the parameter changed.
+            slot.param.unsafeGetTensorImpl()->bump_version();
         }
         if (observer != nullptr) {
             const int64_t row_len = detail::moment_view_shape(slot.param).second;

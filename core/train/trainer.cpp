@@ -9,6 +9,7 @@
 #include "lowbit/io/model_state.h"
 #include "lowbit/store/run_writer.h"
 #include "lowbit/store/workspace.h"
+#include "lowbit/train/gradient_norm.h"
 #include "lowbit/train/layer_telemetry.h"
 #include "lowbit/train/lr_schedule.h"
 #include "lowbit/train/run_context.h"
@@ -28,18 +29,6 @@ namespace lowbit::train {
 namespace fs = std::filesystem;
 
 namespace {
-
-double global_norm(const std::vector<torch::Tensor>& tensors, bool of_grads) {
-    torch::NoGradGuard no_grad;
-    double sumsq = 0;
-    for (const auto& t : tensors) {
-        const torch::Tensor& x = of_grads ? t.grad() : t;
-        if (x.defined()) {
-            sumsq += x.to(torch::kFloat64).square().sum().item<double>();
-        }
-    }
-    return std::sqrt(sumsq);
-}
 
 // Writes a checkpoint of the current state; the returned event records it.
 events::Checkpoint save_checkpoint(RunContext& run,
@@ -186,7 +175,10 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
             for (auto& p : parameters) {
                 p.mutable_grad() = torch::Tensor();
             }
-            double loss_sum = 0;
+            // Summed on the device in float64 (each loss exactly, in micro-batch order) and read
+            // once per step, with the gradient norm.
+            torch::Tensor loss_sum =
+                torch::zeros({}, torch::dtype(torch::kFloat64).device(run.device));
             for (int micro = 0; micro < spec.grad_accum; ++micro) {
                 run.train_sampler->sample_train(step, micro, batch, inputs.data(), targets.data());
                 run.model->set_quant_step(step, micro);  // seeds stochastic rounding
@@ -200,12 +192,16 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
                     loss = model::lm_loss(run.model->forward(x), y);
                 }
                 (loss / spec.grad_accum).backward();
-                loss_sum += loss.item<double>();
+                loss_sum += loss.detach().to(torch::kFloat64);
             }
-            const double train_loss = loss_sum / spec.grad_accum;
-            const double grad_norm =
-                spec.grad_clip > 0 ? torch::nn::utils::clip_grad_norm_(parameters, spec.grad_clip)
-                                   : global_norm(parameters, true);
+            const torch::Tensor grad_norm_tensor = spec.grad_clip > 0
+                                                       ? clip_gradients(parameters, spec.grad_clip)
+                                                       : global_norm(parameters, true);
+            // The step's one host read: [loss sum, gradient norm].
+            const torch::Tensor read =
+                torch::stack({loss_sum, grad_norm_tensor.to(torch::kFloat64)}).cpu();
+            const double train_loss = read[0].item<double>() / spec.grad_accum;
+            const double grad_norm = read[1].item<double>();
             if (!std::isfinite(train_loss) || !std::isfinite(grad_norm)) {
                 // The step that diverged is logged whatever train.log_every says: its non-finite
                 // value is what the charts and the studio's sentinel must see (docs/progress-
@@ -213,18 +209,19 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
                 const double seconds =
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start)
                         .count();
-                stream.emit(step + 1,
-                            events::Step{.steps = spec.steps,
-                                         .loss = train_loss,
-                                         .lr = lr,
-                                         .grad_norm = grad_norm,
-                                         .weight_norm = global_norm(parameters, false),
-                                         .tokens = run.tokens_seen + tokens_per_step,
-                                         .tokens_per_s = static_cast<double>(tokens_per_step) /
-                                                         std::max(seconds, 1e-9),
-                                         .eta_s = 0,
-                                         .elapsed_s = elapsed(),
-                                         .logged = true});
+                stream.emit(
+                    step + 1,
+                    events::Step{.steps = spec.steps,
+                                 .loss = train_loss,
+                                 .lr = lr,
+                                 .grad_norm = grad_norm,
+                                 .weight_norm = global_norm(parameters, false).item<double>(),
+                                 .tokens = run.tokens_seen + tokens_per_step,
+                                 .tokens_per_s =
+                                     static_cast<double>(tokens_per_step) / std::max(seconds, 1e-9),
+                                 .eta_s = 0,
+                                 .elapsed_s = elapsed(),
+                                 .logged = true});
                 return finish(step + 1,
                               events::Diverged{
                                   .what = !std::isfinite(train_loss) ? "loss" : "gradient norm"});
@@ -261,7 +258,8 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
                              .loss = train_loss,
                              .lr = lr,
                              .grad_norm = grad_norm,
-                             .weight_norm = logged ? global_norm(parameters, false) : std::nan(""),
+                             .weight_norm = logged ? global_norm(parameters, false).item<double>()
+                                                   : std::nan(""),
                              .tokens = run.tokens_seen,
                              .tokens_per_s = static_cast<double>(tokens_per_step) / mean_step,
                              .eta_s = mean_step * static_cast<double>(spec.steps - done),

@@ -1,7 +1,10 @@
-// fake_quant_cpu_parallel: the two fake-quant passes on std::threads. Work is cut into blocks
-// that never straddle a group (at most kFakeQuantBlock values each); pass 1 reduces min/max (or
-// absmax) per block, combines them per group (exact, so order-free) and derives s and z; pass 2
-// maps every value with a branch-free loop the compiler can vectorise. Bit-identical to the ref.
+// fake_quant_cpu_parallel: the two fake-quant passes on the kernels' thread pool (parallel.h),
+// with the vector loops of fake_quant_simd.h (docs/kernels.md §Fake quantization on the CPU).
+// Groups that fit in the cache (rows, row groups) take one parallel region: each task reduces a
+// group, derives s and z and maps it while it is still cached. Larger groups (per tensor, long
+// rows) are cut into blocks that never straddle a group: one region reduces every block, the
+// groups combine their blocks in block order (so the extent is the sequential scan's), a second
+// region maps. Bit-identical to the reference for every thread count.
 #include "lowbit/kernels/fake_quant.h"
 
 #include <algorithm>
@@ -10,71 +13,136 @@
 
 #include "common/fake_quant_layout.h"
 #include "common/quant_math.h"
+#include "cpu/fake_quant_simd.h"
 #include "cpu/parallel_for.h"
 
 namespace lowbit::kernels {
 namespace {
 
-// 16 Ki floats = 64 KiB per block: small enough to balance 2..64 threads on a per-tensor
-// reduction, large enough that per-block bookkeeping is invisible.
+// 16 Ki floats = 64 KiB: a group up to this size is reduced and mapped in one visit (it stays in
+// L2); larger groups are split in blocks of this size.
 constexpr std::int64_t kFakeQuantBlock = std::int64_t{1} << 14;
 
-struct BlockExtent {
-    float lo;  // min (asymmetric) or 0 (symmetric)
-    float hi;  // max (asymmetric) or absmax (symmetric)
+void map_block(const float* x,
+               float* out,
+               std::int64_t begin,
+               std::int64_t end,
+               float s,
+               float z,
+               QuantBounds b,
+               const FakeQuantParams& params) {
+    if (params.rounding == Rounding::kNearest) {
+        simd_map_nearest(x + begin, out + begin, end - begin, s, z, b, params.symmetric);
+        return;
+    }
+    for (std::int64_t i = begin; i < end; ++i) {
+        out[i] = fake_quant_stochastic(
+            x[i], s, z, b, params.symmetric, params.seed, static_cast<std::uint64_t>(i));
+    }
+}
+
+// The reported zero point: the asymmetric full grid reports zp = -z (x^ = (q - zp)*s); symmetric
+// z is +0.
+float reported_zero_point(const FakeQuantParams& params, float z) {
+    return (params.grid == QuantGrid::kFull && !params.symmetric) ? -z : z;
+}
+
+struct Outputs {
+    float* out;
+    float* scales;       // optional
+    float* zero_points;  // optional
 };
 
-BlockExtent block_extent(const float* x, std::int64_t begin, std::int64_t end, bool symmetric) {
-    if (symmetric) {
-        float absmax = 0.0f;
-        for (std::int64_t i = begin; i < end; ++i) {
-            const float a = std::fabs(x[i]);
-            absmax = absmax < a ? a : absmax;  // std::max semantics (NaN ignored), as the ref
+// Groups of at most kFakeQuantBlock values: one region, each task a run of whole groups.
+void quantize_small_groups(const float* x,
+                           const FakeQuantLayout& layout,
+                           const FakeQuantParams& params,
+                           QuantBounds bounds,
+                           Outputs o,
+                           int threads) {
+    const int slots = cpu_threads_for_work(threads, layout.n);
+    parallel_for_blocks(layout.num_groups, slots, [&](std::int64_t g0, std::int64_t g1, int) {
+        for (std::int64_t g = g0; g < g1; ++g) {
+            const std::int64_t begin = g * layout.group_len;
+            const BlockExtent e = simd_block_extent(x + begin, layout.group_len, params.symmetric);
+            float s = 0.0f;
+            float z = 0.0f;
+            quant_scale_zero(e.lo, e.hi, bounds, params.min_range, params.symmetric, &s, &z);
+            map_block(x, o.out, begin, begin + layout.group_len, s, z, bounds, params);
+            if (o.scales != nullptr) {
+                o.scales[g] = s;
+            }
+            if (o.zero_points != nullptr) {
+                o.zero_points[g] = reported_zero_point(params, z);
+            }
         }
-        return {0.0f, absmax};
-    }
-    float lo = x[begin];
-    float hi = x[begin];
-    for (std::int64_t i = begin; i < end; ++i) {
-        lo = x[i] < lo ? x[i] : lo;
-        hi = hi < x[i] ? x[i] : hi;
-    }
-    return {lo, hi};
+    });
 }
 
-void map_block_nearest(const float* x,
-                       float* out,
-                       std::int64_t begin,
-                       std::int64_t end,
-                       float s,
-                       float z,
-                       QuantBounds b,
-                       bool symmetric) {
-    // Two loops so each is a straight-line body with loop-invariant s, z (vectorisable).
-    if (symmetric) {
-        for (std::int64_t i = begin; i < end; ++i) {
-            out[i] = fake_quant_nearest(x[i], s, 0.0f, b, true);
-        }
-    } else {
-        for (std::int64_t i = begin; i < end; ++i) {
-            out[i] = fake_quant_nearest(x[i], s, z, b, false);
-        }
-    }
-}
+// Groups larger than kFakeQuantBlock: reduce blocks, combine per group, then map.
+void quantize_large_groups(const float* x,
+                           const FakeQuantLayout& layout,
+                           const FakeQuantParams& params,
+                           QuantBounds bounds,
+                           Outputs o,
+                           int threads) {
+    // Block k covers group k / blocks_per_group, values [chunk * kFakeQuantBlock, ...) of it.
+    const std::int64_t blocks_per_group =
+        (layout.group_len + kFakeQuantBlock - 1) / kFakeQuantBlock;
+    const std::int64_t num_blocks = layout.num_groups * blocks_per_group;
+    auto block_range = [&](std::int64_t k, std::int64_t* begin, std::int64_t* end) {
+        const std::int64_t grp = k / blocks_per_group;
+        const std::int64_t chunk = k % blocks_per_group;
+        *begin = grp * layout.group_len + chunk * kFakeQuantBlock;
+        *end = std::min((grp + 1) * layout.group_len, *begin + kFakeQuantBlock);
+    };
+    const int slots = cpu_threads_for_work(threads, layout.n);
 
-void map_block_stochastic(const float* x,
-                          float* out,
-                          std::int64_t begin,
-                          std::int64_t end,
-                          float s,
-                          float z,
-                          QuantBounds b,
-                          bool symmetric,
-                          std::uint64_t seed) {
-    for (std::int64_t i = begin; i < end; ++i) {
-        out[i] =
-            fake_quant_stochastic(x[i], s, z, b, symmetric, seed, static_cast<std::uint64_t>(i));
+    std::vector<BlockExtent> extents(static_cast<std::size_t>(num_blocks));  // (num_blocks,)
+    parallel_for_blocks(num_blocks, slots, [&](std::int64_t k0, std::int64_t k1, int) {
+        for (std::int64_t k = k0; k < k1; ++k) {
+            std::int64_t begin = 0, end = 0;
+            block_range(k, &begin, &end);
+            if (k % blocks_per_group != 0 && !params.symmetric) {
+                // The sequential scan has a seed from an earlier block: leading NaNs of this
+                // block are skipped like any NaN after the seed (a block of NaNs only is NaN and
+                // ignored by the combination below).
+                while (begin + 1 < end && std::isnan(x[begin])) {
+                    ++begin;
+                }
+            }
+            extents[static_cast<std::size_t>(k)] =
+                simd_block_extent(x + begin, end - begin, params.symmetric);
+        }
+    });
+    // (num_groups,) s and z: few groups here (each holds more than one block), so serially.
+    std::vector<float> s(static_cast<std::size_t>(layout.num_groups));
+    std::vector<float> z(static_cast<std::size_t>(layout.num_groups));
+    for (std::int64_t g = 0; g < layout.num_groups; ++g) {
+        BlockExtent e = extents[static_cast<std::size_t>(g * blocks_per_group)];
+        for (std::int64_t c = 1; c < blocks_per_group; ++c) {
+            const BlockExtent& b = extents[static_cast<std::size_t>(g * blocks_per_group + c)];
+            e.lo = b.lo < e.lo ? b.lo : e.lo;
+            e.hi = e.hi < b.hi ? b.hi : e.hi;
+        }
+        const auto gi = static_cast<std::size_t>(g);
+        quant_scale_zero(e.lo, e.hi, bounds, params.min_range, params.symmetric, &s[gi], &z[gi]);
+        if (o.scales != nullptr) {
+            o.scales[g] = s[gi];
+        }
+        if (o.zero_points != nullptr) {
+            o.zero_points[g] = reported_zero_point(params, z[gi]);
+        }
     }
+    // After every extent is known, so out may alias x.
+    parallel_for_blocks(num_blocks, slots, [&](std::int64_t k0, std::int64_t k1, int) {
+        for (std::int64_t k = k0; k < k1; ++k) {
+            std::int64_t begin = 0, end = 0;
+            block_range(k, &begin, &end);
+            const auto g = static_cast<std::size_t>(k / blocks_per_group);
+            map_block(x, o.out, begin, end, s[g], z[g], bounds, params);
+        }
+    });
 }
 
 }  // namespace
@@ -98,74 +166,14 @@ Status fake_quant_cpu_parallel(const float* x,
     if (x == nullptr || out == nullptr) {
         return Status::kBadArgument;
     }
-    const bool symmetric = params.symmetric;
-    const bool full_grid = params.grid == QuantGrid::kFull;
-    const QuantBounds bounds = quant_bounds(params.bits, symmetric, params.grid, params.is_signed);
+    const QuantBounds bounds =
+        quant_bounds(params.bits, params.symmetric, params.grid, params.is_signed);
+    const Outputs outputs{out, scales, zero_points};
     const int threads = cpu_resolve_threads(num_threads);
-
-    // Block k covers group k / blocks_per_group, values [chunk * kFakeQuantBlock, ...) of it.
-    const std::int64_t blocks_per_group =
-        (layout.group_len + kFakeQuantBlock - 1) / kFakeQuantBlock;
-    const std::int64_t num_blocks = layout.num_groups * blocks_per_group;
-    auto block_range = [&](std::int64_t k, std::int64_t* begin, std::int64_t* end) {
-        const std::int64_t grp = k / blocks_per_group;
-        const std::int64_t chunk = k % blocks_per_group;
-        *begin = grp * layout.group_len + chunk * kFakeQuantBlock;
-        *end = std::min((grp + 1) * layout.group_len, *begin + kFakeQuantBlock);
-    };
-
-    // Pass 1a: (num_blocks,) extents.
-    std::vector<BlockExtent> extents(static_cast<std::size_t>(num_blocks));
-    parallel_for_blocks(num_blocks, threads, [&](std::int64_t k0, std::int64_t k1, int) {
-        for (std::int64_t k = k0; k < k1; ++k) {
-            std::int64_t begin = 0, end = 0;
-            block_range(k, &begin, &end);
-            extents[static_cast<std::size_t>(k)] = block_extent(x, begin, end, symmetric);
-        }
-    });
-    // Pass 1b: (num_groups,) s and z from the combined extents.
-    std::vector<float> s(static_cast<std::size_t>(layout.num_groups));
-    std::vector<float> z(static_cast<std::size_t>(layout.num_groups));
-    parallel_for_blocks(layout.num_groups, threads, [&](std::int64_t g0, std::int64_t g1, int) {
-        for (std::int64_t g = g0; g < g1; ++g) {
-            BlockExtent e = extents[static_cast<std::size_t>(g * blocks_per_group)];
-            for (std::int64_t c = 1; c < blocks_per_group; ++c) {
-                const BlockExtent& o = extents[static_cast<std::size_t>(g * blocks_per_group + c)];
-                e.lo = o.lo < e.lo ? o.lo : e.lo;
-                e.hi = e.hi < o.hi ? o.hi : e.hi;
-            }
-            quant_scale_zero(e.lo,
-                             e.hi,
-                             bounds,
-                             params.min_range,
-                             symmetric,
-                             &s[static_cast<std::size_t>(g)],
-                             &z[static_cast<std::size_t>(g)]);
-        }
-    });
-    // Pass 2: map every value (after all of pass 1, so out may alias x).
-    parallel_for_blocks(num_blocks, threads, [&](std::int64_t k0, std::int64_t k1, int) {
-        for (std::int64_t k = k0; k < k1; ++k) {
-            std::int64_t begin = 0, end = 0;
-            block_range(k, &begin, &end);
-            const auto g = static_cast<std::size_t>(k / blocks_per_group);
-            if (params.rounding == Rounding::kNearest) {
-                map_block_nearest(x, out, begin, end, s[g], z[g], bounds, symmetric);
-            } else {
-                map_block_stochastic(
-                    x, out, begin, end, s[g], z[g], bounds, symmetric, params.seed);
-            }
-        }
-    });
-    for (std::int64_t g = 0; g < layout.num_groups; ++g) {
-        const auto gi = static_cast<std::size_t>(g);
-        if (scales != nullptr) {
-            scales[g] = s[gi];
-        }
-        if (zero_points != nullptr) {
-            // The asymmetric full grid reports zp = -z (x^ = (q - zp)*s); symmetric z is +0.
-            zero_points[g] = (full_grid && !symmetric) ? -z[gi] : z[gi];
-        }
+    if (layout.group_len <= kFakeQuantBlock) {
+        quantize_small_groups(x, layout, params, bounds, outputs, threads);
+    } else {
+        quantize_large_groups(x, layout, params, bounds, outputs, threads);
     }
     return Status::kOk;
 }

@@ -1,8 +1,8 @@
-// quant_stats_cpu_parallel: the statistics pass on std::threads. Pass 1 reduces, per block that
-// never straddles a quantization group, the group range (as fake_quant_cpu_parallel does) and the
-// finite min/max; groups get s and z from quant_math.h. Pass 2 walks fixed chunks of kStatsChunk
-// values (sums per chunk, combined in chunk order) with per-thread histograms, so every output is
-// independent of the thread count and the counts equal the reference exactly.
+// quant_stats_cpu_parallel: the statistics pass on the kernels' thread pool. Pass 1 reduces, per
+// block that never straddles a quantization group, the group range (as fake_quant_cpu_parallel
+// does) and the finite min/max; groups get s and z from quant_math.h. Pass 2 walks fixed chunks of
+// kStatsChunk values (sums per chunk, combined in chunk order) with per-thread histograms, so every
+// output is independent of the thread count and the counts equal the reference exactly.
 #include "lowbit/kernels/quant_stats.h"
 
 #include <algorithm>
@@ -12,7 +12,9 @@
 
 #include "common/fake_quant_layout.h"
 #include "common/quant_stats_math.h"
+#include "cpu/fake_quant_simd.h"
 #include "cpu/parallel_for.h"
+#include "cpu/quant_stats_simd.h"
 
 namespace lowbit::kernels {
 namespace {
@@ -33,6 +35,18 @@ struct BlockRange {
 
 BlockRange block_range(const float* x, std::int64_t begin, std::int64_t end) {
     BlockRange r;
+    if (begin < end && !std::isnan(x[begin])) {
+        // The vector scan (seeded with the first value, NaN skipped after it, the first zero's
+        // sign kept) is this loop's exactly; finite extremes mean no Inf, so the finite range is
+        // the same. An Inf or a leading NaN takes the loop below.
+        const BlockExtent e = simd_block_extent(x + begin, end - begin, false);
+        if (std::isfinite(e.lo) && std::isfinite(e.hi)) {
+            r.lo = r.finite_min = e.lo;
+            r.hi = r.finite_max = e.hi;
+            r.any = r.any_finite = true;
+            return r;
+        }
+    }
     for (std::int64_t i = begin; i < end; ++i) {
         const float v = x[i];
         if (std::isnan(v)) {
@@ -102,14 +116,14 @@ struct StatsContext {
 // parameters so the per-element loop carries no option branches; the arithmetic is the shared
 // quant_stats_element either way.
 template <bool kQuantized, bool kSymmetric, bool kStochastic>
-void stats_segment(const StatsContext& c,
-                   std::int64_t begin,
-                   std::int64_t end,
-                   std::int64_t grp,
-                   ChunkSums& sums,
-                   std::int64_t* uniform,
-                   std::int64_t* second,
-                   std::int64_t* tally) {
+void stats_segment_scalar(const StatsContext& c,
+                          std::int64_t begin,
+                          std::int64_t end,
+                          std::int64_t grp,
+                          ChunkSums& sums,
+                          std::int64_t* uniform,
+                          std::int64_t* second,
+                          std::int64_t* tally) {
     const float s = kQuantized ? c.s[grp] : 1.0f;
     const float z = kQuantized ? c.z[grp] : 0.0f;
     const std::uint64_t seed = kQuantized ? c.params->seed : 0;
@@ -153,6 +167,76 @@ void stats_segment(const StatsContext& c,
         }
     }
     sums = local;
+}
+
+// Values per vector run: small enough that the runs' bin indices stay in L1. A run's length is
+// a multiple of kVectorMultiple, itself a multiple of every vector width (in doubles).
+constexpr std::int64_t kVectorRun = 1024;
+constexpr std::int64_t kVectorMultiple = 16;
+
+// Statistics of x[begin, end), all in group `grp`: runs of finite values through the vector loop
+// (quant_stats_simd.h), whatever it declines (non-finite or subnormal values, the tail,
+// stochastic rounding) through the scalar one. Counts are exact either way; the double sums
+// of a vector run are summed per lane, so they differ from the reference by rounding only.
+template <bool kQuantized, bool kSymmetric, bool kStochastic>
+void stats_segment(const StatsContext& c,
+                   std::int64_t begin,
+                   std::int64_t end,
+                   std::int64_t grp,
+                   ChunkSums& sums,
+                   std::int64_t* uniform,
+                   std::int64_t* second,
+                   std::int64_t* tally) {
+    if constexpr (kStochastic) {
+        stats_segment_scalar<kQuantized, kSymmetric, kStochastic>(
+            c, begin, end, grp, sums, uniform, second, tally);
+    } else {
+        StatsRunArgs args;
+        args.quantized = kQuantized;
+        args.symmetric = kSymmetric;
+        args.s = kQuantized ? c.s[grp] : 1.0f;
+        args.z = kQuantized ? c.z[grp] : 0.0f;
+        args.bounds = c.bounds;
+        args.lo = c.lo;
+        args.hi = c.hi;
+        args.uniform_bins = c.uniform_bins;
+        args.log2_min_exponent = c.spec->log2_min_exponent;
+        args.log2_max_exponent = c.spec->log2_max_exponent;
+        std::int32_t uniform_bin[kVectorRun];
+        std::int32_t second_bin[kVectorRun];
+        std::int64_t i = begin;
+        // Runs of up to kVectorRun values, a multiple of kVectorMultiple long (a row of a small
+        // layer is one short run); the last few values go through the scalar loop.
+        for (std::int64_t len = 0;
+             (len = std::min(kVectorRun, (end - i) / kVectorMultiple * kVectorMultiple)) > 0;
+             i += len) {
+            StatsRunResult r;
+            if (!simd_stats_run(c.x + i, len, args, uniform_bin, second_bin, &r)) {
+                stats_segment_scalar<kQuantized, kSymmetric, kStochastic>(
+                    c, i, i + len, grp, sums, uniform, second, tally);
+                continue;
+            }
+            for (std::int64_t j = 0; j < len; ++j) {
+                ++uniform[uniform_bin[j]];
+                if (second_bin[j] >= 0) {
+                    ++second[second_bin[j]];
+                }
+            }
+            sums.sum += r.sum;
+            sums.sumsq += r.sumsq;
+            sums.sum_cube += r.sum_cube;
+            sums.sum_quad += r.sum_quad;
+            sums.error_sumsq += r.error_sumsq;
+            tally[kZero] += r.zero;
+            tally[kClipLow] += r.clip_low;
+            tally[kClipHigh] += r.clip_high;
+            tally[kUnderflow] += r.underflow;
+            tally[kSecondLow] += r.second_low;
+            tally[kSecondHigh] += r.second_high;
+        }
+        stats_segment_scalar<kQuantized, kSymmetric, kStochastic>(
+            c, i, end, grp, sums, uniform, second, tally);
+    }
 }
 
 using SegmentFn = void (*)(const StatsContext&,

@@ -1,8 +1,9 @@
-// quantized_adam_step_cpu_parallel: the fused quantized-AdamW step on std::threads, bit-identical
-// to quantized_adam_step_ref without ever holding a float32 copy of a whole state.
+// quantized_adam_step_cpu_parallel: the fused quantized-AdamW step on the kernels' thread pool,
+// bit-identical to quantized_adam_step_ref without ever holding a float32 copy of a whole state.
 // - Tile path (per-row / per-block groups of at most kTileMax values, the same groups for m and
-//   v): threads own whole groups; one pass dequantizes, updates p and keeps m_t, v_t of the group
-//   in a per-thread tile, then reduces the group's new scale and writes its codes.
+//   v): tasks own whole groups; per group the old codes are decoded into a tile, one vector sweep
+//   updates p and keeps m_t, v_t in tiles, then the group's new scale is reduced and its codes
+//   written (quantized_adam_simd.h, docs/kernels.md §Vector loops).
 // - Two-pass path (per-tensor, long rows, or m and v grouped differently): pass 1 recomputes m_t
 //   (v_t) from the old codes and g only to reduce each group's new extent, chunk by chunk (exact
 //   min/max, so order-free); pass 2 recomputes them with the same float operations, updates p and
@@ -14,7 +15,9 @@
 #include <vector>
 
 #include "common/quantized_adam_math.h"
+#include "cpu/fake_quant_simd.h"
 #include "cpu/parallel_for.h"
+#include "cpu/quantized_adam_simd.h"
 
 namespace lowbit::kernels {
 namespace {
@@ -45,19 +48,6 @@ struct MomentView {
         return state_code_value(state_load_code(q.codes, i, layout.packed),
                                 q.scales[g],
                                 symmetric ? 0.0f : q.zero_points[g],
-                                bounds,
-                                symmetric,
-                                sqrt_mapping);
-    }
-
-    // load_old for an element of a group whose old scale s and offset z the caller hoisted.
-    float load_old_in_group(std::int64_t i, float s, float z) const {
-        if (!quantized) {
-            return moment->values[i];
-        }
-        return state_code_value(state_load_code(moment->quantized.codes, i, layout.packed),
-                                s,
-                                z,
                                 bounds,
                                 symmetric,
                                 sqrt_mapping);
@@ -121,36 +111,57 @@ void group_scale(const MomentView& view, StateExtent e, float* s, float* z) {
     quant_scale_zero(e.lo, e.hi, view.bounds, view.min_range, view.symmetric, s, z);
 }
 
-// Tile path: quantize tile[0, end - begin) (group g, begin even or unpacked) into the state.
+// Tile path: quantize tile[0, end - begin) (group g, begin even or unpacked) into the state;
+// code_scratch holds end - begin bytes.
 void store_group(const MomentView& view,
                  const float* tile,
                  std::int64_t g,
                  std::int64_t begin,
-                 std::int64_t end) {
-    StateExtent e = first_extent(tile[0], view.symmetric);
-    for (std::int64_t i = 0; i < end - begin; ++i) {
-        state_extent_add(&e, tile[i], view.symmetric);
-    }
+                 std::int64_t end,
+                 std::uint8_t* code_scratch) {
+    const std::int64_t len = end - begin;
+    // simd_block_extent's scan is state_extent_add's (seeded with tile[0]; absmax from 0).
+    const BlockExtent extent = simd_block_extent(tile, len, view.symmetric);
     float s = 0.0f;
     float z = 0.0f;
-    group_scale(view, e, &s, &z);
+    group_scale(view, StateExtent{extent.lo, extent.hi}, &s, &z);
     const QuantizedStateBuffers& q = view.moment->quantized;
     q.scales[g] = s;
     if (!view.symmetric) {
         q.zero_points[g] = z;
     }
     if (!view.layout.packed) {
-        for (std::int64_t i = begin; i < end; ++i) {
-            q.codes[i] = state_code_of(tile[i - begin], s, z, view.bounds, view.symmetric);
-        }
+        simd_state_encode(tile, len, s, z, view.bounds, view.symmetric, q.codes + begin);
         return;
     }
-    for (std::int64_t i = begin; i < end; i += 2) {
-        const int lo = state_code_of(tile[i - begin], s, z, view.bounds, view.symmetric);
-        const int hi =
-            i + 1 < end ? state_code_of(tile[i + 1 - begin], s, z, view.bounds, view.symmetric) : 0;
-        q.codes[i / 2] = static_cast<std::uint8_t>(lo | (hi << 4));
+    simd_state_encode(tile, len, s, z, view.bounds, view.symmetric, code_scratch);
+    for (std::int64_t i = 0; i < len; i += 2) {
+        const int hi = i + 1 < len ? code_scratch[i + 1] : 0;
+        q.codes[(begin + i) / 2] = static_cast<std::uint8_t>(code_scratch[i] | (hi << 4));
     }
+}
+
+// Tile path: the old values of group g's elements [begin, end) into out (float32).
+void load_group(const MomentView& view,
+                std::int64_t g,
+                std::int64_t begin,
+                std::int64_t end,
+                std::uint8_t* code_scratch,
+                float* out) {
+    float s = 0.0f;
+    float z = 0.0f;
+    view.old_group_scale(g, &s, &z);
+    const std::uint8_t* codes = view.moment->quantized.codes;
+    if (view.layout.packed) {
+        for (std::int64_t i = begin; i < end; ++i) {
+            code_scratch[i - begin] = static_cast<std::uint8_t>(state_load_code(codes, i, true));
+        }
+        codes = code_scratch;
+    } else {
+        codes += begin;
+    }
+    simd_state_decode(
+        codes, end - begin, s, z, view.bounds, view.symmetric, view.sqrt_mapping, out);
 }
 
 // Whether every quantized moment has the same groups, small enough for a tile, starting on a
@@ -179,40 +190,45 @@ void step_tiles(const QuantizedAdamArgs& args,
     const std::int64_t n = args.rows * args.cols;
     const std::int64_t num_groups = (n + group_len - 1) / group_len;
     parallel_for_blocks(num_groups, threads, [&](std::int64_t g0, std::int64_t g1, int) {
-        std::vector<float> tile_m(static_cast<std::size_t>(m.quantized ? group_len : 0));
-        std::vector<float> tile_v(static_cast<std::size_t>(v.quantized ? group_len : 0));
+        // Per task: old and new values of each quantized moment, and code bytes.
+        const auto tile = static_cast<std::size_t>(group_len);
+        std::vector<float> old_m(m.quantized ? tile : 0), new_m(old_m.size());
+        std::vector<float> old_v(v.quantized ? tile : 0), new_v(old_v.size());
+        std::vector<std::uint8_t> codes(tile);
         for (std::int64_t g = g0; g < g1; ++g) {
             const std::int64_t begin = g * group_len;
             const std::int64_t end = std::min(n, begin + group_len);
-            // Groups of m and v coincide here, so the old scales are hoisted out of the loop.
-            float m_s = 0.0f, m_z = 0.0f, v_s = 0.0f, v_z = 0.0f;
-            m.old_group_scale(g, &m_s, &m_z);
-            v.old_group_scale(g, &v_s, &v_z);
-            for (std::int64_t i = begin; i < end; ++i) {
-                const AdamElementUpdate u = adam_element_update(args.param[i],
-                                                                args.grad[i],
-                                                                m.load_old_in_group(i, m_s, m_z),
-                                                                v.load_old_in_group(i, v_s, v_z),
-                                                                args.scalars);
-                args.param[i] = u.param;
-                if (m.quantized) {
-                    tile_m[static_cast<std::size_t>(i - begin)] = u.m;
-                    m.tap(i, u);
-                } else {
-                    args.m.values[i] = u.m;
-                }
-                if (v.quantized) {
-                    tile_v[static_cast<std::size_t>(i - begin)] = v.stored_domain(u);
-                    v.tap(i, u);
-                } else {
-                    args.v.values[i] = u.v;
-                }
-            }
+            const std::int64_t len = end - begin;
+            // Groups of m and v coincide here: decode each group once, update in one sweep.
             if (m.quantized) {
-                store_group(m, tile_m.data(), g, begin, end);
+                load_group(m, g, begin, end, codes.data(), old_m.data());
             }
             if (v.quantized) {
-                store_group(v, tile_v.data(), g, begin, end);
+                load_group(v, g, begin, end, codes.data(), old_v.data());
+            }
+            float* m_in = m.quantized ? old_m.data() : args.m.values + begin;
+            float* v_in = v.quantized ? old_v.data() : args.v.values + begin;
+            float* m_out = m.quantized ? new_m.data() : args.m.values + begin;
+            float* v_out = v.quantized ? new_v.data() : args.v.values + begin;
+            // A quantized v keeps its stored domain: sqrt(v_t) under the sqrt mapping.
+            simd_adam_update(args.param + begin,
+                             args.grad + begin,
+                             m_in,
+                             v_in,
+                             len,
+                             args.scalars,
+                             m_out,
+                             v_out,
+                             v.quantized && v.sqrt_mapping);
+            for (const auto& [view, values] :
+                 {std::pair{&m, new_m.data()}, std::pair{&v, new_v.data()}}) {
+                if (!view->quantized) {
+                    continue;
+                }
+                if (view->moment->unquantized_out != nullptr) {
+                    std::copy(values, values + len, view->moment->unquantized_out + begin);
+                }
+                store_group(*view, values, g, begin, end, codes.data());
             }
         }
     });

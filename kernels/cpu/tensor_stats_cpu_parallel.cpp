@@ -1,7 +1,7 @@
-// tensor_stats_cpu_parallel: the statistics + histogram pass on std::threads. The buffer is cut
-// into fixed chunks of kStatsChunk values; each chunk keeps its own sum/sumsq/min/max and each
-// thread its own histogram. Chunks are combined in chunk order, so every output is independent of
-// the thread count, and counts/min/max equal the reference exactly.
+// tensor_stats_cpu_parallel: the statistics + histogram pass on the kernels' thread pool. The
+// buffer is cut into fixed chunks of kStatsChunk values; each chunk keeps its own sum/sumsq/min/max
+// and each task its own histogram. Chunks are combined in chunk order, so every output is
+// independent of the thread count, and counts/min/max equal the reference exactly.
 #include "lowbit/kernels/tensor_stats.h"
 
 #include <cmath>

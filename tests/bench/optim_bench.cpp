@@ -1,8 +1,8 @@
 // Optimizer benchmarks (results in docs/benchmarks.md): the fused quantized-Adam step against the
 // float32 AdamW step on a GPT-2-block-sized parameter set (6.5M values), 8 and 4 bits, per row and
-// per block of 256, measured in one run and printed as ratios; then the peak memory of training
-// state for float32 vs 8-bit vs 4-bit moments, each configuration in a fresh child process
-// (VmHWM of /proc/self/status on the CPU; CUDA peak allocated bytes on a GPU).
+// per block of 256, interleaved in one run (interleaved.h) and printed as ratios; then the peak
+// memory of training state for float32 vs 8-bit vs 4-bit moments, each configuration in a fresh
+// child process (VmHWM of /proc/self/status on the CPU; CUDA peak allocated bytes on a GPU).
 #include "lowbit/train/adamw.h"
 #include "lowbit/train/quantized_adamw.h"
 
@@ -10,16 +10,16 @@
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <benchmark/benchmark.h>
+#include "interleaved.h"
 
 namespace {
 
@@ -99,40 +99,6 @@ std::unique_ptr<Optimizer> make_optimizer(
     }
     return std::make_unique<QuantizedAdamW>(named, AdamWOptions{});
 }
-
-std::map<std::string, double> g_seconds;
-
-void bm_optimizer_step(benchmark::State& state, const Config& config) {
-    const torch::Device device = bench_device();
-    const auto params = make_params(1, device);
-    std::unique_ptr<Optimizer> optimizer = make_optimizer(config, params);
-    optimizer->step(1e-3);  // warm-up
-    synchronize(device);
-    for (auto _ : state) {
-        optimizer->step(1e-3);
-        synchronize(device);
-    }
-    int64_t n = 0;
-    for (const auto& item : params) {
-        n += item.second.numel();
-    }
-    state.SetItemsProcessed(state.iterations() * n);
-    state.SetLabel(device.str() + ", state " + std::to_string(optimizer->state_bytes() >> 20) +
-                   " MiB");
-}
-
-class RecordingReporter : public benchmark::ConsoleReporter {
-public:
-    void ReportRuns(const std::vector<Run>& runs) override {
-        for (const auto& run : runs) {
-            if (run.run_type == Run::RT_Iteration) {
-                g_seconds[run.run_name.function_name] =
-                    run.real_accumulated_time / static_cast<double>(run.iterations);
-            }
-        }
-        ConsoleReporter::ReportRuns(runs);
-    }
-};
 
 // kB of a "Vm...:" line of /proc/self/status.
 int64_t status_kb(const char* key) {
@@ -253,34 +219,49 @@ int main(int argc, char** argv) {
             peak_copies = std::stoi(argv[i] + 14);
         }
     }
-    benchmark::Initialize(&argc, argv);
-    for (const Config& config : configs()) {
-        const std::string name = "optimizer_step/" + config.name;
-        benchmark::RegisterBenchmark(name.c_str(), bm_optimizer_step, config)
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime()
-            ->MinTime(1.0);
+    int rounds = 15;
+    for (int i = 1; i + 1 < argc; ++i) {
+        if (std::strcmp(argv[i], "--rounds") == 0) {
+            rounds = std::max(3, std::stoi(argv[i + 1]));
+        }
     }
-    RecordingReporter reporter;
-    benchmark::RunSpecifiedBenchmarks(&reporter);
+    const torch::Device device = bench_device();
     std::printf(
-        "\n# device %s, threads %d, one GPT-2-small block (7.1M parameters; moments of the "
-        "4 weight matrices quantized, biases fp32)\n",
-        bench_device().str().c_str(),
-        at::get_num_threads());
-    const double fp32 = g_seconds["optimizer_step/fp32"];
+        "# optim_bench: device %s, one GPT-2-small block (7.1M parameters; moments of the "
+        "4 weight matrices quantized, biases fp32), %d interleaved rounds\n",
+        device.str().c_str(),
+        rounds);
+    lowbit::bench::print_thread_settings(at::get_num_threads());
+
+    // Every configuration has its own parameters and optimizer; their steps alternate.
+    struct Setup {
+        std::vector<std::pair<std::string, torch::Tensor>> params;
+        std::unique_ptr<Optimizer> optimizer;
+    };
+
+    std::vector<std::unique_ptr<Setup>> setups;
+    std::vector<lowbit::bench::Case> cases;
     for (const Config& config : configs()) {
-        const double s = g_seconds["optimizer_step/" + config.name];
-        if (fp32 > 0 && s > 0) {
-            std::printf("%-12s step %.3f ms = %.3f x the fp32 AdamW step\n",
-                        config.name.c_str(),
-                        s * 1e3,
-                        s / fp32);
+        auto setup = std::make_unique<Setup>();
+        setup->params = make_params(1, device);
+        setup->optimizer = make_optimizer(config, setup->params);
+        Setup* s = setup.get();
+        cases.push_back({config.name, [s, device] {
+                             s->optimizer->step(1e-3);
+                             synchronize(device);
+                         }});
+        setups.push_back(std::move(setup));
+    }
+    const auto timings = lowbit::bench::run_interleaved(cases, rounds, 3);
+    lowbit::bench::print_timings(timings);
+    for (const Config& config : configs()) {
+        if (config.format) {
+            lowbit::bench::print_ratio(
+                timings, config.name + " step / fp32 AdamW step", config.name, "fp32");
         }
     }
     if (peak_copies > 0) {
         report_peak_memory(argv[0], peak_copies);
     }
-    benchmark::Shutdown();
     return 0;
 }

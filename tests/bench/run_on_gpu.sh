@@ -19,7 +19,8 @@ build=build/gpu
 # Debian 12 names (packaging/setup.sh installs the same set on a development machine).
 debs=(libyaml-cpp-dev libyaml-cpp0.7 nlohmann-json3-dev libcli11-dev libspdlog-dev libspdlog1.10
       libfmt-dev libfmt9 libsentencepiece-dev libsentencepiece0 libsqlite3-dev libsqlite3-0
-      libgtest-dev libgmock-dev libbenchmark-dev libbenchmark1debian ninja-build)
+      libgtest-dev libgmock-dev libbenchmark-dev libbenchmark1debian libhwy-dev libhwy1
+      ninja-build)
 # The CUDA kernel tests (ctest label gpu, binaries named *_gpu_test).
 kernel_tests=(tests/kernels/kernels_gpu_test tests/kernels/kernels_quantized_adam_gpu_test)
 

@@ -1,20 +1,22 @@
 // telemetry_bench: the quantization statistics pass (kernels::quant_stats_cpu_parallel) against
 // (a) a plain fake-quant pass of the same tensor (quant::fake_quantize, CPU threads) and (b) the
 // same statistics as a chain of LibTorch ops; and the fused fake-quant pass against the same
-// fake quantization as a chain of LibTorch ops (abs, amax, divide, clamp, round, multiply). Per
-// granularity, on 2048 x 2048 float32, 8 bits. Prints the time ratios measured side by side in
-// one run: "stats / fake_quant", "stats / torch chain", "fake_quant / torch fake-quant chain".
+// fake quantization as a chain of LibTorch ops (abs, amax, divide, clamp, round, multiply), and
+// both against a copy of the same tensor (the memory system's yardstick). Per granularity, on
+// 2048 x 2048 float32, 8 bits, interleaved (interleaved.h); prints the ratios of one run.
 #include "lowbit/kernels/quant_stats.h"
 #include "lowbit/quant/fake_quantize.h"
+#include "lowbit/util/kernel_threads.h"
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdio>
-#include <map>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
-#include <benchmark/benchmark.h>
+#include "interleaved.h"
 
 namespace {
 
@@ -65,47 +67,17 @@ torch::Tensor torch_fake_quant(const torch::Tensor& x, Granularity granularity) 
     return ((xv / s).clamp(-128, 127).round() * s).view_as(x);
 }
 
-void bench_torch_fake_quant(benchmark::State& state, Granularity granularity) {
-    for (auto _ : state) {
-        benchmark::DoNotOptimize(torch_fake_quant(bench_input(), granularity));
-    }
-}
-
-void bench_fake_quant(benchmark::State& state, Granularity granularity) {
-    const FakeQuantParams p = params_for(granularity);
-    for (auto _ : state) {
-        benchmark::DoNotOptimize(lowbit::quant::fake_quantize(bench_input(), p));
-    }
-}
-
-void bench_quant_stats(benchmark::State& state, Granularity granularity) {
-    const FakeQuantParams p = params_for(granularity);
-    const lowbit::kernels::QuantStatsSpec spec;
-    std::vector<std::int64_t> uniform(static_cast<std::size_t>(spec.uniform_bins));
-    std::vector<std::int64_t> grid(256);
-    lowbit::kernels::QuantStats s;
-    const float* x = bench_input().data_ptr<float>();
-    for (auto _ : state) {
-        benchmark::DoNotOptimize(lowbit::kernels::quant_stats_cpu_parallel(
-            x, kRows, kCols, &p, spec, &s, uniform.data(), grid.data(), at::get_num_threads()));
-        benchmark::DoNotOptimize(s);
-    }
-}
-
 // The same numbers with LibTorch ops: scales, Q(x), moments in float64, counts, both histograms.
-void bench_torch_chain(benchmark::State& state, Granularity granularity) {
-    const torch::Tensor& x = bench_input();
-    for (auto _ : state) {
-        const torch::Tensor xv = grouped_view(x, granularity);
-        const torch::Tensor s = xv.abs().amax(1, true).clamp_min(1e-5) / 127.0;
-        const torch::Tensor t = (xv / s).view_as(x);
-        const torch::Tensor q = t.clamp(-128, 127).round();
-        const torch::Tensor xq = (q.view_as(xv) * s).view_as(x);
-        const torch::Tensor finite = torch::isfinite(x);
-        const torch::Tensor xd = x.to(torch::kDouble);
-        const torch::Tensor x2 = xd * xd;
-        std::vector<torch::Tensor> results = {
-            xd.sum(),
+std::vector<torch::Tensor> torch_stats_chain(const torch::Tensor& x, Granularity granularity) {
+    const torch::Tensor xv = grouped_view(x, granularity);
+    const torch::Tensor s = xv.abs().amax(1, true).clamp_min(1e-5) / 127.0;
+    const torch::Tensor t = (xv / s).view_as(x);
+    const torch::Tensor q = t.clamp(-128, 127).round();
+    const torch::Tensor xq = (q.view_as(xv) * s).view_as(x);
+    const torch::Tensor finite = torch::isfinite(x);
+    const torch::Tensor xd = x.to(torch::kDouble);
+    const torch::Tensor x2 = xd * xd;
+    return {xd.sum(),
             x2.sum(),
             (x2 * xd).sum(),
             (x2 * x2).sum(),
@@ -122,81 +94,95 @@ void bench_torch_chain(benchmark::State& state, Granularity granularity) {
             s.amax(),
             torch::histc(x, 64, x.amin().item<float>(), x.amax().item<float>()),
             torch::bincount((q + 128).to(torch::kLong).flatten(), {}, 256)};
-        benchmark::DoNotOptimize(results.data());
-    }
 }
-
-class RatioReporter : public benchmark::ConsoleReporter {
-public:
-    void ReportRuns(const std::vector<Run>& runs) override {
-        for (const Run& r : runs) {
-            std::string name = r.benchmark_name();
-            const std::string suffix = "/real_time";
-            if (name.size() > suffix.size() &&
-                name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
-                name.resize(name.size() - suffix.size());
-            }
-            ms_[name] = r.GetAdjustedRealTime();  // every run uses kMillisecond
-        }
-        ConsoleReporter::ReportRuns(runs);
-    }
-
-    void print_ratios(const std::string& gran) {
-        const std::string stats = "quant_stats/" + gran;
-        const std::string fq = "fake_quant/" + gran;
-        const std::string chain = "torch_chain/" + gran;
-        const std::string torch_fq = "torch_fake_quant/" + gran;
-        if (ms_.count(stats) == 0 || ms_.count(fq) == 0 || ms_.count(chain) == 0 ||
-            ms_.count(torch_fq) == 0) {
-            return;  // filtered out on the command line
-        }
-        std::printf(
-            "%s 2048x2048 8-bit, %d threads: stats %.2f ms; stats / fake_quant = %.2f; "
-            "stats / torch chain = %.3f; fake_quant %.2f ms / torch fake-quant chain %.2f ms = "
-            "%.3f\n",
-            gran.c_str(),
-            at::get_num_threads(),
-            ms_[stats],
-            ms_[stats] / ms_[fq],
-            ms_[stats] / ms_[chain],
-            ms_[fq],
-            ms_[torch_fq],
-            ms_[fq] / ms_[torch_fq]);
-    }
-
-private:
-    std::map<std::string, double> ms_;
-};
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    benchmark::Initialize(&argc, argv);
+    int rounds = 15;
+    for (int i = 1; i + 1 < argc; ++i) {
+        if (std::string(argv[i]) == "--rounds") {
+            rounds = std::max(3, std::atoi(argv[i + 1]));
+        }
+    }
+    const torch::Tensor& x = bench_input();
+    torch::Tensor out = torch::empty_like(x);
+    const int threads = lowbit::util::kernel_threads();
+    std::printf(
+        "# telemetry_bench: %lldx%lld float32 (16 MiB), 8-bit symmetric, %d interleaved "
+        "rounds\n",
+        static_cast<long long>(kRows),
+        static_cast<long long>(kCols),
+        rounds);
+    lowbit::bench::print_thread_settings(threads);
     const std::vector<std::pair<std::string, Granularity>> grans = {
-        {"per_tensor", Granularity::kPerTensor},
-        {"per_row", Granularity::kPerChannel},
-        {"per_group128", Granularity::kPerGroup}};
+        {"per tensor", Granularity::kPerTensor},
+        {"per row", Granularity::kPerChannel},
+        {"per group of 128", Granularity::kPerGroup}};
+    const lowbit::kernels::QuantStatsSpec spec;
+    std::vector<std::int64_t> uniform(static_cast<std::size_t>(spec.uniform_bins));
+    std::vector<std::int64_t> grid(256);
     for (const auto& [name, gran] : grans) {
-        // Interleaved per granularity, so the four are measured side by side.
-        benchmark::RegisterBenchmark(("fake_quant/" + name).c_str(), bench_fake_quant, gran)
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime();
-        benchmark::RegisterBenchmark(
-            ("torch_fake_quant/" + name).c_str(), bench_torch_fake_quant, gran)
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime();
-        benchmark::RegisterBenchmark(("quant_stats/" + name).c_str(), bench_quant_stats, gran)
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime();
-        benchmark::RegisterBenchmark(("torch_chain/" + name).c_str(), bench_torch_chain, gran)
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime();
+        const FakeQuantParams p = params_for(gran);
+        std::vector<lowbit::bench::Case> cases;
+        // The bandwidth yardstick: read 16 MiB, write 16 MiB, on LibTorch's threads.
+        cases.push_back({"copy", [&] { out.copy_(x); }});
+        cases.push_back({"fused kernel", [&, p] {
+                             lowbit::kernels::fake_quant_cpu_parallel(x.data_ptr<float>(),
+                                                                      kRows,
+                                                                      kCols,
+                                                                      p,
+                                                                      out.data_ptr<float>(),
+                                                                      nullptr,
+                                                                      nullptr,
+                                                                      threads);
+                         }});
+        cases.push_back(
+            {"quant::fake_quantize", [&, p] { (void)lowbit::quant::fake_quantize(x, p); }});
+        cases.push_back(
+            {"LibTorch fake-quant chain", [&, gran] { (void)torch_fake_quant(x, gran); }});
+        cases.push_back({"statistics pass", [&, p] {
+                             lowbit::kernels::QuantStats st;
+                             lowbit::kernels::quant_stats_cpu_parallel(x.data_ptr<float>(),
+                                                                       kRows,
+                                                                       kCols,
+                                                                       &p,
+                                                                       spec,
+                                                                       &st,
+                                                                       uniform.data(),
+                                                                       grid.data(),
+                                                                       threads);
+                         }});
+        cases.push_back(
+            {"LibTorch statistics chain", [&, gran] { (void)torch_stats_chain(x, gran); }});
+        const auto timings = lowbit::bench::run_interleaved(cases, rounds, 3);
+        std::printf("\n## %s\n", name.c_str());
+        lowbit::bench::print_timings(timings);
+        const double copy = lowbit::bench::find_timing(timings, "copy").median_wall();
+        const double fused = lowbit::bench::find_timing(timings, "fused kernel").median_wall();
+        const double stats = lowbit::bench::find_timing(timings, "statistics pass").median_wall();
+        lowbit::bench::print_ratio(timings,
+                                   name + ": LibTorch chain / fused kernel",
+                                   "LibTorch fake-quant chain",
+                                   "fused kernel");
+        lowbit::bench::print_ratio(timings,
+                                   name + ": quant::fake_quantize / fused kernel",
+                                   "quant::fake_quantize",
+                                   "fused kernel");
+        lowbit::bench::print_ratio(
+            timings, name + ": statistics pass / fused kernel", "statistics pass", "fused kernel");
+        lowbit::bench::print_ratio(timings,
+                                   name + ": LibTorch statistics chain / statistics pass",
+                                   "LibTorch statistics chain",
+                                   "statistics pass");
+        // Bandwidth as a fraction of the copy's: fake quant moves what the copy moves (read x,
+        // write out); the statistics pass only reads x.
+        std::printf(
+            "%s: fused kernel bandwidth / copy bandwidth = %.3f; statistics pass "
+            "(reads only) = %.3f\n",
+            name.c_str(),
+            copy / fused,
+            copy / (2 * stats));
     }
-    RatioReporter reporter;
-    benchmark::RunSpecifiedBenchmarks(&reporter);
-    for (const auto& [name, gran] : grans) {
-        reporter.print_ratios(name);
-    }
-    benchmark::Shutdown();
     return 0;
 }

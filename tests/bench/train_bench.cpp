@@ -2,24 +2,28 @@
 // batch 12, byte vocabulary) for GPT-2 and Llama: tokens/s of a full training step (forward,
 // backward, clipping, AdamW) and the time of the optimizer step alone; and, for quantized
 // pretraining, the W8A8G8 step (W per channel, A and G per token, 8 bits) and the same step with
-// the quantization telemetry of every 10th step written to a workspace. All measured in one run
-// so their ratios are meaningful (results in docs/benchmarks.md). Prints the device, dtype and
-// shape.
+// the quantization telemetry of every 10th step written to a workspace. All measured in one run,
+// interleaved (interleaved.h), so their ratios are meaningful (results in docs/benchmarks.md).
+// Prints the device, the shape and the thread settings. --rounds N (default 12).
 #include "lowbit/model/language_model.h"
 #include "lowbit/quant/quant_plan.h"
 #include "lowbit/store/run_writer.h"
 #include "lowbit/store/workspace.h"
+#include "lowbit/train/gradient_norm.h"
 #include "lowbit/train/layer_telemetry.h"
 #include "lowbit/train/make_optimizer.h"
 #include "lowbit/util/autocast_guard.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
-#include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "interleaved.h"
 #include "temp_dir.h"
-#include <benchmark/benchmark.h>
 #include <unistd.h>
 
 namespace {
@@ -117,8 +121,7 @@ void synchronize(const torch::Device& device) {
     }
 }
 
-std::map<std::string, double> g_seconds;  // benchmark name -> seconds per iteration
-
+// One optimizer step as the trainer takes it (docs/training.md §Step), one micro-batch.
 void train_step(Setup& s, bool bf16) {
     const int64_t done = ++s.steps_done;
     const bool log_telemetry = s.telemetry && s.telemetry->begin_step(done);
@@ -131,7 +134,9 @@ void train_step(Setup& s, bool bf16) {
         loss = lowbit::model::lm_loss(s.model->forward(s.inputs), s.targets);
     }
     loss.backward();
-    torch::nn::utils::clip_grad_norm_(s.model->parameters(), 1.0);
+    const torch::Tensor norm = lowbit::train::clip_gradients(s.model->parameters(), 1.0);
+    // The trainer's one host read per step.
+    (void)torch::stack({loss.detach().to(torch::kFloat64), norm.to(torch::kFloat64)}).cpu();
     if (log_telemetry) {
         s.telemetry->before_update(*s.optimizer);
     }
@@ -141,121 +146,108 @@ void train_step(Setup& s, bool bf16) {
     }
 }
 
-void bm_train_step(benchmark::State& state,
-                   ModelFamily family,
-                   Variant variant,
-                   const std::string& name) {
-    Setup s = make_setup(family, variant);
-    const bool bf16 = variant == Variant::kBf16;
-    for (int i = 0; i < 3; ++i) {
-        train_step(s, bf16);  // warm-up: allocator, kernels
-    }
-    synchronize(s.device);
-    for (auto _ : state) {
-        train_step(s, bf16);
-        synchronize(s.device);
-    }
-    state.SetItemsProcessed(state.iterations() * kBatch * kContext);
-    state.SetLabel(s.device.str());
-    g_seconds[name] = 0;  // filled by the reporter below
-}
+// Steps per repetition: a multiple of the telemetry interval, so every repetition of the
+// telemetry variant holds exactly one recorded step.
+constexpr int kStepsPerRepetition = 10;
 
-void bm_optimizer_step(benchmark::State& state, ModelFamily family, const std::string& name) {
-    Setup s = make_setup(family);
-    train_step(s, false);  // creates gradients
-    synchronize(s.device);
-    for (auto _ : state) {
-        s.optimizer->step(1e-3);
+// --pytorch-comparison N: only the GPT-2 fp32 step, N steps after a warm-up, each timed; prints
+// the medians in torch_reference_step.py's format (tests/bench/torch_comparison.sh runs the two
+// alternately).
+int pytorch_comparison(int steps) {
+    Setup s = make_setup(ModelFamily::kGpt2);
+    for (int i = 0; i < 5; ++i) {
+        train_step(s, false);
+    }
+    std::vector<double> walls;
+    std::vector<double> cpus;
+    for (int i = 0; i < steps; ++i) {
+        const double wall0 = lowbit::bench::wall_seconds();
+        const double cpu0 = lowbit::bench::cpu_seconds();
+        train_step(s, false);
         synchronize(s.device);
+        walls.push_back(lowbit::bench::wall_seconds() - wall0);
+        cpus.push_back(lowbit::bench::cpu_seconds() - cpu0);
     }
-    state.SetLabel(s.device.str());
-    g_seconds[name] = 0;
+    std::printf("engine fp32 step: wall %.3f ms cpu %.3f ms threads %d\n",
+                lowbit::bench::Timing::quantile(walls, 0.5) * 1e3,
+                lowbit::bench::Timing::quantile(cpus, 0.5) * 1e3,
+                at::get_num_threads());
+    return 0;
 }
-
-// Records seconds per iteration of each benchmark for the ratio lines printed at the end.
-class RecordingReporter : public benchmark::ConsoleReporter {
-public:
-    void ReportRuns(const std::vector<Run>& runs) override {
-        for (const auto& run : runs) {
-            if (run.run_type == Run::RT_Iteration) {
-                // real_accumulated_time is in seconds over all iterations, independent of the
-                // display unit (GetAdjustedRealTime() is in the benchmark's Unit()).
-                g_seconds[run.run_name.function_name] =
-                    run.real_accumulated_time / static_cast<double>(run.iterations);
-            }
-        }
-        ConsoleReporter::ReportRuns(runs);
-    }
-};
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    benchmark::Initialize(&argc, argv);
+    int rounds = 12;
+    for (int i = 1; i + 1 < argc; ++i) {
+        if (std::string(argv[i]) == "--rounds") {
+            rounds = std::max(3, std::atoi(argv[i + 1]));
+        }
+        if (std::string(argv[i]) == "--pytorch-comparison") {
+            return pytorch_comparison(std::max(1, std::atoi(argv[i + 1])));
+        }
+    }
     const std::string device = torch::cuda::is_available() ? "cuda" : "cpu";
+    std::printf(
+        "# train_bench: device %s, shape B=%d T=%d d_model=128 layers=4 vocab=256, "
+        "%d steps per repetition, %d interleaved rounds\n",
+        device.c_str(),
+        kBatch,
+        kContext,
+        kStepsPerRepetition,
+        rounds);
+    lowbit::bench::print_thread_settings(at::get_num_threads());
     for (auto [family, tag] :
          {std::pair{ModelFamily::kGpt2, "gpt2"}, std::pair{ModelFamily::kLlama, "llama"}}) {
-        const std::string step = std::string("train_step/") + tag + "/fp32";
-        const std::string step_bf16 = std::string("train_step/") + tag + "/bf16";
-        const std::string opt = std::string("optimizer_step/") + tag;
+        std::vector<std::unique_ptr<Setup>> setups;
+        std::vector<lowbit::bench::Case> cases;
+        const std::string prefix = std::string(tag) + " ";
         for (auto [variant, name] :
-             {std::pair{Variant::kFp32, step},
-              std::pair{Variant::kBf16, step_bf16},
-              std::pair{Variant::kW8A8G8, step + "/w8a8g8"},
-              std::pair{Variant::kW8A8G8Telemetry, step + "/w8a8g8/telemetry10"}}) {
-            benchmark::RegisterBenchmark(name.c_str(), bm_train_step, family, variant, name)
-                ->Unit(benchmark::kMillisecond)
-                ->UseRealTime()
-                ->MinTime(2.0);
+             {std::pair{Variant::kFp32, "fp32 step"},
+              std::pair{Variant::kBf16, "bf16 step"},
+              std::pair{Variant::kW8A8G8, "W8A8G8 step"},
+              std::pair{Variant::kW8A8G8Telemetry, "W8A8G8 step, telemetry every 10"}}) {
+            setups.push_back(std::make_unique<Setup>(make_setup(family, variant)));
+            Setup* s = setups.back().get();
+            const bool bf16 = variant == Variant::kBf16;
+            cases.push_back({prefix + name,
+                             [s, bf16] {
+                                 for (int i = 0; i < kStepsPerRepetition; ++i) {
+                                     train_step(*s, bf16);
+                                 }
+                                 synchronize(s->device);
+                             },
+                             static_cast<double>(kStepsPerRepetition * kBatch * kContext)});
         }
-        benchmark::RegisterBenchmark(opt.c_str(), bm_optimizer_step, family, opt)
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime()
-            ->MinTime(1.0);
+        // The optimizer step alone, on the gradients of one fp32 step.
+        setups.push_back(std::make_unique<Setup>(make_setup(family)));
+        Setup* opt = setups.back().get();
+        train_step(*opt, false);
+        cases.push_back({prefix + "AdamW step alone",
+                         [opt] {
+                             for (int i = 0; i < kStepsPerRepetition; ++i) {
+                                 opt->optimizer->step(1e-3);
+                             }
+                             synchronize(opt->device);
+                         },
+                         static_cast<double>(kStepsPerRepetition * kBatch * kContext)});
+        const auto timings = lowbit::bench::run_interleaved(cases, rounds);
+        std::printf("\n## %s (times per %d steps; rate in tokens/s)\n", tag, kStepsPerRepetition);
+        lowbit::bench::print_timings(timings, "tokens");
+        lowbit::bench::print_ratio(
+            timings, prefix + "bf16 step / fp32 step", prefix + "bf16 step", prefix + "fp32 step");
+        lowbit::bench::print_ratio(timings,
+                                   prefix + "W8A8G8 step / fp32 step",
+                                   prefix + "W8A8G8 step",
+                                   prefix + "fp32 step");
+        lowbit::bench::print_ratio(timings,
+                                   prefix + "W8A8G8 with telemetry every 10 / without",
+                                   prefix + "W8A8G8 step, telemetry every 10",
+                                   prefix + "W8A8G8 step");
+        lowbit::bench::print_ratio(timings,
+                                   prefix + "AdamW step / fp32 training step",
+                                   prefix + "AdamW step alone",
+                                   prefix + "fp32 step");
     }
-    RecordingReporter reporter;
-    benchmark::RunSpecifiedBenchmarks(&reporter);
-    std::printf("\n# device %s, threads %d, shape B=%d T=%d d_model=128 layers=4 vocab=256\n",
-                device.c_str(),
-                at::get_num_threads(),
-                kBatch,
-                kContext);
-    for (const char* tag : {"gpt2", "llama"}) {
-        for (const char* dtype : {"fp32", "bf16"}) {
-            const double step = g_seconds[std::string("train_step/") + tag + "/" + dtype];
-            if (step > 0) {
-                std::printf("%s %s: %.0f tokens/s (step %.3f ms)\n",
-                            tag,
-                            dtype,
-                            kBatch * kContext / step,
-                            step * 1e3);
-            }
-        }
-        const double step = g_seconds[std::string("train_step/") + tag + "/fp32"];
-        const double opt = g_seconds[std::string("optimizer_step/") + tag];
-        if (step > 0 && opt > 0) {
-            std::printf("%s optimizer step %.3f ms = %.3f of the fp32 training step (%.3f ms)\n",
-                        tag,
-                        opt * 1e3,
-                        opt / step,
-                        step * 1e3);
-        }
-        const double bf16 = g_seconds[std::string("train_step/") + tag + "/bf16"];
-        if (step > 0 && bf16 > 0) {
-            std::printf("%s bf16 step / fp32 step = %.3f\n", tag, bf16 / step);
-        }
-        const std::string quantized = std::string("train_step/") + tag + "/fp32/w8a8g8";
-        const double w8a8g8 = g_seconds[quantized];
-        const double with_telemetry = g_seconds[quantized + "/telemetry10"];
-        if (step > 0 && w8a8g8 > 0) {
-            std::printf("%s W8A8G8 step / fp32 step = %.3f\n", tag, w8a8g8 / step);
-        }
-        if (w8a8g8 > 0 && with_telemetry > 0) {
-            std::printf("%s W8A8G8 step with telemetry every 10 steps / without = %.3f\n",
-                        tag,
-                        with_telemetry / w8a8g8);
-        }
-    }
-    benchmark::Shutdown();
     return 0;
 }

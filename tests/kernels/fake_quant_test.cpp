@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -247,6 +250,109 @@ TEST(FakeQuantCpuParallel, LargeBufferAllGranularitiesAndInPlace) {
                           inplace.data(), rows, cols, p, inplace.data(), nullptr, nullptr, 2),
                       Status::kOk);
             EXPECT_TRUE(test::bits_equal(ref, inplace)) << static_cast<int>(gran) << " " << sym;
+        }
+    }
+}
+
+// The vector loops against the reference on shapes whose groups end in every tail length of a
+// 4-, 8- and 16-lane vector, and on values where lane order could show: zeros of both signs at
+// the extremes (a sequential scan keeps the first zero's sign), NaN first in a group (it poisons
+// the scan) or first in a later block of a long group (the scan has skipped it), Inf, subnormals.
+TEST(FakeQuantCpuParallel, VectorTailsAndSpecialValuesMatchReference) {
+    std::mt19937 rng(2024);
+    enum class Values { kNormal, kNonNegativeSignedZeros, kNonPositiveSignedZeros, kSpecials };
+    auto make_values = [&](std::int64_t n, Values kind, std::uint32_t seed) {
+        std::vector<float> x = test::random_normal(n, seed);
+        std::bernoulli_distribution coin(0.1);
+        for (float& v : x) {
+            if (kind == Values::kNonNegativeSignedZeros) {
+                v = coin(rng) ? (coin(rng) ? -0.0f : 0.0f) : std::fabs(v);
+            } else if (kind == Values::kNonPositiveSignedZeros) {
+                v = coin(rng) ? (coin(rng) ? -0.0f : 0.0f) : -std::fabs(v);
+            }
+        }
+        if (kind == Values::kSpecials) {
+            test::add_special_values(x);
+        }
+        return x;
+    };
+
+    struct Case {
+        std::int64_t rows, cols, group_size;
+    };
+
+    std::vector<Case> shapes;
+    for (std::int64_t cols = 1; cols <= 40; ++cols) {
+        std::vector<std::int64_t> divisors;
+        for (std::int64_t g = 1; g <= cols; ++g) {
+            if (cols % g == 0) {
+                divisors.push_back(g);
+            }
+        }
+        shapes.push_back(
+            {1 + static_cast<std::int64_t>(rng() % 4), cols, divisors[rng() % divisors.size()]});
+    }
+    // Long groups: per-tensor and per-row reductions over several 16 Ki blocks with a tail.
+    shapes.push_back({3, (std::int64_t{1} << 14) + 17, 1});
+    shapes.push_back({1, 3 * (std::int64_t{1} << 14) + 5, 1});
+    for (const Case& shape : shapes) {
+        const std::int64_t n = shape.rows * shape.cols;
+        for (Values kind : {Values::kNormal,
+                            Values::kNonNegativeSignedZeros,
+                            Values::kNonPositiveSignedZeros,
+                            Values::kSpecials}) {
+            std::vector<float> x = make_values(n, kind, static_cast<std::uint32_t>(n));
+            if (kind == Values::kNormal && shape.cols > (std::int64_t{1} << 14)) {
+                // A NaN opening the second 16 Ki block of the first row, followed by that row's
+                // (and the tensor's) unique extremes: lost if the block's scan is poisoned.
+                const auto at = std::size_t{1} << 14;
+                x[at] = std::numeric_limits<float>::quiet_NaN();
+                x[at + 1] = 1e6f;
+                x[at + 2] = -1e6f;
+            }
+            for (Granularity gran :
+                 {Granularity::kPerTensor, Granularity::kPerChannel, Granularity::kPerGroup}) {
+                for (bool sym : {true, false}) {
+                    for (QuantGrid grid : {QuantGrid::kReference, QuantGrid::kFull}) {
+                        FakeQuantParams p = make_params(4, sym, grid, gran);
+                        p.group_size = shape.group_size;
+                        const std::int64_t groups =
+                            fake_quant_num_groups(p, shape.rows, shape.cols);
+                        const auto size = static_cast<std::size_t>(n);
+                        std::vector<float> ref(size), ref_s(groups), ref_z(groups);
+                        ASSERT_EQ(fake_quant_ref(x.data(),
+                                                 shape.rows,
+                                                 shape.cols,
+                                                 p,
+                                                 ref.data(),
+                                                 ref_s.data(),
+                                                 ref_z.data()),
+                                  Status::kOk);
+                        for (int threads : {1, 2, 3}) {
+                            std::vector<float> out(size), s(groups), z(groups);
+                            ASSERT_EQ(fake_quant_cpu_parallel(x.data(),
+                                                              shape.rows,
+                                                              shape.cols,
+                                                              p,
+                                                              out.data(),
+                                                              s.data(),
+                                                              z.data(),
+                                                              threads),
+                                      Status::kOk);
+                            const std::string name =
+                                std::to_string(shape.rows) + "x" + std::to_string(shape.cols) +
+                                " g" + std::to_string(shape.group_size) + " values " +
+                                std::to_string(static_cast<int>(kind)) + " " +
+                                granularity_traits(gran).name + (sym ? " sym" : " asym") +
+                                (grid == QuantGrid::kFull ? " full" : " reference") + " threads " +
+                                std::to_string(threads);
+                            ASSERT_TRUE(test::bits_equal_or_both_nan(ref, out)) << name;
+                            ASSERT_TRUE(test::bits_equal_or_both_nan(ref_s, s)) << name;
+                            ASSERT_TRUE(test::bits_equal_or_both_nan(ref_z, z)) << name;
+                        }
+                    }
+                }
+            }
         }
     }
 }

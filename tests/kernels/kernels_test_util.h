@@ -77,6 +77,27 @@ inline std::uint32_t float_bits(float f) {
 }
 
 /// Bit-exact comparison (so -0 != +0 and NaN == NaN of the same payload).
+/// bits_equal, except that a NaN matches any NaN: IEEE leaves the sign and payload of a NaN
+/// result unspecified (x86 keeps the first operand's), so two exact implementations may differ
+/// there and nowhere else.
+inline ::testing::AssertionResult bits_equal_or_both_nan(const std::vector<float>& expected,
+                                                         const std::vector<float>& actual) {
+    if (expected.size() != actual.size()) {
+        return ::testing::AssertionFailure()
+               << "size " << expected.size() << " vs " << actual.size();
+    }
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        if (std::isnan(expected[i]) && std::isnan(actual[i])) {
+            continue;
+        }
+        if (float_bits(expected[i]) != float_bits(actual[i])) {
+            return ::testing::AssertionFailure() << "first mismatch at index " << i << ": expected "
+                                                 << expected[i] << " got " << actual[i];
+        }
+    }
+    return ::testing::AssertionSuccess();
+}
+
 inline ::testing::AssertionResult bits_equal(const std::vector<float>& expected,
                                              const std::vector<float>& actual) {
     if (expected.size() != actual.size()) {

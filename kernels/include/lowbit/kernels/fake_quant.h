@@ -2,8 +2,8 @@
 // as docs/quantized-pretraining.md §Linear quantization describes it: the reference code's grid
 // and the `full` 2^b-1-level grid, per-tensor, per-row and per-group scales, round to nearest or
 // stochastic rounding. Two passes: reduce one scale (and zero point) per group, then map every x.
-// Implementations: fake_quant_ref (scalar), fake_quant_cpu_parallel (std::thread, bit-identical to
-// the reference) and launch_fake_quant (CUDA, bit-identical too). Also the int8-codes variant.
+// Implementations: fake_quant_ref (scalar), fake_quant_cpu_parallel (thread pool, vector loops;
+// bit-identical to the reference), launch_fake_quant (CUDA, bit-identical). Int8-codes variant.
 #pragma once
 
 #include "lowbit/kernels/quant_format.h"
@@ -64,7 +64,7 @@ Status fake_quant_ref(const float* x,
                       float* zero_points);
 
 /// @brief Multi-threaded CPU version; every output is bit-identical to fake_quant_ref for any
-/// num_threads (0 = hardware_concurrency).
+/// num_threads (0 = the parallel backend's thread count, parallel.h).
 Status fake_quant_cpu_parallel(const float* x,
                                std::int64_t rows,
                                std::int64_t cols,

@@ -2,7 +2,7 @@
 // fake-quant scale reduction: moments (for σ and kurtosis), NaN/Inf/zero counts, the error
 // ‖x − Q(x)‖² (SQNR, MSE), clipped and underflowed counts, the scale range, a uniform histogram
 // over [min, max] and a second histogram: one bin per integer code (quantized) or log2 magnitude.
-// Implementations: quant_stats_ref (scalar), quant_stats_cpu_parallel (std::thread) and
+// Implementations: quant_stats_ref (scalar), quant_stats_cpu_parallel (thread pool) and
 // launch_quant_stats (CUDA, results left in a caller-chosen device buffer); counts are identical.
 #pragma once
 
@@ -90,7 +90,7 @@ Status quant_stats_ref(const float* x,
 /// @brief Multi-threaded CPU version: two passes over x (scale and range reduction, then the
 /// statistics). Counts, min, max and scales equal the reference exactly; the double sums are
 /// accumulated per fixed chunk and combined in chunk order, so they do not depend on num_threads
-/// and differ from the reference by rounding only. num_threads 0 = hardware_concurrency.
+/// and differ from the reference by rounding only. num_threads 0: the backend's (parallel.h).
 Status quant_stats_cpu_parallel(const float* x,
                                 std::int64_t rows,
                                 std::int64_t cols,

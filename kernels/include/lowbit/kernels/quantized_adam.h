@@ -4,8 +4,8 @@
 // the UNQUANTIZED new m_t and v_t, then requantize m_t and v_t into the stored codes with fresh
 // scales. Storing Q(m_t), Q(v_t) gives the same values as the reference code's float32 states
 // quantized at the start of the next step. Either moment may instead be kept in float32.
-// Implementations: quantized_adam_step_ref (scalar), quantized_adam_step_cpu_parallel
-// (std::thread, bit-identical) and launch_quantized_adam_step (CUDA, bit-identical).
+// Implementations: quantized_adam_step_ref (scalar), quantized_adam_step_cpu_parallel (thread
+// pool and vector loops, bit-identical) and launch_quantized_adam_step (CUDA, bit-identical).
 #pragma once
 
 #include "lowbit/kernels/quantized_adam_state.h"
@@ -75,8 +75,8 @@ Status quantized_adam_check_args(const QuantizedAdamArgs& args);
 Status quantized_adam_step_ref(const QuantizedAdamArgs& args);
 
 /// @brief Multi-threaded CPU version; every output bit-identical to the reference for any
-/// num_threads (0 = hardware_concurrency). No float32 copy of the states: groups up to a tile
-/// are updated and requantized in one pass from a per-thread tile; larger groups (per-tensor,
+/// num_threads (0: the backend's, parallel.h). No float32 copy of the states: groups up to a tile
+/// are updated and requantized in one pass from a per-task tile; larger groups (per-tensor,
 /// long rows) take two passes, the first recomputing m_t, v_t only to reduce the new scales.
 Status quantized_adam_step_cpu_parallel(const QuantizedAdamArgs& args, int num_threads = 0);
 

@@ -1,7 +1,7 @@
 // Tensor statistics + histogram in one pass over a float32 buffer, for live telemetry: counts,
 // finite min/max/sum/sumsq, NaN/Inf/zero counts and a histogram (uniform or log2-magnitude bins).
 // Three implementations with identical counts: tensor_stats_ref (scalar), tensor_stats_cpu_parallel
-// (std::thread over fixed chunks) and launch_tensor_stats (CUDA, shared-memory histograms).
+// (thread pool over fixed chunks) and launch_tensor_stats (CUDA, shared-memory histograms).
 #pragma once
 
 #include "lowbit/kernels/status.h"
@@ -72,7 +72,7 @@ Status tensor_stats_ref(const float* x,
 /// @brief Multi-threaded CPU version. Counts, min and max equal the reference exactly; sum and
 /// sumsq are summed per fixed-size chunk and combined in chunk order, so they do not depend on
 /// num_threads, but differ from the reference's single running sum by rounding only.
-/// @param num_threads 0 = std::thread::hardware_concurrency().
+/// @param num_threads 0 = the parallel backend's thread count (parallel.h).
 Status tensor_stats_cpu_parallel(const float* x,
                                  std::int64_t n,
                                  const HistogramSpec& spec,

@@ -8,6 +8,7 @@
 #include "lowbit/model/weight_only_linear.h"
 #include "lowbit/quant/layer_quantizers.h"
 #include "lowbit/quant/quantized_linear.h"
+#include "lowbit/quant/weight_quant_cache.h"
 
 #include <torch/torch.h>
 
@@ -75,6 +76,11 @@ public:
     // Drops the captured tensors (capture stays on or off as it was).
     void clear_capture();
 
+    // How many times this layer fake-quantized its weight (WeightQuantCache::computations).
+    std::int64_t weight_quantizations() const {
+        return weight_q_cache_.computations();
+    }
+
     const torch::Tensor& weight() const {
         return weight_;
     }
@@ -128,6 +134,8 @@ private:
     int64_t quant_step_ = 0;
     int64_t quant_micro_batch_ = 0;
     std::shared_ptr<Capture> capture_;  // null: capture off
+    // Q_W(W) between optimizer steps (round-to-nearest weight quantizers).
+    quant::WeightQuantCache weight_q_cache_;
 };
 
 TORCH_MODULE(Linear);

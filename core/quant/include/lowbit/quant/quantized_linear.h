@@ -2,12 +2,14 @@
 // §Quantized linear layer): forward Y = Q_A(X)·Q_W(W)ᵀ + b, saving the UNQUANTIZED X and W; the
 // backward mode chooses which GEMMs get the quantized output gradient Q_G(G) and, for ste only,
 // multiplies it with the quantized operands Q_W(W) and Q_A(X) instead of W and X (see §Backward
-// modes). Scales are recomputed on every call.
+// modes). Scales are recomputed on every call, except Q_W(W)'s when the layer keeps it
+// (WeightQuantCache).
 #pragma once
 
 #include "lowbit/config/recipe.h"
 #include "lowbit/kernels/fake_quant.h"
 #include "lowbit/quant/layer_quantizers.h"
+#include "lowbit/quant/weight_quant_cache.h"
 
 #include <torch/torch.h>
 
@@ -85,7 +87,9 @@ torch::Tensor quantize_operand(const torch::Tensor& t,
                                std::int64_t positions);
 
 // The autograd Function. Shapes: x2d (N, in) with N = B·T, weight (out, in), bias (out) or an
-// empty tensor (0) for none (custom Functions take defined tensors only); returns (N, out).
+// empty tensor (0) for none (custom Functions take defined tensors only), weight_q (out, in) =
+// Q_W(W) computed by the caller (a WeightQuantCache's) or (0) to quantize W here; returns (N, out).
+// weight_q gets no gradient: the straight-through gradient reaches W.
 //
 // Backward, with G = dL/dY (N, out) and Ĝ = Q_G(G) (Ĝ = G when G is not quantized):
 //   paper       dX = G·W      dW = Ĝᵀ·X       (the reference code since March 2024)
@@ -109,6 +113,7 @@ struct QuantizedLinearFunction : public torch::autograd::Function<QuantizedLinea
                                  const torch::Tensor& x2d,
                                  const torch::Tensor& weight,
                                  const torch::Tensor& bias,
+                                 const torch::Tensor& weight_q,
                                  const QuantizedLinearCall& call);
 
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -117,9 +122,12 @@ struct QuantizedLinearFunction : public torch::autograd::Function<QuantizedLinea
 
 // QuantizedLinearFunction::apply for x (..., in) -> (..., out); bias (out) or undefined. Sets
 // call.positions to T = x.size(-2) for a 3-D x (B, T, in); a per_position quantizer needs it.
+// With a weight_cache, a round-to-nearest Q_W(W) comes from it (computed once per weight
+// version) instead of being recomputed by every call.
 torch::Tensor quantized_linear(const torch::Tensor& x,
                                const torch::Tensor& weight,
                                const torch::Tensor& bias,
-                               const QuantizedLinearCall& call);
+                               const QuantizedLinearCall& call,
+                               WeightQuantCache* weight_cache = nullptr);
 
 }  // namespace lowbit::quant

@@ -1,0 +1,44 @@
+// WeightQuantCache: the key is (tensor, storage pointer, version counter, quantizer).
+#include "lowbit/quant/weight_quant_cache.h"
+
+#include "lowbit/quant/quantized_linear.h"
+
+namespace lowbit::quant {
+namespace {
+
+bool same_quantizer(const kernels::FakeQuantParams& a, const kernels::FakeQuantParams& b) {
+    return a.bits == b.bits && a.symmetric == b.symmetric && a.grid == b.grid &&
+           a.is_signed == b.is_signed && a.granularity == b.granularity &&
+           a.group_size == b.group_size && a.rounding == b.rounding && a.min_range == b.min_range &&
+           a.seed == b.seed;
+}
+
+}  // namespace
+
+bool WeightQuantCache::cacheable(const kernels::FakeQuantParams& params) {
+    return params.rounding == kernels::Rounding::kNearest;
+}
+
+torch::Tensor WeightQuantCache::get(const torch::Tensor& w,
+                                    const kernels::FakeQuantParams& params,
+                                    config::QuantArithmetic arithmetic) {
+    TORCH_CHECK(cacheable(params),
+                "WeightQuantCache: a stochastic-rounding quantizer draws anew on every call");
+    const bool hit = quantized_.defined() && source_.is_same(w) && source_data_ == w.data_ptr() &&
+                     source_version_ == w._version() && arithmetic_ == arithmetic &&
+                     same_quantizer(params_, params);
+    if (!hit) {
+        const torch::NoGradGuard no_grad;
+        quantized_ = quantize_operand(w.detach(), params, arithmetic, 0);
+        source_ = w;
+        source_storage_ = w.storage();
+        source_data_ = w.data_ptr();
+        source_version_ = w._version();
+        params_ = params;
+        arithmetic_ = arithmetic;
+        ++computations_;
+    }
+    return quantized_;
+}
+
+}  // namespace lowbit::quant

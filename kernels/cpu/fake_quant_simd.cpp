@@ -1,0 +1,137 @@
+// The vector loops of fake_quant_simd.h. Highway compiles this file once per SIMD target
+// (foreach_target re-includes it) and HWY_DYNAMIC_DISPATCH picks the best the host runs.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "cpu/fake_quant_simd.cpp"
+#include "cpu/fake_quant_simd.h"
+
+#include <cmath>
+
+#include <hwy/foreach_target.h>  // must precede highway.h
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+
+namespace lowbit::kernels::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// The sign a zero extreme has in a sequential scan: the first zero's (a later equal value never
+// replaces it; lanes may meet the zeros in another order).
+static float first_zero(const float* x, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) {
+        if (x[i] == 0.0f) {
+            return x[i];
+        }
+    }
+    return 0.0f;
+}
+
+static BlockExtent BlockExtentVector(const float* HWY_RESTRICT x, std::int64_t n, bool symmetric) {
+    const hn::ScalableTag<float> d;
+    const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
+    HWY_ALIGN float lane_lo[HWY_MAX_BYTES / sizeof(float)];
+    HWY_ALIGN float lane_hi[HWY_MAX_BYTES / sizeof(float)];
+    std::int64_t i = 0;
+    if (symmetric) {
+        auto absmax = hn::Zero(d);
+        for (; i + lanes <= n; i += lanes) {
+            const auto a = hn::Abs(hn::LoadU(d, x + i));
+            absmax = hn::IfThenElse(absmax < a, a, absmax);
+        }
+        hn::Store(absmax, d, lane_hi);
+        float hi = 0.0f;
+        for (std::int64_t l = 0; l < lanes && l < i; ++l) {
+            hi = hi < lane_hi[l] ? lane_hi[l] : hi;
+        }
+        for (; i < n; ++i) {
+            const float a = std::fabs(x[i]);
+            hi = hi < a ? a : hi;
+        }
+        return {0.0f, hi};
+    }
+    auto lo_v = hn::Set(d, x[0]);
+    auto hi_v = lo_v;
+    for (; i + lanes <= n; i += lanes) {
+        const auto v = hn::LoadU(d, x + i);
+        lo_v = hn::IfThenElse(v < lo_v, v, lo_v);
+        hi_v = hn::IfThenElse(hi_v < v, v, hi_v);
+    }
+    hn::Store(lo_v, d, lane_lo);
+    hn::Store(hi_v, d, lane_hi);
+    float lo = x[0];
+    float hi = x[0];
+    for (std::int64_t l = 0; l < lanes && l < i; ++l) {
+        lo = lane_lo[l] < lo ? lane_lo[l] : lo;
+        hi = hi < lane_hi[l] ? lane_hi[l] : hi;
+    }
+    for (; i < n; ++i) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = hi < x[i] ? x[i] : hi;
+    }
+    if (lo == 0.0f) {
+        lo = first_zero(x, n);
+    }
+    if (hi == 0.0f) {
+        hi = first_zero(x, n);
+    }
+    return {lo, hi};
+}
+
+// quant_round_half_even of every lane: the same magic-number form (exact for |t| <= 2^22).
+template <class D, class V>
+HWY_INLINE V RoundHalfEven(D d, V t) {
+    const auto magic = hn::Set(d, 12582912.0f);  // 1.5 * 2^23
+    return hn::CopySign((t + magic) - magic, t);
+}
+
+// quant_clamp of every lane: t < lo ? lo : (t > hi ? hi : t), NaN passing through.
+template <class V>
+HWY_INLINE V ClampCodes(V t, V lo, V hi) {
+    return hn::IfThenElse(t < lo, lo, hn::IfThenElse(hi < t, hi, t));
+}
+
+static void MapNearestVector(
+    const float* x, float* out, std::int64_t n, float s, float z, QuantBounds b, bool symmetric) {
+    const hn::ScalableTag<float> d;
+    const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
+    const auto vs = hn::Set(d, s);
+    const auto vz = hn::Set(d, z);
+    const auto qn = hn::Set(d, b.qn);
+    const auto qp = hn::Set(d, b.qp);
+    std::int64_t i = 0;
+    if (symmetric) {
+        for (; i + lanes <= n; i += lanes) {
+            const auto t = ClampCodes(hn::LoadU(d, x + i) / vs, qn, qp);
+            hn::StoreU(RoundHalfEven(d, t) * vs, d, out + i);
+        }
+    } else {
+        for (; i + lanes <= n; i += lanes) {
+            const auto t = ClampCodes(hn::LoadU(d, x + i) / vs - vz, qn, qp);
+            hn::StoreU((RoundHalfEven(d, t) + vz) * vs, d, out + i);
+        }
+    }
+    for (; i < n; ++i) {
+        out[i] = fake_quant_nearest(x[i], s, z, b, symmetric);
+    }
+}
+
+}  // namespace lowbit::kernels::HWY_NAMESPACE
+
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace lowbit::kernels {
+
+HWY_EXPORT(BlockExtentVector);
+HWY_EXPORT(MapNearestVector);
+
+BlockExtent simd_block_extent(const float* x, std::int64_t n, bool symmetric) {
+    return HWY_DYNAMIC_DISPATCH(BlockExtentVector)(x, n, symmetric);
+}
+
+void simd_map_nearest(
+    const float* x, float* out, std::int64_t n, float s, float z, QuantBounds b, bool symmetric) {
+    HWY_DYNAMIC_DISPATCH(MapNearestVector)(x, out, n, s, z, b, symmetric);
+}
+
+}  // namespace lowbit::kernels
+#endif

@@ -1,0 +1,27 @@
+// Private: the vector loops of fake_quant_cpu_parallel, compiled for every SIMD target Highway
+// knows and picked at run time for the host (docs/kernels.md §Vector loops). Each returns exactly
+// what the scalar loop of the reference returns on the same values: same operations, same order
+// where order matters, no contraction into fused multiply-adds.
+#pragma once
+
+#include <cstdint>
+
+#include "common/quant_math.h"
+
+namespace lowbit::kernels {
+
+struct BlockExtent {
+    float lo;  // min (asymmetric) or 0 (symmetric)
+    float hi;  // max (asymmetric) or absmax (symmetric)
+};
+
+/// Extent of x[0, n), n >= 1, as the reference's sequential scan finds it: min/max seeded with
+/// x[0] (NaN after x[0] ignored), absmax seeded with 0; a zero extreme keeps the sign of the first
+/// zero in the scan.
+BlockExtent simd_block_extent(const float* x, std::int64_t n, bool symmetric);
+
+/// out[i] = fake_quant_nearest(x[i], s, z, b, symmetric) for i in [0, n); out may alias x.
+void simd_map_nearest(
+    const float* x, float* out, std::int64_t n, float s, float z, QuantBounds b, bool symmetric);
+
+}  // namespace lowbit::kernels
