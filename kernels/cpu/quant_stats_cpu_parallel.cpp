@@ -78,13 +78,7 @@ void merge_range(BlockRange& a, const BlockRange& b) {
     }
 }
 
-struct ChunkSums {
-    double sum = 0.0;
-    double sumsq = 0.0;
-    double sum_cube = 0.0;
-    double sum_quad = 0.0;
-    double error_sumsq = 0.0;
-};
+using ChunkSums = StatsSums;  // one chunk's, combined in chunk order
 
 // Per-thread integer tallies after the two histograms. Integers add exactly in any order.
 enum TallySlot : int {
@@ -222,11 +216,7 @@ void stats_segment(const StatsContext& c,
                     ++second[second_bin[j]];
                 }
             }
-            sums.sum += r.sum;
-            sums.sumsq += r.sumsq;
-            sums.sum_cube += r.sum_cube;
-            sums.sum_quad += r.sum_quad;
-            sums.error_sumsq += r.error_sumsq;
+            sums.add(r.sums);
             tally[kZero] += r.zero;
             tally[kClipLow] += r.clip_low;
             tally[kClipHigh] += r.clip_high;

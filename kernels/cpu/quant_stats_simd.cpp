@@ -109,11 +109,11 @@ static bool StatsRunVector(const float* x,
                 second_bin + i);
         }
     }
-    result->sum += hn::GetLane(hn::SumOfLanes(dd, sum));
-    result->sumsq += hn::GetLane(hn::SumOfLanes(dd, sumsq));
-    result->sum_cube += hn::GetLane(hn::SumOfLanes(dd, cube));
-    result->sum_quad += hn::GetLane(hn::SumOfLanes(dd, quad));
-    result->error_sumsq += hn::GetLane(hn::SumOfLanes(dd, err_sq));
+    result->sums.sum += hn::GetLane(hn::SumOfLanes(dd, sum));
+    result->sums.sumsq += hn::GetLane(hn::SumOfLanes(dd, sumsq));
+    result->sums.sum_cube += hn::GetLane(hn::SumOfLanes(dd, cube));
+    result->sums.sum_quad += hn::GetLane(hn::SumOfLanes(dd, quad));
+    result->sums.error_sumsq += hn::GetLane(hn::SumOfLanes(dd, err_sq));
     result->zero += zero;
     result->clip_low += clip_low;
     result->clip_high += clip_high;

@@ -23,12 +23,25 @@ struct StatsRunArgs {
     int log2_max_exponent = 0;
 };
 
-struct StatsRunResult {
+/// The statistics pass's double sums.
+struct StatsSums {
     double sum = 0.0;
     double sumsq = 0.0;
     double sum_cube = 0.0;
     double sum_quad = 0.0;
-    double error_sumsq = 0.0;
+    double error_sumsq = 0.0;  // Σ(x − Q(x))²
+
+    void add(const StatsSums& o) {
+        sum += o.sum;
+        sumsq += o.sumsq;
+        sum_cube += o.sum_cube;
+        sum_quad += o.sum_quad;
+        error_sumsq += o.error_sumsq;
+    }
+};
+
+struct StatsRunResult {
+    StatsSums sums;
     std::int64_t zero = 0;
     std::int64_t clip_low = 0;
     std::int64_t clip_high = 0;

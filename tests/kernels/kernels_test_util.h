@@ -76,18 +76,17 @@ inline std::uint32_t float_bits(float f) {
     return b;
 }
 
-/// Bit-exact comparison (so -0 != +0 and NaN == NaN of the same payload).
-/// bits_equal, except that a NaN matches any NaN: IEEE leaves the sign and payload of a NaN
-/// result unspecified (x86 keeps the first operand's), so two exact implementations may differ
-/// there and nowhere else.
-inline ::testing::AssertionResult bits_equal_or_both_nan(const std::vector<float>& expected,
-                                                         const std::vector<float>& actual) {
+/// Same size and the same bits everywhere (so -0 != +0 and NaN == NaN of the same payload); with
+/// nan_matches_nan a NaN also matches any NaN.
+inline ::testing::AssertionResult same_bits(const std::vector<float>& expected,
+                                            const std::vector<float>& actual,
+                                            bool nan_matches_nan) {
     if (expected.size() != actual.size()) {
         return ::testing::AssertionFailure()
                << "size " << expected.size() << " vs " << actual.size();
     }
     for (std::size_t i = 0; i < expected.size(); ++i) {
-        if (std::isnan(expected[i]) && std::isnan(actual[i])) {
+        if (nan_matches_nan && std::isnan(expected[i]) && std::isnan(actual[i])) {
             continue;
         }
         if (float_bits(expected[i]) != float_bits(actual[i])) {
@@ -98,19 +97,18 @@ inline ::testing::AssertionResult bits_equal_or_both_nan(const std::vector<float
     return ::testing::AssertionSuccess();
 }
 
+/// Bit-exact comparison.
 inline ::testing::AssertionResult bits_equal(const std::vector<float>& expected,
                                              const std::vector<float>& actual) {
-    if (expected.size() != actual.size()) {
-        return ::testing::AssertionFailure()
-               << "size " << expected.size() << " vs " << actual.size();
-    }
-    for (std::size_t i = 0; i < expected.size(); ++i) {
-        if (float_bits(expected[i]) != float_bits(actual[i])) {
-            return ::testing::AssertionFailure() << "first mismatch at index " << i << ": expected "
-                                                 << expected[i] << " got " << actual[i];
-        }
-    }
-    return ::testing::AssertionSuccess();
+    return same_bits(expected, actual, false);
+}
+
+/// bits_equal, except that a NaN matches any NaN: IEEE leaves the sign and payload of a NaN
+/// result unspecified (x86 keeps the first operand's), so two exact implementations may differ
+/// there and nowhere else.
+inline ::testing::AssertionResult bits_equal_or_both_nan(const std::vector<float>& expected,
+                                                         const std::vector<float>& actual) {
+    return same_bits(expected, actual, true);
 }
 
 inline double sum_abs(const std::vector<float>& x) {
