@@ -267,6 +267,9 @@ private Q_SLOTS:
         QCOMPARE(view.blockSecondsBars()->data()->at(1)->value, 15.0);
         QCOMPARE(view.blockMemoryGraph()->data()->at(1)->value, 112.0);
         QVERIFY(view.summaryLabel()->text().contains(QStringLiteral("2 of 2 blocks")));
+        // A finished run says how it ended, not the phase it was last in.
+        QVERIFY(view.summaryLabel()->text().endsWith(QStringLiteral("; completed")));
+        QVERIFY(!view.summaryLabel()->text().contains(QStringLiteral("phase:")));
 
         // A run without Block-AP epochs (RTN) draws no heatmap cells and no timeline points.
         view.setRun(ws_.rtn4);

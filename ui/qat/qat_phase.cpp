@@ -29,8 +29,7 @@ QatPhaseData read_qat_phase(const store::RunReader& reader, int64_t run_id) {
     }
     data.run_id = run_id;
     data.method = qat_method_label(run->recipe_json);
-    data.live =
-        run->status == store::RunStatus::kRunning || run->status == store::RunStatus::kCreated;
+    data.status = run->status;
     try {
         const config::Recipe recipe =
             config::recipe_from_json(nlohmann::json::parse(run->recipe_json));

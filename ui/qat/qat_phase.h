@@ -33,7 +33,13 @@ struct QatPhaseData {
     int group_size = 0;
     int64_t blocks = 0;  // of the model (0 until the block_ap phase began)
     int epochs = 0;      // per block, from the recipe (0: RTN and GPTQ train none)
-    bool live = false;   // the run is still being written
+    store::RunStatus status = store::RunStatus::kCreated;
+
+    // The run is still being written.
+    bool live() const {
+        return status == store::RunStatus::kRunning || status == store::RunStatus::kCreated;
+    }
+
     std::vector<store::BlockApRecord> epoch_rows;      // by block, then epoch
     std::vector<QatBlockTime> finished;                // by block
     std::vector<std::pair<int64_t, double>> e2e_loss;  // (step, train/loss)

@@ -198,7 +198,7 @@ void QatPhaseView::refresh() {
 
 void QatPhaseView::setData(QatPhaseData data) {
     data_ = std::move(data);
-    if (data_.live) {
+    if (data_.live()) {
         live_timer_->start();
     } else {
         live_timer_->stop();
@@ -308,12 +308,17 @@ void QatPhaseView::redraw() {
         label->position->setTypeX(QCPItemPosition::ptPlotCoords);
         label->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
         label->position->setAxes(time_axis, block_loss_->valueAxis());
-        label->position->setCoords(static_cast<double>(phase.step), 0.02);
-        // The evaluation starts at the run's last step: its label goes left of the line.
-        const bool last = phase.name == "eval";
-        label->setPositionAlignment((last ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignTop);
-        label->setText(last ? phase_title(phase.name) + QStringLiteral(" ")
-                            : QStringLiteral(" ") + phase_title(phase.name));
+        // One text row per marker: E2E-QP and the evaluation begin a few steps apart at the end
+        // of a long Block-AP timeline, and their labels would otherwise run into each other.
+        label->position->setCoords(static_cast<double>(phase.step),
+                                   0.02 + 0.08 * static_cast<double>(i - 1));
+        // A marker near the end of the timeline (the evaluation starts at the run's last step)
+        // has its label left of the line, so the plot's edge does not cut it.
+        const bool near_end =
+            static_cast<double>(phase.step) > 0.8 * static_cast<double>(data_.phases.back().step);
+        label->setPositionAlignment((near_end ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignTop);
+        label->setText(near_end ? phase_title(phase.name) + QStringLiteral(" ")
+                                : QStringLiteral(" ") + phase_title(phase.name));
         label->setColor(theme_.foreground);
     }
     const QColor block_colour = RunsModel::colourOf(1);
@@ -376,10 +381,16 @@ void QatPhaseView::redraw() {
                         .arg(data_.e2e_loss.back().second, 0, 'f', 4)
                         .arg(data_.e2e_loss.back().first);
         }
-        if (!data_.phases.empty()) {
-            text += tr("; phase: %1").arg(phase_title(data_.phases.back().name));
+        // The phase in progress while the run is written; afterwards how the run ended (the last
+        // phase event of a finished run is only the one it ended in).
+        if (data_.live()) {
+            if (!data_.phases.empty()) {
+                text += tr("; phase: %1").arg(phase_title(data_.phases.back().name));
+            }
+            text += tr(" (live)");
+        } else {
+            text += tr("; %1").arg(QString::fromUtf8(store::to_string(data_.status)));
         }
-        text += data_.live ? tr(" (live)") : QString();
     } else {
         text = tr("No EfficientQAT, RTN or GPTQ run chosen.");
     }
