@@ -404,14 +404,14 @@ private Q_SLOTS:
             QTest::qWait(20);
             phases.refresh();
             const QatPhaseData& d = phases.data();
-            seen_live = seen_live || (d.live && !d.epoch_rows.empty() && d.finished.empty());
+            seen_live = seen_live || (d.live() && !d.epoch_rows.empty() && d.finished.empty());
         }
         const Launch& l = *launcher.launch(qat_launch);
         QVERIFY2(l.outcome == QLatin1String("completed"), qPrintable(l.outcome + l.console));
         QVERIFY(seen_live);
         phases.refresh();
         const QatPhaseData& done = phases.data();
-        QVERIFY(!done.live);
+        QVERIFY(!done.live());
         QCOMPARE(done.blocks, int64_t{1});  // the tiny recipe has one layer
         QCOMPARE(done.epoch_rows.size(), size_t{40});
         QCOMPARE(done.finished.size(), size_t{1});
