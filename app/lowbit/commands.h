@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -14,6 +15,25 @@ struct CommonOptions {
 };
 
 std::string resolve_workspace(const CommonOptions& common);
+
+// What the commands that start a run from a recipe (train, qat) take alike.
+struct RunLaunchOptions {
+    std::string recipe_file;
+    std::vector<std::string> overrides;  // --set key.path=value
+    std::string name;
+    std::string progress = "auto";
+    std::string device;
+    std::string resume;  // registered by each command: what resuming means differs
+    std::string tags;
+    std::string group;
+};
+
+// Registers the recipe positional (described by recipe_help), --set, --workspace, --name,
+// --progress, --device, --tags and --group on cmd.
+void add_run_launch_options(CLI::App* cmd,
+                            RunLaunchOptions& options,
+                            CommonOptions& common,
+                            const std::string& recipe_help);
 
 void add_train_command(CLI::App& app, CommonOptions& common, int& exit_code);
 void add_recipe_command(CLI::App& app, int& exit_code);

@@ -16,16 +16,7 @@ namespace lowbit::app {
 
 namespace {
 
-struct QatOptions {
-    std::string recipe_file;
-    std::vector<std::string> overrides;
-    std::string name;
-    std::string progress = "auto";
-    std::string device;
-    std::string resume;
-    std::string tags;
-    std::string group;
-};
+using QatOptions = RunLaunchOptions;
 
 int run_qat_command(const QatOptions& options, const CommonOptions& common) {
     qat::QatRequest request;
@@ -89,24 +80,10 @@ void add_qat_command(CLI::App& app, CommonOptions& common, int& exit_code) {
         "qat",
         "Quantize a trained model to packed 2/3/4/8-bit weights: EfficientQAT (Block-AP, then "
         "E2E-QP), RTN or GPTQ, as the recipe's qat: section says");
-    cmd->add_option("recipe", options->recipe_file, "Recipe YAML file with a qat: section")
-        ->check(CLI::ExistingFile);
-    cmd->add_option(
-        "--set", options->overrides, "Override a recipe key: key.path=value (repeatable)");
-    cmd->add_option(
-        "--workspace,-w",
-        common.workspace,
-        "Workspace folder (default: $LOWBIT_WORKSPACE or ~/.local/share/lowbit/workspace)");
-    cmd->add_option("--name", options->name, "Run name (default: the recipe's name)");
-    cmd->add_option("--progress", options->progress, "auto|bar|jsonl|none")
-        ->check(CLI::IsMember({"auto", "bar", "jsonl", "none"}));
-    cmd->add_option("--device", options->device, "auto|cpu|cuda (overrides train.device)")
-        ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+    add_run_launch_options(cmd, *options, common, "Recipe YAML file with a qat: section");
     cmd->add_option("--resume",
                     options->resume,
                     "Resume qat run RUN (id or name) after its last finished block");
-    cmd->add_option("--tags", options->tags, "Comma-separated tags");
-    cmd->add_option("--group", options->group, "Group name (runs compared together)");
     cmd->callback(
         [options, &common, &exit_code] { exit_code = run_qat_command(*options, common); });
 }

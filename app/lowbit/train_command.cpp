@@ -16,17 +16,9 @@ namespace lowbit::app {
 
 namespace {
 
-struct TrainOptions {
-    std::string recipe_file;
-    std::vector<std::string> overrides;
-    std::string name;
-    std::string progress = "auto";
-    std::string device;
-    std::string resume;
+struct TrainOptions : RunLaunchOptions {
     std::string init_from;
     std::string fork;
-    std::string tags;
-    std::string group;
 };
 
 int run_train(const TrainOptions& options, const CommonOptions& common) {
@@ -105,18 +97,7 @@ void add_train_command(CLI::App& app, CommonOptions& common, int& exit_code) {
     auto options = std::make_shared<TrainOptions>();
     CLI::App* cmd = app.add_subcommand(
         "train", "Train a model from a recipe (no recipe: the built-in default on builtin:markov)");
-    cmd->add_option("recipe", options->recipe_file, "Recipe YAML file")->check(CLI::ExistingFile);
-    cmd->add_option(
-        "--set", options->overrides, "Override a recipe key: key.path=value (repeatable)");
-    cmd->add_option(
-        "--workspace,-w",
-        common.workspace,
-        "Workspace folder (default: $LOWBIT_WORKSPACE or ~/.local/share/lowbit/workspace)");
-    cmd->add_option("--name", options->name, "Run name (default: the recipe's name)");
-    cmd->add_option("--progress", options->progress, "auto|bar|jsonl|none")
-        ->check(CLI::IsMember({"auto", "bar", "jsonl", "none"}));
-    cmd->add_option("--device", options->device, "auto|cpu|cuda (overrides train.device)")
-        ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+    add_run_launch_options(cmd, *options, common, "Recipe YAML file");
     cmd->add_option(
         "--resume", options->resume, "Resume run RUN (id or name) from its latest checkpoint");
     cmd->add_option("--init-from",
@@ -126,8 +107,6 @@ void add_train_command(CLI::App& app, CommonOptions& common, int& exit_code) {
                     options->fork,
                     "Start a new run from a checkpoint of run RUN (id or name; @STEP: that step's "
                     "checkpoint, else the latest), with its recipe changed by RECIPE or --set");
-    cmd->add_option("--tags", options->tags, "Comma-separated tags");
-    cmd->add_option("--group", options->group, "Group name (runs compared together)");
     cmd->callback([options, &common, &exit_code] { exit_code = run_train(*options, common); });
 }
 
