@@ -114,6 +114,9 @@ std::string describe(const LayerQuantizers& q) {
     }
     if (q.quantizes_linear()) {
         text << ", backward " << config::to_string(q.backward);
+        if (q.forward_gemm == config::ForwardGemm::kInt8) {
+            text << ", int8 forward GEMM";
+        }
     }
     return text.str();
 }

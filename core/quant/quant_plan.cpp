@@ -112,6 +112,7 @@ std::shared_ptr<const LayerQuantizers> resolve_layer(const config::Recipe& recip
     q->recipe_seed = recipe.seed;
     q->backward = recipe.quant.backward;
     q->arithmetic = recipe.quant.arithmetic;
+    q->forward_gemm = recipe.quant.forward_gemm;
     q->grad_output_blocks =
         recipe.quant.split_qkv_grad && linear.role() == "qkv" && linear.out_features() % 3 == 0 ? 3
                                                                                                 : 1;

@@ -2,6 +2,7 @@
 #include "lowbit/quant/quantized_linear.h"
 
 #include "lowbit/quant/fake_quantize.h"
+#include "lowbit/quant/int8_gemm.h"
 
 #include <ATen/autocast_mode.h>
 
@@ -16,6 +17,7 @@ using torch::autograd::variable_list;
 
 // The call travels from forward to backward in ctx->saved_data, which holds IValues only: each
 // quantizer becomes a fixed run of integers (float r_min and uint64 seed bit-cast, so exact).
+// forward_gemm stays behind: the backward does not depend on it.
 constexpr std::size_t kParamsWords = 10;
 
 void encode(const std::optional<kernels::FakeQuantParams>& p, std::vector<int64_t>& words) {
@@ -112,6 +114,7 @@ QuantizedLinearCall quantized_linear_call(const LayerQuantizers& layer,
     call.backward = layer.backward;
     call.grad_output_blocks = layer.grad_output_blocks;
     call.arithmetic = layer.arithmetic;
+    call.forward_gemm = layer.forward_gemm;
     return call;
 }
 
@@ -233,6 +236,7 @@ torch::Tensor QuantizedLinearFunction::forward(AutogradContext* ctx,
                                                const torch::Tensor& weight,
                                                const torch::Tensor& bias,
                                                const torch::Tensor& weight_q,
+                                               const torch::Tensor& weight_q_scales,
                                                const QuantizedLinearCall& call) {
     TORCH_CHECK(x2d.dim() == 2 && weight.dim() == 2 && x2d.size(1) == weight.size(1),
                 "quantized linear: x ",
@@ -241,23 +245,40 @@ torch::Tensor QuantizedLinearFunction::forward(AutogradContext* ctx,
                 weight.sizes(),
                 " do not make (N, in) x (out, in)");
     const at::ScalarType dtype = compute_dtype(x2d, weight);
-    const torch::Tensor xq = maybe_quantize(x2d, call.activation, call).to(dtype);  // (N, in)
     const bool have_wq = weight_q.numel() > 0;
-    const torch::Tensor wq_full =
-        have_wq ? weight_q : maybe_quantize(weight, call.weight, call);  // (out, in)
-    const torch::Tensor wq = wq_full.to(dtype);
     const bool has_bias = bias.numel() > 0;
-    const torch::Tensor b = has_bias ? bias.to(dtype) : torch::Tensor();  // (out)
+    const bool int8 = call.forward_gemm == config::ForwardGemm::kInt8;
+    torch::Tensor y;  // (N, out)
+    if (int8) {
+        TORCH_CHECK(call.weight && call.activation &&
+                        int8_operand_problem(*call.weight, true).empty() &&
+                        int8_operand_problem(*call.activation, false).empty(),
+                    "quantized linear: the int8 forward GEMM needs symmetric signed W and A "
+                    "quantizers with scales per tensor or per row");
+        const Int8Operand w_codes =
+            have_wq ? Int8Operand{weight_q, weight_q_scales} : int8_operand(weight, *call.weight);
+        y = int8_linear(int8_operand(x2d, *call.activation), w_codes);  // float32
+        if (has_bias) {
+            y.add_(bias.to(torch::kFloat));
+        }
+        y = y.to(dtype);
+    } else {
+        const torch::Tensor xq = maybe_quantize(x2d, call.activation, call).to(dtype);  // (N, in)
+        const torch::Tensor wq_full =
+            have_wq ? weight_q : maybe_quantize(weight, call.weight, call);   // (out, in)
+        const torch::Tensor b = has_bias ? bias.to(dtype) : torch::Tensor();  // (out)
+        y = torch::nn::functional::linear(xq, wq_full.to(dtype), b);
+    }
     // Save the unquantized operands: the backward modes use X and W themselves, and ste
     // recomputes Q_A(X) from X and takes the caller's Q_W(W) or recomputes it from W
-    // (docs/quantized-pretraining.md §Backward modes).
+    // (docs/quantized-pretraining.md §Backward modes); int8 codes are not Q_W(W) itself.
     const bool ste = call.backward == config::BackwardMode::kSte;
-    ctx->save_for_backward({x2d, weight, ste && have_wq ? weight_q : torch::empty({0})});
+    ctx->save_for_backward({x2d, weight, ste && have_wq && !int8 ? weight_q : torch::empty({0})});
     ctx->saved_data["call"] = encode(call);
     ctx->saved_data["dtype"] = static_cast<int64_t>(dtype);
     ctx->saved_data["bias_dtype"] = static_cast<int64_t>(bias.scalar_type());
     ctx->saved_data["has_bias"] = has_bias;
-    return torch::nn::functional::linear(xq, wq, b);  // (N, out)
+    return y;
 }
 
 variable_list QuantizedLinearFunction::backward(AutogradContext* ctx, variable_list grad_outputs) {
@@ -296,7 +317,7 @@ variable_list QuantizedLinearFunction::backward(AutogradContext* ctx, variable_l
             at::promote_types(grad_outputs[0].scalar_type(), torch::kFloat);
         db = grad_outputs[0].to(sum_dtype).sum(0).to(bias_dtype);  // (out)
     }
-    return {dx, dw, db, torch::Tensor(), torch::Tensor()};
+    return {dx, dw, db, torch::Tensor(), torch::Tensor(), torch::Tensor()};
 }
 
 torch::Tensor quantized_linear(const torch::Tensor& x,
@@ -318,13 +339,22 @@ torch::Tensor quantized_linear(const torch::Tensor& x,
     if (x.dim() == 3) {
         with_positions.positions = x.size(1);  // (B, T, in): T for per_position quantizers
     }
-    // Q_W(W) from the layer's cache when it keeps one; (0) = quantize in the forward.
-    const torch::Tensor weight_q =
-        weight_cache != nullptr && call.weight && WeightQuantCache::cacheable(*call.weight)
-            ? weight_cache->get(weight, *call.weight, call.arithmetic)
-            : torch::empty({0}, weight.options().requires_grad(false));
-    const torch::Tensor y =
-        QuantizedLinearFunction::apply(x.reshape({-1, in}), weight, b, weight_q, with_positions);
+    // Q_W(W) (or its int8 codes and scales) from the layer's cache when it keeps one; (0) =
+    // quantize in the forward.
+    const bool cached =
+        weight_cache != nullptr && call.weight && WeightQuantCache::cacheable(*call.weight);
+    const torch::Tensor none = torch::empty({0}, weight.options().requires_grad(false));
+    torch::Tensor weight_q = none;
+    torch::Tensor weight_q_scales = none;
+    if (cached && call.forward_gemm == config::ForwardGemm::kInt8) {
+        const Int8Operand codes = weight_cache->get_int8(weight, *call.weight);
+        weight_q = codes.codes;
+        weight_q_scales = codes.scales;
+    } else if (cached) {
+        weight_q = weight_cache->get(weight, *call.weight, call.arithmetic);
+    }
+    const torch::Tensor y = QuantizedLinearFunction::apply(
+        x.reshape({-1, in}), weight, b, weight_q, weight_q_scales, with_positions);
     return y.view(out_shape);
 }
 

@@ -1,8 +1,9 @@
 // Training throughput of the tiny configuration (4 layers, 4 heads, d_model 128, context 64,
 // batch 12, byte vocabulary) for GPT-2 and Llama: tokens/s of a full training step (forward,
 // backward, clipping, AdamW) and the time of the optimizer step alone; and, for quantized
-// pretraining, the W8A8G8 step (W per channel, A and G per token, 8 bits) and the same step with
-// the quantization telemetry of every 10th step written to a workspace. All measured in one run,
+// pretraining, the W8A8G8 step (W per channel, A and G per token, 8 bits), the same step with
+// the quantization telemetry of every 10th step written to a workspace, and the same step with the
+// int8 forward GEMM (docs/quantized-pretraining.md §Int8 forward GEMM). All measured in one run,
 // interleaved (interleaved.h), so their ratios are meaningful (results in docs/benchmarks.md).
 // Prints the device, the shape and the thread settings. --rounds N (default 12).
 #include "lowbit/model/language_model.h"
@@ -34,14 +35,18 @@ constexpr int kBatch = 12;
 constexpr int kContext = 64;
 
 // What a benchmarked step runs besides the plain fp32 step.
-enum class Variant { kFp32, kBf16, kW8A8G8, kW8A8G8Telemetry };
+enum class Variant { kFp32, kBf16, kW8A8G8, kW8A8G8Telemetry, kW8A8G8Int8 };
 
 // The recipe of a variant: the paper's W8A8G8 (docs/quantized-pretraining.md §The paper's
-// findings), telemetry every 10 steps for the last variant (never otherwise).
+// findings), telemetry every 10 steps for the telemetry variant (never otherwise), the int8
+// forward GEMM for the int8 variant.
 lowbit::config::Recipe variant_recipe(Variant variant) {
     lowbit::config::Recipe recipe;
     recipe.telemetry.every = variant == Variant::kW8A8G8Telemetry ? 10 : 0;
-    if (variant == Variant::kW8A8G8 || variant == Variant::kW8A8G8Telemetry) {
+    if (variant == Variant::kW8A8G8Int8) {
+        recipe.quant.forward_gemm = lowbit::config::ForwardGemm::kInt8;
+    }
+    if (variant != Variant::kFp32 && variant != Variant::kBf16) {
         recipe.quant.weight.bits = 8;
         recipe.quant.activation.bits = 8;
         recipe.quant.grad_output.bits = 8;
@@ -206,7 +211,8 @@ int main(int argc, char** argv) {
              {std::pair{Variant::kFp32, "fp32 step"},
               std::pair{Variant::kBf16, "bf16 step"},
               std::pair{Variant::kW8A8G8, "W8A8G8 step"},
-              std::pair{Variant::kW8A8G8Telemetry, "W8A8G8 step, telemetry every 10"}}) {
+              std::pair{Variant::kW8A8G8Telemetry, "W8A8G8 step, telemetry every 10"},
+              std::pair{Variant::kW8A8G8Int8, "W8A8G8 step, int8 forward GEMM"}}) {
             setups.push_back(std::make_unique<Setup>(make_setup(family, variant)));
             Setup* s = setups.back().get();
             const bool bf16 = variant == Variant::kBf16;
@@ -243,6 +249,10 @@ int main(int argc, char** argv) {
         lowbit::bench::print_ratio(timings,
                                    prefix + "W8A8G8 with telemetry every 10 / without",
                                    prefix + "W8A8G8 step, telemetry every 10",
+                                   prefix + "W8A8G8 step");
+        lowbit::bench::print_ratio(timings,
+                                   prefix + "W8A8G8 int8 forward GEMM / fake-quant forward",
+                                   prefix + "W8A8G8 step, int8 forward GEMM",
                                    prefix + "W8A8G8 step");
         lowbit::bench::print_ratio(timings,
                                    prefix + "AdamW step / fp32 training step",

@@ -220,6 +220,13 @@ std::vector<NonDefault> llama_settings() {
     return s;
 }
 
+// The int8 forward GEMM, which needs symmetric signed W and A (the GPT-2 recipe's are not).
+std::vector<NonDefault> int8_settings() {
+    return {{"quant.forward_gemm", "int8", R"("int8")"},
+            {"quant.weight.bits", "8", "8"},
+            {"quant.activation.bits", "8", "8"}};
+}
+
 // `expected` is contained in `actual`: equal scalars and arrays element by element; objects may
 // hold more keys (an override entry writes every key of its quantizers).
 bool json_contains(const json& actual, const json& expected) {
@@ -298,10 +305,11 @@ Recipe check_json_round_trip(const std::vector<NonDefault>& settings) {
 TEST(RecipeJson, EveryKeyAtANonDefaultValueRoundTrips) {
     const Recipe gpt2 = check_json_round_trip(gpt2_settings());
     const Recipe llama = check_json_round_trip(llama_settings());
-    // Together the two recipes move every key of the schema (a new key needs a row above).
+    const Recipe int8 = check_json_round_trip(int8_settings());
+    // Together the recipes move every key of the schema (a new key needs a row above).
     const Recipe defaults;
     std::set<std::string> listed;
-    for (const auto& list : {gpt2_settings(), llama_settings()}) {
+    for (const auto& list : {gpt2_settings(), llama_settings(), int8_settings()}) {
         for (const NonDefault& s : list) {
             listed.insert(s.path);
         }
@@ -309,8 +317,9 @@ TEST(RecipeJson, EveryKeyAtANonDefaultValueRoundTrips) {
     for (const FieldSpec& field : recipe_fields()) {
         EXPECT_TRUE(listed.contains(field.path)) << field.path << " has no non-default value here";
         EXPECT_TRUE(field.get(gpt2) != field.get(defaults) ||
-                    field.get(llama) != field.get(defaults))
-            << field.path << " is at its default in both recipes";
+                    field.get(llama) != field.get(defaults) ||
+                    field.get(int8) != field.get(defaults))
+            << field.path << " is at its default in every recipe";
     }
 }
 

@@ -83,6 +83,49 @@ TEST(RecipeQuant, ScopePerFamily) {
                  "fused qkv only");
 }
 
+// The int8 forward GEMM multiplies integer codes, so W and A must be on, symmetric and signed,
+// with scales per tensor or per row; each error points at the entry (or at forward_gemm when the
+// entry is not written) and names both keys.
+TEST(RecipeQuant, Int8ForwardGemmNeedsSymmetricSignedRowScaledWeightsAndActivations) {
+    const std::string int8 = "quant:\n  forward_gemm: int8\n";
+    const Recipe w4a8 = parse_recipe_yaml(
+        int8 + "  weight: {bits: 4, granularity: per_tensor}\n  activation: {bits: 8}\n", "r");
+    EXPECT_EQ(w4a8.quant.forward_gemm, ForwardGemm::kInt8);
+    EXPECT_EQ(parse_recipe_yaml("name: x\n", "r").quant.forward_gemm, ForwardGemm::kFakeQuant);
+    expect_error(int8 + "  activation: {bits: 8}\n",
+                 2,
+                 17,
+                 "quant.weight.bits",
+                 {"32 leaves it in full precision", "quant.forward_gemm: int8"});
+    expect_error(int8 + "  weight: {bits: 8}\n  activation: {bits: 8, symmetric: false}\n",
+                 4,
+                 36,
+                 "quant.activation.symmetric",
+                 {"zero point", "quant.forward_gemm: fake_quant"});
+    expect_error(int8 + "  weight: {bits: 8}\n  activation: {bits: 8, signed: false}\n",
+                 4,
+                 33,
+                 "quant.activation.signed",
+                 "unsigned codes");
+    expect_error(int8 + "  weight: {bits: 8}\n  activation: {bits: 8, granularity: per_group}\n",
+                 4,
+                 38,
+                 "quant.activation.granularity",
+                 "expected per_tensor or per_token");
+    expect_error(int8 +
+                     "  weight: {bits: 8}\n  activation: {bits: 8}\n  overrides:\n"
+                     "    - {layers: lm_head, weight: {bits: 8, symmetric: false}}\n",
+                 6,
+                 5,
+                 "quant.overrides[0].weight.symmetric",
+                 "zero point");
+    expect_error(int8 + "  weight: {bits: 8}\n  activation: {bits: 8}\n  arithmetic: input\n",
+                 5,
+                 15,
+                 "quant.arithmetic",
+                 "computes the codes in float32");
+}
+
 TEST(RecipeQuant, BitWidthsAndGranularities) {
     expect_error("quant:\n  weight:\n    bits: 9\n",
                  3,

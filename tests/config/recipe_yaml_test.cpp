@@ -94,11 +94,12 @@ const std::vector<DocumentedDefault>& documented_defaults() {
         {"quant.grad_output", "{bits: 32, granularity: per_token, min_range: 1.0e-9}"},
         {"quant.optim_m", "{bits: 32, granularity: per_channel, min_range: 1.0e-8}"},
         {"quant.optim_v", "{bits: 32, granularity: per_channel, min_range: 1.0e-8}"},
-        {"quant.scope", "[]"},                // empty: every linear including lm_head
-        {"quant.backward", "paper"},          // the reference code's backward
-        {"quant.split_qkv_grad", "false"},    // "off by default"
-        {"quant.optim_v_mapping", "linear"},  // the reference code quantizes v itself
-        {"quant.arithmetic", "fp32"},         // docs §Quantizer arithmetic: fp32 by default
+        {"quant.scope", "[]"},                 // empty: every linear including lm_head
+        {"quant.backward", "paper"},           // the reference code's backward
+        {"quant.split_qkv_grad", "false"},     // "off by default"
+        {"quant.optim_v_mapping", "linear"},   // the reference code quantizes v itself
+        {"quant.arithmetic", "fp32"},          // docs §Quantizer arithmetic: fp32 by default
+        {"quant.forward_gemm", "fake_quant"},  // docs §Int8 forward GEMM: opt-in
         {"quant.overrides", "[]"},
         // README: "Every telemetry.every steps (default 100"; docs/quantized-pretraining.md:
         // bins "default 64", kinds "empty = all".

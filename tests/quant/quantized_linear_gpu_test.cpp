@@ -1,12 +1,15 @@
 // The quantized linear on CUDA tensors (fake_quantize dispatches to the CUDA kernel on the current
-// stream) against the same call on CPU tensors, in fp32 and under bf16 autocast, and a W8A8G8
-// model step on the GPU. Reports SKIPPED without a CUDA device.
+// stream) against the same call on CPU tensors, in fp32 and under bf16 autocast, the int8 forward
+// GEMM on CUDA's int8 kernel (padded shapes) against the CPU's, and a W8A8G8 model step on the GPU.
+// Reports SKIPPED without a CUDA device.
 #include "lowbit/quant/fake_quantize.h"
+#include "lowbit/quant/int8_gemm.h"
 #include "lowbit/quant/quantized_linear.h"
 #include "lowbit/util/autocast_guard.h"
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <vector>
 
 namespace lowbit::quant {
@@ -101,6 +104,28 @@ TEST(QuantizedLinearGpu, MatchesCpuForEveryModeAndGranularity) {
                 }
             }
         }
+    }
+}
+
+// Exact int32 sums on both devices and the same float32 rescale: Y is bit-identical, for shapes
+// CUDA's kernel takes as they are and for shapes it needs zero-padded (N <= 16, in or out not a
+// multiple of 8).
+TEST(QuantizedLinearGpu, Int8ForwardGemmIsBitIdenticalToCpu) {
+    if (!have_cuda()) {
+        GTEST_SKIP() << "no CUDA device";
+    }
+    auto gen = torch::make_generator<at::CPUGeneratorImpl>(9);
+    const FakeQuantParams w_params = params(8, Granularity::kPerChannel, 1e-5f);
+    const FakeQuantParams x_params = params(8, Granularity::kPerToken, 1e-5f);
+    for (const auto& [n, in, out] :
+         std::vector<std::array<int64_t, 3>>{{64, 128, 96}, {5, 24, 48}, {33, 20, 13}}) {
+        const torch::Tensor x = torch::randn({n, in}, gen, torch::kFloat32);
+        const torch::Tensor w = torch::randn({out, in}, gen, torch::kFloat32);
+        const torch::Tensor cpu = int8_linear(int8_operand(x, x_params), int8_operand(w, w_params));
+        const torch::Tensor gpu =
+            int8_linear(int8_operand(x.cuda(), x_params), int8_operand(w.cuda(), w_params));
+        ASSERT_TRUE(gpu.is_cuda());
+        EXPECT_TRUE(torch::equal(gpu.cpu(), cpu)) << n << "x" << in << "x" << out;
     }
 }
 

@@ -82,6 +82,11 @@ struct EnumNames<QuantArithmetic> {
 };
 
 template <>
+struct EnumNames<ForwardGemm> {
+    static constexpr std::array<const char*, 2> kNames = {"fake_quant", "int8"};
+};
+
+template <>
 struct EnumNames<SecondMomentMapping> {
     static constexpr const auto& kNames = kernels::kSecondMomentMappingNames;
 };

@@ -56,6 +56,10 @@ const char* to_string(QuantArithmetic v) {
     return detail::enum_name(v);
 }
 
+const char* to_string(ForwardGemm v) {
+    return detail::enum_name(v);
+}
+
 const char* to_string(SecondMomentMapping v) {
     return detail::enum_name(v);
 }

@@ -1,7 +1,7 @@
 // The quant: rows of the schema table (one block of keys per tensor type, scope, backward,
 // split_qkv_grad, overrides) and the quant rules that span several keys: granularity per tensor
 // type (the allowed uses of the kernels' format table), group sizes that must divide the layer
-// widths, scope roles per model family.
+// widths, scope roles per model family, what the int8 forward GEMM needs of W and A.
 #include "lowbit/config/quant_layers.h"
 #include "lowbit/config/recipe_schema.h"
 
@@ -233,6 +233,67 @@ void check_override_matches(const Recipe& r, const Fail& fail) {
     }
 }
 
+// The int8 forward GEMM multiplies integer codes and rescales each sum by one scale of X's token
+// row and one of W's output row (docs/quantized-pretraining.md §Int8 forward GEMM): every entry of
+// W and A must be on, symmetric (zero point 0) and signed (codes in int8), with scales per tensor
+// or per row.
+void check_int8_forward(const Recipe& r, const Fail& fail) {
+    if (r.quant.forward_gemm != ForwardGemm::kInt8) {
+        return;
+    }
+    const std::string why =
+        ", but quant.forward_gemm: int8 multiplies the integer codes of W and A";
+    const std::string instead = " or quant.forward_gemm: fake_quant)";
+    if (r.quant.arithmetic == QuantArithmetic::kInput) {
+        fail("quant.arithmetic",
+             "quant.forward_gemm",
+             "input quantizes X in its own dtype, but quant.forward_gemm: int8 computes the codes "
+             "in float32 (expected fp32," +
+                 instead);
+    }
+    // An override's entry is located at quant.overrides (list entries have no position of their
+    // own).
+    const auto check = [&](const QuantizerSpec& spec,
+                           const std::string& prefix,
+                           const std::string& locate_at,
+                           bool weight) {
+        const Granularity row = weight ? Granularity::kPerChannel : Granularity::kPerToken;
+        const std::string row_name = to_string(row);
+        if (!spec.enabled()) {
+            fail(prefix + ".bits",
+                 locate_at,
+                 std::to_string(spec.bits) + " leaves it in full precision" + why +
+                     " (expected 2..8," + instead);
+        } else if (!spec.symmetric) {
+            fail(prefix + ".symmetric",
+                 locate_at,
+                 "false gives it a zero point" + why + " (expected true," + instead);
+        } else if (!spec.is_signed) {
+            fail(prefix + ".signed",
+                 locate_at,
+                 "false gives it unsigned codes" + why + " as int8 (expected true," + instead);
+        } else if (spec.granularity != Granularity::kPerTensor && spec.granularity != row) {
+            fail(prefix + ".granularity",
+                 locate_at,
+                 std::string(to_string(spec.granularity)) + why +
+                     " and rescales each output by one scale of each (expected per_tensor or " +
+                     row_name + "," + instead);
+        }
+    };
+    check(r.quant.weight, "quant.weight", "quant.forward_gemm", true);
+    check(r.quant.activation, "quant.activation", "quant.forward_gemm", false);
+    for (std::size_t i = 0; i < r.quant.overrides.size(); ++i) {
+        const QuantOverride& o = r.quant.overrides[i];
+        const std::string prefix = "quant.overrides[" + std::to_string(i) + "]";
+        if (o.weight) {
+            check(*o.weight, prefix + ".weight", "quant.overrides", true);
+        }
+        if (o.activation) {
+            check(*o.activation, prefix + ".activation", "quant.overrides", false);
+        }
+    }
+}
+
 }  // namespace
 
 namespace detail {
@@ -299,6 +360,10 @@ void add_quant_fields(std::vector<FieldSpec>& f) {
         "quant.arithmetic",
         [](auto& r) -> auto& { return r.quant.arithmetic; },
         "Quantizer dtype: fp32, or input (bf16 X and G in bf16 under bf16, as the reference)"));
+    f.push_back(field(
+        "quant.forward_gemm",
+        [](auto& r) -> auto& { return r.quant.forward_gemm; },
+        "Forward of quantized linears: fake_quant (float GEMM of Q(X), Q(W)); int8 (int8 codes)"));
     f.push_back(field(
         "quant.optim_v_mapping",
         [](auto& r) -> auto& { return r.quant.optim_v_mapping; },
@@ -386,6 +451,7 @@ void check_quant(const Recipe& r, std::vector<RecipeProblem>& problems) {
             }
         }
     }
+    check_int8_forward(r, fail);
     // Last, so that an entry's own key errors are reported first.
     check_override_matches(r, fail);
 }

@@ -37,6 +37,10 @@ enum class BackwardMode { kPaper, kSwitchback, kBoth, kSte };
 // tensor in its own dtype, as the reference code's quantizers do under bf16 autocast (bf16 X and
 // G in bf16, the float32 W in float32).
 enum class QuantArithmetic { kFp32, kInput };
+// The forward GEMM of a quantized linear (docs/quantized-pretraining.md §Int8 forward GEMM):
+// fake_quant multiplies the dequantized Q_A(X)·Q_W(W)ᵀ in floating point; int8 multiplies their
+// integer codes into int32 sums and rescales each by s_A(token)·s_W(channel).
+enum class ForwardGemm { kFakeQuant, kInt8 };
 
 struct ModelSpec {
     ModelFamily family = ModelFamily::kGpt2;
@@ -174,6 +178,7 @@ struct QuantSpec {
     QuantArithmetic arithmetic = QuantArithmetic::kFp32;
     SecondMomentMapping optim_v_mapping = SecondMomentMapping::kLinear;
     std::vector<QuantOverride> overrides;
+    ForwardGemm forward_gemm = ForwardGemm::kFakeQuant;
 
     // Any tensor quantized, by the section or by an override.
     bool enabled() const;
@@ -283,6 +288,7 @@ const char* to_string(Rounding v);
 const char* to_string(QuantGrid v);
 const char* to_string(BackwardMode v);
 const char* to_string(QuantArithmetic v);
+const char* to_string(ForwardGemm v);
 const char* to_string(SecondMomentMapping v);
 const char* to_string(QatMethod v);
 

@@ -51,6 +51,9 @@ struct LayerQuantizers {
 
     config::BackwardMode backward = config::BackwardMode::kPaper;
     config::QuantArithmetic arithmetic = config::QuantArithmetic::kFp32;
+    // int8: the forward multiplies the codes of Q_A(X) and Q_W(W) (the recipe checks that both
+    // are on, symmetric and signed with scales per tensor or per row).
+    config::ForwardGemm forward_gemm = config::ForwardGemm::kFakeQuant;
     // 1, or 3 for a fused qkv (GPT-2's, or a fused Llama's) with quant.split_qkv_grad: G's q, k and
     // v column blocks (each out/3 wide) are quantized separately, each with its own scales.
     int grad_output_blocks = 1;

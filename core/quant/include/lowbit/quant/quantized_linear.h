@@ -30,6 +30,9 @@ struct QuantizedLinearCall {
     // T of the (B, T, C) input, for per_position quantizers (their groups are the sequence
     // positions); 0 when unknown. quantized_linear() fills it from x's shape.
     std::int64_t positions = 0;
+    // int8: the forward multiplies the codes of Q_A(X) and Q_W(W) (int8_gemm.h); the backward is
+    // the same as with fake_quant.
+    config::ForwardGemm forward_gemm = config::ForwardGemm::kFakeQuant;
 };
 
 // The call of `layer` at training step `step`, micro-batch `micro_batch` (seeds derived from
@@ -89,7 +92,9 @@ torch::Tensor quantize_operand(const torch::Tensor& t,
 // The autograd Function. Shapes: x2d (N, in) with N = B·T, weight (out, in), bias (out) or an
 // empty tensor (0) for none (custom Functions take defined tensors only), weight_q (out, in) =
 // Q_W(W) computed by the caller (a WeightQuantCache's) or (0) to quantize W here; returns (N, out).
-// weight_q gets no gradient: the straight-through gradient reaches W.
+// With forward_gemm int8, weight_q is instead Q_W(W)'s int8 codes and weight_q_scales their
+// scales ((out) or (1)); otherwise weight_q_scales is (0). weight_q gets no gradient: the
+// straight-through gradient reaches W.
 //
 // Backward, with G = dL/dY (N, out) and Ĝ = Q_G(G) (Ĝ = G when G is not quantized):
 //   paper       dX = G·W      dW = Ĝᵀ·X       (the reference code since March 2024)
@@ -114,6 +119,7 @@ struct QuantizedLinearFunction : public torch::autograd::Function<QuantizedLinea
                                  const torch::Tensor& weight,
                                  const torch::Tensor& bias,
                                  const torch::Tensor& weight_q,
+                                 const torch::Tensor& weight_q_scales,
                                  const QuantizedLinearCall& call);
 
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -122,8 +128,8 @@ struct QuantizedLinearFunction : public torch::autograd::Function<QuantizedLinea
 
 // QuantizedLinearFunction::apply for x (..., in) -> (..., out); bias (out) or undefined. Sets
 // call.positions to T = x.size(-2) for a 3-D x (B, T, in); a per_position quantizer needs it.
-// With a weight_cache, a round-to-nearest Q_W(W) comes from it (computed once per weight
-// version) instead of being recomputed by every call.
+// With a weight_cache, a round-to-nearest Q_W(W) (or its int8 codes) comes from it (computed once
+// per weight version) instead of being recomputed by every call.
 torch::Tensor quantized_linear(const torch::Tensor& x,
                                const torch::Tensor& weight,
                                const torch::Tensor& bias,

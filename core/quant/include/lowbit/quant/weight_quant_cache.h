@@ -6,6 +6,7 @@
 
 #include "lowbit/config/recipe.h"
 #include "lowbit/kernels/fake_quant.h"
+#include "lowbit/quant/int8_gemm.h"
 
 #include <torch/torch.h>
 
@@ -25,12 +26,20 @@ public:
                       const kernels::FakeQuantParams& params,
                       config::QuantArithmetic arithmetic);
 
-    // How many times get() quantized (for tests and benchmarks).
+    // int8_operand(w, params) (the int8 forward GEMM's W), kept under the same key as get().
+    Int8Operand get_int8(const torch::Tensor& w, const kernels::FakeQuantParams& params);
+
+    // How many times get() or get_int8() quantized (for tests and benchmarks).
     std::int64_t computations() const {
         return computations_;
     }
 
 private:
+    // Drops the kept results unless they were computed from w as it is now with these settings.
+    void refresh(const torch::Tensor& w,
+                 const kernels::FakeQuantParams& params,
+                 config::QuantArithmetic arithmetic);
+
     torch::Tensor source_;  // the weight the cached result was computed from
     // Its storage then, held so that no new allocation can reuse the address (set_data).
     c10::Storage source_storage_;
@@ -38,7 +47,8 @@ private:
     std::uint32_t source_version_ = 0;
     kernels::FakeQuantParams params_;
     config::QuantArithmetic arithmetic_ = config::QuantArithmetic::kFp32;
-    torch::Tensor quantized_;  // (out, in): Q_W(source_)
+    torch::Tensor quantized_;  // (out, in): Q_W(source_), or undefined until asked for
+    Int8Operand int8_;         // codes (out, in) and scales (out) or (1), or undefined
     std::int64_t computations_ = 0;
 };
 

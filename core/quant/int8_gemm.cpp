@@ -1,0 +1,78 @@
+// Int8 forward GEMM: codes from the fake quantizer, torch::_int_mm, per-row rescale.
+#include "lowbit/quant/int8_gemm.h"
+
+#include "lowbit/quant/fake_quantize.h"
+
+namespace lowbit::quant {
+namespace {
+
+int64_t round_up(int64_t n, int64_t multiple) {
+    return (n + multiple - 1) / multiple * multiple;
+}
+
+// The (rows, cols) codes zero-padded to multiples of 8 in both sizes and to at least `min_rows`
+// rows, the shapes CUDA's int8 GEMM takes.
+torch::Tensor padded(const torch::Tensor& codes, int64_t min_rows) {
+    const int64_t rows = codes.size(0);
+    const int64_t cols = codes.size(1);
+    const int64_t pad_rows = std::max(round_up(rows, 8), min_rows) - rows;
+    const int64_t pad_cols = round_up(cols, 8) - cols;
+    if (pad_rows == 0 && pad_cols == 0) {
+        return codes;
+    }
+    return torch::constant_pad_nd(codes, {0, pad_cols, 0, pad_rows}, 0);
+}
+
+}  // namespace
+
+std::string int8_operand_problem(const kernels::FakeQuantParams& params, bool weight) {
+    const kernels::Granularity row =
+        weight ? kernels::Granularity::kPerChannel : kernels::Granularity::kPerToken;
+    if (params.bits < 2 || params.bits > 8) {
+        return "needs 2..8 bits";
+    }
+    if (!params.symmetric) {
+        return "needs a symmetric quantizer (zero point 0)";
+    }
+    if (!params.is_signed) {
+        return "needs signed codes";
+    }
+    if (params.granularity != kernels::Granularity::kPerTensor && params.granularity != row) {
+        return std::string("needs scales per tensor or per ") + (weight ? "output row" : "token");
+    }
+    return {};
+}
+
+Int8Operand int8_operand(const torch::Tensor& t, const kernels::FakeQuantParams& params) {
+    TORCH_CHECK(t.dim() == 2, "int8_operand: expected a (rows, cols) tensor, got ", t.sizes());
+    FakeQuantScales scales;
+    torch::Tensor q = fake_quantize(t.to(torch::kFloat), params, &scales);  // (rows, cols)
+    // In place on the quantizer's own fresh output: one allocation fewer per call.
+    q.div_(scales.scales.view({-1, 1})).round_();  // scales (rows, 1) or (1, 1)
+    return {q.to(torch::kInt8), scales.scales};
+}
+
+torch::Tensor int8_linear(const Int8Operand& x, const Int8Operand& w) {
+    TORCH_CHECK(x.codes.dim() == 2 && w.codes.dim() == 2 && x.codes.size(1) == w.codes.size(1),
+                "int8_linear: codes ",
+                x.codes.sizes(),
+                " and ",
+                w.codes.sizes(),
+                " do not make (N, in) x (out, in)");
+    const int64_t n = x.codes.size(0);
+    const int64_t out = w.codes.size(0);
+    torch::Tensor sums;  // (N, out) int32
+    if (x.codes.is_cuda()) {
+        // The tensor-core kernel reads W's codes column-major: the transposed view of a
+        // contiguous (out, in) tensor is exactly that.
+        const torch::Tensor a = padded(x.codes, 17).contiguous();
+        const torch::Tensor b = padded(w.codes, 8).contiguous();
+        sums = torch::_int_mm(a, b.t()).slice(0, 0, n).slice(1, 0, out);
+    } else {
+        sums = torch::_int_mm(x.codes.contiguous(), w.codes.contiguous().t());
+    }
+    // int32 times float32 promotes to float32: the conversion and the first scale in one pass.
+    return torch::mul(sums, x.scales.view({-1, 1})).mul_(w.scales.view({1, -1}));
+}
+
+}  // namespace lowbit::quant
