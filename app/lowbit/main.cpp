@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "commands.h"
+#include "local_ranks.h"
 
 namespace lowbit::app {
 
@@ -25,6 +26,7 @@ std::string resolve_workspace(const CommonOptions& common) {
 
 int main(int argc, char** argv) {
     using namespace lowbit;
+    app::remember_command_line(argc, argv);
     CLI::App cli{"lowbit: low-bit training engine of Lowbit Studio"};
     cli.set_version_flag("--version", util::version_string());
     cli.require_subcommand(1);

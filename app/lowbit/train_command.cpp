@@ -1,6 +1,7 @@
 // `lowbit train [RECIPE.yaml] ...`, `lowbit train --resume RUN` and
 // `lowbit train --fork RUN[@STEP] [RECIPE.yaml] [--set ...]`.
 #include "lowbit/config/recipe_yaml.h"
+#include "lowbit/dist/launch_environment.h"
 #include "lowbit/store/open_for_reading.h"
 #include "lowbit/store/run_results.h"
 #include "lowbit/train/fork_point.h"
@@ -11,6 +12,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "local_ranks.h"
 
 namespace lowbit::app {
 
@@ -19,10 +21,19 @@ namespace {
 struct TrainOptions : RunLaunchOptions {
     std::string init_from;
     std::string fork;
+    int nproc_per_node = 0;             // > 0: start that many local ranks (local_ranks.h)
+    double collective_timeout_s = 300;  // data parallelism: a collective's longest wait
 };
 
 int run_train(const TrainOptions& options, const CommonOptions& common) {
+    const auto collective_timeout =
+        std::chrono::milliseconds(static_cast<int64_t>(options.collective_timeout_s * 1000.0));
+    if (options.nproc_per_node > 0) {
+        return run_local_ranks(options.nproc_per_node, collective_timeout);
+    }
     train::TrainRequest request;
+    request.launch = dist::launch_environment_of_process();
+    request.collective_timeout = collective_timeout;
     request.workspace_root = resolve_workspace(common);
     request.name = options.name;
     request.device = options.device;
@@ -57,10 +68,16 @@ int run_train(const TrainOptions& options, const CommonOptions& common) {
             "--resume continues a run with its stored recipe; "
             "a recipe file or --set cannot be combined with it");
     }
-    const auto mode = train::progress_mode_from_string(options.progress);
+    // Rank 0 reports for the whole job; the other ranks are silent unless they fail.
+    const bool reporter = request.launch.rank == 0;
+    const auto mode =
+        reporter ? train::progress_mode_from_string(options.progress) : train::ProgressMode::kNone;
     auto progress = train::make_progress_sink(mode);
     util::install_stop_handlers();
     const train::TrainOutcome outcome = train::run_training(request, *progress);
+    if (!reporter) {
+        return outcome.exit_code;
+    }
     // With JSON lines on stdout the human summary goes to stderr.
     FILE* out = mode == train::ProgressMode::kJsonl ? stderr : stdout;
     std::fprintf(out,
@@ -107,6 +124,16 @@ void add_train_command(CLI::App& app, CommonOptions& common, int& exit_code) {
                     options->fork,
                     "Start a new run from a checkpoint of run RUN (id or name; @STEP: that step's "
                     "checkpoint, else the latest), with its recipe changed by RECIPE or --set");
+    cmd->add_option("--nproc-per-node",
+                    options->nproc_per_node,
+                    "Run N data-parallel ranks on this host (the global batch is split across "
+                    "them; docs/distributed.md)")
+        ->check(CLI::Range(1, 256));
+    cmd->add_option("--collective-timeout",
+                    options->collective_timeout_s,
+                    "Data-parallel runs: seconds a rank waits for the others before it fails "
+                    "(default 300)")
+        ->check(CLI::PositiveNumber);
     cmd->callback([options, &common, &exit_code] { exit_code = run_train(*options, common); });
 }
 

@@ -22,8 +22,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-torch::Device resolve_device(config::DeviceChoice choice) {
+// A data-parallel job puts each local rank on its own GPU (docs/distributed.md §Devices).
+torch::Device resolve_device(config::DeviceChoice choice, int local_rank) {
     const bool cuda = torch::cuda::is_available();
+    const auto cuda_index = [&] {
+        const auto count = static_cast<int>(torch::cuda::device_count());
+        return static_cast<c10::DeviceIndex>(count > 0 ? local_rank % count : 0);
+    };
     switch (choice) {
         case config::DeviceChoice::kCpu:
             return torch::Device(torch::kCPU);
@@ -33,11 +38,11 @@ torch::Device resolve_device(config::DeviceChoice choice) {
                     "train.device is 'cuda' but no CUDA device is available on this machine "
                     "(use 'auto' or 'cpu')");
             }
-            return torch::Device(torch::kCUDA, 0);
+            return torch::Device(torch::kCUDA, cuda_index());
         case config::DeviceChoice::kAuto:
             break;
     }
-    return cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+    return cuda ? torch::Device(torch::kCUDA, cuda_index()) : torch::Device(torch::kCPU);
 }
 
 config::DeviceChoice device_choice_from_string(const std::string& text) {
@@ -50,13 +55,22 @@ config::DeviceChoice device_choice_from_string(const std::string& text) {
     throw util::BadInput("--device '" + text + "' is not one of auto, cpu, cuda");
 }
 
-// Opens the shards, builds samplers, the model (seeded) and the optimizer.
-void build_components(RunContext& run, const fs::path& workspace_root) {
+// Opens the shards, builds samplers, the model (seeded) and the optimizer. A data-parallel job
+// splits every global batch into equal shares of rows (docs/distributed.md §Batches), so the
+// batch must divide by the number of ranks; checked here, before anything is recorded.
+void build_components(RunContext& run,
+                      const fs::path& workspace_root,
+                      const dist::LaunchEnvironment& launch) {
     const config::Recipe& recipe = run.recipe;
+    if (recipe.train.batch_size % launch.world_size != 0) {
+        throw util::BadInput("train.batch_size " + std::to_string(recipe.train.batch_size) +
+                             " does not split into " + std::to_string(launch.world_size) +
+                             " equal shares, one per rank; use a multiple of the world size");
+    }
     if (recipe.train.threads > 0) {
         at::set_num_threads(recipe.train.threads);
     }
-    run.device = resolve_device(recipe.train.device);
+    run.device = resolve_device(recipe.train.device, launch.local_rank);
     run.data = data::prepare_corpus_cached(recipe.data, workspace_root / "cache" / "data");
     run.train_shard =
         std::make_unique<data::TokenShard>(data::TokenShard::open(run.data.train_path));
@@ -216,7 +230,7 @@ RunContext create_run_context(const TrainRequest& request,
     }
     // Everything that can fail on bad input (data, model sizes, the init checkpoint) happens
     // before the run is recorded, so a rejected command leaves the workspace as it was.
-    build_components(run, workspace.root());
+    build_components(run, workspace.root(), request.launch);
     fs::path init_dir;
     if (!request.init_from.empty()) {
         const auto [dir, checksum] = resolve_checkpoint(workspace, request.init_from);
@@ -279,7 +293,7 @@ RunContext resume_run_context(const TrainRequest& request,
     // Verify before touching anything: a corrupt checkpoint is refused and the run left as is.
     const CheckpointContent content =
         read_checkpoint(workspace.root() / checkpoint->path, checkpoint->sha256);
-    build_components(run, workspace.root());
+    build_components(run, workspace.root(), request.launch);
     load_checkpoint_weights(*run.model, content, workspace.root() / checkpoint->path);
     run.model->to(run.device);
     run.optimizer->load_state(content.optimizer);
@@ -317,7 +331,7 @@ RunContext fork_run_context(const TrainRequest& request,
     // workspace as it was.
     const fs::path checkpoint_dir = workspace.root() / fork.checkpoint.path;
     const CheckpointContent content = read_checkpoint(checkpoint_dir, fork.checkpoint.sha256);
-    build_components(run, workspace.root());
+    build_components(run, workspace.root(), request.launch);
     const std::string mismatch =
         model_mismatch(content.model_config, model::to_json(run.model->config()));
     if (!mismatch.empty()) {
@@ -345,6 +359,45 @@ RunContext fork_run_context(const TrainRequest& request,
                    workspace,
                    writer);
     return run;
+}
+
+}  // namespace lowbit::train
+
+namespace lowbit::train {
+
+RunContext follower_run_context(const TrainRequest& request, dist::World& world) {
+    const nlohmann::json handoff = nlohmann::json::parse(world.fetch(kRunHandoffKey));
+    if (handoff.contains("error")) {
+        throw dist::DistributedError(
+            "rank " + std::to_string(world.rank()) +
+            ": rank 0 could not start the run: " + handoff["error"].get<std::string>());
+    }
+    RunContext run;
+    run.recipe = config::recipe_from_json(handoff.at("recipe"));
+    run.run_id = handoff.at("run_id").get<int64_t>();
+    run.run_dir = handoff.at("run_dir").get<std::string>();
+    run.start_step = handoff.at("start_step").get<int64_t>();
+    run.tokens_seen = handoff.at("tokens_seen").get<int64_t>();
+    run.wall_time_before = handoff.at("wall_time_before").get<double>();
+    run.resumed = handoff.at("resumed").get<bool>();
+    // The shards are in the workspace's cache already: rank 0 prepared them before publishing.
+    build_components(run, request.workspace_root, request.launch);
+    return run;
+}
+
+std::string run_handoff(const RunContext& run) {
+    return nlohmann::json{{"recipe", config::recipe_to_json(run.recipe)},
+                          {"run_id", run.run_id},
+                          {"run_dir", run.run_dir.string()},
+                          {"start_step", run.start_step},
+                          {"tokens_seen", run.tokens_seen},
+                          {"wall_time_before", run.wall_time_before},
+                          {"resumed", run.resumed}}
+        .dump();
+}
+
+std::string run_handoff_failure(const std::string& error) {
+    return nlohmann::json{{"error", error}}.dump();
 }
 
 }  // namespace lowbit::train

@@ -2,9 +2,12 @@
 // (step / log / eval / checkpoint / stop), in the spirit of llm.c's main(). Every phase's
 // real work is a call into a small file: run_context, adamw, lr_schedule, checkpoint, val_loss.
 // What happens is emitted once, as typed run events (docs/progress-events.md), to the
-// subscribers: the workspace recorder and the progress sink.
+// subscribers: the workspace recorder and the progress sink. In a data-parallel job every rank
+// runs this loop on its share of each batch; rank 0 alone records (docs/distributed.md).
 #include "lowbit/train/trainer.h"
 
+#include "lowbit/dist/gradient_averaging.h"
+#include "lowbit/dist/world.h"
 #include "lowbit/eval/val_loss.h"
 #include "lowbit/io/model_state.h"
 #include "lowbit/store/run_writer.h"
@@ -12,6 +15,7 @@
 #include "lowbit/train/gradient_norm.h"
 #include "lowbit/train/layer_telemetry.h"
 #include "lowbit/train/lr_schedule.h"
+#include "lowbit/train/replica_sync.h"
 #include "lowbit/train/run_context.h"
 #include "lowbit/train/run_recorder.h"
 #include "lowbit/util/autocast_guard.h"
@@ -23,6 +27,7 @@
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <optional>
 #include <vector>
 
 namespace lowbit::train {
@@ -66,25 +71,56 @@ void record_peak_memory(nlohmann::json& summary, const torch::Device& device) {
     }
 }
 
+// Rank 0 builds the run (recording it in the workspace) and hands it to the other ranks; they
+// build theirs from the handoff. Then all take rank 0's state.
+RunContext build_run_context(const TrainRequest& request,
+                             dist::World& world,
+                             std::optional<store::Workspace>& workspace,
+                             std::optional<store::RunWriter>& writer) {
+    RunContext run;
+    if (world.is_writer()) {
+        try {
+            workspace.emplace(store::Workspace::open(request.workspace_root));
+            writer.emplace(*workspace);
+            run = !request.resume_run.empty()  ? resume_run_context(request, *workspace, *writer)
+                  : !request.fork_from.empty() ? fork_run_context(request, *workspace, *writer)
+                                               : create_run_context(request, *workspace, *writer);
+        } catch (const std::exception& e) {
+            world.publish(kRunHandoffKey, run_handoff_failure(e.what()));
+            throw;
+        }
+        world.publish(kRunHandoffKey, run_handoff(run));
+    } else {
+        run = follower_run_context(request, world);
+    }
+    broadcast_training_state(world, run);
+    return run;
+}
+
 }  // namespace
 
 TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& progress) {
-    store::Workspace workspace = store::Workspace::open(request.workspace_root);
-    store::RunWriter writer(workspace);
-    RunContext run = !request.resume_run.empty()  ? resume_run_context(request, workspace, writer)
-                     : !request.fork_from.empty() ? fork_run_context(request, workspace, writer)
-                                                  : create_run_context(request, workspace, writer);
+    const std::unique_ptr<dist::World> world =
+        dist::World::join(request.launch, request.collective_timeout);
+    std::optional<store::Workspace> workspace;
+    std::optional<store::RunWriter> writer;  // rank 0 only
+    RunContext run = build_run_context(request, *world, workspace, writer);
     const config::TrainSpec& spec = run.recipe.train;
-    const int batch = spec.batch_size;
+    const int batch = spec.batch_size;  // the global batch; each rank takes rows_per_rank of it
+    const int rows_per_rank = batch / world->size();
+    const int64_t rank_row_offset = static_cast<int64_t>(world->rank()) * rows_per_rank;
     const int context = run.recipe.model.context;
     const int64_t tokens_per_step = static_cast<int64_t>(batch) * context * spec.grad_accum;
     const bool bf16 = spec.precision == config::Precision::kBf16;
     std::vector<torch::Tensor> parameters = run.model->parameters();
     LayerTelemetry telemetry(run.recipe, *run.model);
 
-    RunRecorder recorder(writer, run.run_id);
+    std::optional<RunRecorder> recorder;
     events::RunEventStream stream;
-    stream.subscribe(recorder);
+    if (writer) {
+        recorder.emplace(*writer, run.run_id);
+        stream.subscribe(*recorder);
+    }
     stream.subscribe(progress);
 
     // The summary holds only what the scalars and events cannot give (docs/workspace-schema.md).
@@ -95,12 +131,16 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
                                   {"train_tokens", run.train_shard->size()},
                                   {"val_tokens", run.val_shard->size()},
                                   {"tokenizer", run.tokenizer_info},
-                                  {"optimizer_state_bytes", run.optimizer->state_bytes()}});
+                                  {"optimizer_state_bytes", run.optimizer->state_bytes()},
+                                  {"world_size", world->size()},
+                                  {"launcher", request.launch.launcher}});
     if (run.entropy_floor) {
         summary["entropy_floor_nats"] = *run.entropy_floor;
     }
-    writer.set_summary(run.run_id, summary.dump());
-    writer.attach_process(run.run_id);
+    if (writer) {
+        writer->set_summary(run.run_id, summary.dump());
+        writer->attach_process(run.run_id);
+    }
     if (run.resumed) {
         stream.emit(run.start_step,
                     events::Resumed{.run_id = run.run_id,
@@ -149,9 +189,16 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
     TrainOutcome outcome;
     outcome.run_id = run.run_id;
     outcome.run_dir = run.run_dir;
+    double communication_seconds = 0;  // in collectives of the step, waiting for peers included
     auto finish = [&](int64_t step, events::Body terminal) {
         record_peak_memory(summary, run.device);
-        writer.set_summary(run.run_id, summary.dump());
+        if (world->size() > 1) {
+            summary["communication_seconds"] = communication_seconds;
+            summary["allreduce_bytes"] = world->allreduce_bytes();
+        }
+        if (writer) {
+            writer->set_summary(run.run_id, summary.dump());
+        }
         outcome.status = status_after(terminal);
         outcome.exit_code =
             outcome.status == store::RunStatus::kDiverged ? util::kExitDiverged : util::kExitOk;
@@ -171,7 +218,7 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
             // ---- step ----
             const auto step_start = std::chrono::steady_clock::now();
             const double lr = learning_rate_at(step, spec);
-            const bool log_telemetry = telemetry.begin_step(step + 1);
+            const bool log_telemetry = writer && telemetry.begin_step(step + 1);
             for (auto& p : parameters) {
                 p.mutable_grad() = torch::Tensor();
             }
@@ -180,11 +227,16 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
             torch::Tensor loss_sum =
                 torch::zeros({}, torch::dtype(torch::kFloat64).device(run.device));
             for (int micro = 0; micro < spec.grad_accum; ++micro) {
+                // The whole global batch is drawn (a pure function of seed, step and micro-step)
+                // and this rank takes its rows: N ranks see exactly the rows one rank would.
                 run.train_sampler->sample_train(step, micro, batch, inputs.data(), targets.data());
-                run.model->set_quant_step(step, micro);  // seeds stochastic rounding
+                run.model->set_quant_step(step, micro);  // seeds stochastic rounding, rank-free
+                const int64_t first = rank_row_offset * context;
                 auto x =
-                    torch::from_blob(inputs.data(), {batch, context}, torch::kInt64).to(run.device);
-                auto y = torch::from_blob(targets.data(), {batch, context}, torch::kInt64)
+                    torch::from_blob(inputs.data() + first, {rows_per_rank, context}, torch::kInt64)
+                        .to(run.device);
+                auto y = torch::from_blob(
+                             targets.data() + first, {rows_per_rank, context}, torch::kInt64)
                              .to(run.device);
                 torch::Tensor loss;
                 {
@@ -193,6 +245,24 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
                 }
                 (loss / spec.grad_accum).backward();
                 loss_sum += loss.detach().to(torch::kFloat64);
+            }
+            // Each rank's loss and gradients are means over its equal share of rows, so the
+            // means over ranks are the global batch's (docs/distributed.md §Gradients).
+            // A stop request on any rank travels with the loss, so every rank stops after the
+            // same step (a single process reads its own flag at the checkpoint below).
+            bool any_rank_stopping = false;
+            if (world->size() > 1) {
+                const auto communication_start = std::chrono::steady_clock::now();
+                // (2,) float32: this rank's loss sum and stop flag, summed over the ranks.
+                torch::Tensor riders =
+                    torch::stack({loss_sum.to(torch::kFloat32).cpu(),
+                                  torch::tensor(util::stop_requested() ? 1.0f : 0.0f)});
+                dist::average_gradients(*world, parameters, riders);
+                loss_sum = riders[0].to(torch::kFloat64).div(world->size()).to(run.device);
+                any_rank_stopping = riders[1].item<float>() > 0;
+                communication_seconds += std::chrono::duration<double>(
+                                             std::chrono::steady_clock::now() - communication_start)
+                                             .count();
             }
             const torch::Tensor grad_norm_tensor = spec.grad_clip > 0
                                                        ? clip_gradients(parameters, spec.grad_clip)
@@ -234,7 +304,7 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
             const int64_t done = step + 1;
             current_step = done;
             if (log_telemetry) {
-                const std::size_t tensors = telemetry.finish_step(done, writer, run.run_id);
+                const std::size_t tensors = telemetry.finish_step(done, *writer, run.run_id);
                 stream.emit(done, events::Telemetry{.tensors = static_cast<int64_t>(tensors)});
             }
 
@@ -268,14 +338,15 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
 
             // ---- eval ----
             if (done % spec.eval_every == 0 || done == spec.steps) {
+                check_replicas_identical(*world, parameters, done);
                 evaluate(done);
             }
 
             // ---- checkpoint ----
-            const bool stopping = util::stop_requested();
-            if (done % spec.checkpoint_every == 0 || done == spec.steps || stopping) {
-                writer.flush();
-                stream.emit(done, save_checkpoint(run, workspace.root(), done, elapsed()));
+            const bool stopping = world->size() > 1 ? any_rank_stopping : util::stop_requested();
+            if (writer && (done % spec.checkpoint_every == 0 || done == spec.steps || stopping)) {
+                writer->flush();
+                stream.emit(done, save_checkpoint(run, workspace->root(), done, elapsed()));
             }
 
             // ---- stop ----

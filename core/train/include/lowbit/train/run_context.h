@@ -6,6 +6,7 @@
 #include "lowbit/data/batch_sampler.h"
 #include "lowbit/data/corpus.h"
 #include "lowbit/data/token_shard.h"
+#include "lowbit/dist/world.h"
 #include "lowbit/model/language_model.h"
 #include "lowbit/store/run_writer.h"
 #include "lowbit/store/workspace.h"
@@ -65,6 +66,15 @@ RunContext resume_run_context(const TrainRequest& request,
 RunContext fork_run_context(const TrainRequest& request,
                             store::Workspace& workspace,
                             store::RunWriter& writer);
+
+// Data parallelism (docs/distributed.md §Start): rank 0 builds its context as above and posts
+// run_handoff(run) (or run_handoff_failure) under kRunHandoffKey; every other rank waits for it
+// and builds the same components from the posted recipe, without touching the workspace database.
+// Weights, optimizer state and RNG state then come from rank 0 (replica_sync.h).
+inline constexpr const char* kRunHandoffKey = "run";
+std::string run_handoff(const RunContext& run);
+std::string run_handoff_failure(const std::string& error);
+RunContext follower_run_context(const TrainRequest& request, dist::World& world);
 
 // RNG state of the default generators (CPU and, when present, CUDA) as named tensors.
 NamedTensors capture_rng_state(const torch::Device& device);

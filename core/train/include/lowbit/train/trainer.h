@@ -5,9 +5,11 @@
 #pragma once
 
 #include "lowbit/config/recipe.h"
+#include "lowbit/dist/launch_environment.h"
 #include "lowbit/store/records.h"
 #include "lowbit/train/progress.h"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -29,6 +31,10 @@ struct TrainRequest {
     std::string tags;    // comma separated
     std::string group;   // sweeps group their runs
     std::string device;  // overrides train.device when not empty: auto|cpu|cuda
+    // Data parallelism (docs/distributed.md): this process's rank in the job; a single process
+    // by default. Every collective gives up after collective_timeout.
+    dist::LaunchEnvironment launch;
+    std::chrono::milliseconds collective_timeout{std::chrono::minutes(5)};
 };
 
 struct TrainOutcome {
@@ -41,7 +47,8 @@ struct TrainOutcome {
 
 // Throws util::BadInput (exit 2) for bad input and std::exception for runtime failures; in both
 // cases a run already created is marked failed with an event naming the error.
-// Every run event is delivered to `progress` as well as to the workspace recorder.
+// Every run event is delivered to `progress` as well as to the workspace recorder. In a
+// data-parallel job every rank calls this; rank 0 alone records the run and writes checkpoints.
 TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& progress);
 
 }  // namespace lowbit::train

@@ -1,0 +1,80 @@
+// World: the ranks of a data-parallel job and the collectives the trainer needs, on PyTorch's
+// c10d (TCPStore rendezvous, Gloo over TCP; docs/distributed.md §Process group). A World of one
+// process performs every collective as the identity, so the training loop has one code path.
+#pragma once
+
+#include "lowbit/dist/launch_environment.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace lowbit::dist {
+
+/// A collective or the rendezvous failed: a peer exited, the network failed, or the configured
+/// timeout passed. The message names this rank and the operation.
+class DistributedError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class World {
+public:
+    /// A single process.
+    World();
+    ~World();
+    World(const World&) = delete;
+    World& operator=(const World&) = delete;
+
+    /// Joins the job `env` describes: rank 0 hosts the TCPStore at MASTER_ADDR:MASTER_PORT
+    /// (unless torchrun's agent does), then every rank connects a Gloo process group. Waiting
+    /// for peers, and every later collective, fails with DistributedError after `timeout`.
+    static std::unique_ptr<World> join(const LaunchEnvironment& env,
+                                       std::chrono::milliseconds timeout);
+
+    int rank() const {
+        return rank_;
+    }
+
+    int size() const {
+        return size_;
+    }
+
+    /// Rank 0: the one process that writes the workspace and checkpoints.
+    bool is_writer() const {
+        return rank_ == 0;
+    }
+
+    /// In place: each tensor becomes the elementwise sum over the ranks, bit-identical on every
+    /// rank. Tensors must be contiguous and alike (shape, dtype) on every rank.
+    void allreduce_sum(std::vector<torch::Tensor>& tensors);
+    /// In place: the elementwise maximum over the ranks.
+    void allreduce_max(std::vector<torch::Tensor>& tensors);
+    /// In place: every rank receives rank 0's values.
+    void broadcast(std::vector<torch::Tensor>& tensors);
+
+    /// Rank 0 posts a text under `key`; fetch() on any rank waits for it (up to the timeout).
+    void publish(const std::string& key, const std::string& value);
+    std::string fetch(const std::string& key);
+
+    /// Bytes this rank handed to allreduce so far (payload, not wire bytes).
+    int64_t allreduce_bytes() const {
+        return allreduce_bytes_;
+    }
+
+private:
+    void allreduce(std::vector<torch::Tensor>& tensors, bool maximum);
+
+    struct Backend;
+    std::unique_ptr<Backend> backend_;
+    int rank_ = 0;
+    int size_ = 1;
+    int64_t allreduce_bytes_ = 0;
+};
+
+}  // namespace lowbit::dist

@@ -1,0 +1,153 @@
+// World on c10d (world.h). The only file that includes ProcessGroupGloo.hpp: its Gloo headers
+// come from Debian's libgloo-dev (headers only; the implementation is inside libtorch_cpu.so), so
+// the ABI between the two is confined here and checked by tests/dist (docs/distributed.md
+// §Process group).
+#include "lowbit/dist/world.h"
+
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <cstdlib>
+#include <exception>
+
+namespace lowbit::dist {
+
+struct World::Backend {
+    c10::intrusive_ptr<c10d::Store> store;
+    c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+};
+
+namespace {
+
+// c10d's messages end in a C++ stack trace; the first line is what a user can act on.
+std::string first_line(const char* text) {
+    std::string line(text);
+    const auto end = line.find('\n');
+    return end == std::string::npos ? line : line.substr(0, end);
+}
+
+template <typename Operation>
+void guarded(int rank, int size, const std::string& what, Operation&& operation) {
+    try {
+        operation();
+    } catch (const std::exception& e) {
+        throw DistributedError("rank " + std::to_string(rank) + " of " + std::to_string(size) +
+                               ": " + what +
+                               " failed (another rank has probably exited, or the timeout "
+                               "passed; see its output): " +
+                               first_line(e.what()));
+    }
+}
+
+bool is_loopback(const std::string& host) {
+    return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
+}
+
+// The interface this rank's Gloo pairs listen on: GLOO_SOCKET_IFNAME as in PyTorch, loopback for
+// a job whose rank 0 is addressed through loopback (one node), else this host name's address.
+std::shared_ptr<::gloo::transport::Device> gloo_device(const LaunchEnvironment& env) {
+    if (const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
+        interface != nullptr && *interface != '\0') {
+        return c10d::ProcessGroupGloo::createDeviceForInterface(interface);
+    }
+    if (is_loopback(env.master_addr)) {
+        return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
+    }
+    return c10d::ProcessGroupGloo::createDefaultDevice();
+}
+
+}  // namespace
+
+World::World() = default;
+World::~World() = default;
+
+std::unique_ptr<World> World::join(const LaunchEnvironment& env,
+                                   std::chrono::milliseconds timeout) {
+    auto world = std::make_unique<World>();
+    world->rank_ = env.rank;
+    world->size_ = env.world_size;
+    if (!env.distributed()) {
+        return world;
+    }
+    auto backend = std::make_unique<Backend>();
+    const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
+    guarded(env.rank, env.world_size, "rendezvous with rank 0 at " + where, [&] {
+        c10d::TCPStoreOptions options;
+        options.port = static_cast<std::uint16_t>(env.master_port);
+        options.isServer = env.rank == 0 && !env.agent_store;
+        // Every rank counts itself in; the server waits until all have.
+        options.numWorkers = static_cast<std::size_t>(env.world_size);
+        options.timeout = timeout;
+        auto tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
+        // Our keys live under their own prefix beside torchrun's.
+        backend->store = c10::make_intrusive<c10d::PrefixStore>("lowbit", tcp);
+        auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout);
+        gloo_options->devices.push_back(gloo_device(env));
+        gloo_options->threads = 1;  // one collective in flight at a time
+        backend->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
+            backend->store, env.rank, env.world_size, gloo_options);
+    });
+    world->backend_ = std::move(backend);
+    return world;
+}
+
+void World::allreduce_sum(std::vector<torch::Tensor>& tensors) {
+    for (const torch::Tensor& t : tensors) {
+        allreduce_bytes_ += t.numel() * static_cast<int64_t>(t.element_size());
+    }
+    allreduce(tensors, /*maximum=*/false);
+}
+
+void World::allreduce_max(std::vector<torch::Tensor>& tensors) {
+    allreduce(tensors, /*maximum=*/true);
+}
+
+void World::allreduce(std::vector<torch::Tensor>& tensors, bool maximum) {
+    if (!backend_ || tensors.empty()) {
+        return;
+    }
+    guarded(rank_, size_, maximum ? "allreduce (max)" : "allreduce", [&] {
+        c10d::AllreduceOptions options;
+        options.reduceOp = maximum ? c10d::ReduceOp::MAX : c10d::ReduceOp::SUM;
+        backend_->group->allreduce(tensors, options)->wait();
+    });
+}
+
+void World::broadcast(std::vector<torch::Tensor>& tensors) {
+    if (!backend_ || tensors.empty()) {
+        return;
+    }
+    guarded(rank_, size_, "broadcast from rank 0", [&] {
+        // Gloo broadcasts one tensor list per call, all on one device; one call per tensor keeps
+        // mixed dtypes legal.
+        for (torch::Tensor& t : tensors) {
+            std::vector<torch::Tensor> one{t};
+            c10d::BroadcastOptions options;
+            options.rootRank = 0;
+            backend_->group->broadcast(one, options)->wait();
+        }
+    });
+}
+
+void World::publish(const std::string& key, const std::string& value) {
+    if (!backend_) {
+        return;
+    }
+    guarded(rank_, size_, "publishing '" + key + "'", [&] {
+        backend_->store->set(key, std::vector<uint8_t>(value.begin(), value.end()));
+    });
+}
+
+std::string World::fetch(const std::string& key) {
+    if (!backend_) {
+        return {};
+    }
+    std::vector<uint8_t> bytes;
+    guarded(rank_, size_, "waiting for rank 0's '" + key + "'", [&] {
+        bytes = backend_->store->get(key);
+    });
+    return {bytes.begin(), bytes.end()};
+}
+
+}  // namespace lowbit::dist

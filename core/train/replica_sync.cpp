@@ -1,0 +1,94 @@
+// broadcast_training_state and check_replicas_identical (replica_sync.h).
+#include "lowbit/train/replica_sync.h"
+
+#include <string>
+
+namespace lowbit::train {
+namespace {
+
+// Receives rank 0's values of `tensors` (contiguous copies travel; the originals are assigned
+// with copy_ so that version counters, and with them the quantized-weight caches, see the
+// change).
+void broadcast_into(dist::World& world, const std::vector<torch::Tensor>& tensors) {
+    std::vector<torch::Tensor> buffers;
+    buffers.reserve(tensors.size());
+    for (const torch::Tensor& t : tensors) {
+        buffers.push_back(t.detach().contiguous().clone());
+    }
+    world.broadcast(buffers);
+    torch::NoGradGuard no_grad;
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        tensors[i].detach().copy_(buffers[i]);
+    }
+}
+
+}  // namespace
+
+void broadcast_training_state(dist::World& world, RunContext& run) {
+    if (world.size() == 1) {
+        return;
+    }
+    broadcast_into(world, run.model->parameters());
+
+    OptimizerState state = run.optimizer->state();
+    // The counts first: a mismatch would otherwise pair unrelated buffers.
+    std::vector<torch::Tensor> count{
+        torch::tensor({static_cast<int64_t>(state.size()), -static_cast<int64_t>(state.size())})};
+    world.allreduce_max(count);
+    if (count[0][0].item<int64_t>() != -count[0][1].item<int64_t>()) {
+        throw dist::DistributedError(
+            "rank " + std::to_string(world.rank()) +
+            ": the ranks' optimizers hold different numbers of state tensors; every rank must "
+            "build the same recipe");
+    }
+    std::vector<torch::Tensor> values;
+    values.reserve(state.size());
+    for (auto& [name, tensor] : state) {
+        tensor = tensor.contiguous().clone();
+        values.push_back(tensor);
+    }
+    world.broadcast(values);
+    if (!world.is_writer()) {
+        run.optimizer->load_state(state);
+    }
+
+    NamedTensors rng = capture_rng_state(run.device);
+    std::vector<torch::Tensor> rng_values;
+    for (auto& [name, tensor] : rng) {
+        tensor = tensor.contiguous().clone();
+        rng_values.push_back(tensor);
+    }
+    world.broadcast(rng_values);
+    if (!world.is_writer()) {
+        restore_rng_state(rng, run.device);
+    }
+}
+
+void check_replicas_identical(dist::World& world,
+                              const std::vector<torch::Tensor>& parameters,
+                              int64_t step) {
+    if (world.size() == 1) {
+        return;
+    }
+    torch::NoGradGuard no_grad;
+    torch::Tensor sum = torch::zeros({}, torch::kFloat64);
+    torch::Tensor sumsq = torch::zeros({}, torch::kFloat64);
+    for (const torch::Tensor& p : parameters) {
+        const torch::Tensor d = p.detach().to(torch::kFloat64);
+        sum += d.sum().cpu();
+        sumsq += d.square().sum().cpu();
+    }
+    // max(x) == -max(-x) over the ranks exactly when every rank holds the same x.
+    std::vector<torch::Tensor> both{torch::stack({sum, -sum, sumsq, -sumsq})};
+    world.allreduce_max(both);
+    const auto r = both[0].accessor<double, 1>();
+    if (r[0] != -r[1] || r[2] != -r[3]) {
+        throw dist::DistributedError("rank " + std::to_string(world.rank()) +
+                                     ": the replicas' weights differ after step " +
+                                     std::to_string(step) +
+                                     " (checksums compared across ranks); the ranks did not "
+                                     "apply the same updates");
+    }
+}
+
+}  // namespace lowbit::train

@@ -1,0 +1,103 @@
+// DistributedCliTest helpers (distributed_cli_fixture.h).
+#include "distributed_cli_fixture.h"
+
+#include "lowbit/io/safetensors.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace lowbit::testing {
+namespace fs = std::filesystem;
+
+fs::path DistributedCliTest::gpt2_recipe(const std::string& name,
+                                         int steps,
+                                         int checkpoint_every,
+                                         const std::string& quant) const {
+    std::ostringstream text;
+    text << "name: " << name << "\nseed: 1\n"
+         << "model: {family: gpt2, layers: 4, heads: 4, d_model: 128, context: 64, dropout: 0.0}\n"
+         << "data: {train: builtin:markov, tokenizer: byte}\n"
+         << "train: {steps: " << steps << ", batch_size: 12, lr: 1.0e-3, min_lr: 1.0e-4, "
+         << "warmup_steps: 10, grad_clip: 1.0, eval_every: 25, eval_batches: 4, "
+         << "checkpoint_every: " << checkpoint_every
+         << ", device: cpu, threads: 1, log_every: 1}\n";
+    if (!quant.empty()) {
+        text << "quant:\n" << quant;
+    }
+    return write_file(name + ".yaml", text.str());
+}
+
+ProcessResult DistributedCliTest::train(const fs::path& recipe,
+                                        const fs::path& workspace,
+                                        int nproc,
+                                        std::vector<std::string> extra) const {
+    std::vector<std::string> args{"train", recipe.string(), "--progress", "none"};
+    if (nproc > 0) {
+        args.insert(args.end(), {"--nproc-per-node", std::to_string(nproc)});
+    }
+    args.insert(args.end(), extra.begin(), extra.end());
+    return lowbit(args, workspace);
+}
+
+std::vector<BackgroundProcess> DistributedCliTest::start_ranks(
+    const std::vector<std::vector<std::string>>& environments,
+    const fs::path& recipe,
+    const fs::path& workspace,
+    const std::vector<std::string>& extra) const {
+    std::vector<BackgroundProcess> ranks;
+    for (std::size_t rank = 0; rank < environments.size(); ++rank) {
+        std::vector<std::string> argv{"/usr/bin/env"};
+        argv.insert(argv.end(), environments[rank].begin(), environments[rank].end());
+        argv.insert(argv.end(),
+                    {lowbit_exe(),
+                     "train",
+                     recipe.string(),
+                     "--progress",
+                     "none",
+                     "--workspace",
+                     workspace.string()});
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        ranks.push_back(start_process(argv, (dir_ / ("rank" + std::to_string(rank))).string()));
+    }
+    return ranks;
+}
+
+std::vector<double> DistributedCliTest::losses(const fs::path& workspace) {
+    std::vector<double> out;
+    std::istringstream rows(scalar_series(workspace / "runs.sqlite", "train/loss"));
+    long long step = 0;
+    double value = 0;
+    while (rows >> step >> value) {
+        out.push_back(value);
+    }
+    return out;
+}
+
+torch::Tensor DistributedCliTest::weights(const fs::path& workspace, int step) {
+    char folder[32];
+    std::snprintf(folder, sizeof(folder), "step-%07d", step);
+    const io::SafetensorsFile file = io::load_safetensors(workspace / "runs" / "1" / "checkpoints" /
+                                                          folder / "model.safetensors");
+    std::vector<torch::Tensor> flat;
+    for (const auto& [name, tensor] : file.tensors) {
+        flat.push_back(tensor.to(torch::kFloat64).reshape({-1}));
+    }
+    return torch::cat(flat);
+}
+
+double DistributedCliTest::max_relative_deviation(const std::vector<double>& a,
+                                                  const std::vector<double>& b) {
+    double worst = 0;
+    for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+        worst = std::max(worst, std::fabs(a[i] - b[i]) / std::fabs(a[i]));
+    }
+    return worst;
+}
+
+double DistributedCliTest::relative_deviation(const torch::Tensor& a, const torch::Tensor& b) {
+    return (a - b).norm().item<double>() / a.norm().item<double>();
+}
+
+}  // namespace lowbit::testing

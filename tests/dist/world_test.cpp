@@ -1,0 +1,121 @@
+// World on Gloo with two ranks as two threads of this process over loopback: sums and maxima
+// against hand-computed values, bit-identical on both ranks; broadcast; the store; and a rank that
+// never joins the collective makes the other fail within the timeout instead of hanging. Running
+// at all checks that Debian's Gloo headers agree with the Gloo inside libtorch_cpu.so.
+#include "lowbit/dist/world.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <thread>
+
+#include "dist_test_util.h"
+
+namespace lowbit::dist {
+namespace {
+
+TEST(World, OneProcessCollectivesAreIdentity) {
+    World world;
+    EXPECT_EQ(world.size(), 1);
+    EXPECT_TRUE(world.is_writer());
+    std::vector<torch::Tensor> t{torch::tensor({1.5f, -2.0f})};
+    world.allreduce_sum(t);
+    world.broadcast(t);
+    world.allreduce_max(t);
+    EXPECT_TRUE(torch::equal(t[0], torch::tensor({1.5f, -2.0f})));
+}
+
+TEST(World, AllreduceSumAndMaxAcrossTwoRanks) {
+    std::vector<torch::Tensor> sums(2), maxima(2);
+    run_two_ranks([&](World& world) {
+        const int r = world.rank();
+        // rank 0: [1, 2.5, -4], rank 1: [10, 0.25, 3]
+        std::vector<torch::Tensor> a{r == 0 ? torch::tensor({1.0f, 2.5f, -4.0f})
+                                            : torch::tensor({10.0f, 0.25f, 3.0f})};
+        world.allreduce_sum(a);
+        sums[static_cast<std::size_t>(r)] = a[0];
+        std::vector<torch::Tensor> b{r == 0 ? torch::tensor({1.0, -7.0})
+                                            : torch::tensor({-1.0, 2.0})};
+        world.allreduce_max(b);
+        maxima[static_cast<std::size_t>(r)] = b[0];
+        EXPECT_EQ(world.allreduce_bytes(), 3 * 4);
+    });
+    for (int r = 0; r < 2; ++r) {
+        EXPECT_TRUE(
+            torch::equal(sums[static_cast<std::size_t>(r)], torch::tensor({11.0f, 2.75f, -1.0f})));
+        EXPECT_TRUE(torch::equal(maxima[static_cast<std::size_t>(r)], torch::tensor({1.0, 2.0})));
+    }
+}
+
+TEST(World, BroadcastGivesRankZerosValuesOfEveryDtype) {
+    std::vector<std::vector<torch::Tensor>> received(2);
+    run_two_ranks([&](World& world) {
+        const bool root = world.rank() == 0;
+        std::vector<torch::Tensor> t{
+            root ? torch::arange(6, torch::kFloat32).reshape({2, 3}) : torch::zeros({2, 3}),
+            root ? torch::tensor({7}, torch::kInt64) : torch::tensor({0}, torch::kInt64),
+            root ? torch::tensor({200, 3}, torch::kUInt8) : torch::tensor({0, 0}, torch::kUInt8)};
+        world.broadcast(t);
+        received[static_cast<std::size_t>(world.rank())] = t;
+    });
+    for (const auto& t : received) {
+        EXPECT_TRUE(torch::equal(t[0], torch::arange(6, torch::kFloat32).reshape({2, 3})));
+        EXPECT_EQ(t[1].item<int64_t>(), 7);
+        EXPECT_TRUE(torch::equal(t[2], torch::tensor({200, 3}, torch::kUInt8)));
+    }
+}
+
+TEST(World, RankZeroPublishesTextForTheOthers) {
+    std::string seen;
+    run_two_ranks([&](World& world) {
+        if (world.is_writer()) {
+            world.publish("greeting", "{\"run_id\": 4}");
+        } else {
+            seen = world.fetch("greeting");
+        }
+    });
+    EXPECT_EQ(seen, "{\"run_id\": 4}");
+}
+
+// Rank 0 waits in an allreduce that rank `absent` never joins, either because it exits (its
+// connections close) or because it stalls past the timeout; rank 0 must fail, not hang.
+std::pair<std::string, double> allreduce_without_peer(bool peer_stalls) {
+    std::string error;
+    double seconds = 0;
+    run_two_ranks(
+        [&](World& world) {
+            if (world.rank() == 1) {
+                if (peer_stalls) {
+                    std::this_thread::sleep_for(std::chrono::seconds(6));
+                }
+                return;
+            }
+            std::vector<torch::Tensor> t{torch::ones({4})};
+            const auto start = std::chrono::steady_clock::now();
+            try {
+                world.allreduce_sum(t);
+            } catch (const DistributedError& e) {
+                error = e.what();
+            }
+            seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        },
+        std::chrono::seconds(1));
+    return {error, seconds};
+}
+
+TEST(World, AnExitedPeerFailsTheCollective) {
+    const auto [error, seconds] = allreduce_without_peer(false);
+    EXPECT_NE(error.find("rank 0 of 2: allreduce failed"), std::string::npos) << error;
+    EXPECT_LT(seconds, 5.0);
+}
+
+TEST(World, AStalledPeerFailsTheCollectiveAfterTheTimeout) {
+    const auto [error, seconds] = allreduce_without_peer(true);
+    EXPECT_NE(error.find("rank 0 of 2: allreduce failed"), std::string::npos) << error;
+    EXPECT_GE(seconds, 0.9);  // the 1 s timeout, not an early failure
+    EXPECT_LT(seconds, 5.0);  // and well before the peer wakes up at 6 s
+}
+
+}  // namespace
+}  // namespace lowbit::dist
