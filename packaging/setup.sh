@@ -20,7 +20,7 @@ debian_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libsentencepiece-dev libhwy-dev
-  libgloo-dev
+  libgloo-dev desktop-file-utils appstream
   xvfb xauth x11-apps
 )
 
