@@ -3,6 +3,7 @@
 
 #include "lowbit/util/exit_codes.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -15,7 +16,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,6 +40,16 @@ void forward_signal(int signal_number) {
             kill(g_children[i], signal_number);
         }
     }
+}
+
+// Cores this process may run on (its affinity mask, as a batch scheduler sets it).
+int usable_cores() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        return std::max(1, CPU_COUNT(&set));
+    }
+    return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
 // A port nobody listens on now: bind port 0 and read what the kernel chose. Another process
@@ -94,6 +107,7 @@ pid_t start_rank(const std::vector<std::string>& arguments, int rank, int nproc,
         argv.push_back(a.data());
     }
     argv.push_back(nullptr);
+    const pid_t parent = getpid();
     const pid_t pid = fork();
     if (pid < 0) {
         throw std::runtime_error(std::string("cannot start rank ") + std::to_string(rank) + ": " +
@@ -107,8 +121,20 @@ pid_t start_rank(const std::vector<std::string>& arguments, int rank, int nproc,
         setenv("MASTER_ADDR", "127.0.0.1", 1);
         setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
         unsetenv("TORCHELASTIC_USE_AGENT_STORE");
+        // The ranks share this machine's cores: each gets its share of LibTorch threads unless
+        // the user chose (OMP_NUM_THREADS) or the recipe does (train.threads, which wins).
+        if (std::getenv("OMP_NUM_THREADS") == nullptr) {
+            setenv(
+                "OMP_NUM_THREADS", std::to_string(std::max(1, usable_cores() / nproc)).c_str(), 1);
+        }
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
+        // A launcher killed outright (SIGKILL, as the studio's last resort) cannot forward
+        // anything: its ranks then get SIGTERM from the kernel, checkpoint and stop.
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) {
+            _exit(util::kExitFailure);  // the launcher died before prctl took effect
+        }
         execv("/proc/self/exe", argv.data());
         std::fprintf(stderr, "lowbit: error: cannot run %s: %s\n", argv[0], std::strerror(errno));
         _exit(util::kExitFailure);

@@ -14,7 +14,10 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QLineEdit>
 #include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSpinBox>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
@@ -145,6 +148,38 @@ private Q_SLOTS:
             recipe_footprint(lowbit::config::load_recipe_file(recipe_.toStdString())).parameters);
         RunsSnapshot runs(workspace);
         QCOMPARE(runs.status(l.run_id), QStringLiteral("completed"));
+    }
+
+    // The panel's rank count becomes `--nproc-per-node`: two data-parallel ranks train one run,
+    // rank 0's progress streams as a single process's does, and the run records its world size.
+    void twoRanksFromThePanelTrainOneRun() {
+        const QString workspace = dir_.filePath(QStringLiteral("ws-ranks"));
+        RunLauncher launcher(workspace, engine_);
+        LaunchPanel panel(&launcher);
+        QList<qint64> streamed;
+        connect(&launcher, &RunLauncher::stepStreamed, this, [&streamed](int, qint64 step) {
+            streamed << step;
+        });
+        panel.findChild<QLineEdit*>(QStringLiteral("recipePath"))->setText(recipe_);
+        panel.findChild<QSpinBox*>(QStringLiteral("ranksPerLaunch"))->setValue(2);
+        panel.findChild<QPushButton*>(QStringLiteral("launchButton"))->click();
+        QCOMPARE(launcher.launches().size(), qsizetype{1});
+        const int id = launcher.launches().front().id;
+        const QStringList& arguments = launcher.launch(id)->arguments;
+        const auto option = arguments.indexOf(QStringLiteral("--nproc-per-node"));
+        QVERIFY2(option >= 0 && arguments.value(option + 1) == QStringLiteral("2"),
+                 qPrintable(arguments.join(QLatin1Char(' '))));
+        QTRY_VERIFY_WITH_TIMEOUT(launcher.launch(id)->state == Launch::State::kEnded,
+                                 kRunTimeoutMs);
+        const Launch& l = *launcher.launch(id);
+        QVERIFY2(l.outcome == QLatin1String("completed"), qPrintable(l.outcome + l.console));
+        QCOMPARE(l.steps, qint64{30});
+        QCOMPARE(streamed.size(), 30);  // rank 0 alone reports
+        RunsSnapshot runs(workspace);
+        QCOMPARE(runs.model.rowCount(), 1);
+        QCOMPARE(runs.status(l.run_id), QStringLiteral("completed"));
+        const auto summary = nlohmann::json::parse(runs.row(l.run_id)->record.summary_json);
+        QCOMPARE(summary.at("world_size").get<int>(), 2);
     }
 
     void forkFromTheEditorStartsAtItsCheckpoint() {

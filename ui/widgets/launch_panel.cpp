@@ -43,6 +43,13 @@ LaunchPanel::LaunchPanel(RunLauncher* launcher, QWidget* parent)
     auto* browse = new QPushButton(tr("Browse…"));
     overrides_ = new QLineEdit;
     overrides_->setPlaceholderText(tr("Overrides, e.g. train.steps=300 seed=2"));
+    ranks_ = new QSpinBox;
+    ranks_->setObjectName(QStringLiteral("ranksPerLaunch"));
+    ranks_->setRange(1, 64);
+    ranks_->setValue(1);
+    ranks_->setToolTip(
+        tr("Data-parallel processes for this run on this machine; each takes an equal share of "
+           "the recipe's batch, which must divide by it (lowbit train --nproc-per-node)"));
     concurrency_ = new QSpinBox;
     concurrency_->setRange(1, 64);
     concurrency_->setValue(launcher_->concurrency());
@@ -57,6 +64,7 @@ LaunchPanel::LaunchPanel(RunLauncher* launcher, QWidget* parent)
     auto* form = new QFormLayout;
     form->addRow(tr("Recipe"), recipe_row);
     form->addRow(tr("Overrides"), overrides_);
+    form->addRow(tr("Ranks"), ranks_);
     form->addRow(tr("Run at once"), concurrency_);
     auto* buttons = new QHBoxLayout;
     buttons->addWidget(launch);
@@ -97,8 +105,14 @@ LaunchPanel::LaunchPanel(RunLauncher* launcher, QWidget* parent)
     });
     connect(launch, &QPushButton::clicked, this, [this] {
         if (!recipe_->text().isEmpty()) {
+            QStringList options;
+            if (ranks_->value() > 1) {
+                options << QStringLiteral("--nproc-per-node") << QString::number(ranks_->value());
+            }
             selectLaunch(launcher_->enqueueTrain(
-                recipe_->text(), overrides_->text().split(QLatin1Char(' '), Qt::SkipEmptyParts)));
+                recipe_->text(),
+                overrides_->text().split(QLatin1Char(' '), Qt::SkipEmptyParts),
+                options));
         }
     });
     connect(stop, &QPushButton::clicked, this, [this] { launcher_->stop(selectedLaunch()); });

@@ -1,6 +1,7 @@
-// LaunchPanel: the launch-and-monitor dock: a recipe file with optional `--set` overrides and a
-// concurrency limit, the queue of launches with a progress bar, ETA and tokens/s each, stop and
-// resume buttons, and the console (stderr) of the selected launch.
+// LaunchPanel: the launch-and-monitor dock: a recipe file with optional `--set` overrides, the
+// number of data-parallel ranks on this machine (docs/distributed.md) and a concurrency limit, the
+// queue of launches with a progress bar, ETA and tokens/s each, stop and resume buttons, and the
+// console (stderr) of the selected launch.
 #pragma once
 
 #include <QWidget>
@@ -37,6 +38,7 @@ private:
     RunLauncher* launcher_;
     QLineEdit* recipe_;
     QLineEdit* overrides_;
+    QSpinBox* ranks_;  // > 1: `lowbit train --nproc-per-node N`
     QSpinBox* concurrency_;
     QTableWidget* queue_;
     QPlainTextEdit* console_;
