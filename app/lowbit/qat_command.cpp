@@ -1,6 +1,7 @@
 // `lowbit qat RECIPE.yaml [--set ...]` and `lowbit qat --resume RUN`: EfficientQAT, RTN or GPTQ
 // on a trained model (docs/efficientqat.md), with the same conventions as `lowbit train`.
 #include "lowbit/config/recipe_yaml.h"
+#include "lowbit/dist/launch_environment.h"
 #include "lowbit/qat/qat_run.h"
 #include "lowbit/store/run_reader.h"
 #include "lowbit/store/run_results.h"
@@ -19,6 +20,15 @@ namespace {
 using QatOptions = RunLaunchOptions;
 
 int run_qat_command(const QatOptions& options, const CommonOptions& common) {
+    // Started as one of several ranks (torchrun, srun), every rank would run the whole method
+    // and write the workspace; refuse instead (docs/distributed.md §Not done yet).
+    if (const dist::LaunchEnvironment launch = dist::launch_environment_of_process();
+        launch.distributed()) {
+        throw util::BadInput(
+            "lowbit qat does not run data-parallel yet, but this process is rank " +
+            std::to_string(launch.rank) + " of " + std::to_string(launch.world_size) + " (" +
+            launch.launcher + "); start it as a single process");
+    }
     qat::QatRequest request;
     request.workspace_root = resolve_workspace(common);
     request.name = options.name;
