@@ -22,6 +22,15 @@ void broadcast_into(dist::World& world, const std::vector<torch::Tensor>& tensor
     }
 }
 
+// Collective: whether every rank holds the same `values` (float64, (n,)). max(x) == -max(-x) over
+// the ranks exactly when they agree, so one allreduce of the maximum answers it.
+bool identical_on_all_ranks(dist::World& world, const torch::Tensor& values) {
+    std::vector<torch::Tensor> both{torch::cat({values, -values})};  // (2n,)
+    world.allreduce_max(both);
+    const int64_t n = values.numel();
+    return torch::equal(both[0].narrow(0, 0, n), -both[0].narrow(0, n, n));
+}
+
 }  // namespace
 
 void broadcast_training_state(dist::World& world, RunContext& run) {
@@ -32,10 +41,8 @@ void broadcast_training_state(dist::World& world, RunContext& run) {
 
     OptimizerState state = run.optimizer->state();
     // The counts first: a mismatch would otherwise pair unrelated buffers.
-    std::vector<torch::Tensor> count{
-        torch::tensor({static_cast<int64_t>(state.size()), -static_cast<int64_t>(state.size())})};
-    world.allreduce_max(count);
-    if (count[0][0].item<int64_t>() != -count[0][1].item<int64_t>()) {
+    if (!identical_on_all_ranks(
+            world, torch::tensor({static_cast<double>(state.size())}, torch::kFloat64))) {
         throw dist::DistributedError(
             "rank " + std::to_string(world.rank()) +
             ": the ranks' optimizers hold different numbers of state tensors; every rank must "
@@ -78,11 +85,7 @@ void check_replicas_identical(dist::World& world,
         sum += d.sum().cpu();
         sumsq += d.square().sum().cpu();
     }
-    // max(x) == -max(-x) over the ranks exactly when every rank holds the same x.
-    std::vector<torch::Tensor> both{torch::stack({sum, -sum, sumsq, -sumsq})};
-    world.allreduce_max(both);
-    const auto r = both[0].accessor<double, 1>();
-    if (r[0] != -r[1] || r[2] != -r[3]) {
+    if (!identical_on_all_ranks(world, torch::stack({sum, sumsq}))) {
         throw dist::DistributedError("rank " + std::to_string(world.rank()) +
                                      ": the replicas' weights differ after step " +
                                      std::to_string(step) +

@@ -14,12 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 STEPS=${STEPS:-50}
-if [[ -z "${LOWBIT:-}" ]]; then
-  for candidate in build/release/app/lowbit/lowbit build/dev/app/lowbit/lowbit build/headless/app/lowbit/lowbit; do
-    if [[ -x "$candidate" ]]; then LOWBIT=$candidate; break; fi
-  done
-fi
-[[ -x "${LOWBIT:-}" ]] || { echo "ddp_exactness: no lowbit binary; build first or set LOWBIT" >&2; exit 2; }
+source tests/bench/find_lowbit.sh
 source packaging/versions.env
 PYTHON=${PYTHON:-${LOWBIT_CACHE:-$HOME/.cache/lowbit}/venv-torch-${LOWBIT_TORCH_VERSION}/bin/python}
 WS=${WS:-$(mktemp -d)}

@@ -18,12 +18,7 @@ STEPS=${STEPS:-60}
 ROUNDS=${ROUNDS:-3}
 DATA=${DATA:-$(realpath -m ../shared/data/tinyshakespeare.txt)}
 PRESET=resources/presets/pretrain/gpt2/w8a8g8.yaml
-if [[ -z "${LOWBIT:-}" ]]; then
-  for candidate in build/release/app/lowbit/lowbit build/dev/app/lowbit/lowbit build/headless/app/lowbit/lowbit; do
-    if [[ -x "$candidate" ]]; then LOWBIT=$candidate; break; fi
-  done
-fi
-[[ -x "${LOWBIT:-}" ]] || { echo "ddp_scaling: no lowbit binary; build first or set LOWBIT" >&2; exit 2; }
+source tests/bench/find_lowbit.sh
 [[ -f "$DATA" ]] || { echo "ddp_scaling: corpus $DATA not found (set DATA)" >&2; exit 2; }
 WS=${WS:-$(mktemp -d)}
 trap '[[ -z "${KEEP:-}" ]] && rm -rf "$WS"' EXIT

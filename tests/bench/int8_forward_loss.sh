@@ -18,12 +18,7 @@ JOBS=${JOBS:-1}
 DATA=${DATA:-$(realpath -m ../shared/data/tinyshakespeare.txt)}
 WS=${WS:-$HOME/.local/share/lowbit/int8-forward}
 PRESET=resources/presets/pretrain/gpt2/w8a8g8.yaml
-if [[ -z "${LOWBIT:-}" ]]; then
-  for candidate in build/release/app/lowbit/lowbit build/dev/app/lowbit/lowbit build/headless/app/lowbit/lowbit; do
-    if [[ -x "$candidate" ]]; then LOWBIT=$candidate; break; fi
-  done
-fi
-[[ -x "${LOWBIT:-}" ]] || { echo "int8_forward_loss: no lowbit binary; build first or set LOWBIT" >&2; exit 2; }
+source tests/bench/find_lowbit.sh
 [[ -f "$DATA" ]] || { echo "int8_forward_loss: corpus $DATA not found (set DATA)" >&2; exit 2; }
 
 # shellcheck disable=SC2086  # EXTRA is a list of arguments

@@ -21,12 +21,7 @@ ONLY=${ONLY:-*}
 DATA=${DATA:-$(realpath -m ../shared/data/tinyshakespeare.txt)}
 WS=${WS:-$HOME/.local/share/lowbit/pretrain-grid}
 GROUP="pretrain-grid ${FAMILY}"
-if [[ -z "${LOWBIT:-}" ]]; then
-  for candidate in build/release/app/lowbit/lowbit build/dev/app/lowbit/lowbit build/headless/app/lowbit/lowbit; do
-    if [[ -x "$candidate" ]]; then LOWBIT=$candidate; break; fi
-  done
-fi
-[[ -x "${LOWBIT:-}" ]] || { echo "pretrain_grid: no lowbit binary; build first or set LOWBIT" >&2; exit 2; }
+source tests/bench/find_lowbit.sh
 [[ -f "$DATA" ]] || { echo "pretrain_grid: corpus $DATA not found (set DATA)" >&2; exit 2; }
 
 # shellcheck disable=SC2086  # EXTRA is a list of arguments

@@ -21,12 +21,7 @@ WS=${WS:-$HOME/.local/share/lowbit/qat-results}
 MODELS=${MODELS:-llama-8m gpt2-8m}
 GRIDS=${GRIDS:-w4g128 w3g128 w2g64}
 METHODS=${METHODS:-rtn gptq blockap efficientqat}
-if [[ -z "${LOWBIT:-}" ]]; then
-  for candidate in build/release/app/lowbit/lowbit build/dev/app/lowbit/lowbit build/headless/app/lowbit/lowbit; do
-    if [[ -x "$candidate" ]]; then LOWBIT=$candidate; break; fi
-  done
-fi
-[[ -x "${LOWBIT:-}" ]] || { echo "qat_results: no lowbit binary; build first or set LOWBIT" >&2; exit 2; }
+source tests/bench/find_lowbit.sh
 TRAIN_TEXT="[$DATA/tinyshakespeare.txt, $DATA/wikitext-2/valid.txt]"
 TEST_TEXT=$DATA/wikitext-2/test.txt
 for file in "$DATA/tinyshakespeare.txt" "$DATA/wikitext-2/valid.txt" "$TEST_TEXT"; do
