@@ -29,6 +29,10 @@ int run_train(const TrainOptions& options, const CommonOptions& common) {
     const auto collective_timeout =
         std::chrono::milliseconds(static_cast<int64_t>(options.collective_timeout_s * 1000.0));
     if (options.nproc_per_node > 0) {
+        // A recipe that does not parse is refused once, here, rather than by every rank.
+        if (options.resume.empty() && options.fork.empty() && !options.recipe_file.empty()) {
+            (void)config::load_recipe_file(options.recipe_file, options.overrides);
+        }
         return run_local_ranks(options.nproc_per_node, collective_timeout);
     }
     train::TrainRequest request;

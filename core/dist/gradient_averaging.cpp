@@ -31,14 +31,9 @@ void reduce_bucket(World& world, const std::vector<torch::Tensor>& grads, torch:
 
 }  // namespace
 
-void average_gradients(World& world,
-                       const std::vector<torch::Tensor>& parameters,
-                       torch::Tensor& riders,
-                       int64_t bucket_bytes) {
-    if (world.size() == 1) {
-        return;
-    }
-    std::vector<torch::Tensor> bucket;
+std::vector<std::vector<torch::Tensor>> gradient_buckets(
+    const std::vector<torch::Tensor>& parameters, int64_t bucket_bytes) {
+    std::vector<std::vector<torch::Tensor>> buckets;
     int64_t bytes = 0;
     for (const torch::Tensor& p : parameters) {
         torch::Tensor& grad = const_cast<torch::Tensor&>(p).mutable_grad();
@@ -46,21 +41,34 @@ void average_gradients(World& world,
             grad = torch::zeros_like(p);
         }
         const int64_t grad_bytes = grad.numel() * static_cast<int64_t>(grad.element_size());
-        const bool compatible =
-            bucket.empty() || (bucket.front().scalar_type() == grad.scalar_type() &&
-                               bucket.front().device() == grad.device());
-        if (!bucket.empty() && (!compatible || bytes + grad_bytes > bucket_bytes)) {
-            reduce_bucket(world, bucket, nullptr);
-            bucket.clear();
+        const bool fits =
+            !buckets.empty() && buckets.back().front().scalar_type() == grad.scalar_type() &&
+            buckets.back().front().device() == grad.device() && bytes + grad_bytes <= bucket_bytes;
+        if (!fits) {
+            buckets.emplace_back();
             bytes = 0;
         }
-        bucket.push_back(grad);
+        buckets.back().push_back(grad);
         bytes += grad_bytes;
     }
-    const bool riders_fit = !bucket.empty() && bucket.front().scalar_type() == torch::kFloat32 &&
+    return buckets;
+}
+
+void average_gradients(World& world,
+                       const std::vector<torch::Tensor>& parameters,
+                       torch::Tensor& riders,
+                       int64_t bucket_bytes) {
+    if (world.size() == 1) {
+        return;
+    }
+    const std::vector<std::vector<torch::Tensor>> buckets =
+        gradient_buckets(parameters, bucket_bytes);
+    const bool riders_fit = !buckets.empty() &&
+                            buckets.back().front().scalar_type() == torch::kFloat32 &&
                             riders.defined() && riders.numel() > 0;
-    if (!bucket.empty()) {
-        reduce_bucket(world, bucket, riders_fit ? &riders : nullptr);
+    for (std::size_t b = 0; b < buckets.size(); ++b) {
+        const bool last = b + 1 == buckets.size();
+        reduce_bucket(world, buckets[b], last && riders_fit ? &riders : nullptr);
     }
     if (!riders_fit && riders.defined() && riders.numel() > 0) {
         std::vector<torch::Tensor> alone{riders.contiguous()};

@@ -114,20 +114,90 @@ void World::allreduce(std::vector<torch::Tensor>& tensors, bool maximum) {
     });
 }
 
-void World::broadcast(std::vector<torch::Tensor>& tensors) {
+void World::broadcast(std::vector<torch::Tensor>& tensors, int root) {
     if (!backend_ || tensors.empty()) {
         return;
     }
-    guarded(rank_, size_, "broadcast from rank 0", [&] {
+    guarded(rank_, size_, "broadcast from rank " + std::to_string(root), [&] {
         // Gloo broadcasts one tensor list per call, all on one device; one call per tensor keeps
         // mixed dtypes legal.
         for (torch::Tensor& t : tensors) {
             std::vector<torch::Tensor> one{t};
             c10d::BroadcastOptions options;
-            options.rootRank = 0;
+            options.rootRank = root;
             backend_->group->broadcast(one, options)->wait();
         }
     });
+}
+
+void World::alltoall(const torch::Tensor& input, torch::Tensor& output) {
+    TORCH_CHECK(input.dim() == 1 && input.numel() % size_ == 0 && input.is_contiguous(),
+                "alltoall needs a contiguous 1-D tensor of world-size equal parts");
+    if (!backend_) {
+        output.copy_(input);
+        return;
+    }
+    guarded(rank_, size_, "all-to-all", [&] {
+        // Empty split lists: equal parts.
+        torch::Tensor in = input;
+        std::vector<int64_t> output_splits;
+        std::vector<int64_t> input_splits;
+        backend_->group->alltoall_base(output, in, output_splits, input_splits)->wait();
+    });
+}
+
+void World::allgather(const torch::Tensor& input, torch::Tensor& output) {
+    TORCH_CHECK(input.dim() == 1 && output.numel() == input.numel() * size_,
+                "allgather needs a 1-D input and an output of world-size times its length");
+    if (!backend_) {
+        output.copy_(input);
+        return;
+    }
+    guarded(rank_, size_, "allgather", [&] {
+        // Gloo writes each rank's part into the views of `output`.
+        std::vector<std::vector<torch::Tensor>> parts(1);
+        for (int r = 0; r < size_; ++r) {
+            parts[0].push_back(output.narrow(0, r * input.numel(), input.numel()));
+        }
+        std::vector<torch::Tensor> in{input.contiguous()};
+        backend_->group->allgather(parts, in)->wait();
+    });
+}
+
+std::vector<torch::Tensor> World::gather_bytes_to_writer(const torch::Tensor& bytes) {
+    TORCH_CHECK(bytes.dim() == 1 && bytes.scalar_type() == torch::kUInt8,
+                "gather_bytes_to_writer takes a 1-D uint8 tensor");
+    if (!backend_) {
+        return {bytes};
+    }
+    // Lengths first (rank r fills slot r), then one gather of parts padded to the longest.
+    std::vector<torch::Tensor> lengths{torch::zeros({size_}, torch::kInt64)};
+    lengths[0][rank_] = bytes.numel();
+    allreduce(lengths, /*maximum=*/false);
+    const int64_t longest = lengths[0].max().item<int64_t>();
+    torch::Tensor padded = torch::zeros({longest}, torch::kUInt8);
+    padded.narrow(0, 0, bytes.numel()).copy_(bytes);
+    std::vector<torch::Tensor> received;
+    guarded(rank_, size_, "gather to rank 0", [&] {
+        std::vector<std::vector<torch::Tensor>> outputs;
+        if (rank_ == 0) {
+            outputs.emplace_back();
+            for (int r = 0; r < size_; ++r) {
+                outputs[0].push_back(torch::empty({longest}, torch::kUInt8));
+            }
+        }
+        std::vector<torch::Tensor> in{padded};
+        c10d::GatherOptions options;
+        options.rootRank = 0;
+        backend_->group->gather(outputs, in, options)->wait();
+        if (rank_ == 0) {
+            for (int r = 0; r < size_; ++r) {
+                received.push_back(outputs[0][static_cast<std::size_t>(r)].narrow(
+                    0, 0, lengths[0][r].item<int64_t>()));
+            }
+        }
+    });
+    return received;
 }
 
 void World::publish(const std::string& key, const std::string& value) {

@@ -3,6 +3,7 @@
 #include "lowbit/train/make_optimizer.h"
 
 #include "lowbit/train/quantized_adamw.h"
+#include "lowbit/train/sharded_optimizer.h"
 
 #include <optional>
 #include <string>
@@ -36,7 +37,8 @@ const quant::LayerQuantizers* owning_layer(const model::LanguageModelImpl& model
 }  // namespace
 
 std::unique_ptr<Optimizer> make_optimizer(const config::Recipe& recipe,
-                                          const model::LanguageModelImpl& model) {
+                                          const model::LanguageModelImpl& model,
+                                          dist::World* world) {
     const AdamWOptions options = adamw_options(recipe.train);
     std::vector<QuantizedAdamWParam> quantized;
     bool any_quantized = false;
@@ -53,15 +55,31 @@ std::unique_ptr<Optimizer> make_optimizer(const config::Recipe& recipe,
         any_quantized = any_quantized || p.m_format || p.v_format;
         quantized.push_back(std::move(p));
     }
-    if (!any_quantized) {
-        std::vector<std::pair<std::string, torch::Tensor>> parameters;
-        for (auto& p : quantized) {
-            parameters.emplace_back(std::move(p.name), std::move(p.param));
+    // The whole model decides the kind, so every rank's share is updated by the same code.
+    const kernels::SecondMomentMapping v_mapping = recipe.quant.optim_v_mapping;
+    const OptimizerFactory make =
+        [any_quantized, options, v_mapping](
+            std::vector<QuantizedAdamWParam> parameters) -> std::unique_ptr<Optimizer> {
+        if (!any_quantized) {
+            std::vector<std::pair<std::string, torch::Tensor>> plain;
+            for (auto& p : parameters) {
+                plain.emplace_back(std::move(p.name), std::move(p.param));
+            }
+            return std::make_unique<AdamW>(std::move(plain), options);
         }
-        return std::make_unique<AdamW>(std::move(parameters), options);
+        return std::make_unique<QuantizedAdamW>(std::move(parameters), options, v_mapping);
+    };
+    if (world != nullptr && world->size() > 1 && recipe.distributed.shard_optimizer_states) {
+        return std::make_unique<ShardedOptimizer>(*world, std::move(quantized), make);
     }
-    return std::make_unique<QuantizedAdamW>(
-        std::move(quantized), options, recipe.quant.optim_v_mapping);
+    return make(std::move(quantized));
+}
+
+bool keeps_float_moments(const Optimizer& optimizer) {
+    if (const auto* sharded = dynamic_cast<const ShardedOptimizer*>(&optimizer)) {
+        return keeps_float_moments(sharded->local());
+    }
+    return dynamic_cast<const AdamW*>(&optimizer) != nullptr;
 }
 
 }  // namespace lowbit::train

@@ -1,6 +1,8 @@
 // broadcast_training_state and check_replicas_identical (replica_sync.h).
 #include "lowbit/train/replica_sync.h"
 
+#include "lowbit/train/sharded_optimizer.h"
+
 #include <string>
 
 namespace lowbit::train {
@@ -31,15 +33,9 @@ bool identical_on_all_ranks(dist::World& world, const torch::Tensor& values) {
     return torch::equal(both[0].narrow(0, 0, n), -both[0].narrow(0, n, n));
 }
 
-}  // namespace
-
-void broadcast_training_state(dist::World& world, RunContext& run) {
-    if (world.size() == 1) {
-        return;
-    }
-    broadcast_into(world, run.model->parameters());
-
-    OptimizerState state = run.optimizer->state();
+// Every rank takes rank 0's optimizer state (each rank holds a complete one).
+void broadcast_optimizer_state(dist::World& world, Optimizer& optimizer) {
+    OptimizerState state = optimizer.state();
     // The counts first: a mismatch would otherwise pair unrelated buffers.
     if (!identical_on_all_ranks(
             world, torch::tensor({static_cast<double>(state.size())}, torch::kFloat64))) {
@@ -56,7 +52,23 @@ void broadcast_training_state(dist::World& world, RunContext& run) {
     }
     world.broadcast(values);
     if (!world.is_writer()) {
-        run.optimizer->load_state(state);
+        optimizer.load_state(state);
+    }
+}
+
+}  // namespace
+
+void broadcast_training_state(dist::World& world, RunContext& run) {
+    if (world.size() == 1) {
+        return;
+    }
+    broadcast_into(world, run.model->parameters());
+
+    if (auto* sharded = dynamic_cast<ShardedOptimizer*>(run.optimizer.get())) {
+        // Each rank holds only its share: a state rank 0 loaded is handed out share by share.
+        sharded->share_loaded_state();
+    } else {
+        broadcast_optimizer_state(world, *run.optimizer);
     }
 
     NamedTensors rng = capture_rng_state(run.device);

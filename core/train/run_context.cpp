@@ -60,7 +60,8 @@ config::DeviceChoice device_choice_from_string(const std::string& text) {
 // batch must divide by the number of ranks; checked here, before anything is recorded.
 void build_components(RunContext& run,
                       const fs::path& workspace_root,
-                      const dist::LaunchEnvironment& launch) {
+                      const dist::LaunchEnvironment& launch,
+                      dist::World& world) {
     const config::Recipe& recipe = run.recipe;
     if (recipe.train.batch_size % launch.world_size != 0) {
         throw util::BadInput("train.batch_size " + std::to_string(recipe.train.batch_size) +
@@ -97,7 +98,7 @@ void build_components(RunContext& run,
     quant::QuantPlan plan = quant::resolve_quant_plan(recipe, *run.model);
     run.model->set_quant_plan(std::make_shared<const quant::QuantPlan>(std::move(plan)));
     // AdamW, or QuantizedAdamW with low-bit stored moments when the plan quantizes m or v.
-    run.optimizer = make_optimizer(recipe, *run.model);
+    run.optimizer = make_optimizer(recipe, *run.model, &world);
     // Dropout draws from the default generator; seed it so runs are reproducible.
     torch::manual_seed(recipe.seed);
 }
@@ -130,7 +131,7 @@ void load_optimizer_state_converted(RunContext& run, const OptimizerState& state
     const bool has_codes = std::any_of(state.begin(), state.end(), [](const auto& entry) {
         return entry.first.ends_with(".codes");
     });
-    if (!has_codes || dynamic_cast<AdamW*>(run.optimizer.get()) == nullptr) {
+    if (!has_codes || !keeps_float_moments(*run.optimizer)) {
         run.optimizer->load_state(state);
         return;
     }
@@ -222,7 +223,8 @@ std::pair<fs::path, std::optional<std::string>> resolve_checkpoint(
 
 RunContext create_run_context(const TrainRequest& request,
                               store::Workspace& workspace,
-                              store::RunWriter& writer) {
+                              store::RunWriter& writer,
+                              dist::World& world) {
     RunContext run;
     run.recipe = request.recipe;
     if (!request.device.empty()) {
@@ -230,7 +232,7 @@ RunContext create_run_context(const TrainRequest& request,
     }
     // Everything that can fail on bad input (data, model sizes, the init checkpoint) happens
     // before the run is recorded, so a rejected command leaves the workspace as it was.
-    build_components(run, workspace.root(), request.launch);
+    build_components(run, workspace.root(), request.launch, world);
     fs::path init_dir;
     if (!request.init_from.empty()) {
         const auto [dir, checksum] = resolve_checkpoint(workspace, request.init_from);
@@ -252,7 +254,8 @@ RunContext create_run_context(const TrainRequest& request,
 
 RunContext resume_run_context(const TrainRequest& request,
                               store::Workspace& workspace,
-                              store::RunWriter& writer) {
+                              store::RunWriter& writer,
+                              dist::World& world) {
     store::RunReader reader(workspace);
     const auto record = reader.find_run(request.resume_run);
     if (!record) {
@@ -293,7 +296,7 @@ RunContext resume_run_context(const TrainRequest& request,
     // Verify before touching anything: a corrupt checkpoint is refused and the run left as is.
     const CheckpointContent content =
         read_checkpoint(workspace.root() / checkpoint->path, checkpoint->sha256);
-    build_components(run, workspace.root(), request.launch);
+    build_components(run, workspace.root(), request.launch, world);
     load_checkpoint_weights(*run.model, content, workspace.root() / checkpoint->path);
     run.model->to(run.device);
     run.optimizer->load_state(content.optimizer);
@@ -313,7 +316,8 @@ namespace lowbit::train {
 
 RunContext fork_run_context(const TrainRequest& request,
                             store::Workspace& workspace,
-                            store::RunWriter& writer) {
+                            store::RunWriter& writer,
+                            dist::World& world) {
     const ForkPoint fork = resolve_fork_point(workspace, request.fork_from);
     const std::string where = "--fork: run " + std::to_string(fork.parent.id) + " ('" +
                               fork.parent.name + "') at step " + std::to_string(fork.step);
@@ -331,7 +335,7 @@ RunContext fork_run_context(const TrainRequest& request,
     // workspace as it was.
     const fs::path checkpoint_dir = workspace.root() / fork.checkpoint.path;
     const CheckpointContent content = read_checkpoint(checkpoint_dir, fork.checkpoint.sha256);
-    build_components(run, workspace.root(), request.launch);
+    build_components(run, workspace.root(), request.launch, world);
     const std::string mismatch =
         model_mismatch(content.model_config, model::to_json(run.model->config()));
     if (!mismatch.empty()) {
@@ -381,7 +385,7 @@ RunContext follower_run_context(const TrainRequest& request, dist::World& world)
     run.wall_time_before = handoff.at("wall_time_before").get<double>();
     run.resumed = handoff.at("resumed").get<bool>();
     // The shards are in the workspace's cache already: rank 0 prepared them before publishing.
-    build_components(run, request.workspace_root, request.launch);
+    build_components(run, request.workspace_root, request.launch, world);
     return run;
 }
 

@@ -6,7 +6,7 @@
 // runs this loop on its share of each batch; rank 0 alone records (docs/distributed.md).
 #include "lowbit/train/trainer.h"
 
-#include "lowbit/dist/gradient_averaging.h"
+#include "lowbit/dist/gradient_exchange.h"
 #include "lowbit/dist/world.h"
 #include "lowbit/eval/val_loss.h"
 #include "lowbit/io/model_state.h"
@@ -35,11 +35,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Writes a checkpoint of the current state; the returned event records it.
+// Writes a checkpoint of the current state with the optimizer's complete `optimizer_state`; the
+// returned event records it.
 events::Checkpoint save_checkpoint(RunContext& run,
                                    const fs::path& workspace_root,
                                    int64_t step,
-                                   double wall_time) {
+                                   double wall_time,
+                                   OptimizerState optimizer_state) {
     CheckpointContent content;
     content.step = step;
     content.tokens_seen = run.tokens_seen;
@@ -48,7 +50,7 @@ events::Checkpoint save_checkpoint(RunContext& run,
     content.tokenizer = run.tokenizer_info;
     content.extra = {{"data_cursor_step", step}};
     content.model = io::model_state(*run.model);
-    content.optimizer = run.optimizer->state();
+    content.optimizer = std::move(optimizer_state);
     content.rng = capture_rng_state(run.device);
     const WrittenCheckpoint written =
         write_checkpoint(checkpoint_dir_name(run.run_dir, step), content, run.tokenizer_model);
@@ -82,9 +84,11 @@ RunContext build_run_context(const TrainRequest& request,
         try {
             workspace.emplace(store::Workspace::open(request.workspace_root));
             writer.emplace(*workspace);
-            run = !request.resume_run.empty()  ? resume_run_context(request, *workspace, *writer)
-                  : !request.fork_from.empty() ? fork_run_context(request, *workspace, *writer)
-                                               : create_run_context(request, *workspace, *writer);
+            run = !request.resume_run.empty()
+                      ? resume_run_context(request, *workspace, *writer, world)
+                  : !request.fork_from.empty()
+                      ? fork_run_context(request, *workspace, *writer, world)
+                      : create_run_context(request, *workspace, *writer, world);
         } catch (const std::exception& e) {
             world.publish(kRunHandoffKey, run_handoff_failure(e.what()));
             throw;
@@ -125,15 +129,30 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
 
     // The summary holds only what the scalars and events cannot give (docs/workspace-schema.md).
     nlohmann::json summary = run.previous_summary;
+    // What each rank holds; sharded (docs/distributed.md §Sharded optimizer state), the run's
+    // state is the sum of the shares, else every rank holds all of it.
+    std::vector<torch::Tensor> state_bytes_per_rank{torch::zeros({world->size()}, torch::kFloat64)};
+    state_bytes_per_rank[0][world->rank()] = static_cast<double>(run.optimizer->state_bytes());
+    world->allreduce_sum(state_bytes_per_rank);
+    const bool sharded_state = run.recipe.distributed.shard_optimizer_states && world->size() > 1;
+    const double run_state_bytes = sharded_state ? state_bytes_per_rank[0].sum().item<double>()
+                                                 : state_bytes_per_rank[0][0].item<double>();
     summary.update(nlohmann::json{{"parameters", run.model->parameter_count()},
                                   {"device", run.device.str()},
                                   {"data_dir", run.data.dir.string()},
                                   {"train_tokens", run.train_shard->size()},
                                   {"val_tokens", run.val_shard->size()},
                                   {"tokenizer", run.tokenizer_info},
-                                  {"optimizer_state_bytes", run.optimizer->state_bytes()},
+                                  {"optimizer_state_bytes", static_cast<int64_t>(run_state_bytes)},
                                   {"world_size", world->size()},
                                   {"launcher", request.launch.launcher}});
+    if (world->size() > 1) {
+        nlohmann::json per_rank = nlohmann::json::array();
+        for (int r = 0; r < world->size(); ++r) {
+            per_rank.push_back(static_cast<int64_t>(state_bytes_per_rank[0][r].item<double>()));
+        }
+        summary["optimizer_state_bytes_per_rank"] = per_rank;
+    }
     if (run.entropy_floor) {
         summary["entropy_floor_nats"] = *run.entropy_floor;
     }
@@ -173,16 +192,24 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
                    .count();
     };
     auto evaluate = [&](int64_t step) {
-        const double val_loss = eval::estimate_loss(*run.model,
-                                                    *run.val_sampler,
-                                                    spec.eval_batches,
-                                                    batch,
-                                                    context,
-                                                    run.device,
-                                                    spec.precision);
-        stream.emit(
-            step,
-            events::Eval{.val_loss = val_loss, .tokens = run.tokens_seen, .elapsed_s = elapsed()});
+        // Each rank evaluates its share of every validation batch's rows; the mean of the
+        // shares' losses is the whole batches' loss.
+        std::vector<torch::Tensor> val_loss{torch::tensor(
+            {eval::estimate_loss(
+                *run.model,
+                *run.val_sampler,
+                spec.eval_batches,
+                batch,
+                context,
+                run.device,
+                spec.precision,
+                {.first = static_cast<int>(rank_row_offset), .count = rows_per_rank})},
+            torch::kFloat64)};
+        world->allreduce_sum(val_loss);
+        stream.emit(step,
+                    events::Eval{.val_loss = val_loss[0].item<double>() / world->size(),
+                                 .tokens = run.tokens_seen,
+                                 .elapsed_s = elapsed()});
     };
     // ---- end of run ---- the one path every run ends by: the summary's last facts, then the
     // terminal event (the recorder sets the status from it).
@@ -190,11 +217,14 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
     outcome.run_id = run.run_id;
     outcome.run_dir = run.run_dir;
     double communication_seconds = 0;  // in collectives of the step, waiting for peers included
+    dist::GradientExchange gradient_exchange(run.recipe.distributed);
     auto finish = [&](int64_t step, events::Body terminal) {
         record_peak_memory(summary, run.device);
         if (world->size() > 1) {
             summary["communication_seconds"] = communication_seconds;
             summary["allreduce_bytes"] = world->allreduce_bytes();
+            summary["gradient_bytes_sent"] = gradient_exchange.bytes_sent();
+            summary["error_feedback_bytes"] = gradient_exchange.residual_bytes();
         }
         if (writer) {
             writer->set_summary(run.run_id, summary.dump());
@@ -257,7 +287,7 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
                 torch::Tensor riders =
                     torch::stack({loss_sum.to(torch::kFloat32).cpu(),
                                   torch::tensor(util::stop_requested() ? 1.0f : 0.0f)});
-                dist::average_gradients(*world, parameters, riders);
+                gradient_exchange.average(*world, parameters, riders);
                 loss_sum = riders[0].to(torch::kFloat64).div(world->size()).to(run.device);
                 any_rank_stopping = riders[1].item<float>() > 0;
                 communication_seconds += std::chrono::duration<double>(
@@ -344,9 +374,16 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
 
             // ---- checkpoint ----
             const bool stopping = world->size() > 1 ? any_rank_stopping : util::stop_requested();
-            if (writer && (done % spec.checkpoint_every == 0 || done == spec.steps || stopping)) {
-                writer->flush();
-                stream.emit(done, save_checkpoint(run, workspace->root(), done, elapsed()));
+            if (done % spec.checkpoint_every == 0 || done == spec.steps || stopping) {
+                // Every rank takes part: a sharded optimizer gathers its state on rank 0.
+                OptimizerState optimizer_state = run.optimizer->state();
+                if (writer) {
+                    writer->flush();
+                    stream.emit(
+                        done,
+                        save_checkpoint(
+                            run, workspace->root(), done, elapsed(), std::move(optimizer_state)));
+                }
             }
 
             // ---- stop ----

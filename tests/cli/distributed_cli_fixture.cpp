@@ -64,9 +64,9 @@ std::vector<BackgroundProcess> DistributedCliTest::start_ranks(
     return ranks;
 }
 
-std::vector<double> DistributedCliTest::losses(const fs::path& workspace) {
+std::vector<double> DistributedCliTest::losses(const fs::path& workspace, const std::string& key) {
     std::vector<double> out;
-    std::istringstream rows(scalar_series(workspace / "runs.sqlite", "train/loss"));
+    std::istringstream rows(scalar_series(workspace / "runs.sqlite", key));
     long long step = 0;
     double value = 0;
     while (rows >> step >> value) {

@@ -37,8 +37,9 @@ protected:
         const std::filesystem::path& workspace,
         const std::vector<std::string>& extra = {}) const;
 
-    // train/loss of run 1 by step.
-    static std::vector<double> losses(const std::filesystem::path& workspace);
+    // `key` (train/loss, val/loss) of run 1 by step.
+    static std::vector<double> losses(const std::filesystem::path& workspace,
+                                      const std::string& key = "train/loss");
     // Every weight of run 1's checkpoint at `step`, flattened into one float64 vector.
     static torch::Tensor weights(const std::filesystem::path& workspace, int step);
 

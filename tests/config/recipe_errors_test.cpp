@@ -146,6 +146,16 @@ TEST(RecipeErrors, CrossKeyRules) {
     expect_error("data: {train: builtin:text}", 1, 15, "data.train", {"unknown built-in corpus"});
     expect_error("data: {train: [builtin:markov, a.txt]}", 1, 15, "data.train", {"only entry"});
     expect_error("data: {val: builtin:markov}", 1, 13, "data.val", {"not allowed"});
+    expect_error("distributed: {gradient_allreduce: fp32, error_feedback: true}",
+                 1,
+                 57,
+                 "distributed.error_feedback",
+                 {"needs an encoded gradient exchange", "bf16 or int8"});
+    expect_error("distributed: {gradient_allreduce: int4}",
+                 1,
+                 35,
+                 "distributed.gradient_allreduce",
+                 {"fp32", "bf16", "int8"});
 }
 
 TEST(RecipeErrors, YamlSyntaxErrorsHaveLineAndColumn) {

@@ -223,6 +223,9 @@ std::vector<NonDefault> llama_settings() {
 // The int8 forward GEMM, which needs symmetric signed W and A (the GPT-2 recipe's are not).
 std::vector<NonDefault> int8_settings() {
     return {{"quant.forward_gemm", "int8", R"("int8")"},
+            {"distributed.gradient_allreduce", "int8", R"("int8")"},
+            {"distributed.error_feedback", "true", "true"},
+            {"distributed.shard_optimizer_states", "true", "true"},
             {"quant.weight.bits", "8", "8"},
             {"quant.activation.bits", "8", "8"}};
 }

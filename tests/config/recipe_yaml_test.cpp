@@ -107,6 +107,11 @@ const std::vector<DocumentedDefault>& documented_defaults() {
         {"telemetry.steps", "[]"},
         {"telemetry.bins", "64"},
         {"telemetry.kinds", "[]"},
+        // docs/distributed.md: exact fp32 averaging unless an encoding is chosen; feedback and
+        // sharding are options.
+        {"distributed.gradient_allreduce", "fp32"},
+        {"distributed.error_feedback", "false"},
+        {"distributed.shard_optimizer_states", "false"},
         // docs/efficientqat.md §Settings: the reference code's defaults (main_block_ap.py,
         // main_e2e_qp.py, GPTQ's damp 0.01 and 128-column blocks), EfficientQAT at w4g128 on the
         // source run's own data; no source until one is named.

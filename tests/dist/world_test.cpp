@@ -65,6 +65,39 @@ TEST(World, BroadcastGivesRankZerosValuesOfEveryDtype) {
     }
 }
 
+TEST(World, AllToAllAllgatherAndGatherMoveEachPartWhereItBelongs) {
+    std::vector<torch::Tensor> exchanged(2), gathered(2), broadcast(2);
+    std::vector<std::vector<torch::Tensor>> to_writer(2);
+    run_two_ranks([&](World& world) {
+        const auto r = static_cast<std::size_t>(world.rank());
+        // rank r sends [10r, 10r + 1] to rank 0 and [10r + 2, 10r + 3] to rank 1.
+        const torch::Tensor send = torch::arange(4, torch::kUInt8) + 10 * world.rank();
+        torch::Tensor received = torch::empty_like(send);
+        world.alltoall(send, received);
+        exchanged[r] = received;
+        torch::Tensor all = torch::empty({4}, torch::kFloat32);
+        world.allgather(torch::tensor({0.5f, 1.0f}) * (world.rank() + 1), all);
+        gathered[r] = all;
+        // Rank 1 sends the longer string: the gather handles unequal lengths.
+        to_writer[r] = world.gather_bytes_to_writer(
+            world.rank() == 0 ? torch::tensor({7}, torch::kUInt8)
+                              : torch::tensor({8, 9, 250}, torch::kUInt8));
+        std::vector<torch::Tensor> from_one{torch::full({2}, static_cast<double>(world.rank()))};
+        world.broadcast(from_one, 1);
+        broadcast[r] = from_one[0];
+    });
+    EXPECT_TRUE(torch::equal(exchanged[0], torch::tensor({0, 1, 10, 11}, torch::kUInt8)));
+    EXPECT_TRUE(torch::equal(exchanged[1], torch::tensor({2, 3, 12, 13}, torch::kUInt8)));
+    for (std::size_t r = 0; r < 2; ++r) {
+        EXPECT_TRUE(torch::equal(gathered[r], torch::tensor({0.5f, 1.0f, 1.0f, 2.0f})));
+        EXPECT_TRUE(torch::equal(broadcast[r], torch::full({2}, 1.0)));
+    }
+    ASSERT_EQ(to_writer[0].size(), 2u);
+    EXPECT_TRUE(torch::equal(to_writer[0][0], torch::tensor({7}, torch::kUInt8)));
+    EXPECT_TRUE(torch::equal(to_writer[0][1], torch::tensor({8, 9, 250}, torch::kUInt8)));
+    EXPECT_TRUE(to_writer[1].empty());
+}
+
 TEST(World, RankZeroPublishesTextForTheOthers) {
     std::string seen;
     run_two_ranks([&](World& world) {

@@ -87,6 +87,11 @@ struct EnumNames<ForwardGemm> {
 };
 
 template <>
+struct EnumNames<GradientAllreduce> {
+    static constexpr std::array<const char*, 3> kNames = {"fp32", "bf16", "int8"};
+};
+
+template <>
 struct EnumNames<SecondMomentMapping> {
     static constexpr const auto& kNames = kernels::kSecondMomentMappingNames;
 };

@@ -60,6 +60,10 @@ const char* to_string(ForwardGemm v) {
     return detail::enum_name(v);
 }
 
+const char* to_string(GradientAllreduce v) {
+    return detail::enum_name(v);
+}
+
 const char* to_string(SecondMomentMapping v) {
     return detail::enum_name(v);
 }

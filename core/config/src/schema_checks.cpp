@@ -304,6 +304,14 @@ std::vector<RecipeProblem> check_recipe_consistency(const Recipe& r) {
                      "by data.val_fraction)");
         }
     }
+    if (r.distributed.error_feedback &&
+        r.distributed.gradient_allreduce == GradientAllreduce::kFp32) {
+        fail("distributed.error_feedback",
+             "distributed.gradient_allreduce",
+             "true needs an encoded gradient exchange, but distributed.gradient_allreduce is "
+             "fp32, which loses nothing (expected gradient_allreduce bf16 or int8, or "
+             "error_feedback false)");
+    }
     detail::check_quant(r, problems);
     detail::check_telemetry(r, problems);
     detail::check_qat(r, problems);

@@ -182,6 +182,17 @@ std::vector<FieldSpec> build_fields() {
 
     detail::add_quant_fields(f);  // the YAML emitter writes quant.overrides last in quant:
     detail::add_telemetry_fields(f);
+    f.push_back(field("distributed.gradient_allreduce",
+                      LOWBIT_REF(distributed.gradient_allreduce),
+                      "Gradients between ranks: fp32 (exact mean), bf16, or int8 codes with "
+                      "block scales"));
+    f.push_back(field("distributed.error_feedback",
+                      LOWBIT_REF(distributed.error_feedback),
+                      "bf16/int8: add what the encoding dropped to the next step's gradient"));
+    f.push_back(
+        field("distributed.shard_optimizer_states",
+              LOWBIT_REF(distributed.shard_optimizer_states),
+              "Each rank keeps the optimizer state of its share of the parameters (ZeRO-1)"));
     detail::add_qat_fields(f);
     return f;
 }
@@ -208,6 +219,7 @@ std::span<const SectionSpec> recipe_sections() {
         {"quant.optim_m", "AdamW first moment of each quantized weight"},
         {"quant.optim_v", "AdamW second moment of each quantized weight"},
         {"telemetry", "Per-layer quantization statistics and histograms of the quantized linears"},
+        {"distributed", "Data-parallel jobs (several ranks): gradient exchange, sharded state"},
         {"qat", "EfficientQAT (lowbit qat): a trained model to packed low-bit weights"},
         {"qat.block_ap",
          "Block-AP: one block at a time, weights and quantizers against FP outputs"},

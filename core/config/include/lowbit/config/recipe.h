@@ -198,6 +198,24 @@ struct TelemetrySpec {
     bool operator==(const TelemetrySpec&) const = default;
 };
 
+// How the ranks of a data-parallel job exchange gradients (docs/distributed.md §Compressed
+// gradients): fp32 averages them exactly; bf16 and int8 send each rank's gradients encoded (int8:
+// codes with one float32 scale per block) and add the decoded values in float32.
+enum class GradientAllreduce { kFp32, kBf16, kInt8 };
+
+// The distributed: section: options of a data-parallel job (docs/distributed.md). A run of one
+// process ignores it.
+struct DistributedSpec {
+    GradientAllreduce gradient_allreduce = GradientAllreduce::kFp32;
+    // bf16 / int8 only: what the encoding dropped is added to the next step's gradient.
+    bool error_feedback = false;
+    // Each rank holds and updates the optimizer state of its share of the parameters only, and
+    // sends the updated parameters to the others (ZeRO stage 1): same results, state ÷ ranks.
+    bool shard_optimizer_states = false;
+
+    bool operator==(const DistributedSpec&) const = default;
+};
+
 // EfficientQAT (docs/efficientqat.md): which method turns the source model into a packed one.
 enum class QatMethod { kEfficientQat, kRtn, kGptq };
 
@@ -270,6 +288,7 @@ struct Recipe {
     TrainSpec train;
     QuantSpec quant;
     TelemetrySpec telemetry;
+    DistributedSpec distributed;
     QatSpec qat;
 
     bool operator==(const Recipe&) const = default;
@@ -289,6 +308,7 @@ const char* to_string(QuantGrid v);
 const char* to_string(BackwardMode v);
 const char* to_string(QuantArithmetic v);
 const char* to_string(ForwardGemm v);
+const char* to_string(GradientAllreduce v);
 const char* to_string(SecondMomentMapping v);
 const char* to_string(QatMethod v);
 

@@ -15,6 +15,12 @@ namespace lowbit::dist {
 /// Buckets of at most this many bytes are flattened and reduced in one allreduce.
 inline constexpr int64_t kGradientBucketBytes = int64_t{25} << 20;
 
+/// The parameters' gradients (a missing one created as zeros) packed in order into buckets of
+/// one dtype and device and at most `bucket_bytes` (one gradient larger than that is a bucket of
+/// its own): the units one collective reduces.
+std::vector<std::vector<torch::Tensor>> gradient_buckets(
+    const std::vector<torch::Tensor>& parameters, int64_t bucket_bytes);
+
 /// Replaces every parameter's gradient by its mean over the ranks (a missing gradient counts as
 /// zeros and is created). Parameters are packed in order into buckets of one dtype and device of
 /// at most `bucket_bytes` (one parameter larger than that is a bucket of its own), one allreduce

@@ -55,8 +55,19 @@ public:
     void allreduce_sum(std::vector<torch::Tensor>& tensors);
     /// In place: the elementwise maximum over the ranks.
     void allreduce_max(std::vector<torch::Tensor>& tensors);
-    /// In place: every rank receives rank 0's values.
-    void broadcast(std::vector<torch::Tensor>& tensors);
+    /// In place: every rank receives rank `root`'s values.
+    void broadcast(std::vector<torch::Tensor>& tensors, int root = 0);
+
+    /// Personalised exchange: `input` (1-D, size()·n elements, contiguous) is cut into size()
+    /// equal parts and part j goes to rank j; `output` (same shape and dtype) receives in part i
+    /// what rank i sent to this rank. One process: output = input.
+    void alltoall(const torch::Tensor& input, torch::Tensor& output);
+    /// `output` (1-D, size()·n elements) receives every rank's `input` (1-D, n elements), rank i's
+    /// in part i, identical on every rank.
+    void allgather(const torch::Tensor& input, torch::Tensor& output);
+    /// Rank 0 receives every rank's `bytes` (uint8, 1-D, any length; its own included) in rank
+    /// order; the other ranks get an empty vector.
+    std::vector<torch::Tensor> gather_bytes_to_writer(const torch::Tensor& bytes);
 
     /// Rank 0 posts a text under `key`; fetch() on any rank waits for it (up to the timeout).
     void publish(const std::string& key, const std::string& value);

@@ -10,12 +10,22 @@
 
 namespace lowbit::eval {
 
+/// The rows of every evaluation batch one rank of a data-parallel job evaluates: `count` rows
+/// from `first` (docs/distributed.md §Replicas). The default: all of them.
+struct RowShare {
+    int first = 0;
+    int count = -1;  // -1: batch_size
+};
+
+/// The mean over `batches` evaluation batches of the mean loss over the `rows` of each; with
+/// equal shares, the mean of the ranks' results is the whole batches' loss.
 double estimate_loss(model::LanguageModelImpl& model,
                      const data::BatchSampler& sampler,
                      int batches,
                      int batch_size,
                      int context,
                      const torch::Device& device,
-                     config::Precision precision);
+                     config::Precision precision,
+                     RowShare rows = {});
 
 }  // namespace lowbit::eval

@@ -54,18 +54,23 @@ struct RunContext {
     nlohmann::json previous_summary = nlohmann::json::object();  // resume: the stored summary
 };
 
+// `world`: the job this process belongs to (a World of one process outside data parallelism);
+// the optimizer shards its state across it when the recipe asks (make_optimizer.h).
 RunContext create_run_context(const TrainRequest& request,
                               store::Workspace& workspace,
-                              store::RunWriter& writer);
+                              store::RunWriter& writer,
+                              dist::World& world);
 RunContext resume_run_context(const TrainRequest& request,
                               store::Workspace& workspace,
-                              store::RunWriter& writer);
+                              store::RunWriter& writer,
+                              dist::World& world);
 // A new run from request.fork_from's checkpoint with request.recipe: the parent's weights (the
 // model shapes must match), its optimizer state converted to the recipe's state formats, its RNG
 // state and data position (docs/quantized-pretraining.md §Forking a run).
 RunContext fork_run_context(const TrainRequest& request,
                             store::Workspace& workspace,
-                            store::RunWriter& writer);
+                            store::RunWriter& writer,
+                            dist::World& world);
 
 // Data parallelism (docs/distributed.md §Start): rank 0 builds its context as above and posts
 // run_handoff(run) (or run_handoff_failure) under kRunHandoffKey; every other rank waits for it
