@@ -382,19 +382,16 @@ void MainWindow::openWorkspace(const QString& root) {
     delete launch_panel_;
     launch_panel_ = new LaunchPanel(launcher_);
     launch_dock_->setWidget(launch_panel_);
-    connect(
-        browser_,
-        &RunBrowser::resumeRequested,
-        launcher_,
-        [this](qint64 run_id) {
-            const RunRow* row = runs_->run(run_id);
-            if (row != nullptr && row->record.kind == "qat") {
-                launcher_->enqueueQatResume(run_id);
-            } else {
-                launcher_->enqueueResume(run_id);
-            }
-        },
-        Qt::UniqueConnection);
+    // No Qt::UniqueConnection: Qt refuses it for a lambda (the connection would not be made);
+    // the connection ends with this launcher, which the next workspace replaces.
+    connect(browser_, &RunBrowser::resumeRequested, launcher_, [this](qint64 run_id) {
+        const RunRow* row = runs_->run(run_id);
+        if (row != nullptr && row->record.kind == "qat") {
+            launcher_->enqueueQatResume(run_id);
+        } else {
+            launcher_->enqueueResume(run_id);
+        }
+    });
     connect(browser_, &RunBrowser::stopRequested, this, &MainWindow::stopRun, Qt::UniqueConnection);
     histograms_->openWorkspace(workspace_);
     compare_->setWorkspace(workspace_);

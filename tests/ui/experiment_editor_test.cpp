@@ -22,6 +22,7 @@
 #include "controllers/run_launcher.h"
 #include "editor/recipe_form.h"
 #include "main_window.h"
+#include "widgets/run_browser.h"
 
 using namespace lowbit;
 using namespace lowbit::ui;
@@ -296,6 +297,20 @@ private Q_SLOTS:
         QCOMPARE(window.launcher()->launches().size(), 1);
         const Launch& launch = window.launcher()->launches().first();
         QCOMPARE(launch.arguments.mid(0, 2), (QStringList{QStringLiteral("train"), recipe}));
+    }
+
+    // The run browser's Resume reaches the launcher, after every workspace change too.
+    void resumeFromTheRunBrowserReachesTheLauncher() {
+        MainWindow window;
+        for (const QString& name : {QStringLiteral("first"), QStringLiteral("second")}) {
+            window.openWorkspace(dir_.filePath(name));
+            Q_EMIT window.runBrowser()->resumeRequested(7);
+            QCOMPARE(window.launcher()->launches().size(), 1);
+            QCOMPARE(
+                window.launcher()->launches().first().arguments.mid(0, 3),
+                (QStringList{
+                    QStringLiteral("train"), QStringLiteral("--resume"), QStringLiteral("7")}));
+        }
     }
 
 private:
