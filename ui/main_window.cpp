@@ -158,6 +158,22 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
             phase_dock->raise();
         }
     });
+    // The QAT results follow the workspace as runs start and end (the ids and statuses of the
+    // models and QAT runs change), not on every poll.
+    connect(runs_, &RunsModel::runsChanged, this, [this] {
+        QString signature;
+        for (const RunRow& row : runs_->runs()) {
+            if (row.record.kind == "qat" || row.record.kind == "train" ||
+                row.record.kind == "import") {
+                signature +=
+                    QStringLiteral("%1:%2;").arg(row.record.id).arg(static_cast<int>(row.observed));
+            }
+        }
+        if (signature != qat_results_signature_) {
+            qat_results_signature_ = signature;
+            qat_results_->refresh();
+        }
+    });
     // The editor's source picker offers the trained and imported models of the workspace.
     connect(runs_, &RunsModel::runsChanged, this, [this] {
         std::vector<QatSourceModel> sources;

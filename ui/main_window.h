@@ -129,6 +129,7 @@ private:
     TradeoffView* tradeoff_ = nullptr;
     QatPhaseView* qat_phases_ = nullptr;
     QatResultsView* qat_results_ = nullptr;
+    QString qat_results_signature_;  // the runs its table was last read for
     LayoutController* layout_ = nullptr;
     QDockWidget* launch_dock_ = nullptr;
     AlertsModel* alerts_ = nullptr;

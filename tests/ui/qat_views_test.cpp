@@ -28,6 +28,7 @@
 #include "charts/qcustomplot_include.h"
 #include "editor/experiment_editor.h"
 #include "editor/recipe_form.h"
+#include "main_window.h"
 #include "qat/qat_phase_view.h"
 #include "qat/qat_results_model.h"
 #include "qat/qat_results_view.h"
@@ -275,6 +276,43 @@ private Q_SLOTS:
         view.setRun(ws_.rtn4);
         QCOMPARE(view.data().epochs, 0);
         QCOMPARE(view.blockLossGraph()->data()->size(), 0);
+    }
+
+    // A QAT run that ends while the studio is open appears in the results table without a
+    // manual refresh, once the workspace poll sees it.
+    void resultsFollowTheWorkspaceAsQatRunsEnd() {
+        QTemporaryDir dir;
+        int64_t source = 0;
+        {
+            auto workspace = store::Workspace::open(dir.path().toStdString());
+            store::RunWriter writer(workspace);
+            store::RunRecord record;
+            record.name = "src";
+            record.kind = "train";
+            record.recipe_json = config::recipe_to_json(sourceRecipe()).dump();
+            source = writer.create_run(record);
+            writer.set_status(source, store::RunStatus::kCompleted);
+        }
+        MainWindow window;
+        window.openWorkspace(dir.path());
+        const QatResultsModel* model = window.qatResults()->model();
+        auto shows = [model](int64_t run) {
+            for (int row = 0; row < model->rowCount(); ++row) {
+                if (model->index(row, 0).data(QatResultsModel::kRunIdRole).toLongLong() == run) {
+                    return true;
+                }
+            }
+            return false;
+        };
+        int64_t qat = 0;
+        {
+            auto workspace = store::Workspace::open(dir.path().toStdString());
+            store::RunWriter writer(workspace);
+            qat = addQatRun(
+                writer, source, "r4", qatRecipe(config::QatMethod::kRtn, 4, 64, 1), 25, 35, 55000);
+        }
+        QVERIFY(!shows(qat));
+        QTRY_VERIFY_WITH_TIMEOUT(shows(qat), 10000);
     }
 
     void editorQatModeSetsTheSourceAndLaunchesQat() {
