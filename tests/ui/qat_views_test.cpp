@@ -96,18 +96,24 @@ int64_t addQatRun(store::RunWriter& writer,
     return id;
 }
 
-void fill(Workspace& ws) {
-    auto workspace = store::Workspace::open(ws.root().toStdString());
-    store::RunWriter writer(workspace);
+// A completed training run "src" of sourceRecipe(): the model the qat runs quantize.
+int64_t addSourceRun(store::RunWriter& writer) {
     store::RunRecord source;
     source.name = "src";
     source.kind = "train";
     source.recipe_json = config::recipe_to_json(sourceRecipe()).dump();
-    ws.source = writer.create_run(source);
+    const int64_t id = writer.create_run(source);
+    writer.set_status(id, store::RunStatus::kCompleted);
+    return id;
+}
+
+void fill(Workspace& ws) {
+    auto workspace = store::Workspace::open(ws.root().toStdString());
+    store::RunWriter writer(workspace);
+    ws.source = addSourceRun(writer);
     writer.add_scalar({0, ws.source, "eval/val/ppl", 500, 0, 1.0, 20.0});
     writer.add_scalar({0, ws.source, "eval/test/ppl", 500, 0, 1.0, 30.0});
     writer.flush();
-    writer.set_status(ws.source, store::RunStatus::kCompleted);
     using config::QatMethod;
     // Created in an order unlike the table's.
     ws.efficientqat2 = addQatRun(
@@ -286,12 +292,7 @@ private Q_SLOTS:
         {
             auto workspace = store::Workspace::open(dir.path().toStdString());
             store::RunWriter writer(workspace);
-            store::RunRecord record;
-            record.name = "src";
-            record.kind = "train";
-            record.recipe_json = config::recipe_to_json(sourceRecipe()).dump();
-            source = writer.create_run(record);
-            writer.set_status(source, store::RunStatus::kCompleted);
+            source = addSourceRun(writer);
         }
         MainWindow window;
         window.openWorkspace(dir.path());
