@@ -54,6 +54,15 @@ std::vector<std::vector<torch::Tensor>> gradient_buckets(
     return buckets;
 }
 
+void sum_riders_alone(World& world, torch::Tensor& riders) {
+    if (!riders.defined() || riders.numel() == 0) {
+        return;
+    }
+    std::vector<torch::Tensor> alone{riders.contiguous()};
+    world.allreduce_sum(alone);
+    riders.copy_(alone[0]);
+}
+
 void average_gradients(World& world,
                        const std::vector<torch::Tensor>& parameters,
                        torch::Tensor& riders,
@@ -70,10 +79,8 @@ void average_gradients(World& world,
         const bool last = b + 1 == buckets.size();
         reduce_bucket(world, buckets[b], last && riders_fit ? &riders : nullptr);
     }
-    if (!riders_fit && riders.defined() && riders.numel() > 0) {
-        std::vector<torch::Tensor> alone{riders.contiguous()};
-        world.allreduce_sum(alone);
-        riders.copy_(alone[0]);
+    if (!riders_fit) {
+        sum_riders_alone(world, riders);
     }
 }
 

@@ -55,10 +55,8 @@ void GradientExchange::average(World& world,
         const bool last = b + 1 == buckets.size();
         exchange_encoded(world, b, buckets[b], last ? &riders : nullptr);
     }
-    if (buckets.empty() && riders.defined() && riders.numel() > 0) {
-        std::vector<torch::Tensor> alone{riders.contiguous()};
-        world.allreduce_sum(alone);
-        riders.copy_(alone[0]);
+    if (buckets.empty()) {
+        sum_riders_alone(world, riders);
     }
 }
 

@@ -3,6 +3,8 @@
 // unchanged.
 #include "lowbit/train/sharded_optimizer.h"
 
+#include "lowbit/kernels/quant_format.h"
+
 #include <torch/csrc/jit/serialization/pickle.h>
 
 #include <algorithm>
@@ -11,13 +13,6 @@
 
 namespace lowbit::train {
 namespace {
-
-int64_t stored_moment_bytes(const std::optional<kernels::StateQuantFormat>& format, int64_t numel) {
-    if (!format) {
-        return 4 * numel;
-    }
-    return format->bits <= 4 ? (numel + 1) / 2 : numel;
-}
 
 torch::Tensor pickled(const OptimizerState& state) {
     c10::Dict<std::string, at::Tensor> dict;
@@ -61,8 +56,10 @@ std::vector<int> balance_owners(const std::vector<int64_t>& costs, int ranks) {
 
 int64_t moment_bytes(const QuantizedAdamWParam& parameter) {
     const int64_t numel = parameter.param.numel();
-    return stored_moment_bytes(parameter.m_format, numel) +
-           stored_moment_bytes(parameter.v_format, numel);
+    auto one = [numel](const std::optional<kernels::StateQuantFormat>& format) {
+        return format ? kernels::stored_code_bytes(numel, format->bits) : 4 * numel;
+    };
+    return one(parameter.m_format) + one(parameter.v_format);
 }
 
 ShardedOptimizer::ShardedOptimizer(dist::World& world,

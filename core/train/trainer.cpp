@@ -18,6 +18,7 @@
 #include "lowbit/train/replica_sync.h"
 #include "lowbit/train/run_context.h"
 #include "lowbit/train/run_recorder.h"
+#include "lowbit/train/sharded_optimizer.h"
 #include "lowbit/util/autocast_guard.h"
 #include "lowbit/util/exit_codes.h"
 #include "lowbit/util/peak_memory.h"
@@ -134,7 +135,8 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
     std::vector<torch::Tensor> state_bytes_per_rank{torch::zeros({world->size()}, torch::kFloat64)};
     state_bytes_per_rank[0][world->rank()] = static_cast<double>(run.optimizer->state_bytes());
     world->allreduce_sum(state_bytes_per_rank);
-    const bool sharded_state = run.recipe.distributed.shard_optimizer_states && world->size() > 1;
+    const bool sharded_state =
+        dynamic_cast<const ShardedOptimizer*>(run.optimizer.get()) != nullptr;
     const double run_state_bytes = sharded_state ? state_bytes_per_rank[0].sum().item<double>()
                                                  : state_bytes_per_rank[0][0].item<double>();
     summary.update(nlohmann::json{{"parameters", run.model->parameter_count()},

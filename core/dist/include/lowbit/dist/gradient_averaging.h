@@ -21,6 +21,10 @@ inline constexpr int64_t kGradientBucketBytes = int64_t{25} << 20;
 std::vector<std::vector<torch::Tensor>> gradient_buckets(
     const std::vector<torch::Tensor>& parameters, int64_t bucket_bytes);
 
+/// In place: `riders` (1-D float32; nothing when undefined or empty) becomes its sum over the
+/// ranks, in an allreduce of its own (for when no float32 gradient bucket can carry it).
+void sum_riders_alone(World& world, torch::Tensor& riders);
+
 /// Replaces every parameter's gradient by its mean over the ranks (a missing gradient counts as
 /// zeros and is created). Parameters are packed in order into buckets of one dtype and device of
 /// at most `bucket_bytes` (one parameter larger than that is a bucket of its own), one allreduce
