@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <thread>
@@ -17,6 +18,11 @@ namespace lowbit::dist {
 /// Runs body(world) on ranks 0 and 1 concurrently; an exception on either fails the test.
 inline void run_two_ranks(const std::function<void(World&)>& body,
                           std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    // c10d's flight recorder (a log of recent collectives) is one object per process, and the
+    // Gloo process groups of two ranks in one process record into it concurrently, which
+    // crashed now and then inside the recorder. A real rank is a process with one process group,
+    // so only this test set-up needs it off; it is read once, when the first group is created.
+    setenv("TORCH_FR_BUFFER_SIZE", "0", /*overwrite=*/0);
     const int port = testing::free_loopback_port();
     std::exception_ptr errors[2];
     auto rank_main = [&](int rank) {
