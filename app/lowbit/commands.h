@@ -2,6 +2,8 @@
 // the process exit code in `exit_code`; errors propagate as exceptions to main's error_exit().
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,14 +28,25 @@ struct RunLaunchOptions {
     std::string resume;  // registered by each command: what resuming means differs
     std::string tags;
     std::string group;
+    int nproc_per_node = 0;             // > 0: start that many local ranks (local_ranks.h)
+    double collective_timeout_s = 300;  // data parallelism: a collective's longest wait
+
+    std::chrono::milliseconds collective_timeout() const {
+        return std::chrono::milliseconds(static_cast<int64_t>(collective_timeout_s * 1000.0));
+    }
 };
 
 // Registers the recipe positional (described by recipe_help), --set, --workspace, --name,
-// --progress, --device, --tags and --group on cmd.
+// --progress, --device, --tags, --group, --nproc-per-node and --collective-timeout on cmd.
 void add_run_launch_options(CLI::App* cmd,
                             RunLaunchOptions& options,
                             CommonOptions& common,
                             const std::string& recipe_help);
+
+// With --nproc-per-node N: checks the recipe file once here (when `check_recipe`, so that an
+// error is printed once, not by every rank), then runs N ranks of this command line and returns
+// rank 0's exit code. Without: nullopt, and this process is the run (or one rank of it).
+std::optional<int> run_local_ranks_if_asked(const RunLaunchOptions& options, bool check_recipe);
 
 void add_train_command(CLI::App& app, CommonOptions& common, int& exit_code);
 void add_recipe_command(CLI::App& app, int& exit_code);

@@ -1,4 +1,4 @@
-// `lowbit train --nproc-per-node N`: runs N ranks of one data-parallel job on this host, as
+// `lowbit train|qat --nproc-per-node N`: runs N ranks of one data-parallel job on this host, as
 // torchrun would (docs/distributed.md §Launching).
 #pragma once
 

@@ -20,16 +20,12 @@ namespace {
 using QatOptions = RunLaunchOptions;
 
 int run_qat_command(const QatOptions& options, const CommonOptions& common) {
-    // Started as one of several ranks (torchrun, srun), every rank would run the whole method
-    // and write the workspace; refuse instead (docs/distributed.md §Not done yet).
-    if (const dist::LaunchEnvironment launch = dist::launch_environment_of_process();
-        launch.distributed()) {
-        throw util::BadInput(
-            "lowbit qat does not run data-parallel yet, but this process is rank " +
-            std::to_string(launch.rank) + " of " + std::to_string(launch.world_size) + " (" +
-            launch.launcher + "); start it as a single process");
+    if (const auto launcher_exit = run_local_ranks_if_asked(options, options.resume.empty())) {
+        return *launcher_exit;
     }
     qat::QatRequest request;
+    request.launch = dist::launch_environment_of_process();
+    request.collective_timeout = options.collective_timeout();
     request.workspace_root = resolve_workspace(common);
     request.name = options.name;
     request.device = options.device;
@@ -48,10 +44,16 @@ int run_qat_command(const QatOptions& options, const CommonOptions& common) {
             "--resume continues a run with its stored recipe; "
             "a recipe file or --set cannot be combined with it");
     }
-    const auto mode = train::progress_mode_from_string(options.progress);
+    // Rank 0 reports for the whole job; the other ranks are silent unless they fail.
+    const bool reporter = request.launch.rank == 0;
+    const auto mode =
+        reporter ? train::progress_mode_from_string(options.progress) : train::ProgressMode::kNone;
     auto progress = train::make_progress_sink(mode);
     util::install_stop_handlers();
     const qat::QatOutcome outcome = qat::run_qat(request, *progress);
+    if (!reporter) {
+        return outcome.exit_code;
+    }
     FILE* out = mode == train::ProgressMode::kJsonl ? stderr : stdout;
     std::fprintf(out,
                  "run %lld %s; recorded in %s (folder %s)\n",

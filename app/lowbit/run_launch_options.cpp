@@ -1,5 +1,8 @@
 // add_run_launch_options: the options `lowbit train` and `lowbit qat` share, registered once.
+#include "lowbit/config/recipe_yaml.h"
+
 #include "commands.h"
+#include "local_ranks.h"
 
 namespace lowbit::app {
 
@@ -21,6 +24,26 @@ void add_run_launch_options(CLI::App* cmd,
         ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
     cmd->add_option("--tags", options.tags, "Comma-separated tags");
     cmd->add_option("--group", options.group, "Group name (runs compared together)");
+    cmd->add_option("--nproc-per-node",
+                    options.nproc_per_node,
+                    "Run N data-parallel ranks on this host (each batch is split across "
+                    "them; docs/distributed.md)")
+        ->check(CLI::Range(1, 256));
+    cmd->add_option("--collective-timeout",
+                    options.collective_timeout_s,
+                    "Data-parallel runs: seconds a rank waits for the others before it fails "
+                    "(default 300)")
+        ->check(CLI::PositiveNumber);
+}
+
+std::optional<int> run_local_ranks_if_asked(const RunLaunchOptions& options, bool check_recipe) {
+    if (options.nproc_per_node <= 0) {
+        return std::nullopt;
+    }
+    if (check_recipe && !options.recipe_file.empty()) {
+        (void)config::load_recipe_file(options.recipe_file, options.overrides);
+    }
+    return run_local_ranks(options.nproc_per_node, options.collective_timeout());
 }
 
 }  // namespace lowbit::app

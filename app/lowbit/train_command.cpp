@@ -12,7 +12,6 @@
 #include <cstdio>
 
 #include "commands.h"
-#include "local_ranks.h"
 
 namespace lowbit::app {
 
@@ -21,23 +20,16 @@ namespace {
 struct TrainOptions : RunLaunchOptions {
     std::string init_from;
     std::string fork;
-    int nproc_per_node = 0;             // > 0: start that many local ranks (local_ranks.h)
-    double collective_timeout_s = 300;  // data parallelism: a collective's longest wait
 };
 
 int run_train(const TrainOptions& options, const CommonOptions& common) {
-    const auto collective_timeout =
-        std::chrono::milliseconds(static_cast<int64_t>(options.collective_timeout_s * 1000.0));
-    if (options.nproc_per_node > 0) {
-        // A recipe that does not parse is refused once, here, rather than by every rank.
-        if (options.resume.empty() && options.fork.empty() && !options.recipe_file.empty()) {
-            (void)config::load_recipe_file(options.recipe_file, options.overrides);
-        }
-        return run_local_ranks(options.nproc_per_node, collective_timeout);
+    if (const auto launcher_exit =
+            run_local_ranks_if_asked(options, options.resume.empty() && options.fork.empty())) {
+        return *launcher_exit;
     }
     train::TrainRequest request;
     request.launch = dist::launch_environment_of_process();
-    request.collective_timeout = collective_timeout;
+    request.collective_timeout = options.collective_timeout();
     request.workspace_root = resolve_workspace(common);
     request.name = options.name;
     request.device = options.device;
@@ -128,16 +120,6 @@ void add_train_command(CLI::App& app, CommonOptions& common, int& exit_code) {
                     options->fork,
                     "Start a new run from a checkpoint of run RUN (id or name; @STEP: that step's "
                     "checkpoint, else the latest), with its recipe changed by RECIPE or --set");
-    cmd->add_option("--nproc-per-node",
-                    options->nproc_per_node,
-                    "Run N data-parallel ranks on this host (the global batch is split across "
-                    "them; docs/distributed.md)")
-        ->check(CLI::Range(1, 256));
-    cmd->add_option("--collective-timeout",
-                    options->collective_timeout_s,
-                    "Data-parallel runs: seconds a rank waits for the others before it fails "
-                    "(default 300)")
-        ->check(CLI::PositiveNumber);
     cmd->callback([options, &common, &exit_code] { exit_code = run_train(*options, common); });
 }
 

@@ -1,6 +1,7 @@
 // Block-AP: the per-block loop of docs/efficientqat.md §Block-AP.
 #include "lowbit/qat/block_ap.h"
 
+#include "lowbit/dist/gradient_averaging.h"
 #include "lowbit/qat/fake_quant_linear.h"
 #include "lowbit/qat/packed_linear.h"
 #include "lowbit/util/autocast_guard.h"
@@ -137,7 +138,8 @@ FinishedBlock train_block(model::LanguageModelImpl& model,
                           int64_t index,
                           ActivationStreams& streams,
                           const BlockApOptions& options,
-                          const std::function<void(const BlockApEpoch&)>& on_epoch) {
+                          const std::function<void(const BlockApEpoch&)>& on_epoch,
+                          const CalibrationShare* share) {
     TORCH_CHECK(!model.is_training(), "train_block: the model must be in eval mode");
     const std::vector<model::Linear> linears = model.block_linears(index);
     const std::map<std::string, torch::Tensor> norms = norm_parameters(model, index);
@@ -199,8 +201,15 @@ FinishedBlock train_block(model::LanguageModelImpl& model,
             std::make_unique<torch::optim::AdamW>(std::move(groups), torch::optim::AdamWOptions());
     }
 
-    const int64_t samples = streams.quant_train.size(0);
-    const int64_t steps_per_epoch = (samples + options.batch - 1) / options.batch;
+    // Which rows this process computes: all of them, or its part of each batch in a data-parallel
+    // run (docs/efficientqat.md §Data-parallel runs).
+    const CalibrationShare whole = calibration_share(
+        streams.quant_train.size(0), options.batch, streams.quant_val.size(0), nullptr);
+    const CalibrationShare& rows = share != nullptr ? *share : whole;
+    const int ranks = rows.ranks();
+    std::vector<torch::Tensor> trained = quant_params;
+    trained.insert(trained.end(), weight_params.begin(), weight_params.end());
+    const auto steps_per_epoch = static_cast<int64_t>(rows.train.size());
     const int64_t total_steps = steps_per_epoch * options.epochs;
     int64_t step = 0;
     double quant_lr = options.quant_lr;
@@ -212,21 +221,11 @@ FinishedBlock train_block(model::LanguageModelImpl& model,
         const auto started = Clock::now();
         // Summed where the loss lives and read once per epoch: no host sync per step.
         torch::Tensor loss_sum = torch::zeros({}, streams.quant_train.options());
-        for (int64_t b = 0; b < samples; b += options.batch) {
+        for (const BatchPart& part : rows.train) {
             quant_lr =
                 block_ap_learning_rate(options.quant_lr, options.min_lr_factor, step, total_steps);
             weight_lr =
                 block_ap_learning_rate(options.weight_lr, options.min_lr_factor, step, total_steps);
-            torch::Tensor out;
-            {
-                util::AutocastGuard autocast(streams.quant_train.device().type(), options.bf16);
-                out =
-                    model.block_forward(index, streams.quant_train.slice(0, b, b + options.batch));
-            }
-            out = out.to(torch::kFloat32);
-            const torch::Tensor loss =
-                torch::mse_loss(out, streams.fp_train.slice(0, b, b + options.batch));
-            loss_sum += loss.detach();
             if (optimizer) {
                 size_t g = 0;
                 if (has_quant) {
@@ -239,7 +238,35 @@ FinishedBlock train_block(model::LanguageModelImpl& model,
                         .lr(weight_lr);
                 }
                 optimizer->zero_grad();
-                loss.backward();
+            }
+            if (part.count > 0) {
+                const int64_t end = part.local_first + part.count;
+                torch::Tensor out;
+                {
+                    util::AutocastGuard autocast(streams.quant_train.device().type(), options.bf16);
+                    out = model.block_forward(index,
+                                              streams.quant_train.slice(0, part.local_first, end));
+                }
+                out = out.to(torch::kFloat32);
+                torch::Tensor loss =
+                    torch::mse_loss(out, streams.fp_train.slice(0, part.local_first, end));
+                // The part's mean weighted so that the mean over the ranks of the weighted means
+                // is the whole batch's mean (1 for a single process, or for equal parts).
+                const double weight =
+                    static_cast<double>(ranks * part.count) / static_cast<double>(part.batch_rows);
+                if (weight != 1.0) {
+                    loss = loss * weight;
+                }
+                loss_sum += loss.detach();
+                if (optimizer) {
+                    loss.backward();
+                }
+            }
+            if (optimizer) {
+                if (rows.world != nullptr) {
+                    torch::Tensor no_riders;
+                    dist::average_gradients(*rows.world, trained, no_riders);
+                }
                 optimizer->step();
             }
             ++step;
@@ -247,12 +274,22 @@ FinishedBlock train_block(model::LanguageModelImpl& model,
         BlockApEpoch record;
         record.block = index;
         record.epoch = epoch;
-        record.train_loss = loss_sum.item<double>() / static_cast<double>(steps_per_epoch);
-        record.val_loss =
-            (run_block(model, index, streams.quant_val, options.batch) - streams.fp_val)
-                .square()
-                .mean()
-                .item<double>();
+        const torch::Tensor val_error = run_block(model, index, streams.quant_val, options.batch) -
+                                        streams.fp_val;  // (M_rank, T, C)
+        if (rows.world == nullptr) {
+            record.train_loss = loss_sum.item<double>() / static_cast<double>(steps_per_epoch);
+            record.val_loss = val_error.square().mean().item<double>();
+        } else {
+            // [Σ weighted part losses, Σ squared validation errors, validation elements]
+            std::vector<torch::Tensor> sums{torch::stack(
+                {loss_sum.to(torch::kCPU, torch::kFloat64),
+                 val_error.square().sum().to(torch::kCPU, torch::kFloat64),
+                 torch::tensor(static_cast<double>(val_error.numel()), torch::kFloat64)})};
+            rows.world->allreduce_sum(sums);
+            const auto* sum = sums[0].data_ptr<double>();
+            record.train_loss = sum[0] / static_cast<double>(ranks * steps_per_epoch);
+            record.val_loss = sum[1] / sum[2];
+        }
         record.quant_lr = quant_lr;
         record.weight_lr = weight_lr;
         record.seconds = std::chrono::duration<double>(Clock::now() - started).count();

@@ -2,6 +2,8 @@
 // asymmetric groups of docs/efficientqat.md §Quantizer. The error propagation runs in fp64.
 #include "lowbit/qat/gptq.h"
 
+#include <vector>
+
 namespace lowbit::qat {
 
 HessianAccumulator::HessianAccumulator(int64_t in_features)
@@ -13,6 +15,15 @@ void HessianAccumulator::add(const torch::Tensor& x) {
         x.detach().reshape({-1, sum_.size(0)}).to(torch::kCPU, torch::kFloat64);
     sum_.addmm_(rows.t(), rows);
     rows_ += rows.size(0);
+}
+
+void HessianAccumulator::sum_over(dist::World& world) {
+    // [Σ xᵀx flattened, rows] in one allreduce; float64 holds row counts exactly below 2^53.
+    std::vector<torch::Tensor> both{torch::cat(
+        {sum_.reshape({-1}), torch::tensor({static_cast<double>(rows_)}, torch::kFloat64)})};
+    world.allreduce_sum(both);
+    sum_.copy_(both[0].narrow(0, 0, sum_.numel()).view(sum_.sizes()));
+    rows_ = static_cast<int64_t>(both[0][sum_.numel()].item<double>());
 }
 
 torch::Tensor HessianAccumulator::hessian() const {

@@ -22,7 +22,7 @@ public:
         return torch::nn::functional::linear(x, weight, bias);
     }
 
-    const HessianAccumulator& accumulator() const {
+    HessianAccumulator& accumulator() {
         return hessian_;
     }
 
@@ -37,7 +37,8 @@ FinishedBlock gptq_block(model::LanguageModelImpl& model,
                          ActivationStreams& streams,
                          const GroupQuantSpec& spec,
                          const GptqOptions& options,
-                         int64_t batch) {
+                         int64_t batch,
+                         dist::World* world) {
     TORCH_CHECK(!model.is_training(), "gptq_block: the model must be in eval mode");
     const std::vector<model::Linear> linears = model.block_linears(index);
     std::vector<std::shared_ptr<HessianProbe>> probes;
@@ -47,6 +48,11 @@ FinishedBlock gptq_block(model::LanguageModelImpl& model,
     }
     // GPTQ sees the inputs the already quantized blocks produce.
     run_block(model, index, streams.quant_train, batch);
+    if (world != nullptr) {
+        for (const auto& probe : probes) {
+            probe->accumulator().sum_over(*world);
+        }
+    }
     FinishedBlock finished;
     finished.index = index;
     for (size_t i = 0; i < linears.size(); ++i) {

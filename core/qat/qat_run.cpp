@@ -7,9 +7,11 @@
 
 #include "lowbit/config/recipe_json.h"
 #include "lowbit/data/sha256.h"
+#include "lowbit/dist/world.h"
 #include "lowbit/eval/checkpoint_eval.h"
 #include "lowbit/eval/perplexity.h"
 #include "lowbit/qat/block_ap.h"
+#include "lowbit/qat/calibration_share.h"
 #include "lowbit/qat/e2e_qp.h"
 #include "lowbit/qat/finished_block_file.h"
 #include "lowbit/qat/gptq_block.h"
@@ -17,6 +19,7 @@
 #include "lowbit/qat/qat_inputs.h"
 #include "lowbit/store/run_reader.h"
 #include "lowbit/store/run_writer.h"
+#include "lowbit/train/replica_sync.h"
 #include "lowbit/train/run_recorder.h"
 #include "lowbit/util/build_info.h"
 #include "lowbit/util/exit_codes.h"
@@ -28,6 +31,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -121,17 +125,78 @@ std::vector<FinishedBlock> finished_blocks(const store::RunReader& reader,
     return blocks;
 }
 
-}  // namespace
+// Rank 0 posts the run under this key for the other ranks of a data-parallel run.
+constexpr const char* kQatHandoffKey = "qat_run";
 
-QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
-    // ---- inputs ---- every check before the workspace is created, or a run recorded or changed.
+// What every rank knows once the run is started: the recipe, the inputs and the blocks finished
+// earlier (a resumed run). Rank 0 also holds the run's stored summary.
+struct RunStart {
+    config::Recipe recipe;
+    QatInputs inputs;
+    std::vector<FinishedBlock> done;
+    int64_t run_id = 0;
+    fs::path run_dir;
+    fs::path workspace_root;
+    std::string device;  // the requested choice: auto|cpu|cuda
+    bool resumed = false;
+    nlohmann::json summary = nlohmann::json::object();
+};
+
+// A data-parallel run splits every calibration batch and every E2E-QP batch across the ranks;
+// what cannot be split is refused before anything is recorded.
+void check_splits(const config::QatSpec& qat, int ranks) {
+    if (ranks == 1) {
+        return;
+    }
+    const std::string of = " is smaller than the number of ranks (" + std::to_string(ranks) +
+                           "); every rank computes a part of each batch";
+    if (qat.block_ap.batch < ranks) {
+        throw util::BadInput("qat.block_ap.batch " + std::to_string(qat.block_ap.batch) + of);
+    }
+    if (qat.block_ap.samples < ranks) {
+        throw util::BadInput("qat.block_ap.samples " + std::to_string(qat.block_ap.samples) + of);
+    }
+    if (qat.block_ap.val_samples < ranks) {
+        throw util::BadInput("qat.block_ap.val_samples " +
+                             std::to_string(qat.block_ap.val_samples) + of);
+    }
+    if (runs_e2e_qp(qat) && qat.e2e_qp.global_batch % ranks != 0) {
+        throw util::BadInput("qat.e2e_qp.global_batch " + std::to_string(qat.e2e_qp.global_batch) +
+                             " does not split into " + std::to_string(ranks) +
+                             " equal shares, one per rank; use a multiple of the world size");
+    }
+}
+
+// The recipe's device; on a GPU node each local rank takes its own device.
+torch::Device rank_device(const std::string& choice,
+                          const dist::LaunchEnvironment& launch,
+                          int ranks) {
+    const torch::Device device = eval::pick_device(choice);
+    if (!device.is_cuda() || ranks == 1) {
+        return device;
+    }
+    const auto count = static_cast<int>(torch::cuda::device_count());
+    return {torch::kCUDA, static_cast<c10::DeviceIndex>(count > 0 ? launch.local_rank % count : 0)};
+}
+
+void seed_and_threads(const config::Recipe& recipe) {
+    if (recipe.train.threads > 0) {
+        at::set_num_threads(recipe.train.threads);
+    }
+    torch::manual_seed(recipe.seed);
+}
+
+// Rank 0 (or the only process): every check on the input before the workspace is created, or a
+// run recorded or changed; then the run's record, new or resumed.
+RunStart start_run(const QatRequest& request, int ranks) {
     // An existing workspace of an older schema is upgraded first, as every command that writes
     // does, so the checks below can read it.
     if (fs::exists(request.workspace_root / "runs.sqlite")) {
         store::Workspace::open(request.workspace_root);
     }
+    RunStart start;
     std::optional<store::RunRecord> resumed;
-    config::Recipe recipe = request.recipe;
+    start.recipe = request.recipe;
     if (!request.resume_run.empty()) {
         const store::Workspace existing =
             store::Workspace::open(request.workspace_root, store::OpenMode::kReadOnly);
@@ -148,88 +213,170 @@ QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
             throw util::BadInput("run " + std::to_string(resumed->id) + " already completed");
         }
         try {
-            recipe = config::recipe_from_json(nlohmann::json::parse(resumed->recipe_json));
+            start.recipe = config::recipe_from_json(nlohmann::json::parse(resumed->recipe_json));
         } catch (const std::exception& e) {
             throw util::BadInput("run " + std::to_string(resumed->id) +
                                  ": stored recipe cannot be read (" + e.what() + ")");
         }
     }
-    const config::QatSpec& qat = recipe.qat;
-    const torch::Device device = eval::pick_device(
-        request.device.empty() ? config::to_string(recipe.train.device) : request.device);
-    if (recipe.train.threads > 0) {
-        at::set_num_threads(recipe.train.threads);
-    }
-    torch::manual_seed(recipe.seed);
-    QatInputs inputs = prepare_qat_inputs(recipe, request.workspace_root);
-    model::LanguageModelImpl& model = *inputs.source.model;
-    const int64_t blocks = model.block_count();
-    const GroupQuantSpec spec = group_spec(qat);
+    const config::Recipe& recipe = start.recipe;
+    check_splits(recipe.qat, ranks);
+    start.device = request.device.empty() ? config::to_string(recipe.train.device) : request.device;
+    (void)eval::pick_device(start.device);  // refuses cuda without a GPU before any work
+    seed_and_threads(recipe);
+    start.inputs = prepare_qat_inputs(recipe, request.workspace_root);
+    model::LanguageModelImpl& model = *start.inputs.source.model;
 
     store::Workspace workspace = store::Workspace::open(request.workspace_root);
     store::RunWriter writer(workspace);
     store::RunReader reader(workspace);
-    std::vector<FinishedBlock> done;
     if (resumed) {
-        done = finished_blocks(reader, workspace, resumed->id, model, spec);
-    }
-
-    // ---- record ----
-    int64_t run_id = 0;
-    nlohmann::json summary = nlohmann::json::object();
-    if (resumed) {
-        run_id = resumed->id;
-        summary = nlohmann::json::parse(resumed->summary_json, nullptr, false);
-        if (!summary.is_object()) {
-            summary = nlohmann::json::object();
+        start.done = finished_blocks(reader, workspace, resumed->id, model, group_spec(recipe.qat));
+        start.run_id = resumed->id;
+        start.resumed = true;
+        start.summary = nlohmann::json::parse(resumed->summary_json, nullptr, false);
+        if (!start.summary.is_object()) {
+            start.summary = nlohmann::json::object();
         }
     } else {
         store::RunRecord record;
-        record.name = request.name.empty() ? default_run_name(recipe, inputs) : request.name;
+        record.name = request.name.empty() ? default_run_name(recipe, start.inputs) : request.name;
         record.kind = "qat";
         record.status = store::RunStatus::kCreated;
         record.recipe_json = config::recipe_to_json(recipe).dump();
-        if (inputs.source.run) {
-            record.parent_run_id = inputs.source.run->id;
+        if (start.inputs.source.run) {
+            record.parent_run_id = start.inputs.source.run->id;
         }
         record.tags = request.tags;
         record.group_name = request.group;
         record.host = util::host_name();
         record.build_info_json = util::build_info_json();
-        run_id = writer.create_run(record);
+        start.run_id = writer.create_run(record);
     }
-    const fs::path run_dir = workspace.run_dir(run_id);
-    fs::create_directories(run_dir / "blocks");
+    start.workspace_root = workspace.root();
+    start.run_dir = workspace.run_dir(start.run_id);
+    fs::create_directories(start.run_dir / "blocks");
+    return start;
+}
+
+// The other ranks: the run as rank 0 posted it, the same inputs (read, never written) and the
+// finished blocks from the files rank 0 recorded.
+RunStart follow_run(const QatRequest& request, dist::World& world) {
+    const nlohmann::json handoff = nlohmann::json::parse(world.fetch(kQatHandoffKey));
+    if (handoff.contains("error")) {
+        throw dist::DistributedError(
+            "rank " + std::to_string(world.rank()) +
+            ": rank 0 could not start the run: " + handoff["error"].get<std::string>());
+    }
+    RunStart start;
+    start.recipe = config::recipe_from_json(handoff.at("recipe"));
+    start.run_id = handoff.at("run_id").get<int64_t>();
+    start.device =
+        request.device.empty() ? config::to_string(start.recipe.train.device) : request.device;
+    seed_and_threads(start.recipe);
+    start.inputs = prepare_qat_inputs(start.recipe, request.workspace_root);
+    const store::Workspace workspace =
+        store::Workspace::open(request.workspace_root, store::OpenMode::kReadOnly);
+    start.workspace_root = workspace.root();
+    start.run_dir = workspace.run_dir(start.run_id);
+    start.resumed = handoff.at("resumed").get<bool>();
+    const auto finished = handoff.at("finished_blocks").get<std::size_t>();
+    if (finished > 0) {
+        start.done = finished_blocks(store::RunReader(workspace),
+                                     workspace,
+                                     start.run_id,
+                                     *start.inputs.source.model,
+                                     group_spec(start.recipe.qat));
+        if (start.done.size() != finished) {
+            throw dist::DistributedError("rank " + std::to_string(world.rank()) + ": found " +
+                                         std::to_string(start.done.size()) +
+                                         " finished blocks of run " + std::to_string(start.run_id) +
+                                         ", rank 0 found " + std::to_string(finished));
+        }
+    }
+    return start;
+}
+
+}  // namespace
+
+QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
+    // Every rank of a data-parallel run joins first; rank 0 alone checks the input, records the
+    // run and hands it to the others (docs/efficientqat.md §Data-parallel runs).
+    const std::unique_ptr<dist::World> world =
+        dist::World::join(request.launch, request.collective_timeout);
+    dist::World* peers = world->size() > 1 ? world.get() : nullptr;
+    std::optional<RunStart> start;
+    if (world->is_writer()) {
+        try {
+            start.emplace(start_run(request, world->size()));
+        } catch (const std::exception& e) {
+            if (peers != nullptr) {
+                world->publish(kQatHandoffKey, nlohmann::json{{"error", e.what()}}.dump());
+            }
+            throw;
+        }
+        if (peers != nullptr) {
+            world->publish(kQatHandoffKey,
+                           nlohmann::json{{"recipe", config::recipe_to_json(start->recipe)},
+                                          {"run_id", start->run_id},
+                                          {"resumed", start->resumed},
+                                          {"finished_blocks", start->done.size()}}
+                               .dump());
+        }
+    } else {
+        start.emplace(follow_run(request, *world));
+    }
+    const config::Recipe& recipe = start->recipe;
+    const config::QatSpec& qat = recipe.qat;
+    QatInputs& inputs = start->inputs;
+    const std::vector<FinishedBlock>& done = start->done;
+    const torch::Device device = rank_device(start->device, request.launch, world->size());
+    model::LanguageModelImpl& model = *inputs.source.model;
+    const int64_t blocks = model.block_count();
+    const GroupQuantSpec spec = group_spec(qat);
+    const int64_t run_id = start->run_id;
+    const fs::path& run_dir = start->run_dir;
     const int64_t block_steps = steps_per_block(qat);
     const int64_t total_steps = block_steps * blocks + e2e_qp_steps(qat);
     const int64_t resume_step = block_steps * static_cast<int64_t>(done.size());
-    if (resumed) {
-        // Rows after the last finished block are recomputed by this process.
-        writer.truncate_after(run_id, resume_step);
-    }
 
-    train::RunRecorder recorder(writer, run_id);
+    // ---- record ---- rank 0 only: the recorder and the summary.
+    std::optional<store::Workspace> workspace;
+    std::optional<store::RunWriter> writer;
+    std::optional<train::RunRecorder> recorder;
     events::RunEventStream stream;
-    stream.subscribe(recorder);
-    stream.subscribe(progress);
-    summary.update(nlohmann::json{{"parameters", model.parameter_count()},
-                                  {"device", device.str()},
-                                  {"source", qat.source},
-                                  {"source_label", inputs.source_label},
-                                  {"method", config::to_string(qat.method)},
-                                  {"bits", qat.bits},
-                                  {"group_size", qat.group_size},
-                                  {"blocks", blocks},
-                                  {"calibration_windows", qat.block_ap.samples},
-                                  {"validation_windows", qat.block_ap.val_samples}});
-    writer.set_summary(run_id, summary.dump());
-    writer.attach_process(run_id);
+    nlohmann::json summary = start->summary;
+    if (world->is_writer()) {
+        workspace.emplace(store::Workspace::open(request.workspace_root));
+        writer.emplace(*workspace);
+        if (start->resumed) {
+            // Rows after the last finished block are recomputed by this process.
+            writer->truncate_after(run_id, resume_step);
+        }
+        recorder.emplace(*writer, run_id);
+        stream.subscribe(*recorder);
+        stream.subscribe(progress);
+        summary.update(nlohmann::json{{"parameters", model.parameter_count()},
+                                      {"device", device.str()},
+                                      {"source", qat.source},
+                                      {"source_label", inputs.source_label},
+                                      {"method", config::to_string(qat.method)},
+                                      {"bits", qat.bits},
+                                      {"group_size", qat.group_size},
+                                      {"blocks", blocks},
+                                      {"calibration_windows", qat.block_ap.samples},
+                                      {"validation_windows", qat.block_ap.val_samples},
+                                      {"world_size", world->size()},
+                                      {"launcher", request.launch.launcher}});
+        writer->set_summary(run_id, summary.dump());
+        writer->attach_process(run_id);
+    }
     const auto process_start = Clock::now();
     const double elapsed_before = summary.value("elapsed_s", 0.0);
     auto elapsed = [&] {
         return elapsed_before + std::chrono::duration<double>(Clock::now() - process_start).count();
     };
-    if (resumed) {
+    if (start->resumed) {
         stream.emit(
             resume_step,
             events::Resumed{
@@ -243,7 +390,7 @@ QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
                     done.empty()
                         ? std::string()
                         : fs::relative(block_file(run_dir, static_cast<int64_t>(done.size()) - 1),
-                                       workspace.root())
+                                       start->workspace_root)
                               .string()});
     } else {
         stream.emit(0,
@@ -264,6 +411,12 @@ QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
     int64_t step = resume_step;
     const double cpu_before = summary.value("cpu_s", 0.0);
     auto finish = [&](events::Body terminal) {
+        outcome.status = train::status_after(terminal);
+        outcome.exit_code =
+            outcome.status == store::RunStatus::kDiverged ? util::kExitDiverged : util::kExitOk;
+        if (!writer) {
+            return outcome;
+        }
         summary["elapsed_s"] = elapsed();
         summary["cpu_s"] = cpu_before + util::process_cpu_seconds();
         if (const auto rss = util::peak_resident_bytes()) {
@@ -275,17 +428,21 @@ QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
                 summary["cuda_peak_allocated_bytes"] = *peak;
             }
         }
-        writer.set_summary(run_id, summary.dump());
-        outcome.status = train::status_after(terminal);
-        outcome.exit_code =
-            outcome.status == store::RunStatus::kDiverged ? util::kExitDiverged : util::kExitOk;
+        writer->set_summary(run_id, summary.dump());
         outcome.summary = summary;
         stream.emit(step, std::move(terminal));
         return outcome;
     };
+    // A stop request reaches one process; every rank acts on it at the same block.
+    auto stop_requested_anywhere = [&] {
+        std::vector<torch::Tensor> flag{torch::tensor({util::stop_requested() ? 1.0F : 0.0F})};
+        world->allreduce_max(flag);
+        return flag[0].item<float>() > 0;
+    };
 
     try {
-        // ---- blocks ---- Block-AP (RTN: no epoch; GPTQ: its own update), one block at a time.
+        // ---- blocks ---- Block-AP (RTN: no epoch; GPTQ: its own update), one block at a time,
+        // each rank on its part of every calibration batch.
         const auto blocks_start = Clock::now();
         stream.emit(step,
                     events::Phase{.name = "block_ap",
@@ -294,10 +451,15 @@ QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
                                   .elapsed_s = elapsed()});
         model.to(device);
         const BlockApOptions options = block_ap_options(qat);
-        ActivationStreams streams = block_zero_inputs(model,
-                                                      inputs.calibration_train.to(device),
-                                                      inputs.calibration_val.to(device),
-                                                      options.batch);
+        const CalibrationShare share =
+            calibration_share(qat.block_ap.samples, options.batch, qat.block_ap.val_samples, peers);
+        const torch::Tensor train_ids =
+            peers == nullptr ? inputs.calibration_train
+                             : inputs.calibration_train.index_select(0, share.train_rows());
+        const torch::Tensor val_ids =
+            inputs.calibration_val.slice(0, share.val.first, share.val.first + share.val.count);
+        ActivationStreams streams =
+            block_zero_inputs(model, train_ids.to(device), val_ids.to(device), options.batch);
         for (int64_t b = 0; b < blocks; ++b) {
             if (b < static_cast<int64_t>(done.size())) {
                 install_finished_block(
@@ -314,39 +476,54 @@ QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
                                       GptqOptions{.damp_fraction = qat.gptq.damp,
                                                   .act_order = qat.gptq.act_order,
                                                   .block_size = qat.gptq.block_size},
-                                      options.batch);
+                                      options.batch,
+                                      peers);
             } else {
                 const int64_t block_first_step = step;
-                finished = train_block(model, b, streams, options, [&](const BlockApEpoch& e) {
-                    step = block_first_step + (block_steps / std::max(options.epochs, 1)) * e.epoch;
-                    stream.emit(step,
-                                events::BlockEpoch{.block = e.block,
-                                                   .blocks = blocks,
-                                                   .epoch = e.epoch,
-                                                   .epochs = options.epochs,
-                                                   .train_loss = e.train_loss,
-                                                   .val_loss = e.val_loss,
-                                                   .quant_lr = e.quant_lr,
-                                                   .weight_lr = e.weight_lr,
-                                                   .seconds = e.seconds,
-                                                   .peak_memory_bytes = e.peak_memory_bytes,
-                                                   .elapsed_s = elapsed()});
-                });
+                finished = train_block(
+                    model,
+                    b,
+                    streams,
+                    options,
+                    [&](const BlockApEpoch& e) {
+                        step = block_first_step +
+                               (block_steps / std::max(options.epochs, 1)) * e.epoch;
+                        stream.emit(step,
+                                    events::BlockEpoch{.block = e.block,
+                                                       .blocks = blocks,
+                                                       .epoch = e.epoch,
+                                                       .epochs = options.epochs,
+                                                       .train_loss = e.train_loss,
+                                                       .val_loss = e.val_loss,
+                                                       .quant_lr = e.quant_lr,
+                                                       .weight_lr = e.weight_lr,
+                                                       .seconds = e.seconds,
+                                                       .peak_memory_bytes = e.peak_memory_bytes,
+                                                       .elapsed_s = elapsed()});
+                    },
+                    &share);
             }
             step = block_steps * (b + 1);
-            const fs::path file = block_file(run_dir, b);
-            save_finished_block(finished, spec, file);
-            stream.emit(
-                step,
-                events::BlockDone{
-                    .block = b,
-                    .blocks = blocks,
-                    .path = fs::relative(file, workspace.root()).string(),
-                    .bytes = static_cast<int64_t>(fs::file_size(file)),
-                    .sha256 = data::sha256_file(file),
-                    .seconds = std::chrono::duration<double>(Clock::now() - block_start).count(),
-                    .elapsed_s = elapsed()});
-            if (util::stop_requested() && b + 1 < blocks) {
+            if (peers != nullptr) {
+                // The block's weights (W ← Ŵ, so the codes too) and norms, compared across ranks.
+                train::check_replicas_identical(*world, model.block(b)->parameters(), step);
+            }
+            if (writer) {
+                const fs::path file = block_file(run_dir, b);
+                save_finished_block(finished, spec, file);
+                stream.emit(
+                    step,
+                    events::BlockDone{
+                        .block = b,
+                        .blocks = blocks,
+                        .path = fs::relative(file, workspace->root()).string(),
+                        .bytes = static_cast<int64_t>(fs::file_size(file)),
+                        .sha256 = data::sha256_file(file),
+                        .seconds =
+                            std::chrono::duration<double>(Clock::now() - block_start).count(),
+                        .elapsed_s = elapsed()});
+            }
+            if (b + 1 < blocks && stop_requested_anywhere()) {
                 return finish(events::Stopped{.signal = util::stop_signal_number()});
             }
         }
@@ -355,7 +532,7 @@ QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
             summary.value("block_phase_seconds", 0.0) +
             std::chrono::duration<double>(Clock::now() - blocks_start).count();
 
-        // ---- e2e_qp ---- only the steps, end to end.
+        // ---- e2e_qp ---- only the steps, end to end, each rank on its part of every batch.
         if (runs_e2e_qp(qat)) {
             const auto e2e_start = Clock::now();
             const int64_t first = step;
@@ -366,8 +543,7 @@ QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
                                       .blocks = blocks,
                                       .steps = e2e_qp_steps(qat),
                                       .elapsed_s = elapsed()});
-            bool diverged = false;
-            train_steps_end_to_end(
+            const E2eQpEnd end = train_steps_end_to_end(
                 model,
                 inputs.e2e_windows.to(device),
                 e2e_qp_options(qat),
@@ -385,20 +561,31 @@ QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
                                              .eta_s = seconds * (s.total_steps - s.step),
                                              .elapsed_s = elapsed(),
                                              .logged = true});
-                    diverged = diverged || !std::isfinite(s.loss);
                 },
-                [&] { return diverged || util::stop_requested(); });
-            if (diverged) {
+                [] { return util::stop_requested(); },
+                peers);
+            if (end == E2eQpEnd::kDiverged) {
                 return finish(events::Diverged{.what = "loss"});
             }
-            if (util::stop_requested()) {
+            if (end == E2eQpEnd::kStopped) {
                 return finish(events::Stopped{.signal = util::stop_signal_number()});
+            }
+            if (peers != nullptr) {
+                std::vector<torch::Tensor> steps;
+                for (const auto& layer : packed_layers(model)) {
+                    steps.push_back(layer->steps());
+                }
+                train::check_replicas_identical(*world, steps, step);
             }
             summary["e2e_qp_seconds"] =
                 std::chrono::duration<double>(Clock::now() - e2e_start).count();
             summary["e2e_qp_tokens_per_s"] = static_cast<double>(e2e_qp_steps(qat)) *
                                              static_cast<double>(tokens_per_step) /
                                              summary["e2e_qp_seconds"].get<double>();
+        }
+        if (!writer) {
+            // The packed file and the perplexities are rank 0's; the other ranks are done.
+            return finish(events::Completed{});
         }
 
         // ---- pack ---- the packed model file, with its tokenizer beside it.
@@ -421,7 +608,7 @@ QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
         summary["model_bytes"] = file_bytes;
         stream.emit(step,
                     events::Checkpoint{
-                        .path = fs::relative(outcome.packed_model, workspace.root()).string(),
+                        .path = fs::relative(outcome.packed_model, workspace->root()).string(),
                         .bytes = file_bytes,
                         .sha256 = data::sha256_file(outcome.packed_model),
                         .kind = "packed_model"});

@@ -1,8 +1,8 @@
 // Data-parallel training through the real CLI (docs/distributed.md): two Gloo ranks at half the
 // batch each against one process with the whole batch; Slurm's variables; a rank killed with
 // SIGKILL; SIGTERM to the launcher; resume on the same and on another world size; bad input on
-// rank 0; `lowbit qat` refused as a rank. Every run is the presets' tiny GPT-2 at one thread per
-// rank.
+// rank 0. Every run is the presets' tiny GPT-2 at one thread per rank (data-parallel `lowbit qat`
+// is tested with the other qat runs, in cli_qat_test.cpp).
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -203,24 +203,6 @@ TEST_F(DistributedCliTest, BadInputOnRankZeroEndsEveryRankWithoutARun) {
         << result.err;
     EXPECT_NE(result.err.find("rank 0 could not start the run"), std::string::npos) << result.err;
     EXPECT_EQ(query_int(dir_ / "bad" / "runs.sqlite", "SELECT count(*) FROM runs"), 0);
-}
-
-TEST_F(DistributedCliTest, QatStartedAsOneOfSeveralRanksIsRefused) {
-    const fs::path recipe = write_file("qat.yaml", "qat: {source: 1}\n");
-    const ProcessResult result = run_process({"/usr/bin/env",
-                                              "WORLD_SIZE=2",
-                                              "RANK=1",
-                                              "MASTER_ADDR=127.0.0.1",
-                                              lowbit_exe(),
-                                              "qat",
-                                              recipe.string(),
-                                              "--workspace",
-                                              (dir_ / "qat").string()});
-    EXPECT_EQ(result.exit_code, 2) << result.err;
-    EXPECT_NE(result.err.find("lowbit qat does not run data-parallel yet"), std::string::npos)
-        << result.err;
-    EXPECT_NE(result.err.find("rank 1 of 2"), std::string::npos) << result.err;
-    EXPECT_FALSE(fs::exists(dir_ / "qat"));
 }
 
 }  // namespace

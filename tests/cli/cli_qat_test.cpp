@@ -8,7 +8,10 @@
 // - a run stopped with SIGTERM and later killed with SIGKILL resumes block by block (a finished
 //   block is never redone) and ends with the rows and the packed file of an uninterrupted run;
 // - bad input is refused with exit 2 before any work, naming the key or file, the workspace
-//   untouched.
+//   untouched;
+// - on two ranks (`--nproc-per-node 2`) EfficientQAT and GPTQ quantize as one process does, a
+//   stopped two-rank run resumes onto the uninterrupted one, and a batch the ranks cannot split
+//   is refused.
 #include "lowbit/eval/perplexity.h"
 #include "lowbit/eval/token_file.h"
 #include "lowbit/qat/packed_model.h"
@@ -21,6 +24,7 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -118,9 +122,45 @@ protected:
                           "2 ORDER BY step, kind, path");
     }
 
+    // The values of one column (the first) that `sql` returns, in order.
+    static std::vector<double> column(const fs::path& database, const std::string& sql) {
+        std::istringstream rows(query_rows(database, sql));
+        std::vector<double> values;
+        std::string line;
+        while (std::getline(rows, line)) {
+            values.push_back(std::stod(line));
+        }
+        return values;
+    }
+
+    // `lowbit qat RECIPE --nproc-per-node 2` in a copy of the workspace with the source run.
+    ProcessResult qat_on_two_ranks(const fs::path& recipe,
+                                   const fs::path& workspace,
+                                   std::vector<std::string> extra = {}) const {
+        if (!fs::exists(workspace)) {
+            fs::copy(workspace_, workspace, fs::copy_options::recursive);
+        }
+        std::vector<std::string> args{
+            "qat", recipe.string(), "--progress", "none", "--nproc-per-node", "2"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return lowbit(args, workspace);
+    }
+
     fs::path workspace_;
     fs::path database_;
 };
+
+// Each value of `b` within `relative` of the same value of `a` (equal lengths).
+void expect_close(const std::vector<double>& a,
+                  const std::vector<double>& b,
+                  double relative,
+                  const std::string& what) {
+    ASSERT_EQ(a.size(), b.size()) << what;
+    ASSERT_FALSE(a.empty()) << what;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        EXPECT_NEAR(b[i], a[i], relative * std::abs(a[i])) << what << " #" << i;
+    }
+}
 
 TEST_F(CliQatTest, EfficientQatRecordsItsPhasesBlocksPackedModelAndPerplexity) {
     const ProcessResult r = qat(qat_recipe("efficientqat"), workspace_);
@@ -397,6 +437,119 @@ TEST_F(CliQatTest, BadInputIsRefusedBeforeAnyWork) {
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("'train' run"), std::string::npos) << r.err;
     EXPECT_EQ(dump_database(database_), with_run_two);
+}
+
+// Data parallel (docs/efficientqat.md §Data-parallel runs): two ranks, each computing half of every
+// Block-AP and E2E-QP batch, quantize as one process does. They sum the same rows' products in
+// another order, so their first Block-AP losses differ from one process's by about 1e-5 relative.
+// The fake quantizer's rounding turns such differences into single grid steps of a weight, and
+// the tiny per-epoch MSEs of later epochs (1e-5 to 1e-4 here) then move by tens of percents
+// between the two runs, as they do from epoch to epoch. The packed model they end with is what
+// counts: its E2E-QP losses and its perplexity agree within 1e-3 (below 1e-4 measured here).
+// Exactness against one process is tested piece by piece in tests/qat/data_parallel_qat_test.cpp.
+TEST_F(CliQatTest, TwoRanksQuantizeAsOneProcessDoes) {
+    const fs::path recipe = qat_recipe("efficientqat");
+    const fs::path two = dir_ / "two";
+    const ProcessResult r = qat_on_two_ranks(recipe, two);  // copies the workspace first
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(qat(recipe, workspace_).exit_code, 0);
+    EXPECT_NE(r.out.find("eval/val/ppl"), std::string::npos) << r.out;  // rank 0 reports, once
+    EXPECT_EQ(r.out.find("eval/val/ppl"), r.out.rfind("eval/val/ppl")) << r.out;
+
+    const fs::path db = two / "runs.sqlite";
+    EXPECT_EQ(query_text(db, "SELECT kind || ' ' || status FROM runs WHERE id = 2"),
+              "qat completed");
+    EXPECT_EQ(query_int(db, "SELECT count(*) FROM runs"), 2);  // the source and one qat run
+    EXPECT_EQ(query_int(db,
+                        "SELECT json_extract(summary_json, '$.world_size') FROM runs WHERE "
+                        "id = 2"),
+              2);
+    EXPECT_EQ(query_int(db,
+                        "SELECT count(*) FROM checkpoints WHERE run_id = 2 AND kind = "
+                        "'block'"),
+              kLayers);
+    // The same Block-AP steps and learning rates; block 0's first epoch before rounding diverges.
+    const std::string schedule =
+        "SELECT block, epoch, step, quant_lr, weight_lr FROM block_ap WHERE run_id = 2 ORDER BY "
+        "block, epoch";
+    EXPECT_EQ(query_rows(db, schedule), query_rows(database_, schedule));
+    for (const std::string value : {"train_loss", "val_loss"}) {
+        const std::string sql =
+            "SELECT " + value + " FROM block_ap WHERE run_id = 2 AND block = 0 AND epoch = 1";
+        expect_close(column(database_, sql), column(db, sql), 1e-3, value);
+    }
+    for (const std::string key : {"train/loss", "eval/val/ppl"}) {
+        const std::string sql =
+            "SELECT value FROM scalars WHERE run_id = 2 AND key = '" + key + "' ORDER BY step";
+        expect_close(column(database_, sql), column(db, sql), 1e-3, key);
+    }
+    // The step counters agree: the same batches, the same number of optimizer steps.
+    const std::string steps = "SELECT step FROM scalars WHERE run_id = 2 AND key = 'train/loss'";
+    EXPECT_EQ(query_rows(db, steps), query_rows(database_, steps));
+}
+
+// GPTQ with the Hessians summed over the ranks (float64, another order) against one process.
+TEST_F(CliQatTest, GptqOnTwoRanksUsesTheHessianOfEveryWindow) {
+    const fs::path recipe = qat_recipe("gptq");
+    const ProcessResult r = qat_on_two_ranks(recipe, dir_ / "two");  // copies the workspace first
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(qat(recipe, workspace_).exit_code, 0);
+    EXPECT_EQ(query_int(dir_ / "two" / "runs.sqlite",
+                        "SELECT json_extract(summary_json, '$.world_size') FROM runs WHERE id = 2"),
+              2);
+    const std::string sql = "SELECT value FROM scalars WHERE run_id = 2 AND key = 'eval/val/ppl'";
+    expect_close(column(database_, sql), column(dir_ / "two" / "runs.sqlite", sql), 1e-6, "ppl");
+}
+
+// Stopped with SIGTERM to the launcher after a block, a two-rank run resumes on two ranks onto
+// the uninterrupted two-rank run's rows and packed file, bit for bit: the finished blocks are
+// read back, the rest is the same arithmetic.
+TEST_F(CliQatTest, ATwoRankRunStoppedAfterABlockResumesOntoTheUninterruptedRun) {
+    const fs::path recipe = qat_recipe("efficientqat");
+    const fs::path reference = dir_ / "reference";
+    ASSERT_EQ(qat_on_two_ranks(recipe, reference).exit_code, 0);
+
+    BackgroundProcess run = start_process({lowbit_exe(),
+                                           "qat",
+                                           recipe.string(),
+                                           "--progress",
+                                           "none",
+                                           "--nproc-per-node",
+                                           "2",
+                                           "--workspace",
+                                           workspace_.string()},
+                                          (dir_ / "stopped").string());
+    ASSERT_TRUE(wait_for_blocks(database_, run.pid, 1));
+    kill(run.pid, SIGTERM);
+    const ProcessResult stopped = wait_process(run);
+    ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
+    ASSERT_EQ(query_text(database_, "SELECT status FROM runs WHERE id = 2"), "stopped");
+    ASSERT_LT(query_int(database_,
+                        "SELECT count(*) FROM checkpoints WHERE run_id = 2 AND kind = 'block'"),
+              kLayers);
+
+    const ProcessResult resumed =
+        lowbit({"qat", "--resume", "2", "--progress", "none", "--nproc-per-node", "2"}, workspace_);
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+    EXPECT_EQ(query_text(database_, "SELECT status FROM runs WHERE id = 2"), "completed");
+    EXPECT_EQ(results(workspace_), results(reference));
+}
+
+// What the ranks cannot split is refused once, before anything is recorded.
+TEST_F(CliQatTest, ABatchTheRanksCannotSplitIsRefusedBeforeAnyWork) {
+    const std::string before = dump_database(database_);
+    const fs::path recipe = qat_recipe("efficientqat");
+    ProcessResult r = qat_on_two_ranks(
+        recipe, workspace_, {"--set", "qat.e2e_qp.global_batch=7", "--collective-timeout", "30"});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("qat.e2e_qp.global_batch 7 does not split into 2"), std::string::npos)
+        << r.err;
+    r = qat_on_two_ranks(recipe, workspace_, {"--set", "qat.block_ap.batch=1"});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("qat.block_ap.batch 1 is smaller than the number of ranks (2)"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(dump_database(database_), before);
 }
 
 }  // namespace

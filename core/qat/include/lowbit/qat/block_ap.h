@@ -5,6 +5,7 @@
 #pragma once
 
 #include "lowbit/model/language_model.h"
+#include "lowbit/qat/calibration_share.h"
 #include "lowbit/qat/group_quantizer.h"
 #include "lowbit/qat/packed_weight.h"
 
@@ -83,11 +84,16 @@ double block_ap_learning_rate(double lr, double min_lr_factor, int64_t step, int
 // Linears then compute with PackedLinear, its norms hold the trained values, and `streams` holds
 // the inputs of block index + 1 (FP block outputs in the FP stream, finished-block outputs in the
 // quantized one). `on_epoch` is called after every epoch.
+// `share` null: the streams hold every window and this process computes them all. Otherwise the
+// streams hold this rank's rows (share->train_rows() and the share->val rows) and every step's
+// gradient and every epoch's losses are summed over share->world: collective, and every rank
+// ends with the same finished block.
 FinishedBlock train_block(model::LanguageModelImpl& model,
                           int64_t index,
                           ActivationStreams& streams,
                           const BlockApOptions& options,
-                          const std::function<void(const BlockApEpoch&)>& on_epoch);
+                          const std::function<void(const BlockApEpoch&)>& on_epoch,
+                          const CalibrationShare* share = nullptr);
 
 // The state of a block finished earlier (a resumed run): installs it in `model` and advances
 // `streams` past it exactly as train_block did. The FP stream needs the block's original weights,

@@ -4,6 +4,7 @@
 // asymmetric grid as RTN and Block-AP, so the three methods are compared on one format.
 #pragma once
 
+#include "lowbit/dist/world.h"
 #include "lowbit/qat/group_quantizer.h"
 
 #include <torch/torch.h>
@@ -26,6 +27,10 @@ public:
     int64_t rows() const {
         return rows_;
     }
+
+    // Collective: the sums and row counts become those of every rank's rows, identical on every
+    // rank (a data-parallel run, docs/efficientqat.md §Data-parallel runs).
+    void sum_over(dist::World& world);
 
 private:
     torch::Tensor sum_;  // Σ xᵀx (in, in) fp64

@@ -11,12 +11,15 @@ namespace lowbit::qat {
 
 // Quantizes block `index` of `model` (eval mode) and returns it finished: its Linears then
 // compute with PackedLinear and `streams` holds the inputs of block index + 1. The norms keep
-// their values. `batch` windows per forward pass.
+// their values. `batch` windows per forward pass. With a `world`, the streams hold this rank's
+// windows and the Hessians are summed over the ranks before quantizing (collective), so every
+// rank quantizes with the Hessian of all windows.
 FinishedBlock gptq_block(model::LanguageModelImpl& model,
                          int64_t index,
                          ActivationStreams& streams,
                          const GroupQuantSpec& spec,
                          const GptqOptions& options,
-                         int64_t batch);
+                         int64_t batch,
+                         dist::World* world = nullptr);
 
 }  // namespace lowbit::qat

@@ -6,9 +6,11 @@
 #pragma once
 
 #include "lowbit/config/recipe.h"
+#include "lowbit/dist/launch_environment.h"
 #include "lowbit/events/run_event_stream.h"
 #include "lowbit/store/records.h"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -25,6 +27,10 @@ struct QatRequest {
     std::string tags;        // comma separated
     std::string group;
     std::string device;  // auto|cpu|cuda; empty: the recipe's train.device
+    // Where this process sits in a data-parallel run (a single process by default), and how long
+    // a rank waits for the others in a collective before it fails.
+    dist::LaunchEnvironment launch;
+    std::chrono::milliseconds collective_timeout{std::chrono::minutes(5)};
 };
 
 struct QatOutcome {
@@ -38,7 +44,9 @@ struct QatOutcome {
 
 // Throws util::BadInput (exit 2) for bad input, before any run is recorded, and std::exception
 // for runtime failures (a run already created is then marked failed with an event naming the
-// error). Every run event also goes to `progress`.
+// error). Every run event also goes to `progress`. In a data-parallel run every rank calls it:
+// rank 0 records the run, checkpoints the blocks, packs and evaluates; the other ranks compute
+// their part of every batch and return after E2E-QP, with `progress` and the summary untouched.
 QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress);
 
 }  // namespace lowbit::qat
