@@ -7,6 +7,7 @@
 
 #include "lowbit/config/recipe_json.h"
 #include "lowbit/data/sha256.h"
+#include "lowbit/dist/run_handoff.h"
 #include "lowbit/dist/world.h"
 #include "lowbit/eval/checkpoint_eval.h"
 #include "lowbit/eval/perplexity.h"
@@ -262,12 +263,7 @@ RunStart start_run(const QatRequest& request, int ranks) {
 // The other ranks: the run as rank 0 posted it, the same inputs (read, never written) and the
 // finished blocks from the files rank 0 recorded.
 RunStart follow_run(const QatRequest& request, dist::World& world) {
-    const nlohmann::json handoff = nlohmann::json::parse(world.fetch(kQatHandoffKey));
-    if (handoff.contains("error")) {
-        throw dist::DistributedError(
-            "rank " + std::to_string(world.rank()) +
-            ": rank 0 could not start the run: " + handoff["error"].get<std::string>());
-    }
+    const nlohmann::json handoff = dist::fetch_run_start(world, kQatHandoffKey);
     RunStart start;
     start.recipe = config::recipe_from_json(handoff.at("recipe"));
     start.run_id = handoff.at("run_id").get<int64_t>();
@@ -311,17 +307,17 @@ QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
             start.emplace(start_run(request, world->size()));
         } catch (const std::exception& e) {
             if (peers != nullptr) {
-                world->publish(kQatHandoffKey, nlohmann::json{{"error", e.what()}}.dump());
+                dist::post_run_failure(*world, kQatHandoffKey, e.what());
             }
             throw;
         }
         if (peers != nullptr) {
-            world->publish(kQatHandoffKey,
-                           nlohmann::json{{"recipe", config::recipe_to_json(start->recipe)},
-                                          {"run_id", start->run_id},
-                                          {"resumed", start->resumed},
-                                          {"finished_blocks", start->done.size()}}
-                               .dump());
+            dist::post_run_start(*world,
+                                 kQatHandoffKey,
+                                 {{"recipe", config::recipe_to_json(start->recipe)},
+                                  {"run_id", start->run_id},
+                                  {"resumed", start->resumed},
+                                  {"finished_blocks", start->done.size()}});
         }
     } else {
         start.emplace(follow_run(request, *world));

@@ -3,6 +3,7 @@
 #include "lowbit/train/run_context.h"
 
 #include "lowbit/config/recipe_json.h"
+#include "lowbit/dist/run_handoff.h"
 #include "lowbit/io/model_state.h"
 #include "lowbit/quant/quant_plan.h"
 #include "lowbit/store/run_reader.h"
@@ -370,12 +371,7 @@ RunContext fork_run_context(const TrainRequest& request,
 namespace lowbit::train {
 
 RunContext follower_run_context(const TrainRequest& request, dist::World& world) {
-    const nlohmann::json handoff = nlohmann::json::parse(world.fetch(kRunHandoffKey));
-    if (handoff.contains("error")) {
-        throw dist::DistributedError(
-            "rank " + std::to_string(world.rank()) +
-            ": rank 0 could not start the run: " + handoff["error"].get<std::string>());
-    }
+    const nlohmann::json handoff = dist::fetch_run_start(world, kRunHandoffKey);
     RunContext run;
     run.recipe = config::recipe_from_json(handoff.at("recipe"));
     run.run_id = handoff.at("run_id").get<int64_t>();
@@ -389,19 +385,14 @@ RunContext follower_run_context(const TrainRequest& request, dist::World& world)
     return run;
 }
 
-std::string run_handoff(const RunContext& run) {
+nlohmann::json run_handoff(const RunContext& run) {
     return nlohmann::json{{"recipe", config::recipe_to_json(run.recipe)},
                           {"run_id", run.run_id},
                           {"run_dir", run.run_dir.string()},
                           {"start_step", run.start_step},
                           {"tokens_seen", run.tokens_seen},
                           {"wall_time_before", run.wall_time_before},
-                          {"resumed", run.resumed}}
-        .dump();
-}
-
-std::string run_handoff_failure(const std::string& error) {
-    return nlohmann::json{{"error", error}}.dump();
+                          {"resumed", run.resumed}};
 }
 
 }  // namespace lowbit::train

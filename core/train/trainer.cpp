@@ -7,6 +7,7 @@
 #include "lowbit/train/trainer.h"
 
 #include "lowbit/dist/gradient_exchange.h"
+#include "lowbit/dist/run_handoff.h"
 #include "lowbit/dist/world.h"
 #include "lowbit/eval/val_loss.h"
 #include "lowbit/io/model_state.h"
@@ -91,10 +92,10 @@ RunContext build_run_context(const TrainRequest& request,
                       ? fork_run_context(request, *workspace, *writer, world)
                       : create_run_context(request, *workspace, *writer, world);
         } catch (const std::exception& e) {
-            world.publish(kRunHandoffKey, run_handoff_failure(e.what()));
+            dist::post_run_failure(world, kRunHandoffKey, e.what());
             throw;
         }
-        world.publish(kRunHandoffKey, run_handoff(run));
+        dist::post_run_start(world, kRunHandoffKey, run_handoff(run));
     } else {
         run = follower_run_context(request, world);
     }

@@ -87,6 +87,21 @@ protected:
         return lowbit({"qat", recipe.string(), "--progress", "none"}, workspace);
     }
 
+    // `lowbit qat RECIPE EXTRA...` on the workspace in the background, logged as LOG.{out,err}.
+    BackgroundProcess start_qat(const fs::path& recipe,
+                                const std::string& log,
+                                const std::vector<std::string>& extra = {}) const {
+        std::vector<std::string> args{lowbit_exe(),
+                                      "qat",
+                                      recipe.string(),
+                                      "--progress",
+                                      "none",
+                                      "--workspace",
+                                      workspace_.string()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return start_process(args, (dir_ / log).string());
+    }
+
     // Waits (up to 120 s) until run 2 has recorded `blocks` finished blocks; false when the
     // process ended first.
     static bool wait_for_blocks(const fs::path& database, pid_t pid, int64_t blocks) {
@@ -336,14 +351,7 @@ TEST_F(CliQatTest, StoppedThenKilledRunResumesBlockByBlockToTheUninterruptedResu
     ASSERT_EQ(qat(recipe, reference).exit_code, 0);
 
     // SIGTERM once block 0 is finished: the run stops after the block it is in.
-    BackgroundProcess run = start_process({lowbit_exe(),
-                                           "qat",
-                                           recipe.string(),
-                                           "--progress",
-                                           "none",
-                                           "--workspace",
-                                           workspace_.string()},
-                                          (dir_ / "stopped").string());
+    BackgroundProcess run = start_qat(recipe, "stopped");
     ASSERT_TRUE(wait_for_blocks(database_, run.pid, 1));
     kill(run.pid, SIGTERM);
     const ProcessResult stopped = wait_process(run);
@@ -509,16 +517,7 @@ TEST_F(CliQatTest, ATwoRankRunStoppedAfterABlockResumesOntoTheUninterruptedRun) 
     const fs::path reference = dir_ / "reference";
     ASSERT_EQ(qat_on_two_ranks(recipe, reference).exit_code, 0);
 
-    BackgroundProcess run = start_process({lowbit_exe(),
-                                           "qat",
-                                           recipe.string(),
-                                           "--progress",
-                                           "none",
-                                           "--nproc-per-node",
-                                           "2",
-                                           "--workspace",
-                                           workspace_.string()},
-                                          (dir_ / "stopped").string());
+    BackgroundProcess run = start_qat(recipe, "stopped", {"--nproc-per-node", "2"});
     ASSERT_TRUE(wait_for_blocks(database_, run.pid, 1));
     kill(run.pid, SIGTERM);
     const ProcessResult stopped = wait_process(run);

@@ -209,6 +209,21 @@ TEST(DataParallelQatTest, BlockApOnTwoRanksTrainsTheBlockOneProcessTrains) {
     }
 }
 
+// The tiny Llama with every block packed by RTN (Block-AP without an epoch), on this thread's 1
+// intra-op thread: the same bits wherever it is built.
+std::shared_ptr<model::LanguageModelImpl> rtn_packed_model(const torch::Tensor& windows) {
+    at::set_num_threads(1);
+    auto model = test::tiny_model(config::ModelFamily::kLlama, 13);
+    BlockApOptions rtn = block_options(4);
+    rtn.epochs = 0;
+    const torch::Tensor ids = windows.slice(1, 0, test::kTinyContext);
+    ActivationStreams s = block_zero_inputs(*model, ids, ids.slice(0, 0, 4), 4);
+    for (int64_t b = 0; b < model->block_count(); ++b) {
+        train_block(*model, b, s, rtn, {});
+    }
+    return model;
+}
+
 // E2E-QP on a model packed by RTN (no training, so both runs start from the same bits). With the
 // global batch of 8 as two micro-batches of 4 in one process and one part of 4 per rank, each
 // rank computes exactly one process's micro-batch, and the accumulated gradient ½g₁ + ½g₂ equals
@@ -223,15 +238,7 @@ TEST(DataParallelQatTest, E2eQpOnTwoRanksTakesTheStepsOneProcessTakesBitForBit) 
     options.micro_batch = 4;
     options.epochs = 2;
     auto run = [&](dist::World* world, std::vector<E2eQpStep>& steps) {
-        at::set_num_threads(1);
-        auto model = test::tiny_model(config::ModelFamily::kLlama, 13);
-        BlockApOptions rtn = block_options(4);
-        rtn.epochs = 0;
-        const torch::Tensor ids = windows.slice(1, 0, test::kTinyContext);
-        ActivationStreams s = block_zero_inputs(*model, ids, ids.slice(0, 0, 4), 4);
-        for (int64_t b = 0; b < model->block_count(); ++b) {
-            train_block(*model, b, s, rtn, {});
-        }
+        auto model = rtn_packed_model(windows);
         const E2eQpEnd end = train_steps_end_to_end(
             *model, windows, options, [&](const E2eQpStep& st) { steps.push_back(st); }, {}, world);
         EXPECT_EQ(end, E2eQpEnd::kFinished);
@@ -273,15 +280,7 @@ TEST(DataParallelQatTest, AStopAskedOnOneRankStopsEveryRankBeforeTheSameStep) {
     std::array<std::size_t, 2> taken{};
     std::array<E2eQpEnd, 2> ends{};
     dist::run_two_ranks([&](dist::World& world) {
-        at::set_num_threads(1);
-        auto model = test::tiny_model(config::ModelFamily::kLlama, 13);
-        BlockApOptions rtn = block_options(4);
-        rtn.epochs = 0;
-        const torch::Tensor ids = windows.slice(1, 0, test::kTinyContext);
-        ActivationStreams s = block_zero_inputs(*model, ids, ids.slice(0, 0, 4), 4);
-        for (int64_t b = 0; b < model->block_count(); ++b) {
-            train_block(*model, b, s, rtn, {});
-        }
+        auto model = rtn_packed_model(windows);
         const auto r = static_cast<std::size_t>(world.rank());
         std::size_t steps = 0;
         // Rank 1 asks to stop once it has taken 2 steps; rank 0 never asks.

@@ -73,12 +73,12 @@ RunContext fork_run_context(const TrainRequest& request,
                             dist::World& world);
 
 // Data parallelism (docs/distributed.md §Start): rank 0 builds its context as above and posts
-// run_handoff(run) (or run_handoff_failure) under kRunHandoffKey; every other rank waits for it
-// and builds the same components from the posted recipe, without touching the workspace database.
-// Weights, optimizer state and RNG state then come from rank 0 (replica_sync.h).
+// run_handoff(run) (or its error) under kRunHandoffKey (dist/run_handoff.h); every other rank
+// waits for it and builds the same components from the posted recipe, without touching the
+// workspace database. Weights, optimizer state and RNG state then come from rank 0
+// (replica_sync.h).
 inline constexpr const char* kRunHandoffKey = "run";
-std::string run_handoff(const RunContext& run);
-std::string run_handoff_failure(const std::string& error);
+nlohmann::json run_handoff(const RunContext& run);
 RunContext follower_run_context(const TrainRequest& request, dist::World& world);
 
 // RNG state of the default generators (CPU and, when present, CUDA) as named tensors.
