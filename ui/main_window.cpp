@@ -199,12 +199,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
             this,
             [this](const QString& recipe, const QStringList& options) {
                 if (launcher_) {
-                    launcher_->enqueueTrain(recipe, {}, options);
+                    launcher_->enqueueTrain(recipe, {}, options + launch_panel_->rankOptions());
                 }
             });
     connect(editor_, &ExperimentEditor::qatLaunchRequested, this, [this](const QString& recipe) {
         if (launcher_) {
-            launcher_->enqueueQat(recipe);
+            launcher_->enqueueQat(recipe, launch_panel_->rankOptions());
         }
     });
     connect(browser_, &RunBrowser::forkRequested, this, &MainWindow::forkRun);

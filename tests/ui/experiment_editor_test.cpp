@@ -15,6 +15,7 @@
 #include <QPlainTextEdit>
 #include <QProcess>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
@@ -311,6 +312,30 @@ private Q_SLOTS:
                 (QStringList{
                     QStringLiteral("train"), QStringLiteral("--resume"), QStringLiteral("7")}));
         }
+    }
+
+    // The Launch dock's Ranks field applies to the editor's launches too, train and qat alike,
+    // after the editor's own options.
+    void editorLaunchesTakeTheLaunchDocksRanks() {
+        MainWindow window;
+        window.openWorkspace(dir_.filePath(QStringLiteral("ranks")));
+        auto* ranks = window.findChild<QSpinBox*>(QStringLiteral("ranksPerLaunch"));
+        QVERIFY(ranks != nullptr);
+        const QString qat = dir_.filePath(QStringLiteral("q.yaml"));
+        const QString train = dir_.filePath(QStringLiteral("t.yaml"));
+        const QStringList fork{QStringLiteral("--fork"), QStringLiteral("3@10")};
+        Q_EMIT window.editor()->qatLaunchRequested(qat);
+        ranks->setValue(2);
+        Q_EMIT window.editor()->qatLaunchRequested(qat);
+        Q_EMIT window.editor()->launchRequested(train, fork);
+        const QList<Launch> launches = window.launcher()->launches();
+        QCOMPARE(launches.size(), 3);
+        QCOMPARE(launches[0].arguments.mid(0, 3),
+                 (QStringList{QStringLiteral("qat"), qat, QStringLiteral("--workspace")}));
+        const QStringList two{QStringLiteral("--nproc-per-node"), QStringLiteral("2")};
+        QCOMPARE(launches[1].arguments.mid(0, 4), (QStringList{QStringLiteral("qat"), qat} + two));
+        QCOMPARE(launches[2].arguments.mid(0, 6),
+                 (QStringList{QStringLiteral("train"), train} + fork + two));
     }
 
 private:

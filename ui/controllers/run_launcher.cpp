@@ -122,8 +122,9 @@ int RunLauncher::enqueueTrain(const QString& recipe,
                    recipe.isEmpty() ? tr("built-in default recipe") : QFileInfo(recipe).fileName());
 }
 
-int RunLauncher::enqueueQat(const QString& recipe) {
-    return enqueue({QStringLiteral("qat"), recipe}, QFileInfo(recipe).fileName());
+int RunLauncher::enqueueQat(const QString& recipe, const QStringList& options) {
+    return enqueue(QStringList{QStringLiteral("qat"), recipe} + options,
+                   QFileInfo(recipe).fileName());
 }
 
 int RunLauncher::enqueueResume(qint64 run_id) {

@@ -100,8 +100,8 @@ public:
     int enqueueTrain(const QString& recipe,
                      const QStringList& overrides = {},
                      const QStringList& options = {});
-    // Queue `lowbit qat RECIPE` (docs/efficientqat.md §Running `lowbit qat`).
-    int enqueueQat(const QString& recipe);
+    // Queue `lowbit qat RECIPE OPTIONS...` (docs/efficientqat.md §Running `lowbit qat`).
+    int enqueueQat(const QString& recipe, const QStringList& options = {});
     int enqueueResume(qint64 run_id);
     // `lowbit qat --resume RUN`: a qat run goes on after its last finished block.
     int enqueueQatResume(qint64 run_id);

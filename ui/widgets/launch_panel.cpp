@@ -48,8 +48,9 @@ LaunchPanel::LaunchPanel(RunLauncher* launcher, QWidget* parent)
     ranks_->setRange(1, 64);
     ranks_->setValue(1);
     ranks_->setToolTip(
-        tr("Data-parallel processes for this run on this machine; each takes an equal share of "
-           "the recipe's batch, which must divide by it (lowbit train --nproc-per-node)"));
+        tr("Data-parallel processes for each launch on this machine, from here or from the "
+           "experiment editor; each takes a part of every batch, so the recipe's batch must "
+           "split among them (lowbit train|qat --nproc-per-node)"));
     concurrency_ = new QSpinBox;
     concurrency_->setRange(1, 64);
     concurrency_->setValue(launcher_->concurrency());
@@ -105,14 +106,10 @@ LaunchPanel::LaunchPanel(RunLauncher* launcher, QWidget* parent)
     });
     connect(launch, &QPushButton::clicked, this, [this] {
         if (!recipe_->text().isEmpty()) {
-            QStringList options;
-            if (ranks_->value() > 1) {
-                options << QStringLiteral("--nproc-per-node") << QString::number(ranks_->value());
-            }
             selectLaunch(launcher_->enqueueTrain(
                 recipe_->text(),
                 overrides_->text().split(QLatin1Char(' '), Qt::SkipEmptyParts),
-                options));
+                rankOptions()));
         }
     });
     connect(stop, &QPushButton::clicked, this, [this] { launcher_->stop(selectedLaunch()); });
@@ -134,6 +131,13 @@ LaunchPanel::LaunchPanel(RunLauncher* launcher, QWidget* parent)
     for (const Launch& l : launcher_->launches()) {
         refresh(l.id);
     }
+}
+
+QStringList LaunchPanel::rankOptions() const {
+    if (ranks_->value() <= 1) {
+        return {};
+    }
+    return {QStringLiteral("--nproc-per-node"), QString::number(ranks_->value())};
 }
 
 int LaunchPanel::selectedLaunch() const {

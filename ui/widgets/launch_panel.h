@@ -31,6 +31,10 @@ public:
 
     void selectLaunch(int launch_id);
 
+    // `--nproc-per-node N` when the Ranks field asks for more than one rank, else nothing: the
+    // options every launch of this studio takes (this dock's own, the editor's train and qat).
+    QStringList rankOptions() const;
+
 private:
     void refresh(int launch_id);
     int selectedLaunch() const;
@@ -38,7 +42,7 @@ private:
     RunLauncher* launcher_;
     QLineEdit* recipe_;
     QLineEdit* overrides_;
-    QSpinBox* ranks_;  // > 1: `lowbit train --nproc-per-node N`
+    QSpinBox* ranks_;  // > 1: `lowbit train|qat --nproc-per-node N`
     QSpinBox* concurrency_;
     QTableWidget* queue_;
     QPlainTextEdit* console_;
