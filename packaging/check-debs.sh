@@ -45,8 +45,9 @@ log "appstreamcli validate"
 appstreamcli validate --no-net /usr/share/metainfo/io.github.lowbit.studio.metainfo.xml
 
 log "ldd lowbit-studio: no LibTorch"
-studio_libraries=$(ldd "$studio")
-if grep -Ei 'torch|c10' <<<"$studio_libraries"; then
+# Library names only: ldd's load addresses are hex and can contain "c10" by chance.
+studio_libraries=$(ldd "$studio" | awk '{ print $1 }')
+if grep -E '^lib(torch|c10)' <<<"$studio_libraries"; then
   echo "check-debs: the studio loads LibTorch" >&2
   exit 1
 fi
