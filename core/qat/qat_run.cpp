@@ -362,6 +362,7 @@ QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
                                       {"blocks", blocks},
                                       {"calibration_windows", qat.block_ap.samples},
                                       {"validation_windows", qat.block_ap.val_samples},
+                                      {"steps", total_steps},
                                       {"world_size", world->size()},
                                       {"launcher", request.launch.launcher}});
         writer->set_summary(run_id, summary.dump());

@@ -4,6 +4,7 @@
 // markers, floor lines) for the demo's diverged run.
 #include "models/runs_model.h"
 
+#include "lowbit/config/recipe_json.h"
 #include "lowbit/store/run_reader.h"
 #include "lowbit/store/run_writer.h"
 #include "lowbit/store/workspace.h"
@@ -105,6 +106,39 @@ private Q_SLOTS:
         const int running = rowOfName(model, "w8a8g8-long");
         QCOMPARE(model.index(running, RunsModel::kStatus).data().toString(),
                  QStringLiteral("running"));
+    }
+
+    // A qat run is labelled by the grid it packs to and counts its own steps (Block-AP and E2E-QP,
+    // from its summary), not the recipe's train: section.
+    void qatRunsShowTheirGridAndTheirOwnStepCount() {
+        QTemporaryDir dir;
+        namespace store = lowbit::store;
+        namespace config = lowbit::config;
+        store::Workspace workspace = store::Workspace::open(dir.path().toStdString());
+        store::RunWriter writer(workspace);
+        config::Recipe recipe;
+        recipe.train.steps = 2000;  // what the row must not show
+        recipe.qat.method = config::QatMethod::kGptq;
+        recipe.qat.bits = 3;
+        recipe.qat.group_size = 32;
+        store::RunRecord record;
+        record.name = "packed";
+        record.kind = "qat";
+        record.recipe_json = config::recipe_to_json(recipe).dump();
+        record.summary_json = R"({"steps": 144})";
+        const int64_t id = writer.create_run(record);
+        writer.add_scalar({0, id, "train/loss", 100, 0, 0.0, 2.5});
+        writer.flush();
+        RunsModel model;
+        WorkspaceWorker worker(dir.path());
+        connect(&worker, &WorkspaceWorker::runsRead, &model, &RunsModel::setRuns);
+        worker.open(0);
+        const int row = rowOfName(model, "packed");
+        QVERIFY(row >= 0);
+        QCOMPARE(model.index(row, RunsModel::kBits).data().toString(),
+                 QStringLiteral("W3 g32 gptq"));
+        QCOMPARE(model.index(row, RunsModel::kSteps).data().toString(),
+                 QStringLiteral("100 / 144"));
     }
 
     void liveRunResultsAreReadAgainOnlyAfterTheRefreshInterval() {

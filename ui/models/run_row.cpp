@@ -17,15 +17,21 @@ RunRow describe_row(const store::RunRecord& record, const store::LivenessCheck& 
     RunRow row;
     row.record = record;
     row.observed = store::observed_status(record, check);
-    row.bits = recipe_bits_label(record.recipe_json);
+    row.bits = recipe_bits_label(record.recipe_json, record.kind);
     try {
         const auto recipe = nlohmann::json::parse(record.recipe_json);
-        row.steps_total = recipe.at("train").at("steps").get<int64_t>();
+        // A qat run counts Block-AP and E2E-QP steps, not train.steps; its summary holds the sum.
+        if (record.kind != "qat") {
+            row.steps_total = recipe.at("train").at("steps").get<int64_t>();
+        }
     } catch (const std::exception&) {
         row.steps_total = 0;
     }
     try {
         const auto summary = nlohmann::json::parse(record.summary_json);
+        if (record.kind == "qat" && summary.contains("steps") && summary["steps"].is_number()) {
+            row.steps_total = summary["steps"].get<int64_t>();
+        }
         if (summary.contains("entropy_floor_nats") && summary["entropy_floor_nats"].is_number()) {
             row.entropy_floor = summary["entropy_floor_nats"].get<double>();
         }

@@ -20,7 +20,7 @@ struct RunRow {
     store::RunRecord record;
     store::RunStatus observed = store::RunStatus::kCreated;
     std::string bits;         // recipe_bits_label()
-    int64_t steps_total = 0;  // the recipe's train.steps
+    int64_t steps_total = 0;  // the recipe's train.steps; a qat run's from its summary; 0: unknown
     int64_t steps_done = 0;   // the highest step with a recorded scalar
     std::optional<double> last_val_loss;
     std::optional<double> best_val_loss;

@@ -150,7 +150,9 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
             if (sort) {
                 return QVariant::fromValue<qint64>(row.steps_done);
             }
-            return QStringLiteral("%1 / %2").arg(row.steps_done).arg(row.steps_total);
+            return row.steps_total > 0
+                       ? QStringLiteral("%1 / %2").arg(row.steps_done).arg(row.steps_total)
+                       : QString::number(row.steps_done);
         case kBits:
             return QString::fromStdString(row.bits);
         case kLastValLoss:
