@@ -164,6 +164,7 @@ void fill(Workspace& ws) {
     writer.flush();
     writer.set_summary(run,
                        nlohmann::json{{"blocks", 2},
+                                      {"world_size", 2},  // a data-parallel run
                                       {"bits_per_param", 8.0 * 55000 / kBlockWeights},
                                       {"packed_bytes", 55000},
                                       {"packed_weights", kBlockWeights}}
@@ -273,7 +274,8 @@ private Q_SLOTS:
         QCOMPARE(view.blockSecondsBars()->data()->at(0)->value, 5.0);
         QCOMPARE(view.blockSecondsBars()->data()->at(1)->value, 15.0);
         QCOMPARE(view.blockMemoryGraph()->data()->at(1)->value, 112.0);
-        QVERIFY(view.summaryLabel()->text().contains(QStringLiteral("2 of 2 blocks")));
+        QVERIFY(view.summaryLabel()->text().contains(
+            QStringLiteral("2 of 2 blocks finished on 2 ranks;")));
         // A finished run says how it ended, not the phase it was last in.
         QVERIFY(view.summaryLabel()->text().endsWith(QStringLiteral("; completed")));
         QVERIFY(!view.summaryLabel()->text().contains(QStringLiteral("phase:")));
@@ -281,6 +283,7 @@ private Q_SLOTS:
         // A run without Block-AP epochs (RTN) draws no heatmap cells and no timeline points.
         view.setRun(ws_.rtn4);
         QCOMPARE(view.data().epochs, 0);
+        QVERIFY(!view.summaryLabel()->text().contains(QStringLiteral("ranks")));  // one process
         QCOMPARE(view.blockLossGraph()->data()->size(), 0);
     }
 

@@ -45,6 +45,10 @@ QatPhaseData read_qat_phase(const store::RunReader& reader, int64_t run_id) {
     if (summary.is_object() && summary.contains("blocks") && summary["blocks"].is_number()) {
         data.blocks = summary["blocks"].get<int64_t>();
     }
+    if (summary.is_object() && summary.contains("world_size") &&
+        summary["world_size"].is_number_integer()) {
+        data.ranks = summary["world_size"].get<int>();
+    }
     // Phase starts: the event's text begins with the phase's name ("block_ap, 8 blocks, ...").
     double phase_start_time = 0;
     for (const store::EventRecord& event : reader.events(run_id)) {

@@ -32,6 +32,7 @@ struct QatPhaseData {
     int bits = 0;
     int group_size = 0;
     int64_t blocks = 0;  // of the model (0 until the block_ap phase began)
+    int ranks = 1;       // data-parallel ranks that last ran it (the summary's world_size)
     int epochs = 0;      // per block, from the recipe (0: RTN and GPTQ train none)
     store::RunStatus status = store::RunStatus::kCreated;
 

@@ -367,7 +367,7 @@ void QatPhaseView::redraw() {
         memory.isEmpty() ? 1.0 : *std::max_element(memory.begin(), memory.end());
     block_memory_->valueAxis()->setRange(0, std::max(max_memory, 1.0) * 1.15);
 
-    // The summary line: method, grid, progress.
+    // The summary line: method, grid, progress (and the ranks of a data-parallel run).
     QString text;
     if (data_.run_id != 0) {
         text = tr("%1, w%2g%3: %4 of %5 blocks finished")
@@ -376,6 +376,9 @@ void QatPhaseView::redraw() {
                    .arg(data_.group_size)
                    .arg(data_.finished.size())
                    .arg(data_.blocks);
+        if (data_.ranks > 1) {
+            text += tr(" on %1 ranks").arg(data_.ranks);
+        }
         if (!data_.e2e_loss.empty()) {
             text += tr("; E2E-QP loss %1 at step %2")
                         .arg(data_.e2e_loss.back().second, 0, 'f', 4)
