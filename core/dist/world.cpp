@@ -103,6 +103,12 @@ void World::allreduce_max(std::vector<torch::Tensor>& tensors) {
     allreduce(tensors, /*maximum=*/true);
 }
 
+bool World::any(bool local) {
+    std::vector<torch::Tensor> flag{torch::tensor({local ? 1.0F : 0.0F})};
+    allreduce(flag, /*maximum=*/true);
+    return flag[0].item<float>() > 0;
+}
+
 void World::allreduce(std::vector<torch::Tensor>& tensors, bool maximum) {
     if (!backend_ || tensors.empty()) {
         return;

@@ -52,17 +52,10 @@ E2eQpEnd train_steps_end_to_end(model::LanguageModelImpl& model,
     const int64_t per_epoch = windows.size(0) / options.global_batch;
     const int64_t total = per_epoch * options.epochs;
     // A stop request is local to the process that got the signal; in a data-parallel run it is
-    // summed over the ranks (before the first step alone, then riding with every step's
+    // shared by the ranks (before the first step alone, then riding with every step's
     // gradients), so every rank stops before the same step.
-    auto any_rank = [&](bool local) {
-        if (world == nullptr) {
-            return local;
-        }
-        std::vector<torch::Tensor> flag{torch::tensor({local ? 1.0F : 0.0F})};
-        world->allreduce_max(flag);
-        return flag[0].item<float>() > 0;
-    };
-    bool stop = any_rank(should_stop && should_stop());
+    const bool stop_asked = should_stop && should_stop();
+    bool stop = world == nullptr ? stop_asked : world->any(stop_asked);
     model.train();
     int64_t step = 0;
     for (int epoch = 0; epoch < options.epochs; ++epoch) {

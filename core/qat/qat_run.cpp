@@ -9,7 +9,6 @@
 #include "lowbit/data/sha256.h"
 #include "lowbit/dist/run_handoff.h"
 #include "lowbit/dist/world.h"
-#include "lowbit/eval/checkpoint_eval.h"
 #include "lowbit/eval/perplexity.h"
 #include "lowbit/qat/block_ap.h"
 #include "lowbit/qat/calibration_share.h"
@@ -20,6 +19,7 @@
 #include "lowbit/qat/qat_inputs.h"
 #include "lowbit/store/run_reader.h"
 #include "lowbit/store/run_writer.h"
+#include "lowbit/train/device_choice.h"
 #include "lowbit/train/replica_sync.h"
 #include "lowbit/train/run_recorder.h"
 #include "lowbit/util/build_info.h"
@@ -138,7 +138,7 @@ struct RunStart {
     int64_t run_id = 0;
     fs::path run_dir;
     fs::path workspace_root;
-    std::string device;  // the requested choice: auto|cpu|cuda
+    torch::Device device = torch::kCPU;  // this rank's
     bool resumed = false;
     nlohmann::json summary = nlohmann::json::object();
 };
@@ -168,16 +168,12 @@ void check_splits(const config::QatSpec& qat, int ranks) {
     }
 }
 
-// The recipe's device; on a GPU node each local rank takes its own device.
-torch::Device rank_device(const std::string& choice,
-                          const dist::LaunchEnvironment& launch,
-                          int ranks) {
-    const torch::Device device = eval::pick_device(choice);
-    if (!device.is_cuda() || ranks == 1) {
-        return device;
-    }
-    const auto count = static_cast<int>(torch::cuda::device_count());
-    return {torch::kCUDA, static_cast<c10::DeviceIndex>(count > 0 ? launch.local_rank % count : 0)};
+// The recipe's train.device, or --device; on a GPU node each local rank takes its own device.
+torch::Device run_device(const QatRequest& request, const config::Recipe& recipe) {
+    return train::resolve_device(request.device.empty()
+                                     ? recipe.train.device
+                                     : train::device_choice_from_string(request.device),
+                                 request.launch);
 }
 
 void seed_and_threads(const config::Recipe& recipe) {
@@ -222,8 +218,7 @@ RunStart start_run(const QatRequest& request, int ranks) {
     }
     const config::Recipe& recipe = start.recipe;
     check_splits(recipe.qat, ranks);
-    start.device = request.device.empty() ? config::to_string(recipe.train.device) : request.device;
-    (void)eval::pick_device(start.device);  // refuses cuda without a GPU before any work
+    start.device = run_device(request, recipe);  // refuses cuda without a GPU before any work
     seed_and_threads(recipe);
     start.inputs = prepare_qat_inputs(recipe, request.workspace_root);
     model::LanguageModelImpl& model = *start.inputs.source.model;
@@ -267,8 +262,7 @@ RunStart follow_run(const QatRequest& request, dist::World& world) {
     RunStart start;
     start.recipe = config::recipe_from_json(handoff.at("recipe"));
     start.run_id = handoff.at("run_id").get<int64_t>();
-    start.device =
-        request.device.empty() ? config::to_string(start.recipe.train.device) : request.device;
+    start.device = run_device(request, start.recipe);
     seed_and_threads(start.recipe);
     start.inputs = prepare_qat_inputs(start.recipe, request.workspace_root);
     const store::Workspace workspace =
@@ -326,7 +320,7 @@ QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
     const config::QatSpec& qat = recipe.qat;
     QatInputs& inputs = start->inputs;
     const std::vector<FinishedBlock>& done = start->done;
-    const torch::Device device = rank_device(start->device, request.launch, world->size());
+    const torch::Device device = start->device;
     model::LanguageModelImpl& model = *inputs.source.model;
     const int64_t blocks = model.block_count();
     const GroupQuantSpec spec = group_spec(qat);
@@ -430,12 +424,6 @@ QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
         stream.emit(step, std::move(terminal));
         return outcome;
     };
-    // A stop request reaches one process; every rank acts on it at the same block.
-    auto stop_requested_anywhere = [&] {
-        std::vector<torch::Tensor> flag{torch::tensor({util::stop_requested() ? 1.0F : 0.0F})};
-        world->allreduce_max(flag);
-        return flag[0].item<float>() > 0;
-    };
 
     try {
         // ---- blocks ---- Block-AP (RTN: no epoch; GPTQ: its own update), one block at a time,
@@ -451,8 +439,7 @@ QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
         const CalibrationShare share =
             calibration_share(qat.block_ap.samples, options.batch, qat.block_ap.val_samples, peers);
         const torch::Tensor train_ids =
-            peers == nullptr ? inputs.calibration_train
-                             : inputs.calibration_train.index_select(0, share.train_rows());
+            inputs.calibration_train.index_select(0, share.train_rows());
         const torch::Tensor val_ids =
             inputs.calibration_val.slice(0, share.val.first, share.val.first + share.val.count);
         ActivationStreams streams =
@@ -520,7 +507,8 @@ QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
                             std::chrono::duration<double>(Clock::now() - block_start).count(),
                         .elapsed_s = elapsed()});
             }
-            if (b + 1 < blocks && stop_requested_anywhere()) {
+            // A stop request reaches one process; every rank acts on it after the same block.
+            if (b + 1 < blocks && world->any(util::stop_requested())) {
                 return finish(events::Stopped{.signal = util::stop_signal_number()});
             }
         }

@@ -8,6 +8,7 @@
 #include "lowbit/quant/quant_plan.h"
 #include "lowbit/store/run_reader.h"
 #include "lowbit/train/adamw.h"
+#include "lowbit/train/device_choice.h"
 #include "lowbit/train/fork_point.h"
 #include "lowbit/train/make_optimizer.h"
 #include "lowbit/train/quantized_adamw.h"
@@ -22,39 +23,6 @@ namespace lowbit::train {
 namespace fs = std::filesystem;
 
 namespace {
-
-// A data-parallel job puts each local rank on its own GPU (docs/distributed.md §Devices).
-torch::Device resolve_device(config::DeviceChoice choice, int local_rank) {
-    const bool cuda = torch::cuda::is_available();
-    const auto cuda_index = [&] {
-        const auto count = static_cast<int>(torch::cuda::device_count());
-        return static_cast<c10::DeviceIndex>(count > 0 ? local_rank % count : 0);
-    };
-    switch (choice) {
-        case config::DeviceChoice::kCpu:
-            return torch::Device(torch::kCPU);
-        case config::DeviceChoice::kCuda:
-            if (!cuda) {
-                throw util::BadInput(
-                    "train.device is 'cuda' but no CUDA device is available on this machine "
-                    "(use 'auto' or 'cpu')");
-            }
-            return torch::Device(torch::kCUDA, cuda_index());
-        case config::DeviceChoice::kAuto:
-            break;
-    }
-    return cuda ? torch::Device(torch::kCUDA, cuda_index()) : torch::Device(torch::kCPU);
-}
-
-config::DeviceChoice device_choice_from_string(const std::string& text) {
-    if (text == "auto")
-        return config::DeviceChoice::kAuto;
-    if (text == "cpu")
-        return config::DeviceChoice::kCpu;
-    if (text == "cuda")
-        return config::DeviceChoice::kCuda;
-    throw util::BadInput("--device '" + text + "' is not one of auto, cpu, cuda");
-}
 
 // Opens the shards, builds samplers, the model (seeded) and the optimizer. A data-parallel job
 // splits every global batch into equal shares of rows (docs/distributed.md §Batches), so the
@@ -72,7 +40,7 @@ void build_components(RunContext& run,
     if (recipe.train.threads > 0) {
         at::set_num_threads(recipe.train.threads);
     }
-    run.device = resolve_device(recipe.train.device, launch.local_rank);
+    run.device = resolve_device(recipe.train.device, launch);
     run.data = data::prepare_corpus_cached(recipe.data, workspace_root / "cache" / "data");
     run.train_shard =
         std::make_unique<data::TokenShard>(data::TokenShard::open(run.data.train_path));

@@ -22,6 +22,12 @@ struct LaunchEnvironment {
     bool distributed() const {
         return world_size > 1;
     }
+
+    /// The CUDA device this rank takes on a node with `device_count` of them: one per local rank,
+    /// wrapping around when there are more local ranks than devices.
+    int cuda_device(int device_count) const {
+        return device_count > 0 ? local_rank % device_count : 0;
+    }
 };
 
 /// The value of an environment variable, or nullopt when it is unset.

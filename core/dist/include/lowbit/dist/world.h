@@ -55,6 +55,9 @@ public:
     void allreduce_sum(std::vector<torch::Tensor>& tensors);
     /// In place: the elementwise maximum over the ranks.
     void allreduce_max(std::vector<torch::Tensor>& tensors);
+    /// Collective: true on every rank when `local` is true on any rank (a stop request that
+    /// reached one process, say). One process: `local`.
+    bool any(bool local);
     /// In place: every rank receives rank `root`'s values.
     void broadcast(std::vector<torch::Tensor>& tensors, int root = 0);
 
