@@ -1,21 +1,31 @@
 // World on c10d (world.h). The only file that includes ProcessGroupGloo.hpp: its Gloo headers
 // come from Debian's libgloo-dev (headers only; the implementation is inside libtorch_cpu.so), so
 // the ABI between the two is confined here and checked by tests/dist (docs/distributed.md
-// §Process group).
+// §Process group). CUDA tensors take the NCCL group of cuda_group.h when the build has one.
 #include "lowbit/dist/world.h"
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <array>
 #include <cstdlib>
 #include <exception>
+#include <functional>
+#include <set>
+#include <utility>
+
+#include "cuda_group.h"
+#include <unistd.h>
 
 namespace lowbit::dist {
 
 struct World::Backend {
     c10::intrusive_ptr<c10d::Store> store;
-    c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+    c10::intrusive_ptr<c10d::ProcessGroupGloo> group;  // CPU tensors, and CUDA ones without NCCL
+    c10::intrusive_ptr<c10d::Backend> cuda_group;      // NCCL, built at its first collective
+    bool cuda_group_chosen = false;  // null cuda_group once chosen: ranks share a GPU, use Gloo
+    std::chrono::milliseconds timeout{};
 };
 
 namespace {
@@ -60,16 +70,81 @@ std::shared_ptr<::gloo::transport::Device> gloo_device(const LaunchEnvironment& 
 }  // namespace
 
 World::World() = default;
-World::~World() = default;
+
+c10d::Backend& World::group_for(const std::vector<torch::Tensor>& tensors) {
+    const bool cuda = tensors.front().is_cuda();
+    for (const torch::Tensor& t : tensors) {
+        TORCH_CHECK(t.is_cuda() == cuda,
+                    "a collective's tensors must all be on the CPU or all on CUDA");
+    }
+    if (!cuda || !have_nccl()) {
+        return *backend_->group;
+    }
+    if (!backend_->cuda_group_chosen) {
+        // Every rank reaches its first CUDA collective at the same point of the same program, so
+        // every rank chooses here, together; NCCL connects the ranks on that collective. Errors
+        // surface through the collective's guard.
+        backend_->cuda_group_chosen = true;
+        if (!ranks_share_a_device(tensors.front().device().index())) {
+            backend_->cuda_group =
+                make_nccl_group(c10::make_intrusive<c10d::PrefixStore>("nccl", backend_->store),
+                                rank_,
+                                size_,
+                                backend_->timeout);
+        }
+    }
+    return backend_->cuda_group ? *backend_->cuda_group : *backend_->group;
+}
+
+bool World::ranks_share_a_device(int cuda_device) {
+    // (host, device) of every rank, gathered on Gloo: two equal pairs mean two ranks on one GPU,
+    // which NCCL refuses (more local ranks than GPUs); CUDA tensors then stay on Gloo.
+    std::array<char, 256> host{};
+    gethostname(host.data(), host.size() - 1);
+    const auto host_key = static_cast<int64_t>(std::hash<std::string>{}(host.data()));
+    std::vector<torch::Tensor> mine{torch::tensor({host_key, int64_t{cuda_device}})};
+    std::vector<std::vector<torch::Tensor>> all(1);
+    for (int r = 0; r < size_; ++r) {
+        all[0].push_back(torch::empty({2}, torch::kInt64));
+    }
+    backend_->group->allgather(all, mine)->wait();
+    std::set<std::pair<int64_t, int64_t>> seen;
+    for (const torch::Tensor& pair : all[0]) {
+        if (!seen.emplace(pair[0].item<int64_t>(), pair[1].item<int64_t>()).second) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string World::group_name_for(const torch::Tensor& sample) {
+    return backend_ ? group_for({sample}).getBackendName() : "none";
+}
+
+World::~World() {
+    if (backend_ && backend_->cuda_group) {
+        // NCCL wants its communicators shut down before the process exits (its destructor warns
+        // otherwise); after a failed collective the shutdown may fail too, which changes nothing.
+        try {
+            backend_->cuda_group->shutdown();
+        } catch (const std::exception&) {
+        }
+    }
+}
 
 std::unique_ptr<World> World::join(const LaunchEnvironment& env,
                                    std::chrono::milliseconds timeout) {
+    if (!env.distributed()) {
+        return std::make_unique<World>();
+    }
+    return connect(env, timeout);
+}
+
+std::unique_ptr<World> World::connect(const LaunchEnvironment& env,
+                                      std::chrono::milliseconds timeout) {
     auto world = std::make_unique<World>();
     world->rank_ = env.rank;
     world->size_ = env.world_size;
-    if (!env.distributed()) {
-        return world;
-    }
     auto backend = std::make_unique<Backend>();
     const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
     guarded(env.rank, env.world_size, "rendezvous with rank 0 at " + where, [&] {
@@ -88,6 +163,7 @@ std::unique_ptr<World> World::join(const LaunchEnvironment& env,
         backend->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
             backend->store, env.rank, env.world_size, gloo_options);
     });
+    backend->timeout = timeout;
     world->backend_ = std::move(backend);
     return world;
 }
@@ -116,7 +192,7 @@ void World::allreduce(std::vector<torch::Tensor>& tensors, bool maximum) {
     guarded(rank_, size_, maximum ? "allreduce (max)" : "allreduce", [&] {
         c10d::AllreduceOptions options;
         options.reduceOp = maximum ? c10d::ReduceOp::MAX : c10d::ReduceOp::SUM;
-        backend_->group->allreduce(tensors, options)->wait();
+        group_for(tensors).allreduce(tensors, options)->wait();
     });
 }
 
@@ -125,13 +201,13 @@ void World::broadcast(std::vector<torch::Tensor>& tensors, int root) {
         return;
     }
     guarded(rank_, size_, "broadcast from rank " + std::to_string(root), [&] {
-        // Gloo broadcasts one tensor list per call, all on one device; one call per tensor keeps
-        // mixed dtypes legal.
+        // c10d broadcasts one tensor per call (a list stands for one tensor per device); one call
+        // per tensor keeps mixed dtypes and devices legal.
         for (torch::Tensor& t : tensors) {
             std::vector<torch::Tensor> one{t};
             c10d::BroadcastOptions options;
             options.rootRank = root;
-            backend_->group->broadcast(one, options)->wait();
+            group_for(one).broadcast(one, options)->wait();
         }
     });
 }
@@ -148,7 +224,7 @@ void World::alltoall(const torch::Tensor& input, torch::Tensor& output) {
         torch::Tensor in = input;
         std::vector<int64_t> output_splits;
         std::vector<int64_t> input_splits;
-        backend_->group->alltoall_base(output, in, output_splits, input_splits)->wait();
+        group_for({in, output}).alltoall_base(output, in, output_splits, input_splits)->wait();
     });
 }
 
@@ -160,13 +236,13 @@ void World::allgather(const torch::Tensor& input, torch::Tensor& output) {
         return;
     }
     guarded(rank_, size_, "allgather", [&] {
-        // Gloo writes each rank's part into the views of `output`.
+        // The group writes each rank's part into the views of `output`.
         std::vector<std::vector<torch::Tensor>> parts(1);
         for (int r = 0; r < size_; ++r) {
             parts[0].push_back(output.narrow(0, r * input.numel(), input.numel()));
         }
         std::vector<torch::Tensor> in{input.contiguous()};
-        backend_->group->allgather(parts, in)->wait();
+        group_for(in).allgather(parts, in)->wait();
     });
 }
 

@@ -155,6 +155,7 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
             per_rank.push_back(static_cast<int64_t>(state_bytes_per_rank[0][r].item<double>()));
         }
         summary["optimizer_state_bytes_per_rank"] = per_rank;
+        summary["gradient_collectives"] = world->group_name_for(parameters.front());
     }
     if (run.entropy_floor) {
         summary["entropy_floor_nats"] = *run.entropy_floor;

@@ -8,7 +8,8 @@
 #     on the GPU machine, with .devdeps/ carried there: unpacks the .debs into a private prefix,
 #     builds the headless engine (Release, CUDA), runs every gpu-labelled test, compute-sanitizer
 #     memcheck and racecheck on the CUDA kernel tests, the benchmarks (which print their ratios)
-#     and two short CUDA training runs. Logs go to $OUT (default /tmp/lowbit-gpu-out).
+#     and short CUDA training runs, one of them on two ranks. Logs go to $OUT (default
+#     /tmp/lowbit-gpu-out).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "${root}"
@@ -20,7 +21,7 @@ build=build/gpu
 debs=(libyaml-cpp-dev libyaml-cpp0.7 nlohmann-json3-dev libcli11-dev libspdlog-dev libspdlog1.10
       libfmt-dev libfmt9 libsentencepiece-dev libsentencepiece0 libsqlite3-dev libsqlite3-0
       libgtest-dev libgmock-dev libbenchmark-dev libbenchmark1debian libhwy-dev libhwy1
-      ninja-build)
+      libgloo-dev ninja-build)
 # The CUDA kernel tests (ctest label gpu, binaries named *_gpu_test).
 kernel_tests=(tests/kernels/kernels_gpu_test tests/kernels/kernels_quantized_adam_gpu_test)
 
@@ -94,6 +95,17 @@ do_train() {
   "${build}/app/lowbit/lowbit" train --workspace "${ws}" --device cuda --progress none \
       --set train.steps=300 --set train.eval_every=100 --set train.precision=bf16 \
       --set model.family=llama --name llama-bf16 2>&1 | tail -5
+  # Data-parallel on the GPU: two ranks (on one GPU they share it and use Gloo; on two, NCCL).
+  "${build}/app/lowbit/lowbit" train --workspace "${ws}" --device cuda --progress none \
+      --nproc-per-node 2 --set train.steps=100 --set train.eval_every=50 --name ddp 2>&1 | tail -5
+  python3 - "${ws}/runs.sqlite" <<'PY'
+import json, sqlite3, sys
+row = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT status, summary_json FROM runs WHERE name = 'ddp'").fetchone()
+summary = json.loads(row[1])
+print("ddp run:", row[0], "world_size", summary.get("world_size"),
+      "gradient_collectives", summary.get("gradient_collectives"))
+PY
 }
 
 steps=("$@")

@@ -49,6 +49,10 @@ TEST_F(DistributedCliTest, TwoRanksWithW8A8G8AndQuantizedAdamDeviateNoMoreThanAT
     const fs::path db = dir_ / "two" / "runs.sqlite";
     EXPECT_EQ(query_int(db, "SELECT count(*) FROM runs"), 1);
     EXPECT_EQ(query_int(db, "SELECT json_extract(summary_json, '$.world_size') FROM runs"), 2);
+    // CPU tensors: the gradients went through Gloo.
+    EXPECT_EQ(
+        query_text(db, "SELECT json_extract(summary_json, '$.gradient_collectives') FROM runs"),
+        "gloo");
     EXPECT_EQ(query_int(db, "SELECT count(*) FROM scalars WHERE key = 'train/loss'"), kSteps);
     EXPECT_EQ(query_int(db, "SELECT count(*) FROM checkpoints"), 1);
     EXPECT_EQ(query_text(db, "SELECT status FROM runs"), "completed");

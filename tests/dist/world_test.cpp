@@ -25,6 +25,18 @@ TEST(World, OneProcessCollectivesAreIdentity) {
     EXPECT_TRUE(torch::equal(t[0], torch::tensor({1.5f, -2.0f})));
 }
 
+TEST(World, ConnectBuildsAGlooGroupForOneRankWhereJoinBuildsNone) {
+    LaunchEnvironment env;  // one rank
+    env.master_port = testing::free_loopback_port();
+    const torch::Tensor sample = torch::zeros({1});
+    EXPECT_EQ(World::join(env, std::chrono::seconds(30))->group_name_for(sample), "none");
+    const std::unique_ptr<World> connected = World::connect(env, std::chrono::seconds(30));
+    EXPECT_EQ(connected->group_name_for(sample), "gloo");
+    std::vector<torch::Tensor> t{torch::tensor({1.5f, -2.0f})};
+    connected->allreduce_sum(t);
+    EXPECT_TRUE(torch::equal(t[0], torch::tensor({1.5f, -2.0f})));
+}
+
 TEST(World, AllreduceSumAndMaxAcrossTwoRanks) {
     std::vector<torch::Tensor> sums(2), maxima(2);
     run_two_ranks([&](World& world) {

@@ -1,6 +1,7 @@
 // World: the ranks of a data-parallel job and the collectives the trainer needs, on PyTorch's
-// c10d (TCPStore rendezvous, Gloo over TCP; docs/distributed.md §Process group). A World of one
-// process performs every collective as the identity, so the training loop has one code path.
+// c10d (TCPStore rendezvous; Gloo over TCP for CPU tensors, NCCL for CUDA tensors;
+// docs/distributed.md §Process group). A World of one process performs every collective as the
+// identity, so the training loop has one code path.
 #pragma once
 
 #include "lowbit/dist/launch_environment.h"
@@ -13,6 +14,10 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+namespace c10d {
+class Backend;
+}
 
 namespace lowbit::dist {
 
@@ -32,10 +37,16 @@ public:
     World& operator=(const World&) = delete;
 
     /// Joins the job `env` describes: rank 0 hosts the TCPStore at MASTER_ADDR:MASTER_PORT
-    /// (unless torchrun's agent does), then every rank connects a Gloo process group. Waiting
-    /// for peers, and every later collective, fails with DistributedError after `timeout`.
+    /// (unless torchrun's agent does), then every rank connects a Gloo process group; the NCCL
+    /// group follows at the first collective on CUDA tensors. Waiting for peers, and every later
+    /// collective, fails with DistributedError after `timeout`.
     static std::unique_ptr<World> join(const LaunchEnvironment& env,
                                        std::chrono::milliseconds timeout);
+    /// join() that builds the process groups for a job of one rank too, where join() returns a
+    /// World without any: measures what the collectives themselves cost, and checks the NCCL
+    /// group on a machine with a single GPU (NCCL refuses two ranks on one device).
+    static std::unique_ptr<World> connect(const LaunchEnvironment& env,
+                                          std::chrono::milliseconds timeout);
 
     int rank() const {
         return rank_;
@@ -51,7 +62,8 @@ public:
     }
 
     /// In place: each tensor becomes the elementwise sum over the ranks, bit-identical on every
-    /// rank. Tensors must be contiguous and alike (shape, dtype) on every rank.
+    /// rank. Tensors must be contiguous and alike (shape, dtype) on every rank, and one call's
+    /// tensors all on the CPU (Gloo) or all on this rank's CUDA device (NCCL).
     void allreduce_sum(std::vector<torch::Tensor>& tensors);
     /// In place: the elementwise maximum over the ranks.
     void allreduce_max(std::vector<torch::Tensor>& tensors);
@@ -76,6 +88,11 @@ public:
     void publish(const std::string& key, const std::string& value);
     std::string fetch(const std::string& key);
 
+    /// The process group that collectives on tensors like `sample` use: "gloo" or "nccl" (its
+    /// c10d name). Chooses the CUDA group if it is not chosen yet, so every rank calls it alike.
+    /// One process: "none".
+    std::string group_name_for(const torch::Tensor& sample);
+
     /// Bytes this rank handed to allreduce so far (payload, not wire bytes).
     int64_t allreduce_bytes() const {
         return allreduce_bytes_;
@@ -83,6 +100,11 @@ public:
 
 private:
     void allreduce(std::vector<torch::Tensor>& tensors, bool maximum);
+    /// The group for `tensors`' device: NCCL for CUDA tensors when the build has it and no two
+    /// ranks share a GPU, else Gloo.
+    c10d::Backend& group_for(const std::vector<torch::Tensor>& tensors);
+    /// Collective: whether two ranks run on the same host and CUDA device.
+    bool ranks_share_a_device(int cuda_device);
 
     struct Backend;
     std::unique_ptr<Backend> backend_;
