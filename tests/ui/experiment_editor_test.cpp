@@ -321,6 +321,7 @@ private Q_SLOTS:
         window.openWorkspace(dir_.filePath(QStringLiteral("ranks")));
         auto* ranks = window.findChild<QSpinBox*>(QStringLiteral("ranksPerLaunch"));
         QVERIFY(ranks != nullptr);
+        ranks->setValue(1);  // whatever an earlier test left in the settings
         const QString qat = dir_.filePath(QStringLiteral("q.yaml"));
         const QString train = dir_.filePath(QStringLiteral("t.yaml"));
         const QStringList fork{QStringLiteral("--fork"), QStringLiteral("3@10")};
@@ -336,6 +337,29 @@ private Q_SLOTS:
         QCOMPARE(launches[1].arguments.mid(0, 4), (QStringList{QStringLiteral("qat"), qat} + two));
         QCOMPARE(launches[2].arguments.mid(0, 6),
                  (QStringList{QStringLiteral("train"), train} + fork + two));
+    }
+
+    void theRanksFieldKeepsItsValueAcrossWorkspacesAndWindows() {
+        {
+            MainWindow window;
+            window.openWorkspace(dir_.filePath(QStringLiteral("first")));
+            window.findChild<QSpinBox*>(QStringLiteral("ranksPerLaunch"))->setValue(3);
+            // Another workspace rebuilds the Launch dock's panel.
+            window.openWorkspace(dir_.filePath(QStringLiteral("second")));
+            auto* ranks = window.findChild<QSpinBox*>(QStringLiteral("ranksPerLaunch"));
+            QCOMPARE(ranks->value(), 3);
+            Q_EMIT window.editor()->launchRequested(dir_.filePath(QStringLiteral("t.yaml")), {});
+            QVERIFY(window.launcher()
+                        ->launches()
+                        .constLast()
+                        .arguments.join(QLatin1Char(' '))
+                        .contains(QStringLiteral("--nproc-per-node 3")));
+        }
+        MainWindow next_session;
+        next_session.openWorkspace(dir_.filePath(QStringLiteral("first")));
+        auto* ranks = next_session.findChild<QSpinBox*>(QStringLiteral("ranksPerLaunch"));
+        QCOMPARE(ranks->value(), 3);
+        ranks->setValue(1);
     }
 
 private:

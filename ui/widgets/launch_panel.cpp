@@ -9,6 +9,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScrollBar>
+#include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTableWidget>
@@ -23,6 +24,10 @@ namespace lowbit::ui {
 namespace {
 
 enum QueueColumn { kId, kRun, kRecipe, kState, kProgress, kEta, kThroughput, kColumns };
+
+// The Ranks field is a property of the machine, not of a workspace: it outlives the panel, which
+// each opened workspace rebuilds, and the session.
+constexpr auto kRanksKey = "launch/ranks";
 
 QString etaText(double seconds) {
     if (!(seconds > 0)) {
@@ -46,7 +51,10 @@ LaunchPanel::LaunchPanel(RunLauncher* launcher, QWidget* parent)
     ranks_ = new QSpinBox;
     ranks_->setObjectName(QStringLiteral("ranksPerLaunch"));
     ranks_->setRange(1, 64);
-    ranks_->setValue(1);
+    ranks_->setValue(QSettings().value(QLatin1String(kRanksKey), 1).toInt());
+    connect(ranks_, &QSpinBox::valueChanged, this, [](int ranks) {
+        QSettings().setValue(QLatin1String(kRanksKey), ranks);
+    });
     ranks_->setToolTip(
         tr("Data-parallel processes for each launch on this machine, from here or from the "
            "experiment editor; each takes a part of every batch, so the recipe's batch must "
