@@ -3,6 +3,10 @@
 // encodes to the same number of bytes on every rank.
 #include "lowbit/dist/gradient_exchange.h"
 
+#include "lowbit/util/exit_codes.h"
+
+#include <charconv>
+
 namespace lowbit::dist {
 namespace {
 
@@ -29,6 +33,40 @@ int64_t GradientExchange::residual_bytes() const {
         }
     }
     return bytes;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> GradientExchange::residuals() const {
+    std::vector<std::pair<std::string, torch::Tensor>> named;
+    for (std::size_t b = 0; b < sent_residual_.size(); ++b) {
+        if (sent_residual_[b].defined()) {
+            named.emplace_back("sent." + std::to_string(b), sent_residual_[b]);
+            named.emplace_back("owned." + std::to_string(b), owned_residual_[b]);
+        }
+    }
+    return named;
+}
+
+void GradientExchange::restore_residuals(
+    const std::vector<std::pair<std::string, torch::Tensor>>& saved) {
+    for (const auto& [name, tensor] : saved) {
+        const auto dot = name.find('.');
+        const std::string kind = name.substr(0, dot);
+        std::size_t bucket = 0;
+        const char* digits = name.data() + dot + 1;
+        const char* end = name.data() + name.size();
+        const bool numbered = dot != std::string::npos && digits < end &&
+                              std::from_chars(digits, end, bucket).ptr == end;
+        if (!numbered || (kind != "sent" && kind != "owned") ||
+            tensor.scalar_type() != torch::kFloat32 || tensor.dim() != 1) {
+            throw util::BadInput("error-feedback memory: '" + name +
+                                 "' is not a float32 vector named sent.<bucket> or owned.<bucket>");
+        }
+        if (sent_residual_.size() <= bucket) {
+            sent_residual_.resize(bucket + 1);
+            owned_residual_.resize(bucket + 1);
+        }
+        (kind == "sent" ? sent_residual_ : owned_residual_)[bucket] = tensor;
+    }
 }
 
 void GradientExchange::average(World& world,
@@ -84,9 +122,16 @@ void GradientExchange::exchange_encoded(World& world,
             sent_residual_.resize(bucket_index + 1);
             owned_residual_.resize(bucket_index + 1);
         }
-        if (!sent_residual_[bucket_index].defined()) {
-            sent_residual_[bucket_index] = torch::zeros({n}, flat.options());
-            owned_residual_[bucket_index] = torch::zeros({part}, flat.options());
+        torch::Tensor& sent = sent_residual_[bucket_index];
+        torch::Tensor& owned = owned_residual_[bucket_index];
+        const bool fits =
+            sent.defined() && owned.defined() && sent.numel() == n && owned.numel() == part;
+        if (fits) {  // restored from a checkpoint, possibly on another device
+            sent = sent.to(flat.device());
+            owned = owned.to(flat.device());
+        } else {
+            sent = torch::zeros({n}, flat.options());
+            owned = torch::zeros({part}, flat.options());
         }
         values.narrow(0, 0, n).add_(sent_residual_[bucket_index]);
     }

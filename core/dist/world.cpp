@@ -282,6 +282,45 @@ std::vector<torch::Tensor> World::gather_bytes_to_writer(const torch::Tensor& by
     return received;
 }
 
+torch::Tensor World::scatter_bytes_from_writer(const std::vector<torch::Tensor>& parts) {
+    TORCH_CHECK(!is_writer() || static_cast<int>(parts.size()) == size_,
+                "scatter_bytes_from_writer takes one part per rank on rank 0");
+    if (!backend_) {
+        return parts.front();
+    }
+    // Lengths first (a broadcast), then one scatter of parts padded to the longest.
+    std::vector<torch::Tensor> lengths{torch::zeros({size_}, torch::kInt64)};
+    if (is_writer()) {
+        for (int r = 0; r < size_; ++r) {
+            const torch::Tensor& part = parts[static_cast<std::size_t>(r)];
+            TORCH_CHECK(part.dim() == 1 && part.scalar_type() == torch::kUInt8,
+                        "scatter_bytes_from_writer takes 1-D uint8 tensors");
+            lengths[0][r] = part.numel();
+        }
+    }
+    broadcast(lengths);
+    const int64_t longest = lengths[0].max().item<int64_t>();
+    std::vector<torch::Tensor> received{torch::empty({longest}, torch::kUInt8)};
+    if (longest == 0) {
+        return received[0];
+    }
+    guarded(rank_, size_, "scatter from rank 0", [&] {
+        std::vector<std::vector<torch::Tensor>> inputs;
+        if (is_writer()) {
+            inputs.emplace_back();
+            for (const torch::Tensor& part : parts) {
+                torch::Tensor padded = torch::zeros({longest}, torch::kUInt8);
+                padded.narrow(0, 0, part.numel()).copy_(part.cpu());
+                inputs[0].push_back(padded);
+            }
+        }
+        c10d::ScatterOptions options;
+        options.rootRank = 0;
+        backend_->group->scatter(received, inputs, options)->wait();
+    });
+    return received[0].narrow(0, 0, lengths[0][rank_].item<int64_t>());
+}
+
 void World::publish(const std::string& key, const std::string& value) {
     if (!backend_) {
         return;

@@ -75,6 +75,9 @@ WrittenCheckpoint write_checkpoint(const fs::path& final_dir,
     if (!content.rng.empty()) {
         io::save_safetensors(tmp / "rng.safetensors", content.rng);
     }
+    if (!content.gradient_feedback.empty()) {
+        io::save_safetensors(tmp / "gradient_feedback.safetensors", content.gradient_feedback);
+    }
     nlohmann::json state;
     state["step"] = content.step;
     state["tokens_seen"] = content.tokens_seen;
@@ -181,6 +184,10 @@ CheckpointContent read_checkpoint(const fs::path& dir,
     }
     if (fs::exists(dir / "rng.safetensors")) {
         content.rng = io::load_safetensors(dir / "rng.safetensors").tensors;
+    }
+    if (load_optimizer && fs::exists(dir / "gradient_feedback.safetensors")) {
+        content.gradient_feedback =
+            io::load_safetensors(dir / "gradient_feedback.safetensors").tensors;
     }
     return content;
 }

@@ -270,6 +270,7 @@ RunContext resume_run_context(const TrainRequest& request,
     run.model->to(run.device);
     run.optimizer->load_state(content.optimizer);
     restore_rng_state(content.rng, run.device);
+    run.gradient_feedback = content.gradient_feedback;
     run.start_step = content.step;
     run.tokens_seen = content.tokens_seen;
     run.wall_time_before = content.wall_time;

@@ -1,42 +1,15 @@
-// ShardedOptimizer (sharded_optimizer.h). States travel between ranks as pickled name → tensor
-// dictionaries (LibTorch's pickler), so any mix of float32 moments, codes and scales travels
-// unchanged.
+// ShardedOptimizer (sharded_optimizer.h). States travel between ranks pickled (tensor_pickle.h),
+// so any mix of float32 moments, codes and scales travels unchanged.
 #include "lowbit/train/sharded_optimizer.h"
 
 #include "lowbit/kernels/quant_format.h"
-
-#include <torch/csrc/jit/serialization/pickle.h>
+#include "lowbit/train/tensor_pickle.h"
 
 #include <algorithm>
 #include <numeric>
 #include <string>
 
 namespace lowbit::train {
-namespace {
-
-torch::Tensor pickled(const OptimizerState& state) {
-    c10::Dict<std::string, at::Tensor> dict;
-    for (const auto& [name, tensor] : state) {
-        dict.insert(name, tensor.detach().cpu().contiguous());
-    }
-    const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
-    return torch::from_blob(
-               const_cast<char*>(bytes.data()), {static_cast<int64_t>(bytes.size())}, torch::kUInt8)
-        .clone();
-}
-
-OptimizerState unpickled(const torch::Tensor& bytes) {
-    const torch::Tensor contiguous = bytes.cpu().contiguous();
-    const auto* begin = reinterpret_cast<const char*>(contiguous.data_ptr<uint8_t>());
-    const std::vector<char> data(begin, begin + contiguous.numel());
-    OptimizerState state;
-    for (const auto& entry : torch::pickle_load(data).toGenericDict()) {
-        state.emplace_back(entry.key().toStringRef(), entry.value().toTensor());
-    }
-    return state;
-}
-
-}  // namespace
 
 std::vector<int> balance_owners(const std::vector<int64_t>& costs, int ranks) {
     std::vector<std::size_t> order(costs.size());

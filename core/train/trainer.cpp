@@ -13,6 +13,7 @@
 #include "lowbit/io/model_state.h"
 #include "lowbit/store/run_writer.h"
 #include "lowbit/store/workspace.h"
+#include "lowbit/train/gradient_feedback_state.h"
 #include "lowbit/train/gradient_norm.h"
 #include "lowbit/train/layer_telemetry.h"
 #include "lowbit/train/lr_schedule.h"
@@ -37,13 +38,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Writes a checkpoint of the current state with the optimizer's complete `optimizer_state`; the
-// returned event records it.
+// Writes a checkpoint of the current state with the optimizer's complete `optimizer_state` and
+// every rank's error-feedback memory (empty without); the returned event records it.
 events::Checkpoint save_checkpoint(RunContext& run,
                                    const fs::path& workspace_root,
                                    int64_t step,
                                    double wall_time,
-                                   OptimizerState optimizer_state) {
+                                   OptimizerState optimizer_state,
+                                   NamedTensors gradient_feedback) {
     CheckpointContent content;
     content.step = step;
     content.tokens_seen = run.tokens_seen;
@@ -54,6 +56,7 @@ events::Checkpoint save_checkpoint(RunContext& run,
     content.model = io::model_state(*run.model);
     content.optimizer = std::move(optimizer_state);
     content.rng = capture_rng_state(run.device);
+    content.gradient_feedback = std::move(gradient_feedback);
     const WrittenCheckpoint written =
         write_checkpoint(checkpoint_dir_name(run.run_dir, step), content, run.tokenizer_model);
     return {.path = fs::relative(written.dir, workspace_root).string(),
@@ -222,6 +225,8 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
     outcome.run_dir = run.run_dir;
     double communication_seconds = 0;  // in collectives of the step, waiting for peers included
     dist::GradientExchange gradient_exchange(run.recipe.distributed);
+    // A resumed run continues from its checkpoint's error-feedback memory.
+    restore_gradient_feedback(*world, gradient_exchange, run.gradient_feedback);
     auto finish = [&](int64_t step, events::Body terminal) {
         record_peak_memory(summary, run.device);
         if (world->size() > 1) {
@@ -379,14 +384,20 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
             // ---- checkpoint ----
             const bool stopping = world->size() > 1 ? any_rank_stopping : util::stop_requested();
             if (done % spec.checkpoint_every == 0 || done == spec.steps || stopping) {
-                // Every rank takes part: a sharded optimizer gathers its state on rank 0.
+                // Every rank takes part: a sharded optimizer gathers its state on rank 0, and so
+                // does error feedback its memory.
                 OptimizerState optimizer_state = run.optimizer->state();
+                NamedTensors gradient_feedback =
+                    gather_gradient_feedback(*world, gradient_exchange);
                 if (writer) {
                     writer->flush();
-                    stream.emit(
-                        done,
-                        save_checkpoint(
-                            run, workspace->root(), done, elapsed(), std::move(optimizer_state)));
+                    stream.emit(done,
+                                save_checkpoint(run,
+                                                workspace->root(),
+                                                done,
+                                                elapsed(),
+                                                std::move(optimizer_state),
+                                                std::move(gradient_feedback)));
                 }
             }
 

@@ -2,11 +2,15 @@
 // §Sharded optimizer state, §Compressed gradients), the presets' tiny GPT-2 at one thread per
 // rank: sharded optimizer state gives the unsharded run bit for bit, holds about half the state
 // per rank, and takes a forked state share by share; bf16 and int8 gradients send the bytes their
-// encodings say and keep the loss within a stated tolerance of exact averaging; a recipe asking
+// encodings say and keep the loss within a stated tolerance of exact averaging; a run with error
+// feedback stopped by SIGTERM and resumed ends on the uninterrupted run's bits; a recipe asking
 // for error feedback without an encoding is refused.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <csignal>
+#include <thread>
 
 #include "distributed_cli_fixture.h"
 
@@ -120,6 +124,51 @@ TEST_F(DistributedCliTest, EncodedGradientsSendFewerBytesAndStayWithinTolerance)
         EXPECT_EQ(query_text(workspace / "runs.sqlite", "SELECT status FROM runs"), "completed");
     }
     EXPECT_GT(summary_int(dir_ / "int8-feedback", "error_feedback_bytes"), 0);
+}
+
+TEST_F(DistributedCliTest, AnErrorFeedbackRunStoppedAndResumedEndsOnTheUninterruptedRunsBits) {
+    constexpr int kRunSteps = 60;
+    const fs::path recipe =
+        gpt2_recipe("feedback-resume", kRunSteps, kRunSteps, kW8A8G8QuantizedAdam);
+    const std::vector<std::string> feedback = {
+        "--set", "distributed.gradient_allreduce=int8", "--set", "distributed.error_feedback=true"};
+    ASSERT_EQ(train(recipe, dir_ / "reference", 2, feedback).exit_code, 0);
+
+    const fs::path workspace = dir_ / "stopped";
+    std::vector<std::string> command = {lowbit_exe(),
+                                        "train",
+                                        recipe.string(),
+                                        "--progress",
+                                        "none",
+                                        "--nproc-per-node",
+                                        "2",
+                                        "--workspace",
+                                        workspace.string()};
+    command.insert(command.end(), feedback.begin(), feedback.end());
+    const BackgroundProcess launcher = start_process(command, (dir_ / "launcher").string());
+    const fs::path db = workspace / "runs.sqlite";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < deadline &&
+           !(fs::exists(db) &&
+             query_int(db, "SELECT count(*) FROM scalars WHERE key = 'train/loss'") >= 5)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    kill(launcher.pid, SIGTERM);
+    const ProcessResult stopped = wait_process(launcher);
+    ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
+    ASSERT_EQ(query_text(db, "SELECT status FROM runs WHERE id = 1"), "stopped");
+    const std::string checkpoint =
+        query_text(db, "SELECT path FROM checkpoints ORDER BY step DESC LIMIT 1");
+    ASSERT_LT(query_int(db, "SELECT max(step) FROM checkpoints"), kRunSteps);
+    // Both ranks' memories are in the checkpoint.
+    EXPECT_TRUE(fs::exists(workspace / checkpoint / "gradient_feedback.safetensors"));
+
+    const ProcessResult resumed = lowbit(
+        {"train", "--resume", "1", "--progress", "none", "--nproc-per-node", "2"}, workspace);
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+    EXPECT_EQ(losses(workspace), losses(dir_ / "reference"));
+    EXPECT_TRUE(
+        torch::equal(weights(workspace, kRunSteps), weights(dir_ / "reference", kRunSteps)));
 }
 
 TEST_F(DistributedCliTest, ErrorFeedbackWithoutAnEncodingIsRefused) {

@@ -3,8 +3,11 @@
 // each rank's share, then the owner's mean), bit-identical on both ranks; the riders summed
 // exactly in every mode; the bytes sent as counted from the message sizes; and error feedback
 // keeping the sum of many steps' exchanged gradients within one step's error of the true sum,
-// where without it the error grows with the steps.
+// where without it the error grows with the steps; and error-feedback memory handed to a fresh
+// exchange (as a resumed run does) continuing the original bit for bit.
 #include "lowbit/dist/gradient_exchange.h"
+
+#include "lowbit/util/exit_codes.h"
 
 #include <gtest/gtest.h>
 
@@ -162,6 +165,74 @@ TEST(GradientExchange, ErrorFeedbackKeepsTheSumOfManyStepsWithinOneStepsError) {
     // Without it the same rounding repeats every step: the error grows 40-fold.
     const torch::Tensor without_error = (flat(without.grads[0]).to(torch::kFloat64) - target).abs();
     EXPECT_GT(without_error.sum().item<double>(), 10 * with_error.sum().item<double>());
+}
+
+TEST(GradientExchange, MemoryRestoredIntoAFreshExchangeContinuesTheOriginalBitForBit) {
+    const std::vector<std::vector<torch::Tensor>> drawn = {rank_gradients(0), rank_gradients(1)};
+    // Per rank: the third step's gradients from the original, from a fresh exchange given the
+    // original's memory after two steps, from one given none, and from one given memory of the
+    // wrong sizes.
+    std::vector<torch::Tensor> original(2), restored(2), fresh(2), misfit(2);
+    run_two_ranks([&](World& world) {
+        const auto r = static_cast<std::size_t>(world.rank());
+        config::DistributedSpec spec;
+        spec.gradient_allreduce = GradientAllreduce::kInt8;
+        spec.error_feedback = true;
+        auto step = [&](GradientExchange& exchange) {
+            std::vector<torch::Tensor> parameters = parameters_with(drawn[r]);
+            torch::Tensor riders = torch::tensor({1.0f, 0.0f});
+            exchange.average(world, parameters, riders);
+            return flat({parameters[0].grad(), parameters[1].grad(), parameters[2].grad()});
+        };
+        GradientExchange first(spec);
+        EXPECT_TRUE(first.keeps_residuals());
+        EXPECT_TRUE(first.residuals().empty());
+        step(first);
+        step(first);
+        const auto saved = first.residuals();
+        // One bucket (1010 values, padded to 1024 and cut in two parts of 512).
+        ASSERT_EQ(saved.size(), 2u);
+        EXPECT_EQ(saved[0].first, "sent.0");
+        EXPECT_EQ(saved[0].second.numel(), 1010);
+        EXPECT_EQ(saved[1].first, "owned.0");
+        EXPECT_EQ(saved[1].second.numel(), 512);
+        original[r] = step(first);
+
+        GradientExchange second(spec);
+        std::vector<std::pair<std::string, torch::Tensor>> copied;
+        for (const auto& [name, t] : saved) {
+            copied.emplace_back(name, t.clone());
+        }
+        second.restore_residuals(copied);
+        restored[r] = step(second);
+
+        GradientExchange third(spec);
+        fresh[r] = step(third);
+
+        GradientExchange fourth(spec);
+        fourth.restore_residuals({{"sent.0", torch::ones({7})}, {"owned.0", torch::ones({3})}});
+        misfit[r] = step(fourth);
+    });
+    for (std::size_t r = 0; r < 2; ++r) {
+        EXPECT_TRUE(torch::equal(restored[r], original[r]));
+        // The memory matters: without it the third step differs.
+        EXPECT_FALSE(torch::equal(fresh[r], original[r]));
+        EXPECT_TRUE(torch::equal(misfit[r], fresh[r]));
+    }
+}
+
+TEST(GradientExchange, MemoryWithNamesItDoesNotGiveIsRefused) {
+    config::DistributedSpec spec;
+    spec.gradient_allreduce = GradientAllreduce::kInt8;
+    spec.error_feedback = true;
+    GradientExchange exchange(spec);
+    for (const char* name : {"sent", "sent.", "sent.x", "kept.0", "owned.1a"}) {
+        EXPECT_THROW(exchange.restore_residuals({{name, torch::zeros({4})}}), util::BadInput)
+            << name;
+    }
+    EXPECT_THROW(exchange.restore_residuals({{"sent.0", torch::zeros({4}, torch::kFloat64)}}),
+                 util::BadInput);
+    EXPECT_NO_THROW(exchange.restore_residuals({{"owned.12", torch::zeros({4})}}));
 }
 
 TEST(GradientExchange, OneProcessChangesNothing) {

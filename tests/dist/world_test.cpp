@@ -110,6 +110,31 @@ TEST(World, AllToAllAllgatherAndGatherMoveEachPartWhereItBelongs) {
     EXPECT_TRUE(to_writer[1].empty());
 }
 
+TEST(World, ScatterFromTheWriterHandsEachRankItsPartOfAnyLength) {
+    std::vector<torch::Tensor> mine(2), empty_parts(2);
+    run_two_ranks([&](World& world) {
+        const auto r = static_cast<std::size_t>(world.rank());
+        const std::vector<torch::Tensor> parts =
+            world.is_writer()
+                ? std::vector<torch::Tensor>{torch::tensor({1, 2}, torch::kUInt8),
+                                             torch::tensor({3, 4, 255}, torch::kUInt8)}
+                : std::vector<torch::Tensor>{};
+        mine[r] = world.scatter_bytes_from_writer(parts);
+        // Empty parts, as a resume without memory to hand out sends.
+        const std::vector<torch::Tensor> none =
+            world.is_writer() ? std::vector<torch::Tensor>(2, torch::empty({0}, torch::kUInt8))
+                              : std::vector<torch::Tensor>{};
+        empty_parts[r] = world.scatter_bytes_from_writer(none);
+    });
+    EXPECT_TRUE(torch::equal(mine[0], torch::tensor({1, 2}, torch::kUInt8)));
+    EXPECT_TRUE(torch::equal(mine[1], torch::tensor({3, 4, 255}, torch::kUInt8)));
+    EXPECT_EQ(empty_parts[0].numel(), 0);
+    EXPECT_EQ(empty_parts[1].numel(), 0);
+    World one;
+    EXPECT_TRUE(torch::equal(one.scatter_bytes_from_writer({torch::tensor({9}, torch::kUInt8)}),
+                             torch::tensor({9}, torch::kUInt8)));
+}
+
 TEST(World, RankZeroPublishesTextForTheOthers) {
     std::string seen;
     run_two_ranks([&](World& world) {

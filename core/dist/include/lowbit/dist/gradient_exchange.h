@@ -17,6 +17,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace lowbit::dist {
@@ -40,6 +42,19 @@ public:
 
     /// Bytes of float32 error-feedback memory this rank holds (0 without error feedback).
     int64_t residual_bytes() const;
+
+    /// Whether this exchange keeps error-feedback memory (an encoded exchange with feedback on).
+    bool keeps_residuals() const {
+        return error_feedback_ && codec_.has_value();
+    }
+
+    /// This rank's error-feedback memory, for a checkpoint: "sent.<bucket>" ((n,) float32) and
+    /// "owned.<bucket>" ((n_pad/N,) float32) for every bucket exchanged so far.
+    std::vector<std::pair<std::string, torch::Tensor>> residuals() const;
+    /// Takes memory that residuals() gave in a job of the same world size and recipe; the next
+    /// exchange continues from it. A bucket whose memory does not have that exchange's sizes
+    /// starts from zero. Throws util::BadInput for a name residuals() does not give.
+    void restore_residuals(const std::vector<std::pair<std::string, torch::Tensor>>& saved);
 
 private:
     void exchange_encoded(World& world,

@@ -83,6 +83,10 @@ public:
     /// Rank 0 receives every rank's `bytes` (uint8, 1-D, any length; its own included) in rank
     /// order; the other ranks get an empty vector.
     std::vector<torch::Tensor> gather_bytes_to_writer(const torch::Tensor& bytes);
+    /// The reverse: rank 0 hands `parts` (size() uint8 1-D tensors of any lengths, one per rank)
+    /// out, and every rank receives its own part; the other ranks pass an empty vector. One
+    /// process: parts[0].
+    torch::Tensor scatter_bytes_from_writer(const std::vector<torch::Tensor>& parts);
 
     /// Rank 0 posts a text under `key`; fetch() on any rank waits for it (up to the timeout).
     void publish(const std::string& key, const std::string& value);

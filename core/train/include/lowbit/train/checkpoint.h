@@ -1,9 +1,10 @@
 // Checkpoints: a folder runs/<id>/checkpoints/step-NNNNNNN/ holding model.safetensors,
 // optimizer.safetensors (AdamW m, v, step), rng.safetensors (generator states), state.json (step,
-// tokens seen, model config, tokenizer) and, for SentencePiece, tokenizer.model. manifest.json
-// lists every file with its size and SHA-256; the manifest's own SHA-256 is recorded in the store.
-// Writing is atomic: everything goes to a temporary folder, is fsynced, then renamed into place,
-// so a crash leaves either a complete checkpoint or none.
+// tokens seen, model config, tokenizer), for SentencePiece tokenizer.model, and for a
+// data-parallel run with error feedback gradient_feedback.safetensors (every rank's memory).
+// manifest.json lists every file with its size and SHA-256; the manifest's own SHA-256 is recorded
+// in the store. Writing is atomic: everything goes to a temporary folder, is fsynced, then renamed
+// into place, so a crash leaves either a complete checkpoint or none.
 #pragma once
 
 #include <torch/torch.h>
@@ -31,6 +32,8 @@ struct CheckpointContent {
     NamedTensors model;
     NamedTensors optimizer;  // empty for weights-only checkpoints (imports)
     NamedTensors rng;
+    // Data-parallel runs with error feedback: "rank<r>.<memory>" (gradient_feedback_state.h).
+    NamedTensors gradient_feedback;
 };
 
 struct WrittenCheckpoint {

@@ -52,6 +52,8 @@ struct RunContext {
     std::optional<int64_t> parent_run_id;
     std::string forked_from;
     nlohmann::json previous_summary = nlohmann::json::object();  // resume: the stored summary
+    // resume, rank 0: the checkpoint's error-feedback memory of every rank (checkpoint.h)
+    NamedTensors gradient_feedback;
 };
 
 // `world`: the job this process belongs to (a World of one process outside data parallelism);
