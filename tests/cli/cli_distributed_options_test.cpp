@@ -7,10 +7,7 @@
 // for error feedback without an encoding is refused.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
-#include <csignal>
-#include <thread>
 
 #include "distributed_cli_fixture.h"
 
@@ -135,26 +132,8 @@ TEST_F(DistributedCliTest, AnErrorFeedbackRunStoppedAndResumedEndsOnTheUninterru
     ASSERT_EQ(train(recipe, dir_ / "reference", 2, feedback).exit_code, 0);
 
     const fs::path workspace = dir_ / "stopped";
-    std::vector<std::string> command = {lowbit_exe(),
-                                        "train",
-                                        recipe.string(),
-                                        "--progress",
-                                        "none",
-                                        "--nproc-per-node",
-                                        "2",
-                                        "--workspace",
-                                        workspace.string()};
-    command.insert(command.end(), feedback.begin(), feedback.end());
-    const BackgroundProcess launcher = start_process(command, (dir_ / "launcher").string());
+    const ProcessResult stopped = train_two_ranks_and_stop(recipe, workspace, 5, feedback);
     const fs::path db = workspace / "runs.sqlite";
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (std::chrono::steady_clock::now() < deadline &&
-           !(fs::exists(db) &&
-             query_int(db, "SELECT count(*) FROM scalars WHERE key = 'train/loss'") >= 5)) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    kill(launcher.pid, SIGTERM);
-    const ProcessResult stopped = wait_process(launcher);
     ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
     ASSERT_EQ(query_text(db, "SELECT status FROM runs WHERE id = 1"), "stopped");
     const std::string checkpoint =

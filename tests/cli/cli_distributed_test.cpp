@@ -155,25 +155,8 @@ TEST_F(DistributedCliTest, AKilledRankFailsTheRunAndResumeReproducesTheUninterru
 TEST_F(DistributedCliTest, SigtermToTheLauncherStopsEveryRankAtOneCheckpoint) {
     const fs::path recipe = gpt2_recipe("stopped", 120, 100, kW8A8G8QuantizedAdam);
     const fs::path workspace = dir_ / "stopped";
-    const BackgroundProcess launcher = start_process({lowbit_exe(),
-                                                      "train",
-                                                      recipe.string(),
-                                                      "--progress",
-                                                      "none",
-                                                      "--nproc-per-node",
-                                                      "2",
-                                                      "--workspace",
-                                                      workspace.string()},
-                                                     (dir_ / "launcher").string());
+    const ProcessResult result = train_two_ranks_and_stop(recipe, workspace, 3);
     const fs::path db = workspace / "runs.sqlite";
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (std::chrono::steady_clock::now() < deadline &&
-           !(fs::exists(db) &&
-             query_int(db, "SELECT count(*) FROM scalars WHERE key = 'train/loss'") >= 3)) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    kill(launcher.pid, SIGTERM);
-    const ProcessResult result = wait_process(launcher);
     ASSERT_EQ(result.exit_code, 0) << result.err;
     EXPECT_EQ(query_text(db, "SELECT status FROM runs WHERE id = 1"), "stopped");
     const int64_t last_step =

@@ -4,9 +4,12 @@
 #include "lowbit/io/safetensors.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <sstream>
+#include <thread>
 
 namespace lowbit::testing {
 namespace fs = std::filesystem;
@@ -62,6 +65,34 @@ std::vector<BackgroundProcess> DistributedCliTest::start_ranks(
         ranks.push_back(start_process(argv, (dir_ / ("rank" + std::to_string(rank))).string()));
     }
     return ranks;
+}
+
+ProcessResult DistributedCliTest::train_two_ranks_and_stop(
+    const fs::path& recipe,
+    const fs::path& workspace,
+    int logged_steps,
+    const std::vector<std::string>& extra) const {
+    std::vector<std::string> argv{lowbit_exe(),
+                                  "train",
+                                  recipe.string(),
+                                  "--progress",
+                                  "none",
+                                  "--nproc-per-node",
+                                  "2",
+                                  "--workspace",
+                                  workspace.string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const BackgroundProcess launcher = start_process(argv, (dir_ / "launcher").string());
+    const fs::path db = workspace / "runs.sqlite";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < deadline &&
+           !(fs::exists(db) && query_int(db,
+                                         "SELECT count(*) FROM scalars WHERE key = "
+                                         "'train/loss'") >= logged_steps)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    kill(launcher.pid, SIGTERM);
+    return wait_process(launcher);
 }
 
 std::vector<double> DistributedCliTest::losses(const fs::path& workspace, const std::string& key) {

@@ -37,6 +37,14 @@ protected:
         const std::filesystem::path& workspace,
         const std::vector<std::string>& extra = {}) const;
 
+    // `lowbit train RECIPE --progress none --nproc-per-node 2 --workspace WORKSPACE EXTRA...`
+    // in the background, sent SIGTERM once it has logged `logged_steps` training losses (or
+    // after two minutes); its result.
+    ProcessResult train_two_ranks_and_stop(const std::filesystem::path& recipe,
+                                           const std::filesystem::path& workspace,
+                                           int logged_steps,
+                                           const std::vector<std::string>& extra = {}) const;
+
     // `key` (train/loss, val/loss) of run 1 by step.
     static std::vector<double> losses(const std::filesystem::path& workspace,
                                       const std::string& key = "train/loss");

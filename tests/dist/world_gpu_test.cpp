@@ -8,19 +8,14 @@
 
 #include <gtest/gtest.h>
 
+#include "../support/cuda_device.h"
 #include "../support/loopback_port.h"
 #include "dist_test_util.h"
 
 namespace lowbit::dist {
 namespace {
 
-bool have_cuda() {
-#if LOWBIT_TORCH_CUDA
-    return torch::cuda::is_available();
-#else
-    return false;
-#endif
-}
+using testing::have_cuda;
 
 std::unique_ptr<World> one_rank_world() {
     LaunchEnvironment env;

@@ -12,6 +12,8 @@
 #include <array>
 #include <vector>
 
+#include "../support/cuda_device.h"
+
 namespace lowbit::quant {
 namespace {
 
@@ -19,13 +21,7 @@ using config::BackwardMode;
 using kernels::FakeQuantParams;
 using kernels::Granularity;
 
-bool have_cuda() {
-#if LOWBIT_TORCH_CUDA
-    return torch::cuda::is_available();
-#else
-    return false;
-#endif
-}
+using testing::have_cuda;
 
 FakeQuantParams params(int bits, Granularity g, float min_range) {
     FakeQuantParams p;
