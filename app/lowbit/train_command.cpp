@@ -1,5 +1,6 @@
 // `lowbit train [RECIPE.yaml] ...`, `lowbit train --resume RUN` and
 // `lowbit train --fork RUN[@STEP] [RECIPE.yaml] [--set ...]`.
+#include "lowbit/config/batch_wide_scales.h"
 #include "lowbit/config/recipe_yaml.h"
 #include "lowbit/dist/launch_environment.h"
 #include "lowbit/store/open_for_reading.h"
@@ -66,6 +67,17 @@ int run_train(const TrainOptions& options, const CommonOptions& common) {
     }
     // Rank 0 reports for the whole job; the other ranks are silent unless they fail.
     const bool reporter = request.launch.rank == 0;
+    if (reporter && request.launch.distributed() && options.resume.empty()) {
+        // Said before the run, once: the recipe's scales that each rank takes over its own rows.
+        for (const std::string& quantizer : config::batch_wide_scales(request.recipe.quant)) {
+            std::fprintf(stderr,
+                         "lowbit: note: %s scales are taken over each rank's rows, so this "
+                         "%d-rank run is not the computation of one process at the same batch "
+                         "(docs/distributed.md, Batches)\n",
+                         quantizer.c_str(),
+                         request.launch.world_size);
+        }
+    }
     const auto mode =
         reporter ? train::progress_mode_from_string(options.progress) : train::ProgressMode::kNone;
     auto progress = train::make_progress_sink(mode);

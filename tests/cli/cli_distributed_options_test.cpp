@@ -4,7 +4,8 @@
 // per rank, and takes a forked state share by share; bf16 and int8 gradients send the bytes their
 // encodings say and keep the loss within a stated tolerance of exact averaging; a run with error
 // feedback stopped by SIGTERM and resumed ends on the uninterrupted run's bits; a recipe asking
-// for error feedback without an encoding is refused.
+// for error feedback without an encoding is refused; per-tensor activation scales are pointed
+// out once before a data-parallel run, per-token ones are not.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -162,6 +163,30 @@ TEST_F(DistributedCliTest, ErrorFeedbackWithoutAnEncodingIsRefused) {
     EXPECT_EQ(result.err.find(message, first + 1), std::string::npos) << result.err;
     EXPECT_FALSE(fs::exists(dir_ / "refused" / "runs.sqlite") &&
                  query_int(dir_ / "refused" / "runs.sqlite", "SELECT count(*) FROM runs") > 0);
+}
+
+TEST_F(DistributedCliTest, ScalesTakenOverEachRanksRowsArePointedOutOnce) {
+    const std::string note = "activation per_tensor scales are taken over each rank's rows";
+    const fs::path per_tensor = gpt2_recipe("per-tensor",
+                                            10,
+                                            10,
+                                            "  weight: {bits: 8, granularity: per_channel}\n"
+                                            "  activation: {bits: 8, granularity: per_tensor}\n");
+    const ProcessResult two = train(per_tensor, dir_ / "two", 2);
+    ASSERT_EQ(two.exit_code, 0) << two.err;
+    const std::size_t first = two.err.find(note);
+    EXPECT_NE(first, std::string::npos) << two.err;
+    EXPECT_EQ(two.err.find(note, first + 1), std::string::npos) << two.err;
+    EXPECT_NE(two.err.find("2-rank run"), std::string::npos) << two.err;
+    // One process computes the scale over the whole batch: nothing to point out.
+    const ProcessResult one = train(per_tensor, dir_ / "one", 0);
+    ASSERT_EQ(one.exit_code, 0) << one.err;
+    EXPECT_EQ(one.err.find("note:"), std::string::npos) << one.err;
+    // Per-token scales belong to one row each.
+    const ProcessResult per_token =
+        train(gpt2_recipe("per-token", 10, 10, kW8A8G8QuantizedAdam), dir_ / "per-token", 2);
+    ASSERT_EQ(per_token.exit_code, 0) << per_token.err;
+    EXPECT_EQ(per_token.err.find("note:"), std::string::npos) << per_token.err;
 }
 
 }  // namespace
