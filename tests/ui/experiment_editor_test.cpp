@@ -11,6 +11,7 @@
 
 #include <QComboBox>
 #include <QFile>
+#include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QProcess>
@@ -235,6 +236,27 @@ private Q_SLOTS:
             QCOMPARE(QString::fromUtf8(cli.readAllStandardError()),
                      QStringLiteral("lowbit: error: %1\n").arg(editor.form()->errorAt(edit.shown)));
         }
+    }
+
+    void beforeLaunchSaysWhichScalesSpanOnlyEachRanksRows() {
+        ExperimentEditor editor;
+        auto* footprint = editor.findChild<QLabel*>(QStringLiteral("footprint"));
+        QVERIFY(footprint != nullptr);
+        QVERIFY(editor.loadRecipeFile(
+            QStringLiteral(":/lowbit/presets/pretrain/gpt2/a8-per-tensor.yaml")));
+        QVERIFY2(footprint->text().contains(
+                     QStringLiteral("On several ranks: activation per_tensor scales span only "
+                                    "each rank's rows")),
+                 qPrintable(footprint->text()));
+        QVERIFY(editor.loadRecipeFile(
+            QStringLiteral(":/lowbit/presets/pretrain/gpt2/g8-per-tensor.yaml")));
+        QVERIFY2(footprint->text().contains(QStringLiteral("grad_output per_tensor")),
+                 qPrintable(footprint->text()));
+        // Per-token scales belong to one row each.
+        QVERIFY(
+            editor.loadRecipeFile(QStringLiteral(":/lowbit/presets/pretrain/gpt2/w8a8g8.yaml")));
+        QVERIFY2(!footprint->text().contains(QStringLiteral("several ranks")),
+                 qPrintable(footprint->text()));
     }
 
     void footprintOfTheTinyGpt2() {

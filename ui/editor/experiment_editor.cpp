@@ -1,5 +1,6 @@
 #include "editor/experiment_editor.h"
 
+#include "lowbit/config/batch_wide_scales.h"
 #include "lowbit/config/recipe_yaml.h"
 
 #include <QComboBox>
@@ -334,7 +335,14 @@ void ExperimentEditor::showFootprint() {
     }
     if (!qatMode()) {
         footprint_ = recipe_footprint(*recipe_);
-        footprint_label_->setText(footprintText());
+        QString text = footprintText();
+        // What a launch on several ranks (the Launch dock's Ranks) changes about the computation
+        // (docs/distributed.md §Batches).
+        for (const std::string& quantizer : config::batch_wide_scales(recipe_->quant)) {
+            text += tr("\nOn several ranks: %1 scales span only each rank's rows")
+                        .arg(QString::fromStdString(quantizer));
+        }
+        footprint_label_->setText(text);
         return;
     }
     const QString chosen = QString::fromStdString(recipe_->qat.source);
