@@ -81,6 +81,8 @@ ExperimentEditor::ExperimentEditor(QWidget* parent) : QWidget(parent) {
     footprint_label_ = new QLabel;
     footprint_label_->setObjectName(QStringLiteral("footprint"));
     footprint_label_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    // The per-rank notes name override globs and can be long: wrap, never widen the side panel.
+    footprint_label_->setWordWrap(true);
     auto* footprint_box = new QGroupBox(tr("Before launch"));
     (new QVBoxLayout(footprint_box))->addWidget(footprint_label_);
     message_label_ = new QLabel;
