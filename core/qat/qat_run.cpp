@@ -336,6 +336,9 @@ QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
     std::optional<train::RunRecorder> recorder;
     events::RunEventStream stream;
     nlohmann::json summary = start->summary;
+    // The process group the gradients take (choosing it is collective: every rank asks).
+    const std::string gradient_collectives =
+        world->group_name_for(torch::zeros({1}, torch::TensorOptions().device(device)));
     if (world->is_writer()) {
         workspace.emplace(store::Workspace::open(request.workspace_root));
         writer.emplace(*workspace);
@@ -359,6 +362,9 @@ QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
                                       {"steps", total_steps},
                                       {"world_size", world->size()},
                                       {"launcher", request.launch.launcher}});
+        if (world->size() > 1) {
+            summary["gradient_collectives"] = gradient_collectives;
+        }
         writer->set_summary(run_id, summary.dump());
         writer->attach_process(run_id);
     }

@@ -472,6 +472,11 @@ TEST_F(CliQatTest, TwoRanksQuantizeAsOneProcessDoes) {
                         "SELECT json_extract(summary_json, '$.world_size') FROM runs WHERE "
                         "id = 2"),
               2);
+    // CPU tensors: the gradients of Block-AP and E2E-QP went through Gloo.
+    EXPECT_EQ(query_text(db,
+                         "SELECT json_extract(summary_json, '$.gradient_collectives') FROM runs "
+                         "WHERE id = 2"),
+              "gloo");
     EXPECT_EQ(query_int(db,
                         "SELECT count(*) FROM checkpoints WHERE run_id = 2 AND kind = "
                         "'block'"),
