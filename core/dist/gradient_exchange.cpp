@@ -14,6 +14,29 @@ int64_t round_up(int64_t value, int64_t multiple) {
     return (value + multiple - 1) / multiple * multiple;
 }
 
+struct ResidualName {
+    bool sent;  // "sent.<bucket>", else "owned.<bucket>"
+    std::size_t bucket;
+};
+
+// The kind and bucket of a residuals() entry; throws util::BadInput for anything else.
+ResidualName parse_residual(const std::string& name, const torch::Tensor& tensor) {
+    const auto dot = name.find('.');
+    const std::string kind = name.substr(0, dot);
+    std::size_t bucket = 0;
+    bool numbered = false;
+    if (dot != std::string::npos && dot + 1 < name.size()) {
+        const char* end = name.data() + name.size();
+        numbered = std::from_chars(name.data() + dot + 1, end, bucket).ptr == end;
+    }
+    if (!numbered || (kind != "sent" && kind != "owned") ||
+        tensor.scalar_type() != torch::kFloat32 || tensor.dim() != 1) {
+        throw util::BadInput("error-feedback memory: '" + name +
+                             "' is not a float32 vector named sent.<bucket> or owned.<bucket>");
+    }
+    return {kind == "sent", bucket};
+}
+
 }  // namespace
 
 GradientExchange::GradientExchange(const config::DistributedSpec& spec, int64_t bucket_bytes)
@@ -46,26 +69,23 @@ std::vector<std::pair<std::string, torch::Tensor>> GradientExchange::residuals()
     return named;
 }
 
-void GradientExchange::restore_residuals(
+void GradientExchange::check_residuals(
     const std::vector<std::pair<std::string, torch::Tensor>>& saved) {
     for (const auto& [name, tensor] : saved) {
-        const auto dot = name.find('.');
-        const std::string kind = name.substr(0, dot);
-        std::size_t bucket = 0;
-        const char* digits = name.data() + dot + 1;
-        const char* end = name.data() + name.size();
-        const bool numbered = dot != std::string::npos && digits < end &&
-                              std::from_chars(digits, end, bucket).ptr == end;
-        if (!numbered || (kind != "sent" && kind != "owned") ||
-            tensor.scalar_type() != torch::kFloat32 || tensor.dim() != 1) {
-            throw util::BadInput("error-feedback memory: '" + name +
-                                 "' is not a float32 vector named sent.<bucket> or owned.<bucket>");
+        parse_residual(name, tensor);
+    }
+}
+
+void GradientExchange::restore_residuals(
+    const std::vector<std::pair<std::string, torch::Tensor>>& saved) {
+    check_residuals(saved);
+    for (const auto& [name, tensor] : saved) {
+        const ResidualName parsed = parse_residual(name, tensor);
+        if (sent_residual_.size() <= parsed.bucket) {
+            sent_residual_.resize(parsed.bucket + 1);
+            owned_residual_.resize(parsed.bucket + 1);
         }
-        if (sent_residual_.size() <= bucket) {
-            sent_residual_.resize(bucket + 1);
-            owned_residual_.resize(bucket + 1);
-        }
-        (kind == "sent" ? sent_residual_ : owned_residual_)[bucket] = tensor;
+        (parsed.sent ? sent_residual_ : owned_residual_)[parsed.bucket] = tensor;
     }
 }
 

@@ -21,10 +21,12 @@ std::pair<int, std::string> split_rank(const std::string& name) {
     constexpr std::string_view kPrefix = "rank";
     const auto dot = name.find('.');
     int rank = -1;
-    const char* begin = name.data() + kPrefix.size();
-    const char* end = name.data() + (dot == std::string::npos ? name.size() : dot);
-    if (!name.starts_with(kPrefix) || dot == std::string::npos || begin >= end ||
-        std::from_chars(begin, end, rank).ptr != end || rank < 0) {
+    bool numbered = false;
+    if (name.starts_with(kPrefix) && dot != std::string::npos && dot > kPrefix.size()) {
+        const char* end = name.data() + dot;
+        numbered = std::from_chars(name.data() + kPrefix.size(), end, rank).ptr == end;
+    }
+    if (!numbered || rank < 0) {
         throw util::BadInput("gradient_feedback.safetensors: '" + name +
                              "' is not named rank<r>.<memory>");
     }
@@ -68,10 +70,8 @@ void restore_gradient_feedback(dist::World& world,
                 by_rank[static_cast<std::size_t>(rank)].emplace_back(std::move(rest), tensor);
             }
             for (const NamedTensors& entries : by_rank) {
-                // The names inside each rank's memory are checked here too, so that no rank
-                // but rank 0 can fail on them alone.
-                dist::GradientExchange check = exchange;
-                check.restore_residuals(entries);
+                // Checked here too, so that no rank but rank 0 can fail on them alone.
+                dist::GradientExchange::check_residuals(entries);
             }
         } catch (const util::BadInput&) {
             unreadable = std::current_exception();

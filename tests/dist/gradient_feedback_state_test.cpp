@@ -112,5 +112,27 @@ TEST(GradientFeedbackState, AMalformedEntryFailsEveryRank) {
     EXPECT_NE(errors[1].find("distributed: "), std::string::npos) << errors[1];
 }
 
+TEST(GradientFeedbackState, AnEntryWithoutARankPrefixIsRefusedOnRankZero) {
+    for (const char* name : {"sent.0", "rank.sent.0", "rankx.sent.0", "ra", "rank-1.sent.0"}) {
+        std::vector<std::string> errors(2);
+        dist::run_two_ranks([&](World& world) {
+            const auto r = static_cast<std::size_t>(world.rank());
+            const NamedTensors saved =
+                world.is_writer() ? NamedTensors{{name, torch::zeros({8})}} : NamedTensors{};
+            GradientExchange resumed(int8_with_feedback());
+            try {
+                restore_gradient_feedback(world, resumed, saved);
+            } catch (const util::BadInput& e) {
+                errors[r] = std::string("bad input: ") + e.what();
+            } catch (const dist::DistributedError& e) {
+                errors[r] = std::string("distributed: ") + e.what();
+            }
+        });
+        EXPECT_NE(errors[0].find("is not named rank<r>.<memory>"), std::string::npos)
+            << name << ": " << errors[0];
+        EXPECT_NE(errors[1].find("distributed: "), std::string::npos) << name << ": " << errors[1];
+    }
+}
+
 }  // namespace
 }  // namespace lowbit::train

@@ -53,8 +53,11 @@ public:
     std::vector<std::pair<std::string, torch::Tensor>> residuals() const;
     /// Takes memory that residuals() gave in a job of the same world size and recipe; the next
     /// exchange continues from it. A bucket whose memory does not have that exchange's sizes
-    /// starts from zero. Throws util::BadInput for a name residuals() does not give.
+    /// starts from zero. Throws as check_residuals() does, before taking anything.
     void restore_residuals(const std::vector<std::pair<std::string, torch::Tensor>>& saved);
+    /// Throws util::BadInput naming the first entry that is not a float32 vector named as
+    /// residuals() names them.
+    static void check_residuals(const std::vector<std::pair<std::string, torch::Tensor>>& saved);
 
 private:
     void exchange_encoded(World& world,
