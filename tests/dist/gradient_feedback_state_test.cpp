@@ -90,23 +90,27 @@ TEST(GradientFeedbackState, ACheckpointOfAnotherWorldSizeHandsOutNothing) {
     EXPECT_TRUE(restored[1].empty());
 }
 
-TEST(GradientFeedbackState, AMalformedEntryFailsEveryRank) {
+// Per rank, "bad input: ..." or "distributed: ..." when restoring rank 0's `saved` failed there
+// (empty when it did not fail).
+std::vector<std::string> restore_errors(const NamedTensors& saved) {
     std::vector<std::string> errors(2);
     dist::run_two_ranks([&](World& world) {
         const auto r = static_cast<std::size_t>(world.rank());
-        const NamedTensors saved = world.is_writer()
-                                       ? NamedTensors{{"rank0.sent.0", torch::zeros({8})},
-                                                      {"rank1.kept.0", torch::zeros({8})}}
-                                       : NamedTensors{};
         GradientExchange resumed(int8_with_feedback());
         try {
-            restore_gradient_feedback(world, resumed, saved);
+            restore_gradient_feedback(world, resumed, world.is_writer() ? saved : NamedTensors{});
         } catch (const util::BadInput& e) {
             errors[r] = std::string("bad input: ") + e.what();
         } catch (const dist::DistributedError& e) {
             errors[r] = std::string("distributed: ") + e.what();
         }
     });
+    return errors;
+}
+
+TEST(GradientFeedbackState, AMalformedEntryFailsEveryRank) {
+    const std::vector<std::string> errors =
+        restore_errors({{"rank0.sent.0", torch::zeros({8})}, {"rank1.kept.0", torch::zeros({8})}});
     EXPECT_NE(errors[0].find("bad input: "), std::string::npos) << errors[0];
     EXPECT_NE(errors[0].find("kept.0"), std::string::npos) << errors[0];
     EXPECT_NE(errors[1].find("distributed: "), std::string::npos) << errors[1];
@@ -114,20 +118,7 @@ TEST(GradientFeedbackState, AMalformedEntryFailsEveryRank) {
 
 TEST(GradientFeedbackState, AnEntryWithoutARankPrefixIsRefusedOnRankZero) {
     for (const char* name : {"sent.0", "rank.sent.0", "rankx.sent.0", "ra", "rank-1.sent.0"}) {
-        std::vector<std::string> errors(2);
-        dist::run_two_ranks([&](World& world) {
-            const auto r = static_cast<std::size_t>(world.rank());
-            const NamedTensors saved =
-                world.is_writer() ? NamedTensors{{name, torch::zeros({8})}} : NamedTensors{};
-            GradientExchange resumed(int8_with_feedback());
-            try {
-                restore_gradient_feedback(world, resumed, saved);
-            } catch (const util::BadInput& e) {
-                errors[r] = std::string("bad input: ") + e.what();
-            } catch (const dist::DistributedError& e) {
-                errors[r] = std::string("distributed: ") + e.what();
-            }
-        });
+        const std::vector<std::string> errors = restore_errors({{name, torch::zeros({8})}});
         EXPECT_NE(errors[0].find("is not named rank<r>.<memory>"), std::string::npos)
             << name << ": " << errors[0];
         EXPECT_NE(errors[1].find("distributed: "), std::string::npos) << name << ": " << errors[1];
