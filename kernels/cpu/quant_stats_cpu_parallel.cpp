@@ -4,6 +4,7 @@
 // kStatsChunk values (sums per chunk, combined in chunk order) with per-thread histograms, so every
 // output is independent of the thread count and the counts equal the reference exactly.
 #include "lowbit/kernels/quant_stats.h"
+#include "lowbit/kernels/tensor_stats.h"
 
 #include <algorithm>
 #include <cmath>
@@ -19,10 +20,12 @@
 namespace lowbit::kernels {
 namespace {
 
-// 16 Ki floats (64 KiB) per range block, as fake_quant_cpu_parallel; 32 Ki floats (128 KiB) per
-// statistics chunk, as tensor_stats_cpu_parallel: both fit in L2 next to the histograms.
+// 16 Ki floats (64 KiB) per range block, as fake_quant_cpu_parallel. 4 Ki floats (16 KiB) per
+// statistics chunk: small enough that the small tensors of a telemetry step (a 128×128 weight,
+// a 12×64×128 activation) split into several chunks and so keep every thread busy
+// (docs/kernels.md §Statistics pass).
 constexpr std::int64_t kRangeBlock = std::int64_t{1} << 14;
-constexpr std::int64_t kStatsChunk = std::int64_t{1} << 15;
+constexpr std::int64_t kStatsChunk = std::int64_t{1} << 12;
 
 struct BlockRange {
     float lo = 0.0f;  // min over non-NaN values (Inf included): the quantizer's range
@@ -104,6 +107,7 @@ struct StatsContext {
     double lo;       // finite range of x
     double hi;
     int uniform_bins;
+    int second_bins;
 };
 
 // Statistics of x[begin, end), all in group `grp`. The quantizer options are template
@@ -164,26 +168,70 @@ void stats_segment_scalar(const StatsContext& c,
 }
 
 // Values per vector run: small enough that the runs' bin indices stay in L1. A run's length is
-// a multiple of kVectorMultiple, itself a multiple of every vector width (in doubles).
+// a multiple of kVectorMultiple, itself a multiple of every vector width (in floats).
 constexpr std::int64_t kVectorRun = 1024;
 constexpr std::int64_t kVectorMultiple = 16;
 
+// A thread counts its vector runs' values into kHistogramCopies copies of both histograms, value
+// j of a run into copy j % kHistogramCopies, so that neighbours falling into the same bin (most
+// do: the mass sits in a few bins) do not wait on each other's increment; the copies are added
+// up at the end. Each copy ends with one slot for values in no second bin.
+constexpr int kHistogramCopies = 4;
+
+// One thread's histograms: copy c's uniform bins at uniform + c * stride, its second bins
+// (and the slot for none) at second + c * stride.
+struct ThreadHistograms {
+    std::int64_t* uniform;
+    std::int64_t* second;
+    std::int64_t stride;
+};
+
+// Counts a vector run's packed bins (quant_stats_simd.h), value j into copy j %
+// kHistogramCopies. The copies' pointers are locals so that the compiler need not reload them
+// after each increment (which could alias h).
+void count_bins(const ThreadHistograms& h, const std::uint32_t* bins, std::int64_t len) {
+    static_assert(kHistogramCopies == 4 && kVectorMultiple % kHistogramCopies == 0);
+    static_assert(kMaxHistogramBins <= (1 << 16));  // a uniform bin fits the low 16 bits
+    std::int64_t* const u0 = h.uniform;
+    std::int64_t* const u1 = u0 + h.stride;
+    std::int64_t* const u2 = u1 + h.stride;
+    std::int64_t* const u3 = u2 + h.stride;
+    std::int64_t* const s0 = h.second;
+    std::int64_t* const s1 = s0 + h.stride;
+    std::int64_t* const s2 = s1 + h.stride;
+    std::int64_t* const s3 = s2 + h.stride;
+    for (std::int64_t j = 0; j < len; j += kHistogramCopies) {
+        const std::uint32_t b0 = bins[j];
+        const std::uint32_t b1 = bins[j + 1];
+        const std::uint32_t b2 = bins[j + 2];
+        const std::uint32_t b3 = bins[j + 3];
+        ++u0[b0 & 0xFFFFu];
+        ++u1[b1 & 0xFFFFu];
+        ++u2[b2 & 0xFFFFu];
+        ++u3[b3 & 0xFFFFu];
+        ++s0[b0 >> 16];
+        ++s1[b1 >> 16];
+        ++s2[b2 >> 16];
+        ++s3[b3 >> 16];
+    }
+}
+
 // Statistics of x[begin, end), all in group `grp`: runs of finite values through the vector loop
 // (quant_stats_simd.h), whatever it declines (non-finite or subnormal values, the tail,
-// stochastic rounding) through the scalar one. Counts are exact either way; the double sums
-// of a vector run are summed per lane, so they differ from the reference by rounding only.
+// stochastic rounding) through the scalar one, into copy 0. Counts are exact either way; the
+// double sums of a vector run are summed per lane, so they differ from the reference by rounding
+// only.
 template <bool kQuantized, bool kSymmetric, bool kStochastic>
 void stats_segment(const StatsContext& c,
                    std::int64_t begin,
                    std::int64_t end,
                    std::int64_t grp,
                    ChunkSums& sums,
-                   std::int64_t* uniform,
-                   std::int64_t* second,
+                   const ThreadHistograms& h,
                    std::int64_t* tally) {
     if constexpr (kStochastic) {
         stats_segment_scalar<kQuantized, kSymmetric, kStochastic>(
-            c, begin, end, grp, sums, uniform, second, tally);
+            c, begin, end, grp, sums, h.uniform, h.second, tally);
     } else {
         StatsRunArgs args;
         args.quantized = kQuantized;
@@ -191,13 +239,13 @@ void stats_segment(const StatsContext& c,
         args.s = kQuantized ? c.s[grp] : 1.0f;
         args.z = kQuantized ? c.z[grp] : 0.0f;
         args.bounds = c.bounds;
-        args.lo = c.lo;
-        args.hi = c.hi;
+        args.lo = static_cast<float>(c.lo);  // exact: the buffer's finite min and max
+        args.hi = static_cast<float>(c.hi);
         args.uniform_bins = c.uniform_bins;
+        args.second_none = c.second_bins;
         args.log2_min_exponent = c.spec->log2_min_exponent;
         args.log2_max_exponent = c.spec->log2_max_exponent;
-        std::int32_t uniform_bin[kVectorRun];
-        std::int32_t second_bin[kVectorRun];
+        std::uint32_t bins[kVectorRun];
         std::int64_t i = begin;
         // Runs of up to kVectorRun values, a multiple of kVectorMultiple long (a row of a small
         // layer is one short run); the last few values go through the scalar loop.
@@ -205,17 +253,12 @@ void stats_segment(const StatsContext& c,
              (len = std::min(kVectorRun, (end - i) / kVectorMultiple * kVectorMultiple)) > 0;
              i += len) {
             StatsRunResult r;
-            if (!simd_stats_run(c.x + i, len, args, uniform_bin, second_bin, &r)) {
+            if (!simd_stats_run(c.x + i, len, args, bins, &r)) {
                 stats_segment_scalar<kQuantized, kSymmetric, kStochastic>(
-                    c, i, i + len, grp, sums, uniform, second, tally);
+                    c, i, i + len, grp, sums, h.uniform, h.second, tally);
                 continue;
             }
-            for (std::int64_t j = 0; j < len; ++j) {
-                ++uniform[uniform_bin[j]];
-                if (second_bin[j] >= 0) {
-                    ++second[second_bin[j]];
-                }
-            }
+            count_bins(h, bins, len);
             sums.add(r.sums);
             tally[kZero] += r.zero;
             tally[kClipLow] += r.clip_low;
@@ -225,7 +268,7 @@ void stats_segment(const StatsContext& c,
             tally[kSecondHigh] += r.second_high;
         }
         stats_segment_scalar<kQuantized, kSymmetric, kStochastic>(
-            c, i, end, grp, sums, uniform, second, tally);
+            c, i, end, grp, sums, h.uniform, h.second, tally);
     }
 }
 
@@ -234,8 +277,7 @@ using SegmentFn = void (*)(const StatsContext&,
                            std::int64_t,
                            std::int64_t,
                            ChunkSums&,
-                           std::int64_t*,
-                           std::int64_t*,
+                           const ThreadHistograms&,
                            std::int64_t*);
 
 SegmentFn pick_segment(const FakeQuantParams* params) {
@@ -319,7 +361,8 @@ Status quant_stats_cpu_parallel(const float* x,
         }
     }
 
-    // Pass 2: statistics per chunk; per-thread rows (uniform_bins + second_bins + kTallySlots,).
+    // Pass 2: statistics per chunk. Per thread: kHistogramCopies rows of (uniform_bins +
+    // second_bins + 1,) counts, then kTallySlots tallies.
     const StatsContext context{x,
                                params,
                                &spec,
@@ -329,23 +372,25 @@ Status quant_stats_cpu_parallel(const float* x,
                                z.data(),
                                whole.finite_min,
                                whole.finite_max,
-                               uniform_bins};
+                               uniform_bins,
+                               second_bins};
     const std::int64_t num_chunks = (n + kStatsChunk - 1) / kStatsChunk;
-    const std::int64_t stride = uniform_bins + second_bins + kTallySlots;
+    const std::int64_t copy_stride = uniform_bins + second_bins + 1;
+    const std::int64_t thread_stride = kHistogramCopies * copy_stride + kTallySlots;
     std::vector<ChunkSums> sums(static_cast<std::size_t>(num_chunks));
     const SegmentFn segment = pick_segment(params);
-    std::vector<std::int64_t> thread_counts(static_cast<std::size_t>(threads * stride), 0);
+    std::vector<std::int64_t> thread_counts(static_cast<std::size_t>(threads * thread_stride), 0);
     parallel_for_blocks(num_chunks, threads, [&](std::int64_t c0, std::int64_t c1, int t) {
-        std::int64_t* uniform = thread_counts.data() + t * stride;
-        std::int64_t* second = uniform + uniform_bins;
-        std::int64_t* tally = second + second_bins;
+        std::int64_t* row = thread_counts.data() + t * thread_stride;
+        const ThreadHistograms h{row, row + uniform_bins, copy_stride};
+        std::int64_t* tally = row + kHistogramCopies * copy_stride;
         for (std::int64_t c = c0; c < c1; ++c) {
             ChunkSums& chunk = sums[static_cast<std::size_t>(c)];
             const std::int64_t end = std::min(n, (c + 1) * kStatsChunk);
             for (std::int64_t begin = c * kStatsChunk; begin < end;) {
                 const std::int64_t grp = begin / layout.group_len;
                 const std::int64_t seg_end = std::min(end, (grp + 1) * layout.group_len);
-                segment(context, begin, seg_end, grp, chunk, uniform, second, tally);
+                segment(context, begin, seg_end, grp, chunk, h, tally);
                 begin = seg_end;
             }
         }
@@ -356,14 +401,17 @@ Status quant_stats_cpu_parallel(const float* x,
     std::fill(uniform_counts, uniform_counts + uniform_bins, 0);
     std::fill(second_counts, second_counts + second_bins, 0);
     for (int t = 0; t < threads; ++t) {
-        const std::int64_t* row = thread_counts.data() + t * stride;
-        for (int b = 0; b < uniform_bins; ++b) {
-            uniform_counts[b] += row[b];
+        const std::int64_t* row = thread_counts.data() + t * thread_stride;
+        for (int k = 0; k < kHistogramCopies; ++k) {
+            const std::int64_t* copy = row + k * copy_stride;
+            for (int b = 0; b < uniform_bins; ++b) {
+                uniform_counts[b] += copy[b];
+            }
+            for (int b = 0; b < second_bins; ++b) {
+                second_counts[b] += copy[uniform_bins + b];
+            }
         }
-        for (int b = 0; b < second_bins; ++b) {
-            second_counts[b] += row[uniform_bins + b];
-        }
-        const std::int64_t* tally = row + uniform_bins + second_bins;
+        const std::int64_t* tally = row + kHistogramCopies * copy_stride;
         out.nan_count += tally[kNan];
         out.inf_count += tally[kInf];
         out.zero_count += tally[kZero];

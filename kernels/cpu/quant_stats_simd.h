@@ -1,7 +1,9 @@
 // Private: the vector loop of the statistics pass (docs/kernels.md §Vector loops) for a run of
 // finite values of one quantization group: the moments as per-lane double sums, the quantizer
 // analysis with fake quantization's operations (so Q(x), codes, clip and underflow counts equal
-// the reference's), and each value's histogram bins written out for the caller to count.
+// the reference's), and each value's histogram bins written out for the caller to count. The
+// uniform bin is found in float and checked against the reference's double quotient only where
+// the float one lies within its error bound of a bin edge (docs/kernels.md §Statistics pass).
 #pragma once
 
 #include <cstdint>
@@ -16,9 +18,10 @@ struct StatsRunArgs {
     float s = 1.0f;  // the group's scale and offset (quantized)
     float z = 0.0f;
     QuantBounds bounds{};
-    double lo = 0.0;  // finite range of the whole buffer: the uniform histogram
-    double hi = 0.0;
+    float lo = 0.0f;  // finite range of the whole buffer: the uniform histogram
+    float hi = 0.0f;
     int uniform_bins = 1;
+    int second_none = 0;        // the second bin of a value in none (zero, out of the log2 range)
     int log2_min_exponent = 0;  // the log2 histogram (not quantized)
     int log2_max_exponent = 0;
 };
@@ -50,14 +53,15 @@ struct StatsRunResult {
     std::int64_t second_high = 0;
 };
 
-/// Statistics of x[0, n) with round-to-nearest codes: uniform_bin[i] and second_bin[i] (-1: none)
-/// per value. Returns false, having written nothing, when a value is not finite or (log2 scheme)
-/// subnormal: the caller's scalar loop takes such runs.
+/// Statistics of x[0, n) with round-to-nearest codes, and each value's two bins packed into
+/// bins[i]: the uniform bin in the low 16 bits, the second bin (args.second_none: none) in the
+/// high 16; every finite x[i] lies within [args.lo, args.hi]. Returns false when a value is not
+/// finite or (log2 scheme) subnormal, or n is not a multiple of the vector width; the caller's
+/// scalar loop then takes the run, and what was written is not used.
 bool simd_stats_run(const float* x,
                     std::int64_t n,
                     const StatsRunArgs& args,
-                    std::int32_t* uniform_bin,
-                    std::int32_t* second_bin,
+                    std::uint32_t* bins,
                     StatsRunResult* result);
 
 }  // namespace lowbit::kernels

@@ -3,7 +3,10 @@
 // same statistics as a chain of LibTorch ops; and the fused fake-quant pass against the same
 // fake quantization as a chain of LibTorch ops (abs, amax, divide, clamp, round, multiply), and
 // both against a copy of the same tensor (the memory system's yardstick). Per granularity, on
-// 2048 x 2048 float32, 8 bits, interleaved (interleaved.h); prints the ratios of one run.
+// 2048 x 2048 float32, 8 bits, interleaved (interleaved.h); prints the ratios of one run. Then
+// the statistics passes of one recorded step of the tiny Llama of train_bench (every tensor the
+// telemetry records, at its shape and quantizer) against a copy of the same tensors: the
+// kernels' share of a recorded step.
 #include "lowbit/kernels/quant_stats.h"
 #include "lowbit/quant/fake_quantize.h"
 #include "lowbit/util/kernel_threads.h"
@@ -13,6 +16,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -94,6 +98,88 @@ std::vector<torch::Tensor> torch_stats_chain(const torch::Tensor& x, Granularity
             s.amax(),
             torch::histc(x, 64, x.amin().item<float>(), x.amax().item<float>()),
             torch::bincount((q + 128).to(torch::kLong).flatten(), {}, 256)};
+}
+
+// One tensor the telemetry records in a step: its shape and its quantizer (none: log2 scheme).
+struct RecordedTensor {
+    torch::Tensor x;
+    std::optional<FakeQuantParams> params;
+};
+
+// The tensors of one recorded step of the tiny Llama (4 layers, d_model 128, d_ff 352, batch 12
+// of 64 tokens) under W8A8G8: per layer, the inputs (A, per token) and output gradients (G, per
+// token) of q, k, v, o, gate, up and down, their weights (W, per channel) and both AdamW moments
+// (log2 scheme).
+std::vector<RecordedTensor> llama_step_tensors() {
+    constexpr std::int64_t kTokens = 12 * 64;
+    constexpr std::int64_t kModel = 128;
+    constexpr std::int64_t kFf = 352;
+    FakeQuantParams per_token = params_for(Granularity::kPerChannel);  // rows are tokens
+    FakeQuantParams per_channel = params_for(Granularity::kPerChannel);
+    const std::vector<std::pair<std::int64_t, std::int64_t>> linears = {
+        {kModel, kModel},
+        {kModel, kModel},
+        {kModel, kModel},
+        {kModel, kModel},  // q k v o
+        {kModel, kFf},
+        {kModel, kFf},
+        {kFf, kModel}};  // gate up down
+    torch::manual_seed(2);
+    std::vector<RecordedTensor> out;
+    for (int layer = 0; layer < 4; ++layer) {
+        for (const auto& [in, outs] : linears) {
+            out.push_back({torch::randn({kTokens, in}), per_token});
+            out.push_back({torch::randn({kTokens, outs}) * 1e-3, per_token});
+            out.push_back({torch::randn({outs, in}) * 0.02, per_channel});
+            out.push_back({torch::randn({outs, in}) * 1e-4, std::nullopt});
+            out.push_back({torch::randn({outs, in}).square() * 1e-8, std::nullopt});
+        }
+    }
+    return out;
+}
+
+// The recorded step's passes beside a copy of the same tensors, interleaved.
+void bench_recorded_step(int rounds, int threads) {
+    const std::vector<RecordedTensor> tensors = llama_step_tensors();
+    std::vector<torch::Tensor> copies;
+    std::int64_t values = 0;
+    for (const RecordedTensor& t : tensors) {
+        copies.push_back(torch::empty_like(t.x));
+        values += t.x.numel();
+    }
+    const lowbit::kernels::QuantStatsSpec spec;
+    std::vector<std::int64_t> uniform(static_cast<std::size_t>(spec.uniform_bins));
+    std::vector<std::int64_t> second(512);
+    std::vector<lowbit::bench::Case> cases;
+    cases.push_back({"copy of the step's tensors", [&] {
+                         for (std::size_t i = 0; i < tensors.size(); ++i) {
+                             copies[i].copy_(tensors[i].x);
+                         }
+                     }});
+    cases.push_back({"statistics passes of the step", [&] {
+                         for (const RecordedTensor& t : tensors) {
+                             lowbit::kernels::QuantStats st;
+                             lowbit::kernels::quant_stats_cpu_parallel(
+                                 t.x.data_ptr<float>(),
+                                 t.x.size(0),
+                                 t.x.size(1),
+                                 t.params ? &*t.params : nullptr,
+                                 spec,
+                                 &st,
+                                 uniform.data(),
+                                 second.data(),
+                                 threads);
+                         }
+                     }});
+    const auto timings = lowbit::bench::run_interleaved(cases, rounds, 3);
+    std::printf("\n## one recorded step of the tiny Llama: %zu tensors, %.2f M values\n",
+                tensors.size(),
+                static_cast<double>(values) / 1e6);
+    lowbit::bench::print_timings(timings);
+    lowbit::bench::print_ratio(timings,
+                               "recorded step: statistics passes / copy",
+                               "statistics passes of the step",
+                               "copy of the step's tensors");
 }
 
 }  // namespace
@@ -184,5 +270,6 @@ int main(int argc, char** argv) {
             copy / fused,
             copy / (2 * stats));
     }
+    bench_recorded_step(rounds, threads);
     return 0;
 }

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <ostream>
@@ -432,6 +433,61 @@ TEST(QuantStatsHandWorked, UnsignedGridClipsNegativesToCodeZero) {
         const double e = 2.0 * 2.0 + 2.0 * static_cast<double>(0.4f) * 0.4f;
         EXPECT_NEAR(s.error_sumsq, e, 1e-6) << parallel;
         EXPECT_EQ(grid, (std::vector<std::int64_t>{2, 0, 1, 1})) << parallel;
+    }
+}
+
+// The uniform bin of a value on a bin edge, or one float step beside it, is the reference's
+// double quotient's bin, however the range and bin count round in float (the CPU path bins in
+// float and must fall back to that quotient near an edge; docs/kernels.md §Statistics pass).
+// Each buffer holds lo, hi and one edge's three neighbours, 16 times over so the vector loop
+// takes them; a value put one bin off would move a count between that edge's two bins.
+TEST(QuantStatsUniformBins, ValuesOnAndBesideEveryEdgeGetTheReferencesBin) {
+    struct Range {
+        float lo, hi;
+    };
+
+    const std::vector<Range> ranges = {
+        {-1.0f, 1.0f},         // edges exact in float
+        {-0.3f, 2.7f},         // edges that round
+        {-3e38f, 3e38f},       // hi - lo overflows float
+        {1e-30f, 1.0001e-30f}  // bins / (hi - lo) overflows float for many bins
+    };
+    const FakeQuantParams p = make_params(8, true, QuantGrid::kReference, Granularity::kPerTensor);
+    for (const Range r : ranges) {
+        for (const int bins : {4, 64, 1000, kMaxHistogramBins}) {
+            QuantStatsSpec spec;
+            spec.uniform_bins = bins;
+            const int step = std::max(1, bins / 256);
+            for (int k = 0; k <= bins; k += step) {
+                const double width = (static_cast<double>(r.hi) - r.lo) / bins;
+                const float edge = static_cast<float>(r.lo + k * width);
+                const std::vector<float> values = {r.lo,
+                                                   r.hi,
+                                                   std::nextafter(edge, -INFINITY),
+                                                   edge,
+                                                   std::nextafter(edge, INFINITY)};
+                std::vector<float> x;
+                for (int rep = 0; rep < 16; ++rep) {
+                    for (const float v : values) {
+                        x.push_back(std::clamp(v, r.lo, r.hi));
+                    }
+                }
+                const auto cols = static_cast<std::int64_t>(x.size());
+                for (const FakeQuantParams* params :
+                     {&p, static_cast<const FakeQuantParams*>(nullptr)}) {
+                    QuantStats a, b;
+                    std::vector<std::int64_t> ua(bins), ub(bins), sa(256), sb(256);
+                    ASSERT_EQ(
+                        quant_stats_ref(x.data(), 1, cols, params, spec, &a, ua.data(), sa.data()),
+                        Status::kOk);
+                    ASSERT_EQ(quant_stats_cpu_parallel(
+                                  x.data(), 1, cols, params, spec, &b, ub.data(), sb.data(), 2),
+                              Status::kOk);
+                    ASSERT_EQ(ua, ub) << "range [" << r.lo << ", " << r.hi << "], " << bins
+                                      << " bins, edge " << k << (params ? ", quantized" : "");
+                }
+            }
+        }
     }
 }
 
