@@ -62,6 +62,21 @@ void quantize_small_groups(const float* x,
                            int threads) {
     const int slots = cpu_threads_for_work(threads, layout.n);
     parallel_for_blocks(layout.num_groups, slots, [&](std::int64_t g0, std::int64_t g1, int) {
+        if (params.symmetric && params.rounding == Rounding::kNearest) {
+            // The common case in one vector call per task; zero points of symmetric groups are +0.
+            const std::int64_t begin = g0 * layout.group_len;
+            simd_quantize_groups_symmetric(x + begin,
+                                           o.out + begin,
+                                           g1 - g0,
+                                           layout.group_len,
+                                           bounds,
+                                           params.min_range,
+                                           o.scales != nullptr ? o.scales + g0 : nullptr);
+            if (o.zero_points != nullptr) {
+                std::fill(o.zero_points + g0, o.zero_points + g1, 0.0f);
+            }
+            return;
+        }
         for (std::int64_t g = g0; g < g1; ++g) {
             const std::int64_t begin = g * layout.group_len;
             const BlockExtent e = simd_block_extent(x + begin, layout.group_len, params.symmetric);

@@ -114,6 +114,53 @@ static void MapNearestVector(
     }
 }
 
+// Symmetric round-to-nearest fake quantization of num_groups consecutive groups of group_len
+// values, each reduced and mapped while it is in the cache: the lanes' absmax (BlockExtentVector's
+// symmetric scan; the lanes hold no NaN and no -0, so their max is the sequential scan's), the
+// scale from quant_scale_zero, then MapNearestVector's symmetric loop. One call for many groups,
+// because per group the dispatch and the lane spill cost as much as the work.
+static void QuantizeGroupsSymmetricVector(const float* HWY_RESTRICT x,
+                                          float* out,
+                                          std::int64_t num_groups,
+                                          std::int64_t group_len,
+                                          QuantBounds b,
+                                          float min_range,
+                                          float* scales) {
+    const hn::ScalableTag<float> d;
+    const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
+    const auto qn = hn::Set(d, b.qn);
+    const auto qp = hn::Set(d, b.qp);
+    for (std::int64_t g = 0; g < num_groups; ++g) {
+        const float* xg = x + g * group_len;
+        float* og = out + g * group_len;
+        auto absmax_v = hn::Zero(d);
+        std::int64_t i = 0;
+        for (; i + lanes <= group_len; i += lanes) {
+            const auto a = hn::Abs(hn::LoadU(d, xg + i));
+            absmax_v = hn::IfThenElse(absmax_v < a, a, absmax_v);
+        }
+        float absmax = hn::GetLane(hn::MaxOfLanes(d, absmax_v));
+        for (; i < group_len; ++i) {
+            const float a = std::fabs(xg[i]);
+            absmax = absmax < a ? a : absmax;
+        }
+        float s = 0.0f;
+        float z = 0.0f;
+        quant_scale_zero(0.0f, absmax, b, min_range, true, &s, &z);
+        const auto vs = hn::Set(d, s);
+        for (i = 0; i + lanes <= group_len; i += lanes) {
+            const auto t = ClampCodes(hn::LoadU(d, xg + i) / vs, qn, qp);
+            hn::StoreU(RoundHalfEven(d, t) * vs, d, og + i);
+        }
+        for (; i < group_len; ++i) {
+            og[i] = fake_quant_nearest(xg[i], s, z, b, true);
+        }
+        if (scales != nullptr) {
+            scales[g] = s;
+        }
+    }
+}
+
 }  // namespace lowbit::kernels::HWY_NAMESPACE
 
 HWY_AFTER_NAMESPACE();
@@ -123,6 +170,7 @@ namespace lowbit::kernels {
 
 HWY_EXPORT(BlockExtentVector);
 HWY_EXPORT(MapNearestVector);
+HWY_EXPORT(QuantizeGroupsSymmetricVector);
 
 BlockExtent simd_block_extent(const float* x, std::int64_t n, bool symmetric) {
     return HWY_DYNAMIC_DISPATCH(BlockExtentVector)(x, n, symmetric);
@@ -131,6 +179,17 @@ BlockExtent simd_block_extent(const float* x, std::int64_t n, bool symmetric) {
 void simd_map_nearest(
     const float* x, float* out, std::int64_t n, float s, float z, QuantBounds b, bool symmetric) {
     HWY_DYNAMIC_DISPATCH(MapNearestVector)(x, out, n, s, z, b, symmetric);
+}
+
+void simd_quantize_groups_symmetric(const float* x,
+                                    float* out,
+                                    std::int64_t num_groups,
+                                    std::int64_t group_len,
+                                    QuantBounds b,
+                                    float min_range,
+                                    float* scales) {
+    HWY_DYNAMIC_DISPATCH(QuantizeGroupsSymmetricVector)
+    (x, out, num_groups, group_len, b, min_range, scales);
 }
 
 }  // namespace lowbit::kernels

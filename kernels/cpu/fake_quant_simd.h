@@ -24,4 +24,16 @@ BlockExtent simd_block_extent(const float* x, std::int64_t n, bool symmetric);
 void simd_map_nearest(
     const float* x, float* out, std::int64_t n, float s, float z, QuantBounds b, bool symmetric);
 
+/// Symmetric round-to-nearest fake quantization of num_groups consecutive groups of group_len
+/// values (x, out: (num_groups, group_len); out may alias x), each with its own scale (written to
+/// scales[g] when scales is not null): per group, simd_block_extent's absmax, quant_scale_zero,
+/// then simd_map_nearest, without a dispatch per group.
+void simd_quantize_groups_symmetric(const float* x,
+                                    float* out,
+                                    std::int64_t num_groups,
+                                    std::int64_t group_len,
+                                    QuantBounds b,
+                                    float min_range,
+                                    float* scales);
+
 }  // namespace lowbit::kernels

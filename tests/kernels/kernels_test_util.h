@@ -2,6 +2,8 @@
 // (outliers, zero rows, NaN/Inf) and a bit-exact float comparison that names the first mismatch.
 #pragma once
 
+#include "lowbit/kernels/quant_stats.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -119,6 +121,20 @@ inline double sum_abs(const std::vector<float>& x) {
         }
     }
     return s;
+}
+
+/// The integer tallies of two statistics passes are equal (the counts every path must give
+/// exactly; the double sums differ by rounding and are compared by the callers).
+inline void expect_same_tallies(const QuantStats& expected, const QuantStats& actual) {
+    EXPECT_EQ(expected.n, actual.n);
+    EXPECT_EQ(expected.nan_count, actual.nan_count);
+    EXPECT_EQ(expected.inf_count, actual.inf_count);
+    EXPECT_EQ(expected.zero_count, actual.zero_count);
+    EXPECT_EQ(expected.clipped_low, actual.clipped_low);
+    EXPECT_EQ(expected.clipped_high, actual.clipped_high);
+    EXPECT_EQ(expected.underflow_count, actual.underflow_count);
+    EXPECT_EQ(expected.second_low, actual.second_low);
+    EXPECT_EQ(expected.second_high, actual.second_high);
 }
 
 }  // namespace lowbit::kernels::test

@@ -198,15 +198,7 @@ TEST_P(QuantStatsCpu, ParallelMatchesReference) {
         EXPECT_EQ(ref.second, got.second);
         const QuantStats& a = ref.stats;
         const QuantStats& b = got.stats;
-        EXPECT_EQ(a.n, b.n);
-        EXPECT_EQ(a.nan_count, b.nan_count);
-        EXPECT_EQ(a.inf_count, b.inf_count);
-        EXPECT_EQ(a.zero_count, b.zero_count);
-        EXPECT_EQ(a.clipped_low, b.clipped_low);
-        EXPECT_EQ(a.clipped_high, b.clipped_high);
-        EXPECT_EQ(a.underflow_count, b.underflow_count);
-        EXPECT_EQ(a.second_low, b.second_low);
-        EXPECT_EQ(a.second_high, b.second_high);
+        test::expect_same_tallies(a, b);
         EXPECT_TRUE(same_float(a.min, b.min)) << a.min << " vs " << b.min;
         EXPECT_TRUE(same_float(a.max, b.max)) << a.max << " vs " << b.max;
         EXPECT_EQ(test::float_bits(a.scale_min), test::float_bits(b.scale_min));

@@ -89,12 +89,7 @@ TEST_F(SimdTargets, EveryTargetMatchesTheReferences) {
                           Status::kOk);
                 EXPECT_EQ(ua, ub) << (p ? "quantized" : "log2");
                 EXPECT_EQ(sa, sb) << (p ? "quantized" : "log2");
-                EXPECT_EQ(a.zero_count, b.zero_count);
-                EXPECT_EQ(a.clipped_low, b.clipped_low);
-                EXPECT_EQ(a.clipped_high, b.clipped_high);
-                EXPECT_EQ(a.underflow_count, b.underflow_count);
-                EXPECT_EQ(a.second_low, b.second_low);
-                EXPECT_EQ(a.second_high, b.second_high);
+                test::expect_same_tallies(a, b);
                 EXPECT_NEAR(a.sum_quad, b.sum_quad, test::kSumRelTolerance * a.sum_quad);
                 EXPECT_NEAR(a.error_sumsq, b.error_sumsq, test::kSumRelTolerance * a.error_sumsq);
             }
