@@ -56,6 +56,7 @@ TelemetryCollector::~TelemetryCollector() = default;
 
 void TelemetryCollector::begin_step(std::int64_t step) {
     step_ = step;
+    passes_ = 0;
     entries_.clear();
     device_offsets_.clear();
     device_->used = 0;
@@ -90,6 +91,7 @@ void TelemetryCollector::add(const std::string& layer,
     entry.second_counts.assign(
         static_cast<std::size_t>(kernels::quant_stats_second_bins(spec_, params)), 0);
     const torch::Tensor input = x.to(torch::kFloat).contiguous();  // no copy when already so
+    ++passes_;
 
     if (input.is_cpu()) {
         check_status(kernels::quant_stats_cpu_parallel(input.data_ptr<float>(),
@@ -163,6 +165,25 @@ void TelemetryCollector::add(const std::string& layer,
                 ") is on ",
                 x.device());
 #endif
+}
+
+void TelemetryCollector::add_same_as(std::size_t entry, const std::string& layer, TensorKind kind) {
+    TORCH_CHECK(entry < entries_.size(),
+                "telemetry: ",
+                layer,
+                " (",
+                to_string(kind),
+                ") repeats entry ",
+                entry,
+                " but only ",
+                entries_.size(),
+                " are pending");
+    TelemetryEntry copy = entries_[entry];
+    copy.layer = layer;
+    copy.kind = kind;
+    entries_.push_back(std::move(copy));
+    // A CUDA entry's results are decoded from the same result block into each copy.
+    device_offsets_.push_back(device_offsets_[entry]);
 }
 
 std::vector<TelemetryEntry> TelemetryCollector::collect() {

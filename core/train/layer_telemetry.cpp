@@ -3,7 +3,9 @@
 #include "lowbit/train/layer_telemetry.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
+#include <vector>
 
 namespace lowbit::train {
 namespace {
@@ -17,6 +19,25 @@ bool really_quantizes(const model::LinearImpl& linear) {
     const quant::LayerQuantizers* q = linear.quantizers().get();
     return q &&
            (q->quantizes_linear() || (!linear.weight_is_shared() && (q->optim_m || q->optim_v)));
+}
+
+bool same_quantizer(const std::optional<kernels::FakeQuantParams>& a,
+                    const std::optional<kernels::FakeQuantParams>& b) {
+    if (!a || !b) {
+        return !a && !b;
+    }
+    return a->bits == b->bits && a->symmetric == b->symmetric && a->grid == b->grid &&
+           a->is_signed == b->is_signed && a->granularity == b->granularity &&
+           a->group_size == b->group_size && a->rounding == b->rounding &&
+           a->min_range == b->min_range && a->seed == b->seed;
+}
+
+// The same values under the same quantizer: one storage, offset, shape, strides and type.
+bool same_operand(const quant::QuantizerInput& a, const quant::QuantizerInput& b) {
+    return a.x.defined() && b.x.defined() && same_quantizer(a.params, b.params) &&
+           a.x.data_ptr() == b.x.data_ptr() && a.x.sizes() == b.x.sizes() &&
+           a.x.strides() == b.x.strides() && a.x.scalar_type() == b.x.scalar_type() &&
+           a.x.device() == b.x.device();
 }
 
 }  // namespace
@@ -81,9 +102,23 @@ void LayerTelemetry::add(const Layer& layer,
 
 void LayerTelemetry::before_update(Optimizer& optimizer) {
     torch::NoGradGuard no_grad;
+    // Inputs already queued, with their entry: q, k and v (gate and up) read one tensor, and
+    // with the same quantizer its statistics are the same, so they are computed once. The
+    // captures keep every input alive, so equal memory and layout mean equal values.
+    std::vector<std::pair<quant::QuantizerInput, std::size_t>> queued_inputs;
     for (const Layer& layer : layers_) {
         const quant::QuantizerInput a = layer.linear->captured_input();
-        add(layer, TensorKind::kActivation, a.x, a.params);
+        const auto same = std::find_if(queued_inputs.begin(),
+                                       queued_inputs.end(),
+                                       [&](const auto& q) { return same_operand(q.first, a); });
+        if (same != queued_inputs.end() && schedule_.records(TensorKind::kActivation)) {
+            collector_.add_same_as(same->second, layer.linear->path(), TensorKind::kActivation);
+        } else {
+            add(layer, TensorKind::kActivation, a.x, a.params);
+            if (a.x.defined() && schedule_.records(TensorKind::kActivation)) {
+                queued_inputs.emplace_back(a, collector_.pending() - 1);
+            }
+        }
         const quant::QuantizerInput g = layer.linear->captured_grad_output();
         add(layer, TensorKind::kGradOutput, g.x, g.params);
     }

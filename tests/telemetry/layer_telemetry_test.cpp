@@ -328,6 +328,55 @@ TEST(LayerTelemetry, QuantizedMomentsAreTheStoredOnes) {
     }
 }
 
+// Llama's q, k and v read one normalised input, and so do gate and up: with the same quantizer
+// their A statistics are computed once and recorded for each layer.
+TEST(LayerTelemetry, LayersReadingOneInputShareOnePass) {
+    torch::manual_seed(5);
+    model::ModelConfig cfg = tiny_config();
+    cfg.family = config::ModelFamily::kLlama;
+    auto model = model::create_model(cfg, 7);
+    config::Recipe recipe;
+    recipe.quant.activation.bits = 8;
+    recipe.quant.activation.granularity = config::Granularity::kPerToken;
+    recipe.telemetry.every = 1;
+    set_plan(recipe, *model);
+    const std::unique_ptr<Optimizer> optimizer = make_optimizer(recipe, *model);
+    testing::TempDir dir("layer_telemetry_shared");
+    store::Workspace workspace = store::Workspace::open(dir.path());
+    store::RunWriter writer(workspace);
+    const int64_t run_id = create_test_run(writer);
+
+    LayerTelemetry telemetry(recipe, *model);
+    ASSERT_TRUE(telemetry.begin_step(1));
+    const torch::Tensor ids = torch::randint(0, 256, {2, 8}, torch::kInt64);
+    model::lm_loss(model->forward(ids), ids).backward();
+    telemetry.before_update(*optimizer);
+    optimizer->step(1e-2);
+    // Eight linears (q k v o gate up down, and the head), each W, A, G, m, v.
+    const std::size_t recorded = telemetry.finish_step(1, writer, run_id);
+    EXPECT_EQ(recorded, 40u);
+    EXPECT_EQ(telemetry.last_step_passes(), recorded - 3);  // k, v (as q) and up (as gate)
+
+    const store::RunReader reader(workspace);
+    std::map<std::string, store::TensorStatsRecord> inputs;  // A by layer name
+    for (const store::TensorStatsRecord& r : reader.tensor_stats(run_id)) {
+        if (r.tensor_kind == "activation") {
+            inputs[r.layer.substr(r.layer.rfind('.') + 1)] = r;
+        }
+    }
+    ASSERT_EQ(inputs.size(), 8u);
+    const auto same_stats = [](const store::TensorStatsRecord& a,
+                               const store::TensorStatsRecord& b) {
+        return a.n == b.n && a.min == b.min && a.max == b.max && a.sum == b.sum &&
+               a.sumsq == b.sumsq && a.scale_max == b.scale_max && a.sqnr_db == b.sqnr_db;
+    };
+    EXPECT_TRUE(same_stats(inputs.at("q"), inputs.at("k")));
+    EXPECT_TRUE(same_stats(inputs.at("q"), inputs.at("v")));
+    EXPECT_TRUE(same_stats(inputs.at("gate"), inputs.at("up")));
+    EXPECT_FALSE(same_stats(inputs.at("q"), inputs.at("o")));  // o reads the attention output
+    EXPECT_FALSE(same_stats(inputs.at("q"), inputs.at("gate")));
+}
+
 TEST(LayerTelemetry, OffStepsCaptureNothing) {
     model::ModelConfig cfg;
     cfg.layers = 1;

@@ -70,6 +70,16 @@ public:
              const torch::Tensor& x,
              const kernels::FakeQuantParams* params = nullptr);
 
+    /// Records for `layer` and `kind` the statistics of pending entry `entry` (an index below
+    /// pending()), without a statistics pass: for a tensor that another layer also reads, with
+    /// the same quantizer (q, k and v of one attention read the same input).
+    void add_same_as(std::size_t entry, const std::string& layer, TensorKind kind);
+
+    /// Statistics passes run since begin_step (add() runs one; add_same_as() none).
+    std::size_t passes() const {
+        return passes_;
+    }
+
     /// Entries added since begin_step (or the last collect).
     std::size_t pending() const {
         return entries_.size();
@@ -89,6 +99,7 @@ private:
 
     kernels::QuantStatsSpec spec_;
     std::int64_t step_ = 0;
+    std::size_t passes_ = 0;
     std::vector<TelemetryEntry> entries_;
     // For entries whose tensor was on a CUDA device: byte offset of its result block.
     std::vector<std::optional<std::size_t>> device_offsets_;

@@ -54,6 +54,12 @@ public:
     // (committed), and turns the capture off. Returns the number of tensors recorded.
     std::size_t finish_step(std::int64_t done, store::RunWriter& writer, std::int64_t run_id);
 
+    // Statistics passes the last logging step ran: fewer than the tensors it recorded when
+    // layers share an input (their A is computed once).
+    std::size_t last_step_passes() const {
+        return collector_.passes();
+    }
+
 private:
     struct Layer {
         model::Linear linear;
