@@ -16,6 +16,7 @@
 #include "lowbit/util/autocast_guard.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -86,6 +87,9 @@ struct Setup {
     std::unique_ptr<lowbit::train::LayerTelemetry> telemetry;
     std::unique_ptr<TelemetrySink> sink;
     int64_t steps_done = 0;
+    // Wall time of each recorded step's telemetry work (before_update and finish_step: the
+    // statistics passes, the moments' hand-over, the store), in ms.
+    std::vector<double> telemetry_ms;
     torch::Tensor inputs;   // (B, T) int64
     torch::Tensor targets;  // (B, T) int64
     torch::Device device{torch::kCPU};
@@ -142,12 +146,19 @@ void train_step(Setup& s, bool bf16) {
     const torch::Tensor norm = lowbit::train::clip_gradients(s.model->parameters(), 1.0);
     // The trainer's one host read per step.
     (void)torch::stack({loss.detach().to(torch::kFloat64), norm.to(torch::kFloat64)}).cpu();
+    using Clock = std::chrono::steady_clock;
+    Clock::duration telemetry_time{};
     if (log_telemetry) {
+        const auto start = Clock::now();
         s.telemetry->before_update(*s.optimizer);
+        telemetry_time += Clock::now() - start;
     }
     s.optimizer->step(1e-3);
     if (log_telemetry) {
+        const auto start = Clock::now();
         s.telemetry->finish_step(done, s.sink->writer, s.sink->run_id);
+        telemetry_time += Clock::now() - start;
+        s.telemetry_ms.push_back(std::chrono::duration<double, std::milli>(telemetry_time).count());
     }
 }
 
@@ -250,6 +261,27 @@ int main(int argc, char** argv) {
                                    prefix + "W8A8G8 with telemetry every 10 / without",
                                    prefix + "W8A8G8 step, telemetry every 10",
                                    prefix + "W8A8G8 step");
+        // The telemetry work itself, timed inside the recorded steps: steadier than the ratio
+        // of two noisy step medians, though it leaves out the capture during the passes.
+        for (const auto& setup : setups) {
+            if (!setup->telemetry_ms.empty()) {
+                std::vector<double> ms = setup->telemetry_ms;
+                std::sort(ms.begin(), ms.end());
+                const double median = ms[ms.size() / 2];
+                const double steps_ms =
+                    lowbit::bench::find_timing(timings, prefix + "W8A8G8 step").median_wall() * 1e3;
+                std::printf(
+                    "%stelemetry work per recorded step: median %.2f ms [%.2f, %.2f] over %zu "
+                    "steps = %.4f of %d W8A8G8 steps\n",
+                    prefix.c_str(),
+                    median,
+                    ms.front(),
+                    ms.back(),
+                    ms.size(),
+                    median / steps_ms,
+                    kStepsPerRepetition);
+            }
+        }
         lowbit::bench::print_ratio(timings,
                                    prefix + "W8A8G8 int8 forward GEMM / fake-quant forward",
                                    prefix + "W8A8G8 step, int8 forward GEMM",
