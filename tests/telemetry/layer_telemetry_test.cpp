@@ -61,12 +61,26 @@ void set_plan(const config::Recipe& recipe, model::LanguageModelImpl& model) {
         std::make_shared<const quant::QuantPlan>(quant::resolve_quant_plan(recipe, model)));
 }
 
-int64_t create_test_run(store::RunWriter& writer) {
-    store::RunRecord record;
-    record.name = "t";
-    record.kind = "train";
-    return writer.create_run(record);
-}
+// A workspace in a temporary folder holding one train run, for the records of a test.
+struct TestRun {
+    testing::TempDir dir;
+    store::Workspace workspace;
+    store::RunWriter writer;
+    int64_t run_id;
+
+    explicit TestRun(const std::string& name)
+        : dir(name),
+          workspace(store::Workspace::open(dir.path())),
+          writer(workspace),
+          run_id(create(writer)) {}
+
+    static int64_t create(store::RunWriter& w) {
+        store::RunRecord record;
+        record.name = "t";
+        record.kind = "train";
+        return w.create_run(record);
+    }
+};
 
 // dL/dY of the first linear (qkv) for `ids` in an unquantized copy of `model` (same weights).
 torch::Tensor unquantized_grad_output(const model::ModelConfig& cfg,
@@ -101,10 +115,9 @@ TEST(LayerTelemetry, RecordsWhatTheStepUsed) {
     set_plan(recipe, *model);
     const std::unique_ptr<Optimizer> optimizer = make_optimizer(recipe, *model);
 
-    testing::TempDir dir("layer_telemetry");
-    store::Workspace workspace = store::Workspace::open(dir.path());
-    store::RunWriter writer(workspace);
-    const int64_t run_id = create_test_run(writer);
+    TestRun run("layer_telemetry");
+    store::RunWriter& writer = run.writer;
+    const int64_t run_id = run.run_id;
 
     LayerTelemetry telemetry(recipe, *model);
     model::Linear qkv = model->linears().front();
@@ -130,7 +143,7 @@ TEST(LayerTelemetry, RecordsWhatTheStepUsed) {
     EXPECT_EQ(telemetry.finish_step(3, writer, run_id), 5u);
     EXPECT_FALSE(qkv->capture_enabled());
 
-    const store::RunReader reader(workspace);
+    const store::RunReader reader(run.workspace);
     std::map<std::string, store::TensorStatsRecord> stats;
     for (const store::TensorStatsRecord& r : reader.tensor_stats(run_id)) {
         EXPECT_EQ(r.layer, "blocks.0.attn.qkv");
@@ -233,10 +246,9 @@ TEST(LayerTelemetry, QuantizedMomentsAreTheStoredOnes) {
     set_plan(recipe, *model);
     const std::unique_ptr<Optimizer> optimizer = make_optimizer(recipe, *model);
 
-    testing::TempDir dir("layer_telemetry_states");
-    store::Workspace workspace = store::Workspace::open(dir.path());
-    store::RunWriter writer(workspace);
-    const int64_t run_id = create_test_run(writer);
+    TestRun run("layer_telemetry_states");
+    store::RunWriter& writer = run.writer;
+    const int64_t run_id = run.run_id;
 
     LayerTelemetry telemetry(recipe, *model);
     model::Linear qkv = model->linears().front();
@@ -287,7 +299,7 @@ TEST(LayerTelemetry, QuantizedMomentsAreTheStoredOnes) {
     const torch::Tensor u3 = (beta2 * u_before.square() + (1 - beta2) * g3.square()).sqrt();
     ASSERT_GT((m_stored - m3).abs().max().item<double>(), 0.0) << "4 bits must round";
 
-    const store::RunReader reader(workspace);
+    const store::RunReader reader(run.workspace);
 
     struct Case {
         const char* kind;
@@ -341,10 +353,9 @@ TEST(LayerTelemetry, LayersReadingOneInputShareOnePass) {
     recipe.telemetry.every = 1;
     set_plan(recipe, *model);
     const std::unique_ptr<Optimizer> optimizer = make_optimizer(recipe, *model);
-    testing::TempDir dir("layer_telemetry_shared");
-    store::Workspace workspace = store::Workspace::open(dir.path());
-    store::RunWriter writer(workspace);
-    const int64_t run_id = create_test_run(writer);
+    TestRun run("layer_telemetry_shared");
+    store::RunWriter& writer = run.writer;
+    const int64_t run_id = run.run_id;
 
     LayerTelemetry telemetry(recipe, *model);
     ASSERT_TRUE(telemetry.begin_step(1));
@@ -357,7 +368,7 @@ TEST(LayerTelemetry, LayersReadingOneInputShareOnePass) {
     EXPECT_EQ(recorded, 40u);
     EXPECT_EQ(telemetry.last_step_passes(), recorded - 3);  // k, v (as q) and up (as gate)
 
-    const store::RunReader reader(workspace);
+    const store::RunReader reader(run.workspace);
     std::map<std::string, store::TensorStatsRecord> inputs;  // A by layer name
     for (const store::TensorStatsRecord& r : reader.tensor_stats(run_id)) {
         if (r.tensor_kind == "activation") {
