@@ -106,16 +106,17 @@ void LayerTelemetry::before_update(Optimizer& optimizer) {
     // with the same quantizer its statistics are the same, so they are computed once. The
     // captures keep every input alive, so equal memory and layout mean equal values.
     std::vector<std::pair<quant::QuantizerInput, std::size_t>> queued_inputs;
+    const bool records_inputs = schedule_.records(TensorKind::kActivation);
     for (const Layer& layer : layers_) {
         const quant::QuantizerInput a = layer.linear->captured_input();
-        const auto same = std::find_if(queued_inputs.begin(),
-                                       queued_inputs.end(),
-                                       [&](const auto& q) { return same_operand(q.first, a); });
-        if (same != queued_inputs.end() && schedule_.records(TensorKind::kActivation)) {
-            collector_.add_same_as(same->second, layer.linear->path(), TensorKind::kActivation);
-        } else {
-            add(layer, TensorKind::kActivation, a.x, a.params);
-            if (a.x.defined() && schedule_.records(TensorKind::kActivation)) {
+        if (records_inputs && a.x.defined()) {
+            const auto same = std::find_if(queued_inputs.begin(),
+                                           queued_inputs.end(),
+                                           [&](const auto& q) { return same_operand(q.first, a); });
+            if (same != queued_inputs.end()) {
+                collector_.add_same_as(same->second, layer.linear->path(), TensorKind::kActivation);
+            } else {
+                add(layer, TensorKind::kActivation, a.x, a.params);
                 queued_inputs.emplace_back(a, collector_.pending() - 1);
             }
         }

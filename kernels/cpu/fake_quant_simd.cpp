@@ -25,6 +25,25 @@ static float first_zero(const float* x, std::int64_t n) {
     return 0.0f;
 }
 
+// The symmetric scan's absmax of x[0, n): |x| seeded with +0, a NaN never replacing it. The
+// lanes therefore hold neither NaN nor -0, so their vector max is the sequential scan's.
+template <class D>
+HWY_INLINE float SymmetricAbsmax(D d, const float* HWY_RESTRICT x, std::int64_t n) {
+    const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
+    auto absmax_v = hn::Zero(d);
+    std::int64_t i = 0;
+    for (; i + lanes <= n; i += lanes) {
+        const auto a = hn::Abs(hn::LoadU(d, x + i));
+        absmax_v = hn::IfThenElse(absmax_v < a, a, absmax_v);
+    }
+    float absmax = hn::GetLane(hn::MaxOfLanes(d, absmax_v));
+    for (; i < n; ++i) {
+        const float a = std::fabs(x[i]);
+        absmax = absmax < a ? a : absmax;
+    }
+    return absmax;
+}
+
 static BlockExtent BlockExtentVector(const float* HWY_RESTRICT x, std::int64_t n, bool symmetric) {
     const hn::ScalableTag<float> d;
     const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
@@ -32,21 +51,7 @@ static BlockExtent BlockExtentVector(const float* HWY_RESTRICT x, std::int64_t n
     HWY_ALIGN float lane_hi[HWY_MAX_BYTES / sizeof(float)];
     std::int64_t i = 0;
     if (symmetric) {
-        auto absmax = hn::Zero(d);
-        for (; i + lanes <= n; i += lanes) {
-            const auto a = hn::Abs(hn::LoadU(d, x + i));
-            absmax = hn::IfThenElse(absmax < a, a, absmax);
-        }
-        hn::Store(absmax, d, lane_hi);
-        float hi = 0.0f;
-        for (std::int64_t l = 0; l < lanes && l < i; ++l) {
-            hi = hi < lane_hi[l] ? lane_hi[l] : hi;
-        }
-        for (; i < n; ++i) {
-            const float a = std::fabs(x[i]);
-            hi = hi < a ? a : hi;
-        }
-        return {0.0f, hi};
+        return {0.0f, SymmetricAbsmax(d, x, n)};
     }
     auto lo_v = hn::Set(d, x[0]);
     auto hi_v = lo_v;
@@ -89,36 +94,50 @@ HWY_INLINE V ClampCodes(V t, V lo, V hi) {
     return hn::IfThenElse(t < lo, lo, hn::IfThenElse(hi < t, hi, t));
 }
 
+// fake_quant_nearest(x[i], s, 0, b, symmetric) for i in [0, n): out may alias x.
+template <class D>
+HWY_INLINE void MapSymmetric(
+    D d, const float* x, float* out, std::int64_t n, float s, QuantBounds b) {
+    const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
+    const auto vs = hn::Set(d, s);
+    const auto qn = hn::Set(d, b.qn);
+    const auto qp = hn::Set(d, b.qp);
+    std::int64_t i = 0;
+    for (; i + lanes <= n; i += lanes) {
+        const auto t = ClampCodes(hn::LoadU(d, x + i) / vs, qn, qp);
+        hn::StoreU(RoundHalfEven(d, t) * vs, d, out + i);
+    }
+    for (; i < n; ++i) {
+        out[i] = fake_quant_nearest(x[i], s, 0.0f, b, true);
+    }
+}
+
 static void MapNearestVector(
     const float* x, float* out, std::int64_t n, float s, float z, QuantBounds b, bool symmetric) {
     const hn::ScalableTag<float> d;
     const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
+    if (symmetric) {
+        MapSymmetric(d, x, out, n, s, b);
+        return;
+    }
     const auto vs = hn::Set(d, s);
     const auto vz = hn::Set(d, z);
     const auto qn = hn::Set(d, b.qn);
     const auto qp = hn::Set(d, b.qp);
     std::int64_t i = 0;
-    if (symmetric) {
-        for (; i + lanes <= n; i += lanes) {
-            const auto t = ClampCodes(hn::LoadU(d, x + i) / vs, qn, qp);
-            hn::StoreU(RoundHalfEven(d, t) * vs, d, out + i);
-        }
-    } else {
-        for (; i + lanes <= n; i += lanes) {
-            const auto t = ClampCodes(hn::LoadU(d, x + i) / vs - vz, qn, qp);
-            hn::StoreU((RoundHalfEven(d, t) + vz) * vs, d, out + i);
-        }
+    for (; i + lanes <= n; i += lanes) {
+        const auto t = ClampCodes(hn::LoadU(d, x + i) / vs - vz, qn, qp);
+        hn::StoreU((RoundHalfEven(d, t) + vz) * vs, d, out + i);
     }
     for (; i < n; ++i) {
-        out[i] = fake_quant_nearest(x[i], s, z, b, symmetric);
+        out[i] = fake_quant_nearest(x[i], s, z, b, false);
     }
 }
 
 // Symmetric round-to-nearest fake quantization of num_groups consecutive groups of group_len
-// values, each reduced and mapped while it is in the cache: the lanes' absmax (BlockExtentVector's
-// symmetric scan; the lanes hold no NaN and no -0, so their max is the sequential scan's), the
-// scale from quant_scale_zero, then MapNearestVector's symmetric loop. One call for many groups,
-// because per group the dispatch and the lane spill cost as much as the work.
+// values, each reduced and mapped while it is in the cache (SymmetricAbsmax, quant_scale_zero,
+// MapSymmetric). One call for many groups, because per group the dispatch costs as much as the
+// work.
 static void QuantizeGroupsSymmetricVector(const float* HWY_RESTRICT x,
                                           float* out,
                                           std::int64_t num_groups,
@@ -127,34 +146,12 @@ static void QuantizeGroupsSymmetricVector(const float* HWY_RESTRICT x,
                                           float min_range,
                                           float* scales) {
     const hn::ScalableTag<float> d;
-    const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
-    const auto qn = hn::Set(d, b.qn);
-    const auto qp = hn::Set(d, b.qp);
     for (std::int64_t g = 0; g < num_groups; ++g) {
         const float* xg = x + g * group_len;
-        float* og = out + g * group_len;
-        auto absmax_v = hn::Zero(d);
-        std::int64_t i = 0;
-        for (; i + lanes <= group_len; i += lanes) {
-            const auto a = hn::Abs(hn::LoadU(d, xg + i));
-            absmax_v = hn::IfThenElse(absmax_v < a, a, absmax_v);
-        }
-        float absmax = hn::GetLane(hn::MaxOfLanes(d, absmax_v));
-        for (; i < group_len; ++i) {
-            const float a = std::fabs(xg[i]);
-            absmax = absmax < a ? a : absmax;
-        }
         float s = 0.0f;
         float z = 0.0f;
-        quant_scale_zero(0.0f, absmax, b, min_range, true, &s, &z);
-        const auto vs = hn::Set(d, s);
-        for (i = 0; i + lanes <= group_len; i += lanes) {
-            const auto t = ClampCodes(hn::LoadU(d, xg + i) / vs, qn, qp);
-            hn::StoreU(RoundHalfEven(d, t) * vs, d, og + i);
-        }
-        for (; i < group_len; ++i) {
-            og[i] = fake_quant_nearest(xg[i], s, z, b, true);
-        }
+        quant_scale_zero(0.0f, SymmetricAbsmax(d, xg, group_len), b, min_range, true, &s, &z);
+        MapSymmetric(d, xg, out + g * group_len, group_len, s, b);
         if (scales != nullptr) {
             scales[g] = s;
         }
