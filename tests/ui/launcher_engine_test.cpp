@@ -10,6 +10,8 @@
 // view and joins the results table.
 #include "lowbit/config/recipe_json.h"
 #include "lowbit/config/recipe_yaml.h"
+#include "lowbit/store/open_for_reading.h"
+#include "lowbit/store/run_reader.h"
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -44,6 +46,7 @@ using namespace lowbit::ui;
 namespace {
 
 constexpr int kRunTimeoutMs = 240000;  // a tiny run takes seconds; the machine may be busy
+constexpr int kLivePollMs = 5;         // how often a test reads a run that is being written
 
 // 30 optimizer steps of a one-layer GPT-2 on builtin:markov, evaluated and checkpointed every 10.
 const char* const kTinyRecipe =
@@ -61,6 +64,18 @@ QString writeFile(const QString& path, const QByteArray& text) {
         file.write(text);
     }
     return path;
+}
+
+// The id of the newest run of `kind` ("train", "qat", ...) in the workspace; 0 when it has none.
+qint64 newestRunOfKind(const QString& workspace, const std::string& kind) {
+    const auto opened = lowbit::store::open_for_reading(workspace.toStdString());
+    const lowbit::store::RunReader reader(opened);
+    for (const lowbit::store::RunRecord& record : reader.list_runs()) {
+        if (record.kind == kind) {
+            return record.id;
+        }
+    }
+    return 0;
 }
 
 QString readFile(const QString& path) {
@@ -425,24 +440,29 @@ private Q_SLOTS:
         QVERIFY(editor.launch());
         QVERIFY(qat_launch > 0);
 
+        // The view is pointed at the run as soon as the engine has created it in the workspace
+        // (the launcher learns the id only at its next tail of the engine's output), then read
+        // every few milliseconds: seen live is the run still written, some epochs recorded, and
+        // its one block not finished yet.
         QatPhaseView phases(nullptr);
         phases.setWorkspace(workspace);
-        QTRY_VERIFY_WITH_TIMEOUT(launcher.launch(qat_launch)->run_id > 0, kRunTimeoutMs);
-        const qint64 run = launcher.launch(qat_launch)->run_id;
-        phases.setRun(run);
-        // Seen live: the run still written, some epochs recorded, not every block finished.
+        qint64 run = 0;
         bool seen_live = false;
         QElapsedTimer clock;
         clock.start();
         while (launcher.launch(qat_launch)->state != Launch::State::kEnded &&
                clock.elapsed() < kRunTimeoutMs) {
-            QTest::qWait(20);
+            QTest::qWait(kLivePollMs);
+            if (run == 0 && (run = newestRunOfKind(workspace, "qat")) > 0) {
+                phases.setRun(run);
+            }
             phases.refresh();
             const QatPhaseData& d = phases.data();
             seen_live = seen_live || (d.live() && !d.epoch_rows.empty() && d.finished.empty());
         }
         const Launch& l = *launcher.launch(qat_launch);
         QVERIFY2(l.outcome == QLatin1String("completed"), qPrintable(l.outcome + l.console));
+        QCOMPARE(l.run_id, run);
         QVERIFY(seen_live);
         phases.refresh();
         const QatPhaseData& done = phases.data();
