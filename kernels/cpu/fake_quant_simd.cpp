@@ -44,8 +44,9 @@ HWY_INLINE float SymmetricAbsmax(D d, const float* HWY_RESTRICT x, std::int64_t 
     return absmax;
 }
 
-static BlockExtent BlockExtentVector(const float* HWY_RESTRICT x, std::int64_t n, bool symmetric) {
-    const hn::ScalableTag<float> d;
+template <class D>
+HWY_INLINE BlockExtent
+BlockExtentOf(D d, const float* HWY_RESTRICT x, std::int64_t n, bool symmetric) {
     const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
     HWY_ALIGN float lane_lo[HWY_MAX_BYTES / sizeof(float)];
     HWY_ALIGN float lane_hi[HWY_MAX_BYTES / sizeof(float)];
@@ -79,6 +80,20 @@ static BlockExtent BlockExtentVector(const float* HWY_RESTRICT x, std::int64_t n
         hi = first_zero(x, n);
     }
     return {lo, hi};
+}
+
+static BlockExtent BlockExtentVector(const float* HWY_RESTRICT x, std::int64_t n, bool symmetric) {
+    return BlockExtentOf(hn::ScalableTag<float>(), x, n, symmetric);
+}
+
+static void BlockExtentsVector(const float* HWY_RESTRICT x,
+                               std::int64_t num_blocks,
+                               std::int64_t block_len,
+                               BlockExtent* HWY_RESTRICT out) {
+    const hn::ScalableTag<float> d;
+    for (std::int64_t k = 0; k < num_blocks; ++k) {
+        out[k] = BlockExtentOf(d, x + k * block_len, block_len, false);
+    }
 }
 
 // quant_round_half_even of every lane: the same magic-number form (exact for |t| <= 2^22).
@@ -166,11 +181,19 @@ HWY_AFTER_NAMESPACE();
 namespace lowbit::kernels {
 
 HWY_EXPORT(BlockExtentVector);
+HWY_EXPORT(BlockExtentsVector);
 HWY_EXPORT(MapNearestVector);
 HWY_EXPORT(QuantizeGroupsSymmetricVector);
 
 BlockExtent simd_block_extent(const float* x, std::int64_t n, bool symmetric) {
     return HWY_DYNAMIC_DISPATCH(BlockExtentVector)(x, n, symmetric);
+}
+
+void simd_block_extents(const float* x,
+                        std::int64_t num_blocks,
+                        std::int64_t block_len,
+                        BlockExtent* out) {
+    HWY_DYNAMIC_DISPATCH(BlockExtentsVector)(x, num_blocks, block_len, out);
 }
 
 void simd_map_nearest(

@@ -20,6 +20,13 @@ struct BlockExtent {
 /// zero in the scan.
 BlockExtent simd_block_extent(const float* x, std::int64_t n, bool symmetric);
 
+/// simd_block_extent(x + k * block_len, block_len, false) into out[k] for k in [0, num_blocks),
+/// block_len >= 1, without a dispatch per block (a layer's rows, groups of 128).
+void simd_block_extents(const float* x,
+                        std::int64_t num_blocks,
+                        std::int64_t block_len,
+                        BlockExtent* out);
+
 /// out[i] = fake_quant_nearest(x[i], s, z, b, symmetric) for i in [0, n); out may alias x.
 void simd_map_nearest(
     const float* x, float* out, std::int64_t n, float s, float z, QuantBounds b, bool symmetric);

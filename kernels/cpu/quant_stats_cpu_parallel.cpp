@@ -36,13 +36,19 @@ struct BlockRange {
     bool any_finite = false;
 };
 
-BlockRange block_range(const float* x, std::int64_t begin, std::int64_t end) {
+// `known`: simd_block_extent of the block when the caller has it already (one call for many
+// short blocks).
+BlockRange block_range(const float* x,
+                       std::int64_t begin,
+                       std::int64_t end,
+                       const BlockExtent* known = nullptr) {
     BlockRange r;
     if (begin < end && !std::isnan(x[begin])) {
         // The vector scan (seeded with the first value, NaN skipped after it, the first zero's
         // sign kept) is this loop's exactly; finite extremes mean no Inf, so the finite range is
         // the same. An Inf or a leading NaN takes the loop below.
-        const BlockExtent e = simd_block_extent(x + begin, end - begin, false);
+        const BlockExtent e =
+            known != nullptr ? *known : simd_block_extent(x + begin, end - begin, false);
         if (std::isfinite(e.lo) && std::isfinite(e.hi)) {
             r.lo = r.finite_min = e.lo;
             r.hi = r.finite_max = e.hi;
@@ -216,64 +222,121 @@ void count_bins(const ThreadHistograms& h, const std::uint32_t* bins, std::int64
     }
 }
 
+// The vector loop's arguments for context c, its groups' scales and offsets from group `grp` on.
+StatsRunArgs run_args(const StatsContext& c, bool quantized, bool symmetric, std::int64_t grp) {
+    StatsRunArgs args;
+    args.quantized = quantized;
+    args.symmetric = symmetric;
+    args.s = quantized ? c.s + grp : nullptr;
+    args.z = quantized ? c.z + grp : nullptr;
+    args.bounds = c.bounds;
+    args.lo = static_cast<float>(c.lo);  // exact: the buffer's finite min and max
+    args.hi = static_cast<float>(c.hi);
+    args.uniform_bins = c.uniform_bins;
+    args.second_none = c.second_bins;
+    args.log2_min_exponent = c.spec->log2_min_exponent;
+    args.log2_max_exponent = c.spec->log2_max_exponent;
+    return args;
+}
+
+// Adds a vector run's bins, sums and tallies to the thread's and the chunk's.
+void add_run(const ThreadHistograms& h,
+             const std::uint32_t* bins,
+             std::int64_t len,
+             const StatsRunResult& r,
+             ChunkSums& sums,
+             std::int64_t* tally) {
+    count_bins(h, bins, len);
+    sums.add(r.sums);
+    tally[kZero] += r.zero;
+    tally[kClipLow] += r.clip_low;
+    tally[kClipHigh] += r.clip_high;
+    tally[kUnderflow] += r.underflow;
+    tally[kSecondLow] += r.second_low;
+    tally[kSecondHigh] += r.second_high;
+}
+
 // Statistics of x[begin, end), all in group `grp`: runs of finite values through the vector loop
-// (quant_stats_simd.h), whatever it declines (non-finite or subnormal values, the tail,
-// stochastic rounding) through the scalar one, into copy 0. Counts are exact either way; the
-// double sums of a vector run are summed per lane, so they differ from the reference by rounding
-// only.
+// (quant_stats_simd.h), whatever it declines (non-finite or subnormal values, the tail) through
+// the scalar one, into copy 0. Counts are exact either way; the double sums of a vector run are
+// summed per lane, so they differ from the reference by rounding only.
+template <bool kQuantized, bool kSymmetric>
+void stats_group_piece(const StatsContext& c,
+                       std::int64_t begin,
+                       std::int64_t end,
+                       std::int64_t grp,
+                       ChunkSums& sums,
+                       const ThreadHistograms& h,
+                       std::int64_t* tally) {
+    StatsRunArgs args = run_args(c, kQuantized, kSymmetric, grp);
+    std::uint32_t bins[kVectorRun];
+    std::int64_t i = begin;
+    // Runs of up to kVectorRun values, a multiple of kVectorMultiple long (a row of a small
+    // layer is one short run); the last few values go through the scalar loop.
+    for (std::int64_t len = 0;
+         (len = std::min(kVectorRun, (end - i) / kVectorMultiple * kVectorMultiple)) > 0;
+         i += len) {
+        args.group_len = len;  // one group
+        StatsRunResult r;
+        if (!simd_stats_run(c.x + i, len, args, bins, &r)) {
+            stats_segment_scalar<kQuantized, kSymmetric, false>(
+                c, i, i + len, grp, sums, h.uniform, h.second, tally);
+            continue;
+        }
+        add_run(h, bins, len, r, sums, tally);
+    }
+    stats_segment_scalar<kQuantized, kSymmetric, false>(
+        c, i, end, grp, sums, h.uniform, h.second, tally);
+}
+
+// Statistics of x[begin, end), a stretch of one chunk over any groups. Groups shorter than a
+// vector run (a layer's rows, groups of 128) go through the vector loop several at a time, so its
+// set-up and reductions are paid once per run rather than once per group; stochastic rounding
+// takes the scalar loop (its draws are per element).
 template <bool kQuantized, bool kSymmetric, bool kStochastic>
 void stats_segment(const StatsContext& c,
                    std::int64_t begin,
                    std::int64_t end,
-                   std::int64_t grp,
                    ChunkSums& sums,
                    const ThreadHistograms& h,
                    std::int64_t* tally) {
-    if constexpr (kStochastic) {
-        stats_segment_scalar<kQuantized, kSymmetric, kStochastic>(
-            c, begin, end, grp, sums, h.uniform, h.second, tally);
-    } else {
-        StatsRunArgs args;
-        args.quantized = kQuantized;
-        args.symmetric = kSymmetric;
-        args.s = kQuantized ? c.s[grp] : 1.0f;
-        args.z = kQuantized ? c.z[grp] : 0.0f;
-        args.bounds = c.bounds;
-        args.lo = static_cast<float>(c.lo);  // exact: the buffer's finite min and max
-        args.hi = static_cast<float>(c.hi);
-        args.uniform_bins = c.uniform_bins;
-        args.second_none = c.second_bins;
-        args.log2_min_exponent = c.spec->log2_min_exponent;
-        args.log2_max_exponent = c.spec->log2_max_exponent;
-        std::uint32_t bins[kVectorRun];
-        std::int64_t i = begin;
-        // Runs of up to kVectorRun values, a multiple of kVectorMultiple long (a row of a small
-        // layer is one short run); the last few values go through the scalar loop.
-        for (std::int64_t len = 0;
-             (len = std::min(kVectorRun, (end - i) / kVectorMultiple * kVectorMultiple)) > 0;
-             i += len) {
-            StatsRunResult r;
-            if (!simd_stats_run(c.x + i, len, args, bins, &r)) {
-                stats_segment_scalar<kQuantized, kSymmetric, kStochastic>(
-                    c, i, i + len, grp, sums, h.uniform, h.second, tally);
+    const std::int64_t group_len = c.group_len;
+    for (std::int64_t i = begin; i < end;) {
+        const std::int64_t grp = i / group_len;
+        const std::int64_t group_end = std::min(end, (grp + 1) * group_len);
+        if constexpr (kStochastic) {
+            stats_segment_scalar<kQuantized, kSymmetric, kStochastic>(
+                c, i, group_end, grp, sums, h.uniform, h.second, tally);
+            i = group_end;
+            continue;
+        } else {
+            const std::int64_t groups_per_run = kVectorRun / group_len;
+            const std::int64_t groups = std::min(groups_per_run, (end - i) / group_len);
+            if (kQuantized && i == grp * group_len && group_len % kVectorMultiple == 0 &&
+                groups >= 2) {
+                const std::int64_t len = groups * group_len;
+                StatsRunArgs args = run_args(c, kQuantized, kSymmetric, grp);
+                args.group_len = group_len;
+                std::uint32_t bins[kVectorRun];
+                StatsRunResult r;
+                if (simd_stats_run(c.x + i, len, args, bins, &r)) {
+                    add_run(h, bins, len, r, sums, tally);
+                } else {
+                    for (std::int64_t g = 0; g < groups; ++g) {
+                        stats_group_piece<kQuantized, kSymmetric>(
+                            c, i + g * group_len, i + (g + 1) * group_len, grp + g, sums, h, tally);
+                    }
+                }
+                i += len;
                 continue;
             }
-            count_bins(h, bins, len);
-            sums.add(r.sums);
-            tally[kZero] += r.zero;
-            tally[kClipLow] += r.clip_low;
-            tally[kClipHigh] += r.clip_high;
-            tally[kUnderflow] += r.underflow;
-            tally[kSecondLow] += r.second_low;
-            tally[kSecondHigh] += r.second_high;
+            stats_group_piece<kQuantized, kSymmetric>(c, i, group_end, grp, sums, h, tally);
+            i = group_end;
         }
-        stats_segment_scalar<kQuantized, kSymmetric, kStochastic>(
-            c, i, end, grp, sums, h.uniform, h.second, tally);
     }
 }
 
 using SegmentFn = void (*)(const StatsContext&,
-                           std::int64_t,
                            std::int64_t,
                            std::int64_t,
                            ChunkSums&,
@@ -325,6 +388,21 @@ Status quant_stats_cpu_parallel(const float* x,
     const std::int64_t num_blocks = layout.num_groups * blocks_per_group;
     std::vector<BlockRange> ranges(static_cast<std::size_t>(num_blocks));
     parallel_for_blocks(num_blocks, threads, [&](std::int64_t k0, std::int64_t k1, int) {
+        if (blocks_per_group == 1) {
+            // Each block is one whole group: their vector extents in batches of one call.
+            constexpr std::int64_t kBatch = 256;
+            BlockExtent extents[kBatch];
+            for (std::int64_t k = k0; k < k1; k += kBatch) {
+                const std::int64_t m = std::min(kBatch, k1 - k);
+                simd_block_extents(x + k * layout.group_len, m, layout.group_len, extents);
+                for (std::int64_t j = 0; j < m; ++j) {
+                    const std::int64_t begin = (k + j) * layout.group_len;
+                    ranges[static_cast<std::size_t>(k + j)] =
+                        block_range(x, begin, begin + layout.group_len, &extents[j]);
+                }
+            }
+            return;
+        }
         for (std::int64_t k = k0; k < k1; ++k) {
             const std::int64_t grp = k / blocks_per_group;
             const std::int64_t begin =
@@ -387,12 +465,7 @@ Status quant_stats_cpu_parallel(const float* x,
         for (std::int64_t c = c0; c < c1; ++c) {
             ChunkSums& chunk = sums[static_cast<std::size_t>(c)];
             const std::int64_t end = std::min(n, (c + 1) * kStatsChunk);
-            for (std::int64_t begin = c * kStatsChunk; begin < end;) {
-                const std::int64_t grp = begin / layout.group_len;
-                const std::int64_t seg_end = std::min(end, (grp + 1) * layout.group_len);
-                segment(context, begin, seg_end, grp, chunk, h, tally);
-                begin = seg_end;
-            }
+            segment(context, c * kStatsChunk, end, chunk, h, tally);
         }
     });
 

@@ -134,7 +134,8 @@ HWY_INLINE bool StatsRunLoop(const float* HWY_RESTRICT x,
     const hn::Half<decltype(df)> dh;
     const hn::Repartition<double, decltype(df)> dd;
     const auto lanes = static_cast<std::int64_t>(hn::Lanes(df));
-    if (n % lanes != 0) {
+    const std::int64_t group_len = kQuantized ? a.group_len : n;
+    if (group_len <= 0 || n % group_len != 0 || group_len % lanes != 0) {
         return false;  // the caller's scalar loop takes the run
     }
     const UniformBinner binner(a.lo, a.hi, a.uniform_bins);
@@ -151,8 +152,6 @@ HWY_INLINE bool StatsRunLoop(const float* HWY_RESTRICT x,
     const auto abs_bits_max = hn::Set(du, 0x7F7FFFFFu);  // largest finite |x|
     const auto smallest_normal = hn::Set(du, 0x00800000u);
     auto bad = hn::Lt(hn::Zero(du), hn::Zero(du));  // any value not finite (or subnormal, log2)
-    const auto vs = hn::Set(df, a.s);
-    const auto vz = hn::Set(df, a.z);
     const auto qn = hn::Set(df, a.bounds.qn);
     const auto qp = hn::Set(df, a.bounds.qp);
     const auto magic = hn::Set(df, 12582912.0f);       // quant_round_half_even's 1.5 * 2^23
@@ -161,50 +160,59 @@ HWY_INLINE bool StatsRunLoop(const float* HWY_RESTRICT x,
     const auto none = hn::Set(di, a.second_none);
     const auto min_exponent = hn::Set(di, a.log2_min_exponent);
     const auto max_exponent = hn::Set(di, a.log2_max_exponent);
-    for (std::int64_t i = 0; i < n; i += lanes) {
-        const auto v = hn::LoadU(df, x + i);
-        const auto bits = hn::BitCast(du, v) & abs_mask;
-        bad = hn::Or(bad, hn::Gt(bits, abs_bits_max));
-        const auto v_low = hn::PromoteTo(dd, hn::LowerHalf(dh, v));
-        const auto v_high = hn::PromoteTo(dd, hn::UpperHalf(dh, v));
-        low.add(v_low);
-        high.add(v_high);
-        const auto is_zero = hn::Eq(v, fzero);
-        zero += static_cast<std::int64_t>(hn::CountTrue(df, is_zero));
-        const auto uniform =
-            UniformBins(df, v, binner, lo, inv_width, margin, one_minus_margin, last_bin);
-        if constexpr (kQuantized) {
-            const auto t = kSymmetric ? v / vs : v / vs - vz;
-            // quant_stats_element: the unclamped rounded code decides "clipped"; clamping to
-            // the integer code bounds after rounding gives fake quantization's round(clamp(t)).
-            const auto round_t = hn::CopySign((t + magic) - magic, t);
-            const auto in_range = hn::And(hn::Gt(t, hn::Neg(exact_round)), hn::Lt(t, exact_round));
-            const auto r = hn::IfThenElse(in_range, round_t, t);
-            const auto is_low = hn::Lt(r, qn);
-            const auto is_high = hn::Gt(r, qp);
-            clip_low += static_cast<std::int64_t>(hn::CountTrue(df, is_low));
-            clip_high += static_cast<std::int64_t>(hn::CountTrue(df, is_high));
-            const auto q = hn::IfThenElse(is_low, qn, hn::IfThenElse(is_high, qp, r));
-            const auto xq = kSymmetric ? q * vs : (q + vz) * vs;
-            low.add_error(v_low, hn::PromoteTo(dd, hn::LowerHalf(dh, xq)));
-            high.add_error(v_high, hn::PromoteTo(dd, hn::UpperHalf(dh, xq)));
-            underflow += static_cast<std::int64_t>(
-                hn::CountTrue(df, hn::AndNot(is_zero, hn::Eq(xq, fzero))));
-            // The code's bin; none for a NaN code (a group whose scale is not finite).
-            const auto code = hn::ConvertTo(di, q - qn);
-            const auto second = hn::IfThenElse(hn::RebindMask(di, hn::Eq(q, q)), code, none);
-            hn::StoreU(hn::BitCast(du, hn::Or(hn::ShiftLeft<16>(second), uniform)), du, bins + i);
-        } else {
-            bad = hn::Or(bad, hn::And(hn::Lt(bits, smallest_normal), hn::Ne(bits, hn::Zero(du))));
-            const auto e = hn::BitCast(di, hn::ShiftRight<23>(bits)) - hn::Set(di, 127);
-            const auto is_below = hn::Lt(e, min_exponent);
-            const auto is_above = hn::Gt(e, max_exponent);
-            const auto nonzero = hn::Not(hn::RebindMask(di, is_zero));
-            below += static_cast<std::int64_t>(hn::CountTrue(di, hn::And(is_below, nonzero)));
-            above += static_cast<std::int64_t>(hn::CountTrue(di, hn::And(is_above, nonzero)));
-            const auto in_bins = hn::AndNot(hn::Or(is_below, is_above), nonzero);
-            const auto second = hn::IfThenElse(in_bins, e - min_exponent, none);
-            hn::StoreU(hn::BitCast(du, hn::Or(hn::ShiftLeft<16>(second), uniform)), du, bins + i);
+    // One group at a time: its scale and offset, then its vectors; the sums run on across groups.
+    for (std::int64_t g0 = 0; g0 < n; g0 += group_len) {
+        const auto vs = hn::Set(df, kQuantized ? a.s[g0 / group_len] : 1.0f);
+        const auto vz = hn::Set(df, kQuantized ? a.z[g0 / group_len] : 0.0f);
+        for (std::int64_t i = g0; i < g0 + group_len; i += lanes) {
+            const auto v = hn::LoadU(df, x + i);
+            const auto bits = hn::BitCast(du, v) & abs_mask;
+            bad = hn::Or(bad, hn::Gt(bits, abs_bits_max));
+            const auto v_low = hn::PromoteTo(dd, hn::LowerHalf(dh, v));
+            const auto v_high = hn::PromoteTo(dd, hn::UpperHalf(dh, v));
+            low.add(v_low);
+            high.add(v_high);
+            const auto is_zero = hn::Eq(v, fzero);
+            zero += static_cast<std::int64_t>(hn::CountTrue(df, is_zero));
+            const auto uniform =
+                UniformBins(df, v, binner, lo, inv_width, margin, one_minus_margin, last_bin);
+            if constexpr (kQuantized) {
+                const auto t = kSymmetric ? v / vs : v / vs - vz;
+                // quant_stats_element: the unclamped rounded code decides "clipped"; clamping to
+                // the integer code bounds after rounding gives fake quantization's round(clamp(t)).
+                const auto round_t = hn::CopySign((t + magic) - magic, t);
+                const auto in_range =
+                    hn::And(hn::Gt(t, hn::Neg(exact_round)), hn::Lt(t, exact_round));
+                const auto r = hn::IfThenElse(in_range, round_t, t);
+                const auto is_low = hn::Lt(r, qn);
+                const auto is_high = hn::Gt(r, qp);
+                clip_low += static_cast<std::int64_t>(hn::CountTrue(df, is_low));
+                clip_high += static_cast<std::int64_t>(hn::CountTrue(df, is_high));
+                const auto q = hn::IfThenElse(is_low, qn, hn::IfThenElse(is_high, qp, r));
+                const auto xq = kSymmetric ? q * vs : (q + vz) * vs;
+                low.add_error(v_low, hn::PromoteTo(dd, hn::LowerHalf(dh, xq)));
+                high.add_error(v_high, hn::PromoteTo(dd, hn::UpperHalf(dh, xq)));
+                underflow += static_cast<std::int64_t>(
+                    hn::CountTrue(df, hn::AndNot(is_zero, hn::Eq(xq, fzero))));
+                // The code's bin; none for a NaN code (a group whose scale is not finite).
+                const auto code = hn::ConvertTo(di, q - qn);
+                const auto second = hn::IfThenElse(hn::RebindMask(di, hn::Eq(q, q)), code, none);
+                hn::StoreU(
+                    hn::BitCast(du, hn::Or(hn::ShiftLeft<16>(second), uniform)), du, bins + i);
+            } else {
+                bad =
+                    hn::Or(bad, hn::And(hn::Lt(bits, smallest_normal), hn::Ne(bits, hn::Zero(du))));
+                const auto e = hn::BitCast(di, hn::ShiftRight<23>(bits)) - hn::Set(di, 127);
+                const auto is_below = hn::Lt(e, min_exponent);
+                const auto is_above = hn::Gt(e, max_exponent);
+                const auto nonzero = hn::Not(hn::RebindMask(di, is_zero));
+                below += static_cast<std::int64_t>(hn::CountTrue(di, hn::And(is_below, nonzero)));
+                above += static_cast<std::int64_t>(hn::CountTrue(di, hn::And(is_above, nonzero)));
+                const auto in_bins = hn::AndNot(hn::Or(is_below, is_above), nonzero);
+                const auto second = hn::IfThenElse(in_bins, e - min_exponent, none);
+                hn::StoreU(
+                    hn::BitCast(du, hn::Or(hn::ShiftLeft<16>(second), uniform)), du, bins + i);
+            }
         }
     }
     if (!hn::AllFalse(du, bad)) {

@@ -15,8 +15,11 @@ namespace lowbit::kernels {
 struct StatsRunArgs {
     bool quantized = false;  // the second histogram: codes (quantized) or log2 magnitudes
     bool symmetric = true;
-    float s = 1.0f;  // the group's scale and offset (quantized)
-    float z = 0.0f;
+    // Quantized: the run is n / group_len whole groups, group g with scale s[g] and offset z[g]
+    // (so several short groups, a layer's rows, take one call).
+    const float* s = nullptr;
+    const float* z = nullptr;
+    std::int64_t group_len = 0;
     QuantBounds bounds{};
     float lo = 0.0f;  // finite range of the whole buffer: the uniform histogram
     float hi = 0.0f;
@@ -56,8 +59,8 @@ struct StatsRunResult {
 /// Statistics of x[0, n) with round-to-nearest codes, and each value's two bins packed into
 /// bins[i]: the uniform bin in the low 16 bits, the second bin (args.second_none: none) in the
 /// high 16; every finite x[i] lies within [args.lo, args.hi]. Returns false when a value is not
-/// finite or (log2 scheme) subnormal, or n is not a multiple of the vector width; the caller's
-/// scalar loop then takes the run, and what was written is not used.
+/// finite or (log2 scheme) subnormal, or n (quantized: args.group_len) is not a multiple of the
+/// vector width; the caller's scalar loop then takes the run, and what was written is not used.
 bool simd_stats_run(const float* x,
                     std::int64_t n,
                     const StatsRunArgs& args,
