@@ -1,7 +1,9 @@
 // Int8 forward GEMM: codes from the fake quantizer, torch::_int_mm, per-row rescale.
 #include "lowbit/quant/int8_gemm.h"
 
+#include "lowbit/kernels/fake_quant.h"
 #include "lowbit/quant/fake_quantize.h"
+#include "lowbit/util/kernel_threads.h"
 
 namespace lowbit::quant {
 namespace {
@@ -45,6 +47,27 @@ std::string int8_operand_problem(const kernels::FakeQuantParams& params, bool we
 
 Int8Operand int8_operand(const torch::Tensor& t, const kernels::FakeQuantParams& params) {
     TORCH_CHECK(t.dim() == 2, "int8_operand: expected a (rows, cols) tensor, got ", t.sizes());
+    if (t.is_cpu()) {
+        // Codes and scales in one pass over x where the CPU codes kernel covers the quantizer
+        // (symmetric, rows up to 16 Ki values): the codes fake quantization would round to.
+        const torch::Tensor x = t.to(torch::kFloat).contiguous();
+        const int64_t groups = kernels::fake_quant_num_groups(params, x.size(0), x.size(1));
+        if (groups > 0) {
+            torch::Tensor codes = torch::empty(x.sizes(), x.options().dtype(torch::kInt8));
+            torch::Tensor scales = torch::empty({groups}, x.options());
+            if (kernels::fake_quant_codes_cpu_parallel(x.data_ptr<float>(),
+                                                       x.size(0),
+                                                       x.size(1),
+                                                       params,
+                                                       codes.data_ptr<std::int8_t>(),
+                                                       scales.data_ptr<float>(),
+                                                       nullptr,
+                                                       util::kernel_threads()) ==
+                kernels::Status::kOk) {
+                return {codes, scales};
+            }
+        }
+    }
     FakeQuantScales scales;
     torch::Tensor q = fake_quantize(t.to(torch::kFloat), params, &scales);  // (rows, cols)
     // In place on the quantizer's own fresh output: one allocation fewer per call.

@@ -173,6 +173,42 @@ static void QuantizeGroupsSymmetricVector(const float* HWY_RESTRICT x,
     }
 }
 
+// The int8 codes of QuantizeGroupsSymmetricVector's groups: per group the same absmax and s, then
+// round(clamp(x / s)) as int8 (a NaN's code is 0, as fake_quant_codes_ref has it).
+static void CodesGroupsSymmetricVector(const float* HWY_RESTRICT x,
+                                       std::int8_t* HWY_RESTRICT codes,
+                                       std::int64_t num_groups,
+                                       std::int64_t group_len,
+                                       QuantBounds b,
+                                       float min_range,
+                                       float* HWY_RESTRICT scales) {
+    const hn::ScalableTag<float> d;
+    const hn::RebindToSigned<decltype(d)> di;
+    const hn::Rebind<std::int8_t, decltype(d)> d8;
+    const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
+    const auto qn = hn::Set(d, b.qn);
+    const auto qp = hn::Set(d, b.qp);
+    for (std::int64_t g = 0; g < num_groups; ++g) {
+        const float* xg = x + g * group_len;
+        std::int8_t* cg = codes + g * group_len;
+        float s = 0.0f;
+        float z = 0.0f;
+        quant_scale_zero(0.0f, SymmetricAbsmax(d, xg, group_len), b, min_range, true, &s, &z);
+        scales[g] = s;
+        const auto vs = hn::Set(d, s);
+        std::int64_t i = 0;
+        for (; i + lanes <= group_len; i += lanes) {
+            const auto q = RoundHalfEven(d, ClampCodes(hn::LoadU(d, xg + i) / vs, qn, qp));
+            const auto finite_q = hn::IfThenElseZero(hn::Eq(q, q), q);
+            hn::StoreU(hn::DemoteTo(d8, hn::ConvertTo(di, finite_q)), d8, cg + i);
+        }
+        for (; i < group_len; ++i) {
+            const float q = quant_round_half_even(quant_clamp(xg[i] / s, b.qn, b.qp));
+            cg[i] = std::isnan(q) ? std::int8_t{0} : static_cast<std::int8_t>(q);
+        }
+    }
+}
+
 }  // namespace lowbit::kernels::HWY_NAMESPACE
 
 HWY_AFTER_NAMESPACE();
@@ -184,6 +220,7 @@ HWY_EXPORT(BlockExtentVector);
 HWY_EXPORT(BlockExtentsVector);
 HWY_EXPORT(MapNearestVector);
 HWY_EXPORT(QuantizeGroupsSymmetricVector);
+HWY_EXPORT(CodesGroupsSymmetricVector);
 
 BlockExtent simd_block_extent(const float* x, std::int64_t n, bool symmetric) {
     return HWY_DYNAMIC_DISPATCH(BlockExtentVector)(x, n, symmetric);
@@ -210,6 +247,17 @@ void simd_quantize_groups_symmetric(const float* x,
                                     float* scales) {
     HWY_DYNAMIC_DISPATCH(QuantizeGroupsSymmetricVector)
     (x, out, num_groups, group_len, b, min_range, scales);
+}
+
+void simd_codes_groups_symmetric(const float* x,
+                                 std::int8_t* codes,
+                                 std::int64_t num_groups,
+                                 std::int64_t group_len,
+                                 QuantBounds b,
+                                 float min_range,
+                                 float* scales) {
+    HWY_DYNAMIC_DISPATCH(CodesGroupsSymmetricVector)
+    (x, codes, num_groups, group_len, b, min_range, scales);
 }
 
 }  // namespace lowbit::kernels

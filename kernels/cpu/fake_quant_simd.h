@@ -43,4 +43,14 @@ void simd_quantize_groups_symmetric(const float* x,
                                     float min_range,
                                     float* scales);
 
+/// The int8 codes round(clamp(x / s)) of simd_quantize_groups_symmetric's groups, with the same
+/// scales (written to scales[g]); a NaN's code is 0. Codes must fit int8 (b within [-128, 127]).
+void simd_codes_groups_symmetric(const float* x,
+                                 std::int8_t* codes,
+                                 std::int64_t num_groups,
+                                 std::int64_t group_len,
+                                 QuantBounds b,
+                                 float min_range,
+                                 float* scales);
+
 }  // namespace lowbit::kernels

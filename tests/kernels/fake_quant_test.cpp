@@ -150,6 +150,64 @@ TEST(FakeQuant, RejectsBadArguments) {
     EXPECT_EQ(fake_quant_num_groups(p, 3, 4), -1);
 }
 
+// The int8 codes kernel against fake_quant_codes_ref: rows and groups with NaN, ±Inf, signed
+// zeros and subnormals (a NaN's code is 0; a row holding an Inf has an infinite scale), for
+// 1 to 3 threads, codes equal and scales bit-identical, zero points written as +0.
+TEST(FakeQuantCodesCpu, MatchesTheReferenceWithSpecialValues) {
+    for (const Granularity g : {Granularity::kPerToken, Granularity::kPerGroup}) {
+        for (const int bits : {2, 4, 8}) {
+            auto p = make_params(bits, true, QuantGrid::kReference, g);
+            p.group_size = 32;
+            const std::int64_t rows = 37;
+            const std::int64_t cols = 96 + 32;
+            std::vector<float> x = test::random_normal(rows * cols, 5 + bits, 3.0f);
+            test::add_special_values(x);
+            const std::int64_t groups = fake_quant_num_groups(p, rows, cols);
+            std::vector<std::int8_t> ref_codes(x.size());
+            std::vector<float> ref_s(groups), ref_z(groups);
+            ASSERT_EQ(fake_quant_codes_ref(
+                          x.data(), rows, cols, p, ref_codes.data(), ref_s.data(), ref_z.data()),
+                      Status::kOk);
+            for (const int threads : {1, 2, 3}) {
+                SCOPED_TRACE("bits " + std::to_string(bits) + " threads " +
+                             std::to_string(threads));
+                std::vector<std::int8_t> codes(x.size(), 99);
+                std::vector<float> s(groups), z(groups, 5.0f);
+                ASSERT_EQ(fake_quant_codes_cpu_parallel(
+                              x.data(), rows, cols, p, codes.data(), s.data(), z.data(), threads),
+                          Status::kOk);
+                EXPECT_EQ(codes, ref_codes);
+                EXPECT_TRUE(test::bits_equal(ref_s, s));
+                EXPECT_TRUE(test::bits_equal(ref_z, z));
+            }
+        }
+    }
+}
+
+// What the codes kernel does not take, it refuses (the caller then uses another path): groups
+// longer than 16 Ki values, asymmetric or stochastic quantizers, codes beyond int8.
+TEST(FakeQuantCodesCpu, RefusesWhatItDoesNotCover) {
+    const std::vector<float> x(2 * 10000, 0.5f);
+    std::vector<std::int8_t> codes(x.size());
+    std::vector<float> s(2);
+    auto p = make_params(8, true, QuantGrid::kReference, Granularity::kPerTensor);
+    EXPECT_EQ(fake_quant_codes_cpu_parallel(x.data(), 2, 10000, p, codes.data(), s.data(), nullptr),
+              Status::kNoKernelForConfig);  // one group of 20000 values
+    p.granularity = Granularity::kPerChannel;
+    EXPECT_EQ(fake_quant_codes_cpu_parallel(x.data(), 2, 10000, p, codes.data(), s.data(), nullptr),
+              Status::kOk);
+    p.rounding = Rounding::kStochastic;
+    EXPECT_EQ(fake_quant_codes_cpu_parallel(x.data(), 2, 10000, p, codes.data(), s.data(), nullptr),
+              Status::kNoKernelForConfig);
+    p = make_params(8, false, QuantGrid::kReference, Granularity::kPerChannel);
+    EXPECT_EQ(fake_quant_codes_cpu_parallel(x.data(), 2, 10000, p, codes.data(), s.data(), nullptr),
+              Status::kNoKernelForConfig);
+    p = make_params(8, true, QuantGrid::kReference, Granularity::kPerChannel);
+    p.is_signed = false;
+    EXPECT_EQ(fake_quant_codes_cpu_parallel(x.data(), 2, 10000, p, codes.data(), s.data(), nullptr),
+              Status::kNoKernelForConfig);  // codes 0..255
+}
+
 struct Shape {
     std::int64_t rows;
     std::int64_t cols;

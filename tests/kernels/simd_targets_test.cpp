@@ -1,7 +1,8 @@
 // The vector loops on every SIMD target this build generates and the host runs (Highway picks
 // the best one at run time; the others would otherwise go untested here): fake quantization
-// bit-identical to fake_quant_ref, and the statistics pass's counts equal to quant_stats_ref's,
-// on shapes whose rows end in every vector tail.
+// bit-identical to fake_quant_ref, its int8 codes equal to fake_quant_codes_ref's, and the
+// statistics pass's counts equal to quant_stats_ref's, on shapes whose rows end in every vector
+// tail.
 #include "lowbit/kernels/fake_quant.h"
 #include "lowbit/kernels/quant_stats.h"
 
@@ -69,6 +70,20 @@ TEST_F(SimdTargets, EveryTargetMatchesTheReferences) {
                               x.data(), rows, cols, p, got.data(), nullptr, nullptr, 2),
                           Status::kOk);
                 EXPECT_TRUE(test::bits_equal(ref, got));
+                // The int8 codes kernel takes the symmetric quantizers; it refuses the others.
+                const std::int64_t groups = fake_quant_num_groups(p, rows, cols);
+                std::vector<std::int8_t> ref_codes(x.size()), got_codes(x.size());
+                std::vector<float> ref_s(groups), got_s(groups), z(groups);
+                ASSERT_EQ(fake_quant_codes_ref(
+                              x.data(), rows, cols, p, ref_codes.data(), ref_s.data(), z.data()),
+                          Status::kOk);
+                const Status codes_status = fake_quant_codes_cpu_parallel(
+                    x.data(), rows, cols, p, got_codes.data(), got_s.data(), nullptr, 2);
+                ASSERT_EQ(codes_status, p.symmetric ? Status::kOk : Status::kNoKernelForConfig);
+                if (p.symmetric) {
+                    EXPECT_EQ(ref_codes, got_codes);
+                    EXPECT_TRUE(test::bits_equal(ref_s, got_s));
+                }
             }
             std::vector<const FakeQuantParams*> stats_params = {nullptr};
             const std::vector<FakeQuantParams> params = all_params();

@@ -86,6 +86,19 @@ Status fake_quant_codes_ref(const float* x,
                             float* scales,
                             float* zero_points);
 
+/// @brief fake_quant_codes_ref's codes and scales on the CPU threads (num_threads <= 0: the
+/// installed backend's count), for symmetric round-to-nearest quantizers whose codes fit int8 and
+/// whose groups hold at most 16 Ki values (per row, per token, per group); kNoKernelForConfig for
+/// any other quantizer. zero_points is optional (all +0). Bit-identical to the reference.
+Status fake_quant_codes_cpu_parallel(const float* x,
+                                     std::int64_t rows,
+                                     std::int64_t cols,
+                                     const FakeQuantParams& params,
+                                     std::int8_t* codes,
+                                     float* scales,
+                                     float* zero_points,
+                                     int num_threads = 0);
+
 #if LOWBIT_HAVE_CUDA
 /// @brief CUDA version on device buffers; bit-identical to fake_quant_ref. scales / zero_points
 /// are optional device outputs (num_groups,); when null a stream-ordered workspace is used.
