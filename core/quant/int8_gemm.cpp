@@ -1,4 +1,5 @@
-// Int8 forward GEMM: codes from the fake quantizer, torch::_int_mm, per-row rescale.
+// Int8 forward GEMM: codes from the CPU codes kernel or the fake quantizer, torch::_int_mm,
+// per-row rescale.
 #include "lowbit/quant/int8_gemm.h"
 
 #include "lowbit/kernels/fake_quant.h"
@@ -47,10 +48,10 @@ std::string int8_operand_problem(const kernels::FakeQuantParams& params, bool we
 
 Int8Operand int8_operand(const torch::Tensor& t, const kernels::FakeQuantParams& params) {
     TORCH_CHECK(t.dim() == 2, "int8_operand: expected a (rows, cols) tensor, got ", t.sizes());
-    if (t.is_cpu()) {
+    const torch::Tensor x = t.to(torch::kFloat).contiguous();  // no copy when already so
+    if (x.is_cpu()) {
         // Codes and scales in one pass over x where the CPU codes kernel covers the quantizer
         // (symmetric, rows up to 16 Ki values): the codes fake quantization would round to.
-        const torch::Tensor x = t.to(torch::kFloat).contiguous();
         const int64_t groups = kernels::fake_quant_num_groups(params, x.size(0), x.size(1));
         if (groups > 0) {
             torch::Tensor codes = torch::empty(x.sizes(), x.options().dtype(torch::kInt8));
@@ -69,7 +70,7 @@ Int8Operand int8_operand(const torch::Tensor& t, const kernels::FakeQuantParams&
         }
     }
     FakeQuantScales scales;
-    torch::Tensor q = fake_quantize(t.to(torch::kFloat), params, &scales);  // (rows, cols)
+    torch::Tensor q = fake_quantize(x, params, &scales);  // (rows, cols)
     // In place on the quantizer's own fresh output: one allocation fewer per call.
     q.div_(scales.scales.view({-1, 1})).round_();  // scales (rows, 1) or (1, 1)
     return {q.to(torch::kInt8), scales.scales};

@@ -4,16 +4,6 @@
 #include "lowbit/quant/quantized_linear.h"
 
 namespace lowbit::quant {
-namespace {
-
-bool same_quantizer(const kernels::FakeQuantParams& a, const kernels::FakeQuantParams& b) {
-    return a.bits == b.bits && a.symmetric == b.symmetric && a.grid == b.grid &&
-           a.is_signed == b.is_signed && a.granularity == b.granularity &&
-           a.group_size == b.group_size && a.rounding == b.rounding && a.min_range == b.min_range &&
-           a.seed == b.seed;
-}
-
-}  // namespace
 
 bool WeightQuantCache::cacheable(const kernels::FakeQuantParams& params) {
     return params.rounding == kernels::Rounding::kNearest;
@@ -26,7 +16,7 @@ void WeightQuantCache::refresh(const torch::Tensor& w,
                 "WeightQuantCache: a stochastic-rounding quantizer draws anew on every call");
     const bool same = source_.defined() && source_.is_same(w) && source_data_ == w.data_ptr() &&
                       source_version_ == w._version() && arithmetic_ == arithmetic &&
-                      same_quantizer(params_, params);
+                      params_ == params;
     if (!same) {
         quantized_ = torch::Tensor();
         int8_ = Int8Operand{};

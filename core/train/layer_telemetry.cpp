@@ -21,20 +21,9 @@ bool really_quantizes(const model::LinearImpl& linear) {
            (q->quantizes_linear() || (!linear.weight_is_shared() && (q->optim_m || q->optim_v)));
 }
 
-bool same_quantizer(const std::optional<kernels::FakeQuantParams>& a,
-                    const std::optional<kernels::FakeQuantParams>& b) {
-    if (!a || !b) {
-        return !a && !b;
-    }
-    return a->bits == b->bits && a->symmetric == b->symmetric && a->grid == b->grid &&
-           a->is_signed == b->is_signed && a->granularity == b->granularity &&
-           a->group_size == b->group_size && a->rounding == b->rounding &&
-           a->min_range == b->min_range && a->seed == b->seed;
-}
-
 // The same values under the same quantizer: one storage, offset, shape, strides and type.
 bool same_operand(const quant::QuantizerInput& a, const quant::QuantizerInput& b) {
-    return a.x.defined() && b.x.defined() && same_quantizer(a.params, b.params) &&
+    return a.x.defined() && b.x.defined() && a.params == b.params &&
            a.x.data_ptr() == b.x.data_ptr() && a.x.sizes() == b.x.sizes() &&
            a.x.strides() == b.x.strides() && a.x.scalar_type() == b.x.scalar_type() &&
            a.x.device() == b.x.device();

@@ -79,14 +79,18 @@ LOWBIT_HD inline void quant_scale_zero(
 #endif
 }
 
+/// One element's round-to-nearest code q = round(clamp(x/s − z)); symmetric: round(clamp(x/s)).
+LOWBIT_HD inline float quant_code_nearest(
+    float x, float s, float z, QuantBounds b, bool symmetric) {
+    return quant_round_half_even(quant_clamp(symmetric ? x / s : x / s - z, b.qn, b.qp));
+}
+
 /// One element, round to nearest. Symmetric uses q*s (not (q + 0)*s) so that -0 survives as in
 /// the reference and PyTorch.
 LOWBIT_HD inline float fake_quant_nearest(
     float x, float s, float z, QuantBounds b, bool symmetric) {
-    if (symmetric) {
-        return quant_round_half_even(quant_clamp(x / s, b.qn, b.qp)) * s;
-    }
-    return (quant_round_half_even(quant_clamp(x / s - z, b.qn, b.qp)) + z) * s;
+    const float q = quant_code_nearest(x, s, z, b, symmetric);
+    return symmetric ? q * s : (q + z) * s;
 }
 
 /// One element, stochastic rounding: min(floor(clamp(t) + u), qp), u from (seed, flat index). The

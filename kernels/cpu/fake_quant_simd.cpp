@@ -109,6 +109,22 @@ HWY_INLINE V ClampCodes(V t, V lo, V hi) {
     return hn::IfThenElse(t < lo, lo, hn::IfThenElse(hi < t, hi, t));
 }
 
+// quant_code_nearest(v, s, 0, b, true) of every lane.
+template <class D, class V>
+HWY_INLINE V SymmetricCodes(D d, V v, V vs, V qn, V qp) {
+    return RoundHalfEven(d, ClampCodes(v / vs, qn, qp));
+}
+
+// A symmetric group's scale from its absmax (quant_scale_zero with lo = 0).
+template <class D>
+HWY_INLINE float SymmetricScale(
+    D d, const float* HWY_RESTRICT x, std::int64_t n, QuantBounds b, float min_range) {
+    float s = 0.0f;
+    float z = 0.0f;
+    quant_scale_zero(0.0f, SymmetricAbsmax(d, x, n), b, min_range, true, &s, &z);
+    return s;
+}
+
 // fake_quant_nearest(x[i], s, 0, b, symmetric) for i in [0, n): out may alias x.
 template <class D>
 HWY_INLINE void MapSymmetric(
@@ -119,8 +135,7 @@ HWY_INLINE void MapSymmetric(
     const auto qp = hn::Set(d, b.qp);
     std::int64_t i = 0;
     for (; i + lanes <= n; i += lanes) {
-        const auto t = ClampCodes(hn::LoadU(d, x + i) / vs, qn, qp);
-        hn::StoreU(RoundHalfEven(d, t) * vs, d, out + i);
+        hn::StoreU(SymmetricCodes(d, hn::LoadU(d, x + i), vs, qn, qp) * vs, d, out + i);
     }
     for (; i < n; ++i) {
         out[i] = fake_quant_nearest(x[i], s, 0.0f, b, true);
@@ -163,9 +178,7 @@ static void QuantizeGroupsSymmetricVector(const float* HWY_RESTRICT x,
     const hn::ScalableTag<float> d;
     for (std::int64_t g = 0; g < num_groups; ++g) {
         const float* xg = x + g * group_len;
-        float s = 0.0f;
-        float z = 0.0f;
-        quant_scale_zero(0.0f, SymmetricAbsmax(d, xg, group_len), b, min_range, true, &s, &z);
+        const float s = SymmetricScale(d, xg, group_len, b, min_range);
         MapSymmetric(d, xg, out + g * group_len, group_len, s, b);
         if (scales != nullptr) {
             scales[g] = s;
@@ -191,19 +204,17 @@ static void CodesGroupsSymmetricVector(const float* HWY_RESTRICT x,
     for (std::int64_t g = 0; g < num_groups; ++g) {
         const float* xg = x + g * group_len;
         std::int8_t* cg = codes + g * group_len;
-        float s = 0.0f;
-        float z = 0.0f;
-        quant_scale_zero(0.0f, SymmetricAbsmax(d, xg, group_len), b, min_range, true, &s, &z);
+        const float s = SymmetricScale(d, xg, group_len, b, min_range);
         scales[g] = s;
         const auto vs = hn::Set(d, s);
         std::int64_t i = 0;
         for (; i + lanes <= group_len; i += lanes) {
-            const auto q = RoundHalfEven(d, ClampCodes(hn::LoadU(d, xg + i) / vs, qn, qp));
+            const auto q = SymmetricCodes(d, hn::LoadU(d, xg + i), vs, qn, qp);
             const auto finite_q = hn::IfThenElseZero(hn::Eq(q, q), q);
             hn::StoreU(hn::DemoteTo(d8, hn::ConvertTo(di, finite_q)), d8, cg + i);
         }
         for (; i < group_len; ++i) {
-            const float q = quant_round_half_even(quant_clamp(xg[i] / s, b.qn, b.qp));
+            const float q = quant_code_nearest(xg[i], s, 0.0f, b, true);
             cg[i] = std::isnan(q) ? std::int8_t{0} : static_cast<std::int8_t>(q);
         }
     }

@@ -289,10 +289,36 @@ void stats_group_piece(const StatsContext& c,
         c, i, end, grp, sums, h.uniform, h.second, tally);
 }
 
-// Statistics of x[begin, end), a stretch of one chunk over any groups. Groups shorter than a
-// vector run (a layer's rows, groups of 128) go through the vector loop several at a time, so its
-// set-up and reductions are paid once per run rather than once per group; stochastic rounding
-// takes the scalar loop (its draws are per element).
+// Statistics of `groups` whole groups from x[begin] (group `grp` first), shorter than a vector
+// run together: one call of the vector loop, so its set-up and reductions are paid once for them
+// all. A run it declines (a non-finite value) is redone group by group.
+template <bool kQuantized, bool kSymmetric>
+void stats_short_groups(const StatsContext& c,
+                        std::int64_t begin,
+                        std::int64_t groups,
+                        std::int64_t grp,
+                        ChunkSums& sums,
+                        const ThreadHistograms& h,
+                        std::int64_t* tally) {
+    const std::int64_t len = groups * c.group_len;
+    StatsRunArgs args = run_args(c, kQuantized, kSymmetric, grp);
+    args.group_len = c.group_len;
+    std::uint32_t bins[kVectorRun];
+    StatsRunResult r;
+    if (simd_stats_run(c.x + begin, len, args, bins, &r)) {
+        add_run(h, bins, len, r, sums, tally);
+        return;
+    }
+    for (std::int64_t g = 0; g < groups; ++g) {
+        const std::int64_t first = begin + g * c.group_len;
+        stats_group_piece<kQuantized, kSymmetric>(
+            c, first, first + c.group_len, grp + g, sums, h, tally);
+    }
+}
+
+// Statistics of x[begin, end), a stretch of one chunk over any groups, group by group; runs of
+// two or more whole short quantizer groups (a layer's rows, groups of 128) go through
+// stats_short_groups. Stochastic rounding takes the scalar loop (its draws are per element).
 template <bool kQuantized, bool kSymmetric, bool kStochastic>
 void stats_segment(const StatsContext& c,
                    std::int64_t begin,
@@ -301,38 +327,26 @@ void stats_segment(const StatsContext& c,
                    const ThreadHistograms& h,
                    std::int64_t* tally) {
     const std::int64_t group_len = c.group_len;
+    const bool short_groups =
+        kQuantized && !kStochastic && group_len % kVectorMultiple == 0 && group_len <= kVectorRun;
     for (std::int64_t i = begin; i < end;) {
         const std::int64_t grp = i / group_len;
+        const std::int64_t whole = short_groups && i == grp * group_len
+                                       ? std::min(kVectorRun / group_len, (end - i) / group_len)
+                                       : 0;
+        if (whole >= 2) {
+            stats_short_groups<kQuantized, kSymmetric>(c, i, whole, grp, sums, h, tally);
+            i += whole * group_len;
+            continue;
+        }
         const std::int64_t group_end = std::min(end, (grp + 1) * group_len);
         if constexpr (kStochastic) {
             stats_segment_scalar<kQuantized, kSymmetric, kStochastic>(
                 c, i, group_end, grp, sums, h.uniform, h.second, tally);
-            i = group_end;
-            continue;
         } else {
-            const std::int64_t groups_per_run = kVectorRun / group_len;
-            const std::int64_t groups = std::min(groups_per_run, (end - i) / group_len);
-            if (kQuantized && i == grp * group_len && group_len % kVectorMultiple == 0 &&
-                groups >= 2) {
-                const std::int64_t len = groups * group_len;
-                StatsRunArgs args = run_args(c, kQuantized, kSymmetric, grp);
-                args.group_len = group_len;
-                std::uint32_t bins[kVectorRun];
-                StatsRunResult r;
-                if (simd_stats_run(c.x + i, len, args, bins, &r)) {
-                    add_run(h, bins, len, r, sums, tally);
-                } else {
-                    for (std::int64_t g = 0; g < groups; ++g) {
-                        stats_group_piece<kQuantized, kSymmetric>(
-                            c, i + g * group_len, i + (g + 1) * group_len, grp + g, sums, h, tally);
-                    }
-                }
-                i += len;
-                continue;
-            }
             stats_group_piece<kQuantized, kSymmetric>(c, i, group_end, grp, sums, h, tally);
-            i = group_end;
         }
+        i = group_end;
     }
 }
 

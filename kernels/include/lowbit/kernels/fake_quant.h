@@ -33,6 +33,9 @@ struct FakeQuantParams {
     /// A, 1e-9 for G, 1e-8 for optimizer states. Must be finite and > 0 (so s is never 0).
     float min_range = 1e-5f;
     std::uint64_t seed = 0;  ///< stochastic rounding only
+
+    /// Equal parameters quantize every tensor alike (caches and telemetry key on this).
+    bool operator==(const FakeQuantParams&) const = default;
 };
 
 /// @brief Number of scales (= zero points) for this shape: 1, rows, or rows * cols / group_size.
