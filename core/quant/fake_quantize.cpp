@@ -79,11 +79,74 @@ torch::Tensor kernel_view(const torch::Tensor& x, const kernels::FakeQuantParams
 
 namespace {
 
+#if LOWBIT_TORCH_CUDA
+// The CUDA path: bfloat16 is read and written by the kernel itself (docs/kernels.md §CUDA fake
+// quantization), other dtypes go through float32. The scales come from LibTorch's caching
+// allocator even when the caller does not want them, so a call allocates nothing of its own.
+torch::Tensor quantize_kernel_view_cuda(const torch::Tensor& x,
+                                        const kernels::FakeQuantParams& params,
+                                        FakeQuantScales* scales_out) {
+    const auto [rows, cols] = view_shape(x);
+    const c10::cuda::CUDAGuard guard(x.device());
+    const bool bf16 = x.scalar_type() == torch::kBFloat16;
+    const torch::Tensor input = bf16 ? x.contiguous() : x.to(torch::kFloat).contiguous();
+    torch::Tensor out = torch::empty_like(input);
+    const int64_t groups = kernels::fake_quant_num_groups(params, rows, cols);
+    // (2, groups): scales, then zero points.
+    const torch::Tensor scale_zero =
+        torch::empty({2, groups}, input.options().dtype(torch::kFloat32));
+    float* scales_ptr = scale_zero.data_ptr<float>();
+    const cudaStream_t stream = c10::cuda::getCurrentCUDAStream().stream();
+    if (bf16) {
+        check_status(kernels::launch_fake_quant_bf16(
+                         reinterpret_cast<const std::uint16_t*>(input.data_ptr<at::BFloat16>()),
+                         rows,
+                         cols,
+                         params,
+                         reinterpret_cast<std::uint16_t*>(out.data_ptr<at::BFloat16>()),
+                         scales_ptr,
+                         scales_ptr + groups,
+                         stream),
+                     x,
+                     params,
+                     "fake_quantize (CUDA, bfloat16)");
+    } else {
+        check_status(kernels::launch_fake_quant(input.data_ptr<float>(),
+                                                rows,
+                                                cols,
+                                                params,
+                                                out.data_ptr<float>(),
+                                                scales_ptr,
+                                                scales_ptr + groups,
+                                                stream),
+                     x,
+                     params,
+                     "fake_quantize (CUDA)");
+    }
+    if (scales_out != nullptr) {
+        scales_out->scales = scale_zero[0];
+        scales_out->zero_points = scale_zero[1];
+    }
+    return out.to(x.scalar_type());
+}
+#endif
+
 // fake_quantize of the 2-D kernel view x (rows, cols); same shape and dtype back.
 torch::Tensor quantize_kernel_view(const torch::Tensor& x,
                                    const kernels::FakeQuantParams& params,
                                    FakeQuantScales* scales_out) {
     check_input(x, params, "fake_quantize");
+    if (x.is_cuda()) {
+#if LOWBIT_TORCH_CUDA
+        return quantize_kernel_view_cuda(x, params, scales_out);
+#else
+        TORCH_CHECK(false,
+                    "fake_quantize: this build has no CUDA kernels (LibTorch or nvcc without "
+                    "CUDA); got a tensor on ",
+                    x.device());
+#endif
+    }
+    TORCH_CHECK(x.is_cpu(), "fake_quantize: unsupported device ", x.device());
     const auto [rows, cols] = view_shape(x);
     const torch::Tensor input = x.to(torch::kFloat).contiguous();
     torch::Tensor out = torch::empty_like(input);
@@ -94,43 +157,18 @@ torch::Tensor quantize_kernel_view(const torch::Tensor& x,
         scales = torch::empty({groups}, input.options());
         zero_points = torch::empty({groups}, input.options());
     }
-    float* scales_ptr = scales.defined() ? scales.data_ptr<float>() : nullptr;
-    float* zero_ptr = zero_points.defined() ? zero_points.data_ptr<float>() : nullptr;
-    if (input.is_cpu()) {
-        check_status(kernels::fake_quant_cpu_parallel(input.data_ptr<float>(),
-                                                      rows,
-                                                      cols,
-                                                      params,
-                                                      out.data_ptr<float>(),
-                                                      scales_ptr,
-                                                      zero_ptr,
-                                                      util::kernel_threads()),
-                     x,
+    check_status(kernels::fake_quant_cpu_parallel(
+                     input.data_ptr<float>(),
+                     rows,
+                     cols,
                      params,
-                     "fake_quantize (CPU)");
-    } else if (input.is_cuda()) {
-#if LOWBIT_TORCH_CUDA
-        const c10::cuda::CUDAGuard guard(input.device());
-        check_status(kernels::launch_fake_quant(input.data_ptr<float>(),
-                                                rows,
-                                                cols,
-                                                params,
-                                                out.data_ptr<float>(),
-                                                scales_ptr,
-                                                zero_ptr,
-                                                c10::cuda::getCurrentCUDAStream().stream()),
-                     x,
-                     params,
-                     "fake_quantize (CUDA)");
-#else
-        TORCH_CHECK(false,
-                    "fake_quantize: this build has no CUDA kernels (LibTorch or nvcc without "
-                    "CUDA); got a tensor on ",
-                    x.device());
-#endif
-    } else {
-        TORCH_CHECK(false, "fake_quantize: unsupported device ", x.device());
-    }
+                     out.data_ptr<float>(),
+                     scales.defined() ? scales.data_ptr<float>() : nullptr,
+                     zero_points.defined() ? zero_points.data_ptr<float>() : nullptr,
+                     util::kernel_threads()),
+                 x,
+                 params,
+                 "fake_quantize (CPU)");
     if (scales_out != nullptr) {
         scales_out->scales = scales;
         scales_out->zero_points = zero_points;

@@ -1,12 +1,14 @@
 // Shared CUDA helpers for lowbit_kernels: LOWBIT_CUDA_CHECK (the one error-check macro of this
 // API; it reports statement, function, file and line and returns Status::kCudaError), ceil_div,
-// warp reductions, order-preserving float keys for atomicMin/Max and a stream-ordered buffer.
+// warp reductions, order-preserving float keys for atomicMin/Max, a stream-ordered buffer and the
+// device's multiprocessor count, cached.
 #pragma once
 
 #include "lowbit/kernels/status.h"
 
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 
@@ -120,16 +122,31 @@ private:
     cudaStream_t stream_ = nullptr;
 };
 
+/// Multiprocessors of the current device, asked of the driver once per device (a launch must not
+/// pay for an attribute query); 132 (an H100 SXM) if the query fails.
+inline int current_device_multiprocessors() {
+    constexpr int kMaxDevices = 64;
+    static std::atomic<int> counts[kMaxDevices];  // 0: not asked yet
+    int device = 0;
+    if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= kMaxDevices) {
+        return 132;
+    }
+    int sms = counts[device].load(std::memory_order_relaxed);
+    if (sms == 0) {
+        if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess ||
+            sms <= 0) {
+            sms = 132;
+        }
+        counts[device].store(sms, std::memory_order_relaxed);
+    }
+    return sms;
+}
+
 /// Blocks to launch for a grid-stride loop: enough to fill the GPU (8 blocks per SM), never more
 /// than the work needs.
 inline int grid_stride_blocks(std::int64_t work_items, int threads_per_block) {
-    int device = 0;
-    int sms = 132;  // H100 SXM; only used if the query fails
-    if (cudaGetDevice(&device) == cudaSuccess) {
-        (void)cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-    }
     const std::int64_t needed = ceil_div(work_items, threads_per_block);
-    const std::int64_t cap = static_cast<std::int64_t>(sms) * 8;
+    const std::int64_t cap = static_cast<std::int64_t>(current_device_multiprocessors()) * 8;
     return static_cast<int>(needed < cap ? (needed > 0 ? needed : 1) : cap);
 }
 

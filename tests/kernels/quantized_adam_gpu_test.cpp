@@ -1,5 +1,7 @@
 // launch_quantized_adam_step and launch_state_dequantize against the scalar references, bit for
-// bit, on the format sweep and awkward shapes of the CPU test. Skipped without a CUDA device.
+// bit, on the format sweep and awkward shapes of the CPU test, with groups for every team of the
+// one-pass kernel (a warp, a block) and for the three-pass path (odd or differing group lengths,
+// groups over the one-pass limit). Skipped without a CUDA device.
 #include "lowbit/kernels/quantized_adam.h"
 
 #include <gtest/gtest.h>
@@ -90,7 +92,7 @@ void expect_gpu_matches_reference(AdamProblem problem, int steps) {
 TEST(QuantizedAdamGpu, MatchesReferenceBitForBit) {
     LOWBIT_REQUIRE_CUDA_DEVICE();
     const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {
-        {1, 1}, {1, 7}, {13, 77}, {3, 20000}};
+        {1, 1}, {1, 7}, {13, 77}, {3, 20000}, {2, 1000}, {5, 3000}};
     std::uint64_t seed = 500;
     for (const auto& [rows, cols] : shapes) {
         for (const StateQuantFormat& f : test::format_sweep()) {

@@ -1,6 +1,7 @@
 // The quantized linear on CUDA tensors (fake_quantize dispatches to the CUDA kernel on the current
 // stream) against the same call on CPU tensors, in fp32 and under bf16 autocast, the int8 forward
-// GEMM on CUDA's int8 kernel (padded shapes) against the CPU's, and a W8A8G8 model step on the GPU.
+// GEMM on CUDA's int8 kernel (padded shapes) against the CPU's, bfloat16 fake quantization against
+// the CPU's float32 round trip, and a W8A8G8 model step on the GPU.
 // Reports SKIPPED without a CUDA device.
 #include "lowbit/quant/fake_quantize.h"
 #include "lowbit/quant/int8_gemm.h"
@@ -10,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <string>
 #include <vector>
 
 #include "../support/cuda_device.h"
@@ -122,6 +124,41 @@ TEST(QuantizedLinearGpu, Int8ForwardGemmIsBitIdenticalToCpu) {
             int8_linear(int8_operand(x.cuda(), x_params), int8_operand(w.cuda(), w_params));
         ASSERT_TRUE(gpu.is_cuda());
         EXPECT_TRUE(torch::equal(gpu.cpu(), cpu)) << n << "x" << in << "x" << out;
+    }
+}
+
+// A bfloat16 tensor on the GPU is quantized by the kernel in place of a round trip through
+// float32; the CPU path makes that round trip (widen, quantize in float32, round once). Values
+// and scales must agree bit for bit, for every granularity and for rows that are and are not
+// whole 16-byte vectors (768, 100 values) or too long for one pass (9000).
+TEST(QuantizedLinearGpu, Bf16FakeQuantizeEqualsTheFloat32RoundTrip) {
+    if (!have_cuda()) {
+        GTEST_SKIP() << "no CUDA device";
+    }
+    auto gen = torch::make_generator<at::CPUGeneratorImpl>(11);
+    for (const auto& [rows, cols] :
+         std::vector<std::array<int64_t, 2>>{{64, 768}, {7, 100}, {3, 9000}}) {
+        const torch::Tensor x =
+            torch::randn({rows, cols}, gen, torch::kFloat32).to(torch::kBFloat16);
+        for (Granularity gran : {Granularity::kPerTensor,
+                                 Granularity::kPerChannel,
+                                 Granularity::kPerToken,
+                                 Granularity::kPerGroup}) {
+            for (int bits : {8, 4}) {
+                FakeQuantParams p = params(bits, gran, 1e-5f);
+                p.group_size = 4;
+                FakeQuantScales cpu_scales;
+                FakeQuantScales gpu_scales;
+                const torch::Tensor cpu = fake_quantize(x, p, &cpu_scales);
+                const torch::Tensor gpu = fake_quantize(x.cuda(), p, &gpu_scales);
+                ASSERT_EQ(gpu.scalar_type(), torch::kBFloat16);
+                const std::string name = std::to_string(rows) + "x" + std::to_string(cols) +
+                                         " gran " + std::to_string(static_cast<int>(gran)) +
+                                         " bits " + std::to_string(bits);
+                EXPECT_TRUE(torch::equal(gpu.cpu(), cpu)) << name;
+                EXPECT_TRUE(torch::equal(gpu_scales.scales.cpu(), cpu_scales.scales)) << name;
+            }
+        }
     }
 }
 

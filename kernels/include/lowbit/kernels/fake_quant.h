@@ -3,7 +3,8 @@
 // and the `full` 2^b-1-level grid, per-tensor, per-row and per-group scales, round to nearest or
 // stochastic rounding. Two passes: reduce one scale (and zero point) per group, then map every x.
 // Implementations: fake_quant_ref (scalar), fake_quant_cpu_parallel (thread pool, vector loops;
-// bit-identical to the reference), launch_fake_quant (CUDA, bit-identical). Int8-codes variant.
+// bit-identical to the reference), launch_fake_quant (CUDA, bit-identical; a bfloat16 variant).
+// Int8-codes variant.
 #pragma once
 
 #include "lowbit/kernels/quant_format.h"
@@ -114,6 +115,20 @@ Status launch_fake_quant(const float* x_device,
                          float* scales_device,
                          float* zero_points_device,
                          cudaStream_t stream);
+
+/// @brief launch_fake_quant on bfloat16 buffers (the raw 16-bit patterns, (rows, cols)): each value
+/// is widened to float32 exactly, quantized as launch_fake_quant does and rounded back to bfloat16
+/// once (to nearest, ties to even, NaN as 0x7FC0), in the kernel itself: the same values as
+/// converting x to float32, launch_fake_quant and converting back, with a third of the traffic.
+/// out may alias x. Asynchronous with respect to the host.
+Status launch_fake_quant_bf16(const std::uint16_t* x_device,
+                              std::int64_t rows,
+                              std::int64_t cols,
+                              const FakeQuantParams& params,
+                              std::uint16_t* out_device,
+                              float* scales_device,
+                              float* zero_points_device,
+                              cudaStream_t stream);
 #endif
 
 }  // namespace lowbit::kernels
