@@ -3,15 +3,15 @@
 // by the kernels themselves: each value is widened to float32 exactly, quantized in float32 and
 // rounded back to bfloat16 once (to nearest, ties to even, as LibTorch's conversion).
 // - Groups of at most kBlockGroupMax values (per row, per token, per group of a few hundred): one
-//   launch, one read of x. A warp (groups of up to 32 vectors) or a block owns a group, holds its
-//   values in registers, reduces the extent, computes s and z and writes x^.
+//   launch, one read of x. A warp or a block owns a group, holds its values in registers,
+//   reduces the extent, computes s and z and writes x^.
 // - Longer groups (per tensor, long rows): pass 1, one warp per (group, chunk of kReduceChunk
 //   values), reduces min/max (or absmax) and merges it into the group's slot with atomicMin/Max on
 //   order-preserving keys (exact, so the result is independent of scheduling); a per-group kernel
 //   turns the keys into s and z in place; pass 2 maps every element.
-// Buffers on 16-byte boundaries whose groups are whole 16-byte vectors move 16 bytes per load and
-// store, every thread issuing all its loads before it computes; the element-wise kernels take the
-// rest.
+// Every kernel moves kW values per load and store: a 16-byte vector (kVecWidth) where the buffers
+// are on 16-byte boundaries and the groups are whole vectors, else one value (kW = 1). Every thread
+// issues all its loads before it computes.
 #include "lowbit/kernels/fake_quant.h"
 
 #include <cuda_bf16.h>
@@ -29,8 +29,9 @@ constexpr int kThreads = 256;
 // Values one warp reduces in pass 1: 64 per lane keeps enough loads in flight, and per-tensor
 // reductions of weight-sized tensors (16 Mi values) still spread over 8 Ki warps.
 constexpr std::int64_t kReduceChunk = 2048;
-// Largest group a warp owns (8 values per lane) and a block of kThreads owns (32 per thread).
-constexpr std::int64_t kWarpGroupMax = 8 * kWarpSize;
+// Loads each thread of the two-pass kernels keeps in flight.
+constexpr int kPassUnroll = 4;
+// Largest group a block of kThreads owns (32 values per thread).
 constexpr std::int64_t kBlockGroupMax = 32 * kThreads;
 
 __device__ inline float load_value(const float* p, std::int64_t i) {
@@ -59,9 +60,19 @@ __device__ inline void store_value(__nv_bfloat16* p, std::int64_t i, float v) {
 }
 
 // 16-byte vectors: kVecWidth<T> values per load and store (4 float32, 8 bfloat16). The caller
-// guarantees 16-byte alignment of p + i.
+// guarantees 16-byte alignment of p + i. Width 1: one value, any alignment.
 template <class T>
 constexpr int kVecWidth = 16 / static_cast<int>(sizeof(T));
+
+template <class T>
+__device__ inline void load_vec(const T* p, std::int64_t i, float (&v)[1]) {
+    v[0] = load_value(p, i);
+}
+
+template <class T>
+__device__ inline void store_vec(T* p, std::int64_t i, const float (&v)[1]) {
+    store_value(p, i, v[0]);
+}
 
 __device__ inline void load_vec(const float* p, std::int64_t i, float (&v)[4]) {
     const float4 f = *reinterpret_cast<const float4*>(p + i);
@@ -172,114 +183,40 @@ __device__ inline void map_store_vec(
     store_vec(out, first, q);
 }
 
-// One warp per group of group_len <= kPerLane * 32 values; blockDim.x a multiple of 32.
-template <class T, int kPerLane>
-__global__ static void fake_quant_warp_group_kernel(const T* x,  // may alias out
-                                                    T* out,
-                                                    std::int64_t num_groups,
-                                                    int group_len,
-                                                    MapConfig config,
-                                                    float* scales,
-                                                    float* zero_points) {
-    const std::int64_t group =
-        (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarpSize;
-    const int lane = threadIdx.x % kWarpSize;
-    if (group >= num_groups) {
-        return;  // whole warp exits together
-    }
-    const std::int64_t base = group * group_len;
-    float v[kPerLane];
-    unsigned int hi = 0u;
-    unsigned int lo = 0xFFFFFFFFu;
-#pragma unroll
-    for (int k = 0; k < kPerLane; ++k) {
-        const int i = lane + k * kWarpSize;
-        v[k] = i < group_len ? load_value(x, base + i) : 0.0f;
-        if (i < group_len) {
-            extend_keys(v[k], config.symmetric, hi, lo);
-        }
-    }
-    // Every lane ends with the group's keys.
-    hi = warp_reduce_max(hi);
-    lo = warp_reduce_min(lo);
-    hi = __shfl_sync(0xFFFFFFFFu, hi, 0);
-    lo = __shfl_sync(0xFFFFFFFFu, lo, 0);
-    const ScaleZero sz = scale_zero_of_keys(hi, lo, config);
-    if (lane == 0) {
-        write_scale_zero(scales, zero_points, group, sz, config);
-    }
-#pragma unroll
-    for (int k = 0; k < kPerLane; ++k) {
-        const int i = lane + k * kWarpSize;
-        if (i < group_len) {
-            store_value(out, base + i, map_element(v[k], sz.s, sz.z, config, base + i));
-        }
-    }
+// Every lane of a warp ends with the warp's extent keys.
+__device__ inline void warp_all_reduce_keys(unsigned int& hi, unsigned int& lo) {
+    hi = __shfl_sync(0xFFFFFFFFu, warp_reduce_max(hi), 0);
+    lo = __shfl_sync(0xFFFFFFFFu, warp_reduce_min(lo), 0);
 }
 
-// One block of kThreads per group of group_len <= kPerThread * kThreads values.
-template <class T, int kPerThread>
-__global__ static void __launch_bounds__(kThreads)
-    fake_quant_block_group_kernel(const T* x,  // may alias out
-                                  T* out,
-                                  int group_len,
-                                  MapConfig config,
-                                  float* scales,
-                                  float* zero_points) {
+// Every thread of a block of kThreads ends with the block's extent keys (one barrier; a kernel
+// calls it once).
+__device__ inline void block_all_reduce_keys(unsigned int& hi, unsigned int& lo) {
     constexpr int kWarps = kThreads / kWarpSize;
     __shared__ unsigned int warp_hi[kWarps];
     __shared__ unsigned int warp_lo[kWarps];
-    const std::int64_t group = blockIdx.x;
-    const std::int64_t base = group * group_len;
-    float v[kPerThread];
-    unsigned int hi = 0u;
-    unsigned int lo = 0xFFFFFFFFu;
-#pragma unroll
-    for (int k = 0; k < kPerThread; ++k) {
-        const int i = static_cast<int>(threadIdx.x) + k * kThreads;
-        v[k] = i < group_len ? load_value(x, base + i) : 0.0f;
-        if (i < group_len) {
-            extend_keys(v[k], config.symmetric, hi, lo);
-        }
-    }
     hi = warp_reduce_max(hi);
     lo = warp_reduce_min(lo);
-    const int warp = static_cast<int>(threadIdx.x) / kWarpSize;
-    const int lane = static_cast<int>(threadIdx.x) % kWarpSize;
-    if (lane == 0) {
-        warp_hi[warp] = hi;
-        warp_lo[warp] = lo;
+    if (threadIdx.x % kWarpSize == 0) {
+        warp_hi[threadIdx.x / kWarpSize] = hi;
+        warp_lo[threadIdx.x / kWarpSize] = lo;
     }
     __syncthreads();
     hi = 0u;
     lo = 0xFFFFFFFFu;
 #pragma unroll
-    for (int w = 0; w < kWarps; ++w) {  // every thread reads the kWarps partial keys
+    for (int w = 0; w < kWarps; ++w) {
         hi = warp_hi[w] > hi ? warp_hi[w] : hi;
         lo = warp_lo[w] < lo ? warp_lo[w] : lo;
     }
-    const ScaleZero sz = scale_zero_of_keys(hi, lo, config);
-    if (threadIdx.x == 0) {
-        write_scale_zero(scales, zero_points, group, sz, config);
-    }
-#pragma unroll
-    for (int k = 0; k < kPerThread; ++k) {
-        const int i = static_cast<int>(threadIdx.x) + k * kThreads;
-        if (i < group_len) {
-            store_value(out, base + i, map_element(v[k], sz.s, sz.z, config, base + i));
-        }
-    }
 }
 
-// Vector forms of the one-pass kernels, for 16-byte aligned buffers whose groups are whole
-// vectors (group_len % kVecWidth == 0). Every thread issues all its loads before it computes, so
-// each keeps 64 bytes or more in flight.
-
-// Groups of lanes_per_group * W values, lanes_per_group a power of two <= 32: a row of a warp is
-// 32 vectors, 32 / lanes_per_group groups side by side; a warp takes kSteps rows. The extent is
-// reduced by xor shuffles inside each aligned segment of lanes_per_group lanes.
+// Groups of lanes_per_group vectors, lanes_per_group a power of two <= 32 (16-byte vectors only):
+// a row of a warp is 32 vectors, 32 / lanes_per_group groups side by side; a warp takes kSteps
+// rows. The extent is reduced by xor shuffles inside each aligned segment of lanes_per_group
+// lanes.
 template <class T, int kSteps>
-__global__ static void fake_quant_warp_vec_kernel(const T* x,  // may alias out
+__global__ static void fake_quant_segments_kernel(const T* x,  // may alias out
                                                   T* out,
                                                   std::int64_t num_groups,
                                                   int lanes_per_group,
@@ -329,85 +266,34 @@ __global__ static void fake_quant_warp_vec_kernel(const T* x,  // may alias out
         if (lane % lanes_per_group == 0) {
             write_scale_zero(scales, zero_points, group, sz, config);
         }
-        const std::int64_t first = group * group_len + lane_offset;
-        map_store_vec(out, first, v[step], sz, config);
+        map_store_vec(out, group * group_len + lane_offset, v[step], sz, config);
     }
 }
 
-// One warp per group of 33 to kVecsPerLane * 32 vectors (rows of a few hundred to two thousand
-// values, the usual per-token and per-channel widths): lane l holds vectors l, l + 32, ...; the
-// extent is reduced by warp shuffles, with no block-wide barrier and no idle threads.
-template <class T, int kVecsPerLane>
-__global__ static void fake_quant_warp_rows_kernel(const T* x,  // may alias out
-                                                   T* out,
-                                                   std::int64_t num_groups,
-                                                   int group_len,
-                                                   MapConfig config,
-                                                   float* scales,
-                                                   float* zero_points) {
-    constexpr int kW = kVecWidth<T>;
-    const std::int64_t group =
-        (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarpSize;
-    const int lane = threadIdx.x % kWarpSize;
-    if (group >= num_groups) {
-        return;  // whole warp exits together
-    }
-    const std::int64_t base = group * group_len;
-    const int vecs = group_len / kW;
-    float v[kVecsPerLane][kW];
-#pragma unroll
-    for (int k = 0; k < kVecsPerLane; ++k) {
-        const int j = lane + k * kWarpSize;
-        if (j < vecs) {
-            load_vec(x, base + static_cast<std::int64_t>(j) * kW, v[k]);
-        }
-    }
-    unsigned int hi = 0u;
-    unsigned int lo = 0xFFFFFFFFu;
-#pragma unroll
-    for (int k = 0; k < kVecsPerLane; ++k) {
-        if (lane + k * kWarpSize < vecs) {
-            extend_keys_vec(v[k], config.symmetric, hi, lo);
-        }
-    }
-    hi = warp_reduce_max(hi);
-    lo = warp_reduce_min(lo);
-    hi = __shfl_sync(0xFFFFFFFFu, hi, 0);
-    lo = __shfl_sync(0xFFFFFFFFu, lo, 0);
-    const ScaleZero sz = scale_zero_of_keys(hi, lo, config);
-    if (lane == 0) {
-        write_scale_zero(scales, zero_points, group, sz, config);
-    }
-#pragma unroll
-    for (int k = 0; k < kVecsPerLane; ++k) {
-        const int j = lane + k * kWarpSize;
-        if (j < vecs) {
-            const std::int64_t first = base + static_cast<std::int64_t>(j) * kW;
-            map_store_vec(out, first, v[k], sz, config);
-        }
-    }
-}
-
-// One block of kThreads per group of group_len <= kVecsPerThread * kThreads * W values.
-template <class T, int kVecsPerThread>
+// One group per warp (kTeam = 32) or per block (kTeam = kThreads) of group_len values, in
+// vectors of kW values: thread t holds vectors t, t + kTeam, ... (kVecsPerThread of them at
+// most), so the team's loads of one round are contiguous.
+template <class T, int kW, int kTeam, int kVecsPerThread>
 __global__ static void __launch_bounds__(kThreads)
-    fake_quant_block_vec_kernel(const T* x,  // may alias out
-                                T* out,
-                                int group_len,
-                                MapConfig config,
-                                float* scales,
-                                float* zero_points) {
-    constexpr int kW = kVecWidth<T>;
-    constexpr int kWarps = kThreads / kWarpSize;
-    __shared__ unsigned int warp_hi[kWarps];
-    __shared__ unsigned int warp_lo[kWarps];
-    const std::int64_t group = blockIdx.x;
+    fake_quant_rows_kernel(const T* x,  // may alias out
+                           T* out,
+                           std::int64_t num_groups,
+                           int group_len,
+                           MapConfig config,
+                           float* scales,
+                           float* zero_points) {
+    const std::int64_t group =
+        (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kTeam;
+    if (group >= num_groups) {
+        return;  // a whole team exits together (kTeam divides blockDim)
+    }
+    const int t = static_cast<int>(threadIdx.x) % kTeam;
     const std::int64_t base = group * group_len;
     const int vecs = group_len / kW;
     float v[kVecsPerThread][kW];
 #pragma unroll
     for (int k = 0; k < kVecsPerThread; ++k) {
-        const int j = static_cast<int>(threadIdx.x) + k * kThreads;
+        const int j = t + k * kTeam;
         if (j < vecs) {
             load_vec(x, base + static_cast<std::int64_t>(j) * kW, v[k]);
         }
@@ -416,35 +302,24 @@ __global__ static void __launch_bounds__(kThreads)
     unsigned int lo = 0xFFFFFFFFu;
 #pragma unroll
     for (int k = 0; k < kVecsPerThread; ++k) {
-        if (static_cast<int>(threadIdx.x) + k * kThreads < vecs) {
+        if (t + k * kTeam < vecs) {
             extend_keys_vec(v[k], config.symmetric, hi, lo);
         }
     }
-    hi = warp_reduce_max(hi);
-    lo = warp_reduce_min(lo);
-    const int warp = static_cast<int>(threadIdx.x) / kWarpSize;
-    if (threadIdx.x % kWarpSize == 0) {
-        warp_hi[warp] = hi;
-        warp_lo[warp] = lo;
-    }
-    __syncthreads();
-    hi = 0u;
-    lo = 0xFFFFFFFFu;
-#pragma unroll
-    for (int w = 0; w < kWarps; ++w) {
-        hi = warp_hi[w] > hi ? warp_hi[w] : hi;
-        lo = warp_lo[w] < lo ? warp_lo[w] : lo;
+    if constexpr (kTeam == kWarpSize) {
+        warp_all_reduce_keys(hi, lo);
+    } else {
+        block_all_reduce_keys(hi, lo);
     }
     const ScaleZero sz = scale_zero_of_keys(hi, lo, config);
-    if (threadIdx.x == 0) {
+    if (t == 0) {
         write_scale_zero(scales, zero_points, group, sz, config);
     }
 #pragma unroll
     for (int k = 0; k < kVecsPerThread; ++k) {
-        const int j = static_cast<int>(threadIdx.x) + k * kThreads;
+        const int j = t + k * kTeam;
         if (j < vecs) {
-            const std::int64_t first = base + static_cast<std::int64_t>(j) * kW;
-            map_store_vec(out, first, v[k], sz, config);
+            map_store_vec(out, base + static_cast<std::int64_t>(j) * kW, v[k], sz, config);
         }
     }
 }
@@ -461,7 +336,10 @@ __global__ static void fake_quant_init_kernel(unsigned int* hi_keys,
     }
 }
 
-template <class T>
+// Pass 1, kW values per load (kW > 1: x on a 16-byte boundary; any group length): a chunk's values
+// up to the first vector boundary and after its last whole vector one by one, the rest four loads
+// per lane in flight.
+template <class T, int kW>
 __global__ static void fake_quant_reduce_kernel(const T* __restrict__ x,
                                                 std::int64_t group_len,
                                                 std::int64_t chunks_per_group,
@@ -469,47 +347,6 @@ __global__ static void fake_quant_reduce_kernel(const T* __restrict__ x,
                                                 bool symmetric,
                                                 unsigned int* hi_keys,
                                                 unsigned int* lo_keys) {
-    const std::int64_t warp_global =
-        (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarpSize;
-    const int lane = threadIdx.x % kWarpSize;
-    if (warp_global >= num_tasks) {
-        return;  // whole warp exits together: blockDim is a multiple of 32
-    }
-    const std::int64_t grp = warp_global / chunks_per_group;
-    const std::int64_t chunk = warp_global % chunks_per_group;
-    const std::int64_t begin = grp * group_len + chunk * kReduceChunk;
-    const std::int64_t group_end = (grp + 1) * group_len;
-    const std::int64_t end = begin + kReduceChunk < group_end ? begin + kReduceChunk : group_end;
-    // Keys are monotonic in the float value, so min/max of keys == keys of min/max.
-    unsigned int hi = 0u;
-    unsigned int lo = 0xFFFFFFFFu;
-#pragma unroll 8
-    for (std::int64_t i = begin + lane; i < end; i += kWarpSize) {
-        extend_keys(load_value(x, i), symmetric, hi, lo);
-    }
-    hi = warp_reduce_max(hi);
-    lo = warp_reduce_min(lo);
-    if (lane == 0) {
-        atomicMax(&hi_keys[grp], hi);
-        if (!symmetric) {
-            atomicMin(&lo_keys[grp], lo);
-        }
-    }
-}
-
-// Pass 1 on 16-byte vectors (x on a 16-byte boundary; any group length): a chunk's values up to
-// the first vector boundary and after its last whole vector one by one, the rest W values per
-// load, four loads per lane in flight.
-template <class T>
-__global__ static void fake_quant_reduce_vec_kernel(const T* __restrict__ x,
-                                                    std::int64_t group_len,
-                                                    std::int64_t chunks_per_group,
-                                                    std::int64_t num_tasks,
-                                                    bool symmetric,
-                                                    unsigned int* hi_keys,
-                                                    unsigned int* lo_keys) {
-    constexpr int kW = kVecWidth<T>;
-    constexpr int kUnroll = 4;
     const std::int64_t warp_global =
         (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarpSize;
     const int lane = threadIdx.x % kWarpSize;
@@ -529,19 +366,19 @@ __global__ static void fake_quant_reduce_vec_kernel(const T* __restrict__ x,
     unsigned int hi = 0u;
     unsigned int lo = 0xFFFFFFFFu;
     if (begin + lane < head) {
-        extend_keys(load_value(x, begin + lane), symmetric, hi, lo);  // head - begin < kW <= 32
+        extend_keys(load_value(x, begin + lane), symmetric, hi, lo);  // head - begin < kW <= 8
     }
-    for (std::int64_t i0 = head + lane * kW; i0 < vec_end; i0 += kUnroll * kWarpSize * kW) {
-        float v[kUnroll][kW];
+    for (std::int64_t i0 = head + lane * kW; i0 < vec_end; i0 += kPassUnroll * kWarpSize * kW) {
+        float v[kPassUnroll][kW];
 #pragma unroll
-        for (int u = 0; u < kUnroll; ++u) {
+        for (int u = 0; u < kPassUnroll; ++u) {
             const std::int64_t i = i0 + u * kWarpSize * kW;
             if (i < vec_end) {
                 load_vec(x, i, v[u]);
             }
         }
 #pragma unroll
-        for (int u = 0; u < kUnroll; ++u) {
+        for (int u = 0; u < kPassUnroll; ++u) {
             if (i0 + u * kWarpSize * kW < vec_end) {
                 extend_keys_vec(v[u], symmetric, hi, lo);
             }
@@ -560,33 +397,32 @@ __global__ static void fake_quant_reduce_vec_kernel(const T* __restrict__ x,
     }
 }
 
-// Pass 2 on 16-byte vectors (aligned x and out): four vectors per thread and iteration, all
-// loaded before any is mapped; one division per vector finds its group (an element-wise one only
-// for a vector that straddles two groups); the last n % W values one by one.
-template <class T, class Index>
-__global__ static void fake_quant_map_vec_kernel(const T* x,  // may alias out (in place)
-                                                 T* out,
-                                                 Index n,
-                                                 Index group_len,
-                                                 const float* __restrict__ scales,
-                                                 const float* __restrict__ zero_points,
-                                                 MapConfig config) {
-    constexpr int kW = kVecWidth<T>;
-    constexpr int kUnroll = 4;
+// Pass 2, kW values per load and store (kW > 1: x and out on 16-byte boundaries): four loads per
+// thread and iteration, all issued before any value is mapped; one division per vector finds its
+// group (an element-wise one only for a vector that straddles two groups); the last n % kW values
+// one by one. Index: uint32 when n < 2^32, so that the division is 32-bit.
+template <class T, int kW, class Index>
+__global__ static void fake_quant_map_kernel(const T* x,  // may alias out (in place)
+                                             T* out,
+                                             Index n,
+                                             Index group_len,
+                                             const float* __restrict__ scales,
+                                             const float* __restrict__ zero_points,
+                                             MapConfig config) {
     const Index vecs = n / kW;
     const Index stride = static_cast<Index>(gridDim.x) * blockDim.x;
     const Index tid = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x;
-    for (Index j0 = tid; j0 < vecs; j0 += kUnroll * stride) {
-        float v[kUnroll][kW];
+    for (Index j0 = tid; j0 < vecs; j0 += kPassUnroll * stride) {
+        float v[kPassUnroll][kW];
 #pragma unroll
-        for (int u = 0; u < kUnroll; ++u) {
+        for (int u = 0; u < kPassUnroll; ++u) {
             const Index j = j0 + u * stride;
             if (j < vecs) {
                 load_vec(x, static_cast<std::int64_t>(j) * kW, v[u]);
             }
         }
 #pragma unroll
-        for (int u = 0; u < kUnroll; ++u) {
+        for (int u = 0; u < kPassUnroll; ++u) {
             const Index j = j0 + u * stride;
             if (j >= vecs) {
                 continue;
@@ -633,22 +469,65 @@ __global__ static void fake_quant_finalize_kernel(float* scales,
     write_scale_zero(scales, zero_points, g, sz, config);
 }
 
-template <class T, class Index>
-__global__ static void fake_quant_map_kernel(const T* x,  // may alias out (in place)
-                                             T* out,
-                                             Index n,
-                                             Index group_len,
-                                             const float* __restrict__ scales,
-                                             const float* __restrict__ zero_points,
-                                             MapConfig config) {
-    const Index stride = static_cast<Index>(gridDim.x) * blockDim.x;
-    for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
-        const Index g = i / group_len;  // 32-bit division when n < 2^32 (Index = uint32)
-        const float s = scales[g];
-        const float zp = zero_points[g];
-        const float z = (config.full_grid && !config.symmetric) ? -zp : zp;
-        store_value(out, i, map_element(load_value(x, i), s, z, config, i));
+// A one-pass kernel over `blocks` blocks of kThreads.
+template <class T, class Kernel>
+Status run_one_pass(Kernel kernel,
+                    std::int64_t blocks,
+                    const T* x,
+                    T* out,
+                    const FakeQuantLayout& layout,
+                    int len,  // the kernel's group length (values or vectors)
+                    const MapConfig& config,
+                    float* scales,
+                    float* zero_points,
+                    cudaStream_t stream) {
+    if (blocks > 0x7FFFFFFF) {
+        return Status::kNoKernelForConfig;  // > 2^31 blocks: beyond any real tensor
     }
+    kernel<<<static_cast<unsigned int>(blocks), kThreads, 0, stream>>>(
+        x, out, layout.num_groups, len, config, scales, zero_points);
+    LOWBIT_CUDA_CHECK(cudaGetLastError());
+    return Status::kOk;
+}
+
+// Groups of up to kBlockGroupMax values, kW values per load: a warp per group up to 8 loads per
+// lane, else a block per group; each with the fewest loads per thread that cover the group, since
+// registers the group does not need cost occupancy.
+template <class T, int kW>
+Status launch_rows(const T* x,
+                   T* out,
+                   const FakeQuantLayout& layout,
+                   const MapConfig& config,
+                   float* scales,
+                   float* zero_points,
+                   cudaStream_t stream) {
+    const auto group_len = static_cast<int>(layout.group_len);
+    const int vecs = group_len / kW;
+    const std::int64_t warp_blocks = ceil_div(layout.num_groups, kThreads / kWarpSize);
+    const std::int64_t block_blocks = layout.num_groups;
+    const auto run = [&](auto kernel, std::int64_t blocks) {
+        return run_one_pass(
+            kernel, blocks, x, out, layout, group_len, config, scales, zero_points, stream);
+    };
+    if (vecs <= 2 * kWarpSize) {
+        return run(fake_quant_rows_kernel<T, kW, kWarpSize, 2>, warp_blocks);
+    }
+    if (vecs <= 4 * kWarpSize) {
+        return run(fake_quant_rows_kernel<T, kW, kWarpSize, 4>, warp_blocks);
+    }
+    if (vecs <= 8 * kWarpSize) {
+        return run(fake_quant_rows_kernel<T, kW, kWarpSize, 8>, warp_blocks);
+    }
+    if (vecs <= 2 * kThreads) {
+        return run(fake_quant_rows_kernel<T, kW, kThreads, 2>, block_blocks);
+    }
+    if (vecs <= 4 * kThreads) {
+        return run(fake_quant_rows_kernel<T, kW, kThreads, 4>, block_blocks);
+    }
+    if (vecs <= 8 * kThreads) {
+        return run(fake_quant_rows_kernel<T, kW, kThreads, 8>, block_blocks);
+    }
+    return run(fake_quant_rows_kernel<T, kW, kThreads, 32>, block_blocks);
 }
 
 template <class T>
@@ -660,96 +539,60 @@ Status launch_one_pass(const T* x,
                        float* scales,
                        float* zero_points,
                        cudaStream_t stream) {
-    const auto group_len = static_cast<int>(layout.group_len);
     constexpr int kW = kVecWidth<T>;
-    if (aligned && group_len % kW == 0) {
-        const int vecs = group_len / kW;
-        if (vecs <= kWarpSize && (vecs & (vecs - 1)) == 0) {
-            constexpr int kSteps = 4;
-            const std::int64_t groups_per_warp = kSteps * (kWarpSize / vecs);
-            const std::int64_t warps = ceil_div(layout.num_groups, groups_per_warp);
-            const std::int64_t blocks = ceil_div(warps * kWarpSize, kThreads);
-            if (blocks > 0x7FFFFFFF) {
-                return Status::kNoKernelForConfig;
-            }
-            fake_quant_warp_vec_kernel<T, kSteps>
-                <<<static_cast<unsigned int>(blocks), kThreads, 0, stream>>>(
-                    x, out, layout.num_groups, vecs, config, scales, zero_points);
-            LOWBIT_CUDA_CHECK(cudaGetLastError());
-            return Status::kOk;
-        }
-        if (vecs <= 8 * kWarpSize) {
-            constexpr int kWarpsPerBlock = kThreads / kWarpSize;
-            const std::int64_t blocks = ceil_div(layout.num_groups, kWarpsPerBlock);
-            if (blocks > 0x7FFFFFFF) {
-                return Status::kNoKernelForConfig;
-            }
-            const auto grid = static_cast<unsigned int>(blocks);
-            if (vecs <= 2 * kWarpSize) {
-                fake_quant_warp_rows_kernel<T, 2><<<grid, kThreads, 0, stream>>>(
-                    x, out, layout.num_groups, group_len, config, scales, zero_points);
-            } else if (vecs <= 4 * kWarpSize) {
-                fake_quant_warp_rows_kernel<T, 4><<<grid, kThreads, 0, stream>>>(
-                    x, out, layout.num_groups, group_len, config, scales, zero_points);
-            } else {
-                fake_quant_warp_rows_kernel<T, 8><<<grid, kThreads, 0, stream>>>(
-                    x, out, layout.num_groups, group_len, config, scales, zero_points);
-            }
-            LOWBIT_CUDA_CHECK(cudaGetLastError());
-            return Status::kOk;
-        }
-        if (layout.num_groups > 0x7FFFFFFF) {
-            return Status::kNoKernelForConfig;
-        }
-        const auto grid = static_cast<unsigned int>(layout.num_groups);
-        if (vecs <= kThreads) {
-            fake_quant_block_vec_kernel<T, 1>
-                <<<grid, kThreads, 0, stream>>>(x, out, group_len, config, scales, zero_points);
-        } else if (vecs <= 2 * kThreads) {
-            fake_quant_block_vec_kernel<T, 2>
-                <<<grid, kThreads, 0, stream>>>(x, out, group_len, config, scales, zero_points);
-        } else if (vecs <= 4 * kThreads) {
-            fake_quant_block_vec_kernel<T, 4>
-                <<<grid, kThreads, 0, stream>>>(x, out, group_len, config, scales, zero_points);
-        } else {
-            fake_quant_block_vec_kernel<T, 8>
-                <<<grid, kThreads, 0, stream>>>(x, out, group_len, config, scales, zero_points);
-        }
-        LOWBIT_CUDA_CHECK(cudaGetLastError());
-        return Status::kOk;
+    if (!aligned || layout.group_len % kW != 0) {
+        return launch_rows<T, 1>(x, out, layout, config, scales, zero_points, stream);
     }
-    if (layout.group_len <= kWarpGroupMax) {
-        constexpr int kGroupsPerBlock = kThreads / kWarpSize;
-        const std::int64_t blocks = ceil_div(layout.num_groups, kGroupsPerBlock);
-        if (blocks > 0x7FFFFFFF) {
-            return Status::kNoKernelForConfig;
-        }
-        const auto grid = static_cast<unsigned int>(blocks);
-        if (layout.group_len <= 2 * kWarpSize) {
-            fake_quant_warp_group_kernel<T, 2><<<grid, kThreads, 0, stream>>>(
-                x, out, layout.num_groups, group_len, config, scales, zero_points);
-        } else if (layout.group_len <= 4 * kWarpSize) {
-            fake_quant_warp_group_kernel<T, 4><<<grid, kThreads, 0, stream>>>(
-                x, out, layout.num_groups, group_len, config, scales, zero_points);
-        } else {
-            fake_quant_warp_group_kernel<T, 8><<<grid, kThreads, 0, stream>>>(
-                x, out, layout.num_groups, group_len, config, scales, zero_points);
-        }
+    const auto vecs = static_cast<int>(layout.group_len / kW);
+    if (vecs <= kWarpSize && (vecs & (vecs - 1)) == 0) {
+        constexpr int kSteps = 4;
+        const std::int64_t warps = ceil_div(layout.num_groups, kSteps * (kWarpSize / vecs));
+        return run_one_pass(fake_quant_segments_kernel<T, kSteps>,
+                            ceil_div(warps * kWarpSize, kThreads),
+                            x,
+                            out,
+                            layout,
+                            vecs,
+                            config,
+                            scales,
+                            zero_points,
+                            stream);
+    }
+    return launch_rows<T, kW>(x, out, layout, config, scales, zero_points, stream);
+}
+
+// Pass 2 over the whole buffer, kW values per load.
+template <class T, int kW>
+void launch_map(const T* x,
+                T* out,
+                const FakeQuantLayout& layout,
+                const MapConfig& config,
+                const float* scales,
+                const float* zero_points,
+                cudaStream_t stream) {
+    const int blocks = grid_stride_blocks(ceil_div(layout.n, kW), kThreads);
+    // 32-bit indices when no index the threads form, up to kPassUnroll strides past the end,
+    // reaches 2^32.
+    const std::int64_t reach = std::int64_t{kPassUnroll + 1} * kThreads * blocks * kW;
+    if (layout.n < (std::int64_t{1} << 32) - reach) {
+        fake_quant_map_kernel<T, kW, std::uint32_t>
+            <<<blocks, kThreads, 0, stream>>>(x,
+                                              out,
+                                              static_cast<std::uint32_t>(layout.n),
+                                              static_cast<std::uint32_t>(layout.group_len),
+                                              scales,
+                                              zero_points,
+                                              config);
     } else {
-        if (layout.num_groups > 0x7FFFFFFF) {
-            return Status::kNoKernelForConfig;
-        }
-        const auto grid = static_cast<unsigned int>(layout.num_groups);
-        if (layout.group_len <= 8 * kThreads) {
-            fake_quant_block_group_kernel<T, 8>
-                <<<grid, kThreads, 0, stream>>>(x, out, group_len, config, scales, zero_points);
-        } else {
-            fake_quant_block_group_kernel<T, 32>
-                <<<grid, kThreads, 0, stream>>>(x, out, group_len, config, scales, zero_points);
-        }
+        fake_quant_map_kernel<T, kW, std::uint64_t>
+            <<<blocks, kThreads, 0, stream>>>(x,
+                                              out,
+                                              static_cast<std::uint64_t>(layout.n),
+                                              static_cast<std::uint64_t>(layout.group_len),
+                                              scales,
+                                              zero_points,
+                                              config);
     }
-    LOWBIT_CUDA_CHECK(cudaGetLastError());
-    return Status::kOk;
 }
 
 template <class T>
@@ -786,68 +629,22 @@ Status launch_two_pass(const T* x,
     if (reduce_blocks > 0x7FFFFFFF) {
         return Status::kNoKernelForConfig;  // > 2^31 blocks: beyond any real tensor
     }
-    if (reinterpret_cast<std::uintptr_t>(x) % 16 == 0) {
-        fake_quant_reduce_vec_kernel<T>
-            <<<static_cast<unsigned int>(reduce_blocks), kThreads, 0, stream>>>(x,
-                                                                                layout.group_len,
-                                                                                chunks_per_group,
-                                                                                num_tasks,
-                                                                                config.symmetric,
-                                                                                hi_keys,
-                                                                                lo_keys);
-    } else {
-        fake_quant_reduce_kernel<T>
-            <<<static_cast<unsigned int>(reduce_blocks), kThreads, 0, stream>>>(x,
-                                                                                layout.group_len,
-                                                                                chunks_per_group,
-                                                                                num_tasks,
-                                                                                config.symmetric,
-                                                                                hi_keys,
-                                                                                lo_keys);
-    }
+    constexpr int kW = kVecWidth<T>;
+    // Vector loads in pass 1 need x alone on a 16-byte boundary (chunks align themselves).
+    const bool x_aligned = reinterpret_cast<std::uintptr_t>(x) % 16 == 0;
+    (x_aligned ? fake_quant_reduce_kernel<T, kW>
+               : fake_quant_reduce_kernel<
+                     T,
+                     1>)<<<static_cast<unsigned int>(reduce_blocks), kThreads, 0, stream>>>(
+        x, layout.group_len, chunks_per_group, num_tasks, config.symmetric, hi_keys, lo_keys);
     LOWBIT_CUDA_CHECK(cudaGetLastError());
     fake_quant_finalize_kernel<<<group_blocks, kThreads, 0, stream>>>(
         scales, zero_points, layout.num_groups, config);
     LOWBIT_CUDA_CHECK(cudaGetLastError());
-
-    const int map_blocks = grid_stride_blocks(layout.n, kThreads);
-    const bool small = layout.n < (std::int64_t{1} << 32) - kThreads * std::int64_t{map_blocks};
-    if (aligned && small) {
-        fake_quant_map_vec_kernel<T, std::uint32_t>
-            <<<map_blocks, kThreads, 0, stream>>>(x,
-                                                  out,
-                                                  static_cast<std::uint32_t>(layout.n),
-                                                  static_cast<std::uint32_t>(layout.group_len),
-                                                  scales,
-                                                  zero_points,
-                                                  config);
-    } else if (aligned) {
-        fake_quant_map_vec_kernel<T, std::uint64_t>
-            <<<map_blocks, kThreads, 0, stream>>>(x,
-                                                  out,
-                                                  static_cast<std::uint64_t>(layout.n),
-                                                  static_cast<std::uint64_t>(layout.group_len),
-                                                  scales,
-                                                  zero_points,
-                                                  config);
-    } else if (small) {
-        fake_quant_map_kernel<T, std::uint32_t>
-            <<<map_blocks, kThreads, 0, stream>>>(x,
-                                                  out,
-                                                  static_cast<std::uint32_t>(layout.n),
-                                                  static_cast<std::uint32_t>(layout.group_len),
-                                                  scales,
-                                                  zero_points,
-                                                  config);
+    if (aligned) {
+        launch_map<T, kW>(x, out, layout, config, scales, zero_points, stream);
     } else {
-        fake_quant_map_kernel<T, std::uint64_t>
-            <<<map_blocks, kThreads, 0, stream>>>(x,
-                                                  out,
-                                                  static_cast<std::uint64_t>(layout.n),
-                                                  static_cast<std::uint64_t>(layout.group_len),
-                                                  scales,
-                                                  zero_points,
-                                                  config);
+        launch_map<T, 1>(x, out, layout, config, scales, zero_points, stream);
     }
     LOWBIT_CUDA_CHECK(cudaGetLastError());
     return Status::kOk;

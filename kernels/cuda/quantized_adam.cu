@@ -314,6 +314,19 @@ __device__ inline void state_scale_of_keys(
     quant_scale_zero(lo, hi, mom.bounds, mom.min_range, mom.symmetric, s, z);
 }
 
+// Where a thread's pair starting at element i stands in its group, which ends at `end`.
+struct PairSlot {
+    std::int64_t i;
+    bool present;    // i < end
+    bool both;       // i + 1 < end too
+    bool vector_ok;  // both, and the buffers allow one access for the pair
+};
+
+__device__ inline PairSlot pair_slot(std::int64_t i, std::int64_t end, bool aligned) {
+    const bool both = i + 1 < end;
+    return {i, i < end, both, both && aligned};
+}
+
 // One pair of neighbouring elements (i, i + 1) as the one-pass kernel reads it.
 struct PairInput {
     float p[2];
@@ -443,13 +456,12 @@ __global__ static void __launch_bounds__(kThreads, kPairs <= 4 ? 4 : 1)
     PairInput in[kPairs];
 #pragma unroll
     for (int k = 0; k < kPairs; ++k) {
-        const std::int64_t i = base + 2 * t + 2 * kTeam * k;
-        if (i >= end) {
+        const PairSlot slot = pair_slot(base + 2 * t + 2 * kTeam * k, end, aligned);
+        if (!slot.present) {
             continue;
         }
-        const bool both = i + 1 < end;
-        const bool vector_ok = both && aligned;
-        if (vector_ok) {
+        const std::int64_t i = slot.i;
+        if (slot.vector_ok) {
             const float2 p2 = *reinterpret_cast<const float2*>(param + i);
             const float2 g2 = *reinterpret_cast<const float2*>(grad + i);
             in[k].p[0] = p2.x;
@@ -459,11 +471,11 @@ __global__ static void __launch_bounds__(kThreads, kPairs <= 4 ? 4 : 1)
         } else {
             in[k].p[0] = param[i];
             in[k].g[0] = grad[i];
-            in[k].p[1] = both ? param[i + 1] : 0.0f;
-            in[k].g[1] = both ? grad[i + 1] : 0.0f;
+            in[k].p[1] = slot.both ? param[i + 1] : 0.0f;
+            in[k].g[1] = slot.both ? grad[i + 1] : 0.0f;
         }
-        load_moment_pair(m, i, both, vector_ok, m_old_s, m_old_z, in[k].m_old);
-        load_moment_pair(v, i, both, vector_ok, v_old_s, v_old_z, in[k].v_old);
+        load_moment_pair(m, i, slot.both, slot.vector_ok, m_old_s, m_old_z, in[k].m_old);
+        load_moment_pair(v, i, slot.both, slot.vector_ok, v_old_s, v_old_z, in[k].v_old);
     }
     AdamElementUpdate u[kPairs][2];
     TeamKeys keys{0u, 0xFFFFFFFFu, 0u, 0xFFFFFFFFu};
@@ -495,22 +507,21 @@ __global__ static void __launch_bounds__(kThreads, kPairs <= 4 ? 4 : 1)
     }
 #pragma unroll
     for (int k = 0; k < kPairs; ++k) {
-        const std::int64_t i = base + 2 * t + 2 * kTeam * k;
-        if (i >= end) {
+        const PairSlot slot = pair_slot(base + 2 * t + 2 * kTeam * k, end, aligned);
+        if (!slot.present) {
             continue;
         }
-        const bool both = i + 1 < end;
-        const bool vector_ok = both && aligned;
-        if (vector_ok) {
+        const std::int64_t i = slot.i;
+        if (slot.vector_ok) {
             *reinterpret_cast<float2*>(param + i) = make_float2(u[k][0].param, u[k][1].param);
         } else {
             param[i] = u[k][0].param;
-            if (both) {
+            if (slot.both) {
                 param[i + 1] = u[k][1].param;
             }
         }
-        store_moment_pair(m, i, both, vector_ok, u[k], ms, mz);
-        store_moment_pair(v, i, both, vector_ok, u[k], vs, vz);
+        store_moment_pair(m, i, slot.both, slot.vector_ok, u[k], ms, mz);
+        store_moment_pair(v, i, slot.both, slot.vector_ok, u[k], vs, vz);
     }
     if (t == 0) {
         if (m.quantized) {

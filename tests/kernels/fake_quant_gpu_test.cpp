@@ -43,7 +43,10 @@ TEST(FakeQuantGpu, MatchesReferenceBitForBit) {
         // A block of 1000 vectors per row; rows of 10001 values, the second starting off a
         // vector boundary (two-pass path).
         {5, 4000, 40},
-        {2, 10001, 1}};
+        {2, 10001, 1},
+        // A block per row holding two loads a thread: 500 vectors, 301 values.
+        {3, 2000, 16},
+        {2, 301, 7}};
     for (const GpuShape& shape : shapes) {
         std::vector<float> x = test::random_normal(shape.rows * shape.cols, 2024);
         test::zero_every_third_row(x, shape.rows, shape.cols);
