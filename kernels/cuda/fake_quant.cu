@@ -159,7 +159,7 @@ __device__ inline void write_scale_zero(
     }
 }
 
-// The keys of a vector of values.
+// Merges kW values into the running extent keys.
 template <int kW>
 __device__ inline void extend_keys_vec(const float (&v)[kW],
                                        bool symmetric,
@@ -171,7 +171,8 @@ __device__ inline void extend_keys_vec(const float (&v)[kW],
     }
 }
 
-// x^ of a vector whose first value is element `first`, stored as one 16-byte vector.
+// x^ of the kW values from element `first` on, written with one store (a 16-byte vector, or one
+// value when kW is 1).
 template <class T, int kW>
 __device__ inline void map_store_vec(
     T* out, std::int64_t first, const float (&v)[kW], ScaleZero sz, const MapConfig& c) {
