@@ -37,9 +37,10 @@ do_pack() {
   venv="${LOWBIT_VENV:-${HOME}/.cache/lowbit/venv-torch-${LOWBIT_TORCH_VERSION}}"
   torch_dir="$("${venv}/bin/python" -c \
       'import torch.utils; print(torch.utils.cmake_prefix_path)')/Torch"
+  # The CUDA targets are LibTorch's TORCH_CUDA_ARCH_LIST (cmake/LowbitTorch.cmake; sm_80 to sm_90
+  # unless set), which also covers the H100 and H200.
   cmake -S . -B "${build}" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOWBIT_GUI=OFF -DLOWBIT_CUDA=ON \
-        -DCMAKE_CUDA_ARCHITECTURES=90 -DTorch_DIR="${torch_dir}" \
-        -DLOWBIT_PYTHON="${venv}/bin/python" >/dev/null || return 1
+        -DTorch_DIR="${torch_dir}" -DLOWBIT_PYTHON="${venv}/bin/python" >/dev/null || return 1
   cmake --build "${build}" --target "${gpu_tests[@]##*/}" "${benches[@]##*/}" lowbit || return 1
   local stage
   stage="$(mktemp -d)"
