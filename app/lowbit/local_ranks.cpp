@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -92,21 +94,63 @@ std::vector<std::string> rank_arguments() {
     return out;
 }
 
+// The environment of rank `rank`: this process's, with the launch variables of a local job set
+// and torchrun's agent-store flag removed. The ranks share this machine's cores: each gets its
+// share of LibTorch threads unless the user chose (OMP_NUM_THREADS) or the recipe does
+// (train.threads, which wins).
+std::vector<std::string> rank_environment(int rank, int nproc, int port) {
+    const std::vector<std::pair<std::string, std::string>> launch = {
+        {"RANK", std::to_string(rank)},
+        {"LOCAL_RANK", std::to_string(rank)},
+        {"WORLD_SIZE", std::to_string(nproc)},
+        {"LOCAL_WORLD_SIZE", std::to_string(nproc)},
+        {"MASTER_ADDR", "127.0.0.1"},
+        {"MASTER_PORT", std::to_string(port)},
+    };
+    auto replaced = [&](std::string_view entry) {
+        const std::string_view name = entry.substr(0, entry.find('='));
+        return name == "TORCHELASTIC_USE_AGENT_STORE" ||
+               std::any_of(
+                   launch.begin(), launch.end(), [&](const auto& kv) { return kv.first == name; });
+    };
+    std::vector<std::string> env;
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+        if (!replaced(*entry)) {
+            env.emplace_back(*entry);
+        }
+    }
+    for (const auto& [name, value] : launch) {
+        env.push_back(name + "=" + value);
+    }
+    if (std::getenv("OMP_NUM_THREADS") == nullptr) {
+        env.push_back("OMP_NUM_THREADS=" + std::to_string(std::max(1, usable_cores() / nproc)));
+    }
+    return env;
+}
+
 pid_t start_rank(const std::vector<std::string>& arguments, int rank, int nproc, int port) {
-    std::vector<char*> argv;
+    // Everything the child needs is made here: after fork() in a process with threads, the child
+    // may only call async-signal-safe functions until it execs (no malloc, so no setenv).
+    std::error_code error;
     // This very executable (exec'd through /proc/self/exe, so a rebuilt file on disk cannot
     // interfere), with its real path as argv[0] so that ps shows what runs.
-    std::error_code error;
     std::string exe = std::filesystem::read_symlink("/proc/self/exe", error).string();
     if (error) {
         exe = "/proc/self/exe";
     }
-    argv.push_back(exe.data());
     std::vector<std::string> copies = arguments;
+    std::vector<char*> argv{exe.data()};
     for (std::string& a : copies) {
         argv.push_back(a.data());
     }
     argv.push_back(nullptr);
+    std::vector<std::string> env = rank_environment(rank, nproc, port);
+    std::vector<char*> envp;
+    for (std::string& entry : env) {
+        envp.push_back(entry.data());
+    }
+    envp.push_back(nullptr);
+    const std::string exec_failed = "lowbit: error: cannot run " + exe + "\n";
     const pid_t parent = getpid();
     const pid_t pid = fork();
     if (pid < 0) {
@@ -114,19 +158,6 @@ pid_t start_rank(const std::vector<std::string>& arguments, int rank, int nproc,
                                  std::strerror(errno));
     }
     if (pid == 0) {
-        setenv("RANK", std::to_string(rank).c_str(), 1);
-        setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
-        setenv("WORLD_SIZE", std::to_string(nproc).c_str(), 1);
-        setenv("LOCAL_WORLD_SIZE", std::to_string(nproc).c_str(), 1);
-        setenv("MASTER_ADDR", "127.0.0.1", 1);
-        setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
-        unsetenv("TORCHELASTIC_USE_AGENT_STORE");
-        // The ranks share this machine's cores: each gets its share of LibTorch threads unless
-        // the user chose (OMP_NUM_THREADS) or the recipe does (train.threads, which wins).
-        if (std::getenv("OMP_NUM_THREADS") == nullptr) {
-            setenv(
-                "OMP_NUM_THREADS", std::to_string(std::max(1, usable_cores() / nproc)).c_str(), 1);
-        }
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         // A launcher killed outright (SIGKILL, as the studio's last resort) cannot forward
@@ -135,8 +166,8 @@ pid_t start_rank(const std::vector<std::string>& arguments, int rank, int nproc,
         if (getppid() != parent) {
             _exit(util::kExitFailure);  // the launcher died before prctl took effect
         }
-        execv("/proc/self/exe", argv.data());
-        std::fprintf(stderr, "lowbit: error: cannot run %s: %s\n", argv[0], std::strerror(errno));
+        execve("/proc/self/exe", argv.data(), envp.data());
+        (void)!write(STDERR_FILENO, exec_failed.data(), exec_failed.size());
         _exit(util::kExitFailure);
     }
     return pid;
