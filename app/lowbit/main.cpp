@@ -1,5 +1,6 @@
 // `lowbit`: the headless engine of Lowbit Studio. Trains, evaluates, imports and exports
 // Transformer language models and records every run in a SQLite workspace.
+#include "lowbit/dist/world.h"
 #include "lowbit/store/workspace.h"
 #include "lowbit/util/build_info.h"
 #include "lowbit/util/exit_codes.h"
@@ -26,6 +27,7 @@ std::string resolve_workspace(const CommonOptions& common) {
 
 int main(int argc, char** argv) {
     using namespace lowbit;
+    dist::set_collective_environment();  // first, while this process has one thread
     app::remember_command_line(argc, argv);
     CLI::App cli{"lowbit: low-bit training engine of Lowbit Studio"};
     cli.set_version_flag("--version", util::version_string());

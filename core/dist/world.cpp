@@ -132,6 +132,10 @@ World::~World() {
     }
 }
 
+void set_collective_environment() {
+    setenv("TORCH_NCCL_BLOCKING_WAIT", "1", /*overwrite=*/0);
+}
+
 std::unique_ptr<World> World::join(const LaunchEnvironment& env,
                                    std::chrono::milliseconds timeout) {
     if (!env.distributed()) {

@@ -28,6 +28,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// Sets what c10d's NCCL group reads from the environment when it is built, unless the user set
+/// it: blocking waits, so that a collective past its timeout throws a DistributedError instead of
+/// NCCL's watchdog aborting the process. setenv is not safe while other threads read the
+/// environment, so a program calls this at the start of main, while it has one thread; building
+/// the NCCL group calls it again, which then changes nothing.
+void set_collective_environment();
+
 class World {
 public:
     /// A single process.
