@@ -79,66 +79,61 @@ torch::Tensor kernel_view(const torch::Tensor& x, const kernels::FakeQuantParams
 
 namespace {
 
-#if LOWBIT_TORCH_CUDA
-// The CUDA path: bfloat16 is read and written by the kernel itself (docs/kernels.md §CUDA fake
-// quantization), other dtypes go through float32. The scales come from LibTorch's caching
-// allocator even when the caller does not want them, so a call allocates nothing of its own.
-torch::Tensor quantize_kernel_view_cuda(const torch::Tensor& x,
-                                        const kernels::FakeQuantParams& params,
-                                        FakeQuantScales* scales_out) {
+// fake_quantize of the 2-D kernel view x (rows, cols); same shape and dtype back. On CUDA a
+// bfloat16 x is read and written by the kernel itself (docs/kernels.md §CUDA fake quantization);
+// everything else goes through float32. The scales come from LibTorch's caching allocator even
+// when the caller does not keep them, so no kernel allocates memory of its own.
+torch::Tensor quantize_kernel_view(const torch::Tensor& x,
+                                   const kernels::FakeQuantParams& params,
+                                   FakeQuantScales* scales_out) {
+    check_input(x, params, "fake_quantize");
+    TORCH_CHECK(x.is_cpu() || x.is_cuda(), "fake_quantize: unsupported device ", x.device());
     const auto [rows, cols] = view_shape(x);
-    const c10::cuda::CUDAGuard guard(x.device());
-    const bool bf16 = x.scalar_type() == torch::kBFloat16;
-    const torch::Tensor input = bf16 ? x.contiguous() : x.to(torch::kFloat).contiguous();
+    const bool bf16_kernel = x.is_cuda() && x.scalar_type() == torch::kBFloat16;
+    const torch::Tensor input = bf16_kernel ? x.contiguous() : x.to(torch::kFloat).contiguous();
     torch::Tensor out = torch::empty_like(input);
     const int64_t groups = kernels::fake_quant_num_groups(params, rows, cols);
     // (2, groups): scales, then zero points.
     const torch::Tensor scale_zero =
         torch::empty({2, groups}, input.options().dtype(torch::kFloat32));
-    float* scales_ptr = scale_zero.data_ptr<float>();
-    const cudaStream_t stream = c10::cuda::getCurrentCUDAStream().stream();
-    if (bf16) {
-        check_status(kernels::launch_fake_quant_bf16(
-                         reinterpret_cast<const std::uint16_t*>(input.data_ptr<at::BFloat16>()),
-                         rows,
-                         cols,
-                         params,
-                         reinterpret_cast<std::uint16_t*>(out.data_ptr<at::BFloat16>()),
-                         scales_ptr,
-                         scales_ptr + groups,
-                         stream),
+    float* scales = scale_zero.data_ptr<float>();
+    float* zero_points = scales + groups;
+    if (x.is_cpu()) {
+        check_status(kernels::fake_quant_cpu_parallel(input.data_ptr<float>(),
+                                                      rows,
+                                                      cols,
+                                                      params,
+                                                      out.data_ptr<float>(),
+                                                      scales,
+                                                      zero_points,
+                                                      util::kernel_threads()),
                      x,
                      params,
-                     "fake_quantize (CUDA, bfloat16)");
+                     "fake_quantize (CPU)");
     } else {
-        check_status(kernels::launch_fake_quant(input.data_ptr<float>(),
-                                                rows,
-                                                cols,
-                                                params,
-                                                out.data_ptr<float>(),
-                                                scales_ptr,
-                                                scales_ptr + groups,
-                                                stream),
-                     x,
-                     params,
-                     "fake_quantize (CUDA)");
-    }
-    if (scales_out != nullptr) {
-        scales_out->scales = scale_zero[0];
-        scales_out->zero_points = scale_zero[1];
-    }
-    return out.to(x.scalar_type());
-}
-#endif
-
-// fake_quantize of the 2-D kernel view x (rows, cols); same shape and dtype back.
-torch::Tensor quantize_kernel_view(const torch::Tensor& x,
-                                   const kernels::FakeQuantParams& params,
-                                   FakeQuantScales* scales_out) {
-    check_input(x, params, "fake_quantize");
-    if (x.is_cuda()) {
 #if LOWBIT_TORCH_CUDA
-        return quantize_kernel_view_cuda(x, params, scales_out);
+        const c10::cuda::CUDAGuard guard(x.device());
+        const cudaStream_t stream = c10::cuda::getCurrentCUDAStream().stream();
+        const kernels::Status status =
+            bf16_kernel
+                ? kernels::launch_fake_quant_bf16(
+                      reinterpret_cast<const std::uint16_t*>(input.data_ptr<at::BFloat16>()),
+                      rows,
+                      cols,
+                      params,
+                      reinterpret_cast<std::uint16_t*>(out.data_ptr<at::BFloat16>()),
+                      scales,
+                      zero_points,
+                      stream)
+                : kernels::launch_fake_quant(input.data_ptr<float>(),
+                                             rows,
+                                             cols,
+                                             params,
+                                             out.data_ptr<float>(),
+                                             scales,
+                                             zero_points,
+                                             stream);
+        check_status(status, x, params, "fake_quantize (CUDA)");
 #else
         TORCH_CHECK(false,
                     "fake_quantize: this build has no CUDA kernels (LibTorch or nvcc without "
@@ -146,32 +141,9 @@ torch::Tensor quantize_kernel_view(const torch::Tensor& x,
                     x.device());
 #endif
     }
-    TORCH_CHECK(x.is_cpu(), "fake_quantize: unsupported device ", x.device());
-    const auto [rows, cols] = view_shape(x);
-    const torch::Tensor input = x.to(torch::kFloat).contiguous();
-    torch::Tensor out = torch::empty_like(input);
-    const int64_t groups = kernels::fake_quant_num_groups(params, rows, cols);
-    torch::Tensor scales;
-    torch::Tensor zero_points;
     if (scales_out != nullptr) {
-        scales = torch::empty({groups}, input.options());
-        zero_points = torch::empty({groups}, input.options());
-    }
-    check_status(kernels::fake_quant_cpu_parallel(
-                     input.data_ptr<float>(),
-                     rows,
-                     cols,
-                     params,
-                     out.data_ptr<float>(),
-                     scales.defined() ? scales.data_ptr<float>() : nullptr,
-                     zero_points.defined() ? zero_points.data_ptr<float>() : nullptr,
-                     util::kernel_threads()),
-                 x,
-                 params,
-                 "fake_quantize (CPU)");
-    if (scales_out != nullptr) {
-        scales_out->scales = scales;
-        scales_out->zero_points = zero_points;
+        scales_out->scales = scale_zero[0];
+        scales_out->zero_points = scale_zero[1];
     }
     return out.to(x.scalar_type());
 }

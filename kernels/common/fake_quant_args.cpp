@@ -72,4 +72,21 @@ FakeQuantLayout fake_quant_layout(const FakeQuantParams& params,
     return {n, 1, n};
 }
 
+Status fake_quant_call_layout(const FakeQuantParams& params,
+                              std::int64_t rows,
+                              std::int64_t cols,
+                              const void* x,
+                              const void* out,
+                              FakeQuantLayout* layout) {
+    const Status status = fake_quant_check_args(params, rows, cols);
+    if (status != Status::kOk) {
+        return status;
+    }
+    *layout = fake_quant_layout(params, rows, cols);
+    if (layout->n > 0 && (x == nullptr || out == nullptr)) {
+        return Status::kBadArgument;
+    }
+    return Status::kOk;
+}
+
 }  // namespace lowbit::kernels

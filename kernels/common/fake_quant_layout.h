@@ -21,4 +21,14 @@ FakeQuantLayout fake_quant_layout(const FakeQuantParams& params,
                                   std::int64_t rows,
                                   std::int64_t cols);
 
+/// The start every fake-quant implementation shares: kOk and *layout when (params, rows, cols)
+/// pass fake_quant_check_args and, unless the buffer is empty (layout->n == 0: nothing to do), x
+/// and out are given; otherwise why not (kBadArgument for a missing buffer).
+Status fake_quant_call_layout(const FakeQuantParams& params,
+                              std::int64_t rows,
+                              std::int64_t cols,
+                              const void* x,
+                              const void* out,
+                              FakeQuantLayout* layout);
+
 }  // namespace lowbit::kernels

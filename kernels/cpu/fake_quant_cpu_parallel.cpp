@@ -170,16 +170,10 @@ Status fake_quant_cpu_parallel(const float* x,
                                float* scales,
                                float* zero_points,
                                int num_threads) {
-    const Status status = fake_quant_check_args(params, rows, cols);
-    if (status != Status::kOk) {
+    FakeQuantLayout layout{};
+    const Status status = fake_quant_call_layout(params, rows, cols, x, out, &layout);
+    if (status != Status::kOk || layout.n == 0) {
         return status;
-    }
-    const FakeQuantLayout layout = fake_quant_layout(params, rows, cols);
-    if (layout.n == 0) {
-        return Status::kOk;
-    }
-    if (x == nullptr || out == nullptr) {
-        return Status::kBadArgument;
     }
     const QuantBounds bounds =
         quant_bounds(params.bits, params.symmetric, params.grid, params.is_signed);

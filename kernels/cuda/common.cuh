@@ -1,7 +1,7 @@
 // Shared CUDA helpers for lowbit_kernels: LOWBIT_CUDA_CHECK (the one error-check macro of this
 // API; it reports statement, function, file and line and returns Status::kCudaError), ceil_div,
-// warp reductions, order-preserving float keys for atomicMin/Max, a stream-ordered buffer and the
-// device's multiprocessor count, cached.
+// team indices, warp reductions, order-preserving float keys for atomicMin/Max, a stream-ordered
+// buffer and the device's multiprocessor count, cached.
 #pragma once
 
 #include "lowbit/kernels/status.h"
@@ -65,6 +65,13 @@ __host__ __device__ inline float ordered_key_to_float(unsigned int k) {
     __builtin_memcpy(&f, &u, sizeof(f));
     return f;
 #endif
+}
+
+/// Index, across the grid, of the team of kTeam consecutive threads (a warp, a block) this
+/// thread belongs to; kTeam divides blockDim.x, so a team never straddles two blocks.
+template <int kTeam>
+__device__ inline std::int64_t team_index() {
+    return (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kTeam;
 }
 
 template <class T>

@@ -225,8 +225,7 @@ __global__ static void fake_quant_segments_kernel(const T* x,  // may alias out
                                                   float* scales,
                                                   float* zero_points) {
     constexpr int kW = kVecWidth<T>;
-    const std::int64_t warp =
-        (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarpSize;
+    const std::int64_t warp = team_index<kWarpSize>();
     const int lane = threadIdx.x % kWarpSize;
     const int groups_per_row = kWarpSize / lanes_per_group;
     const std::int64_t first_group = warp * kSteps * groups_per_row;
@@ -283,8 +282,7 @@ __global__ static void __launch_bounds__(kThreads)
                            MapConfig config,
                            float* scales,
                            float* zero_points) {
-    const std::int64_t group =
-        (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kTeam;
+    const std::int64_t group = team_index<kTeam>();
     if (group >= num_groups) {
         return;  // a whole team exits together (kTeam divides blockDim)
     }
@@ -348,8 +346,7 @@ __global__ static void fake_quant_reduce_kernel(const T* __restrict__ x,
                                                 bool symmetric,
                                                 unsigned int* hi_keys,
                                                 unsigned int* lo_keys) {
-    const std::int64_t warp_global =
-        (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarpSize;
+    const std::int64_t warp_global = team_index<kWarpSize>();
     const int lane = threadIdx.x % kWarpSize;
     if (warp_global >= num_tasks) {
         return;
@@ -660,16 +657,10 @@ Status launch(const T* x,
               float* scales,
               float* zero_points,
               cudaStream_t stream) {
-    const Status status = fake_quant_check_args(params, rows, cols);
-    if (status != Status::kOk) {
+    FakeQuantLayout layout{};
+    const Status status = fake_quant_call_layout(params, rows, cols, x, out, &layout);
+    if (status != Status::kOk || layout.n == 0) {
         return status;
-    }
-    const FakeQuantLayout layout = fake_quant_layout(params, rows, cols);
-    if (layout.n == 0) {
-        return Status::kOk;
-    }
-    if (x == nullptr || out == nullptr) {
-        return Status::kBadArgument;
     }
     MapConfig config{};
     config.bounds = quant_bounds(params.bits, params.symmetric, params.grid, params.is_signed);

@@ -62,8 +62,7 @@ __global__ static void quant_stats_reduce_kernel(const float* __restrict__ x,
                                                  unsigned int* hi_keys,
                                                  unsigned int* lo_keys,
                                                  QuantStatsAccum* acc) {
-    const std::int64_t warp_global =
-        (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarpSize;
+    const std::int64_t warp_global = team_index<kWarpSize>();
     const int lane = threadIdx.x % kWarpSize;
     if (warp_global >= num_tasks) {
         return;  // whole warp exits together: blockDim is a multiple of 32

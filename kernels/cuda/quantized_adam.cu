@@ -93,8 +93,7 @@ __global__ static void quantized_adam_reduce_kernel(MomentDevice mom,
                                                     std::int64_t chunks_per_group,
                                                     std::int64_t num_tasks,
                                                     AdamStepScalars scalars) {
-    const std::int64_t warp_global =
-        (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarpSize;
+    const std::int64_t warp_global = team_index<kWarpSize>();
     const int lane = threadIdx.x % kWarpSize;
     if (warp_global >= num_tasks) {
         return;  // whole warp exits together: blockDim is a multiple of 32
@@ -438,8 +437,7 @@ __global__ static void __launch_bounds__(kThreads, kPairs <= 4 ? 4 : 1)
                                    float* v_zero_points,
                                    AdamStepScalars scalars) {
     __shared__ TeamKeys shared[kThreads / kWarpSize];
-    const std::int64_t group =
-        (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kTeam;
+    const std::int64_t group = team_index<kTeam>();
     if (group >= num_groups) {
         return;  // a whole team exits together (kTeam divides blockDim)
     }

@@ -98,13 +98,10 @@ Status fake_quant_ref(const float* x,
                       float* out,
                       float* scales,
                       float* zero_points) {
-    const Status status = fake_quant_check_args(params, rows, cols);
+    FakeQuantLayout layout{};
+    const Status status = fake_quant_call_layout(params, rows, cols, x, out, &layout);
     if (status != Status::kOk) {
         return status;
-    }
-    const FakeQuantLayout layout = fake_quant_layout(params, rows, cols);
-    if (layout.n > 0 && (x == nullptr || out == nullptr)) {
-        return Status::kBadArgument;
     }
     // Pass 1 for every group before pass 2, so `out` may alias `x`.
     std::vector<float> s(static_cast<std::size_t>(layout.num_groups));
