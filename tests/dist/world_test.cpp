@@ -147,14 +147,19 @@ TEST(World, RankZeroPublishesTextForTheOthers) {
     EXPECT_EQ(seen, "{\"run_id\": 4}");
 }
 
-// Rank 0 waits in an allreduce that rank `absent` never joins, either because it exits (its
-// connections close) or because it stalls past the timeout; rank 0 must fail, not hang.
+// Rank 0 waits in an allreduce that rank 1 never joins, either because it exits (its
+// connections close) or because it stalls past the timeout; rank 0 must fail, not hang. Rank 1
+// leaves only once rank 0 has finished joining (a key in the store, not a collective): a peer
+// that left during the rendezvous would fail the join instead of the allreduce.
 std::pair<std::string, double> allreduce_without_peer(bool peer_stalls) {
     std::string error;
     double seconds = 0;
     run_two_ranks(
         [&](World& world) {
-            if (world.rank() == 1) {
+            if (world.rank() == 0) {
+                world.publish("rank 0 joined", "yes");
+            } else {
+                (void)world.fetch("rank 0 joined");
                 if (peer_stalls) {
                     std::this_thread::sleep_for(std::chrono::seconds(6));
                 }
