@@ -5,12 +5,12 @@
 namespace lowbit::store {
 
 std::vector<unsigned char> encode_counts(const std::vector<int64_t>& counts) {
-    std::vector<unsigned char> bytes;
-    bytes.reserve(counts.size() * 8);
+    std::vector<unsigned char> bytes(counts.size() * 8);
+    unsigned char* out = bytes.data();
     for (const int64_t count : counts) {
         const auto value = static_cast<uint64_t>(count);
-        for (int shift = 0; shift < 64; shift += 8) {
-            bytes.push_back(static_cast<unsigned char>((value >> shift) & 0xffu));
+        for (int b = 0; b < 8; ++b) {
+            *out++ = static_cast<unsigned char>(value >> (8 * b));
         }
     }
     return bytes;

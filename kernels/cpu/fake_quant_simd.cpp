@@ -25,17 +25,32 @@ static float first_zero(const float* x, std::int64_t n) {
     return 0.0f;
 }
 
+// Extremes are kept in kAccumulators independent vectors, so that the compare-and-select of one
+// vector does not wait on the previous one's; they are combined with the same selection at the
+// end, which for the values they can hold (below) is order-free.
+constexpr int kAccumulators = 4;
+
 // The symmetric scan's absmax of x[0, n): |x| seeded with +0, a NaN never replacing it. The
 // lanes therefore hold neither NaN nor -0, so their vector max is the sequential scan's.
 template <class D>
 HWY_INLINE float SymmetricAbsmax(D d, const float* HWY_RESTRICT x, std::int64_t n) {
     const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
-    auto absmax_v = hn::Zero(d);
+    const auto keep_larger = [](auto m, auto a) { return hn::IfThenElse(m < a, a, m); };
+    auto m0 = hn::Zero(d);
+    auto m1 = m0;
+    auto m2 = m0;
+    auto m3 = m0;
     std::int64_t i = 0;
-    for (; i + lanes <= n; i += lanes) {
-        const auto a = hn::Abs(hn::LoadU(d, x + i));
-        absmax_v = hn::IfThenElse(absmax_v < a, a, absmax_v);
+    for (; i + kAccumulators * lanes <= n; i += kAccumulators * lanes) {
+        m0 = keep_larger(m0, hn::Abs(hn::LoadU(d, x + i)));
+        m1 = keep_larger(m1, hn::Abs(hn::LoadU(d, x + i + lanes)));
+        m2 = keep_larger(m2, hn::Abs(hn::LoadU(d, x + i + 2 * lanes)));
+        m3 = keep_larger(m3, hn::Abs(hn::LoadU(d, x + i + 3 * lanes)));
     }
+    for (; i + lanes <= n; i += lanes) {
+        m0 = keep_larger(m0, hn::Abs(hn::LoadU(d, x + i)));
+    }
+    const auto absmax_v = keep_larger(keep_larger(m0, m1), keep_larger(m2, m3));
     float absmax = hn::GetLane(hn::MaxOfLanes(d, absmax_v));
     for (; i < n; ++i) {
         const float a = std::fabs(x[i]);
@@ -44,6 +59,10 @@ HWY_INLINE float SymmetricAbsmax(D d, const float* HWY_RESTRICT x, std::int64_t 
     return absmax;
 }
 
+// Min and max of x[0, n) as the sequential scan seeded with x[0] finds them. Every accumulator
+// is seeded with x[0]: if that is NaN, all stay NaN, as the scan does; otherwise they never
+// hold NaN, and only the sign of a zero extreme can depend on the order, which the first zero
+// fixes afterwards.
 template <class D>
 HWY_INLINE BlockExtent
 BlockExtentOf(D d, const float* HWY_RESTRICT x, std::int64_t n, bool symmetric) {
@@ -54,15 +73,37 @@ BlockExtentOf(D d, const float* HWY_RESTRICT x, std::int64_t n, bool symmetric) 
     if (symmetric) {
         return {0.0f, SymmetricAbsmax(d, x, n)};
     }
-    auto lo_v = hn::Set(d, x[0]);
-    auto hi_v = lo_v;
+    const auto keep_smaller = [](auto m, auto v) { return hn::IfThenElse(v < m, v, m); };
+    const auto keep_larger = [](auto m, auto v) { return hn::IfThenElse(m < v, v, m); };
+    auto lo0 = hn::Set(d, x[0]);
+    auto lo1 = lo0;
+    auto lo2 = lo0;
+    auto lo3 = lo0;
+    auto hi0 = lo0;
+    auto hi1 = lo0;
+    auto hi2 = lo0;
+    auto hi3 = lo0;
+    for (; i + kAccumulators * lanes <= n; i += kAccumulators * lanes) {
+        const auto v0 = hn::LoadU(d, x + i);
+        const auto v1 = hn::LoadU(d, x + i + lanes);
+        const auto v2 = hn::LoadU(d, x + i + 2 * lanes);
+        const auto v3 = hn::LoadU(d, x + i + 3 * lanes);
+        lo0 = keep_smaller(lo0, v0);
+        lo1 = keep_smaller(lo1, v1);
+        lo2 = keep_smaller(lo2, v2);
+        lo3 = keep_smaller(lo3, v3);
+        hi0 = keep_larger(hi0, v0);
+        hi1 = keep_larger(hi1, v1);
+        hi2 = keep_larger(hi2, v2);
+        hi3 = keep_larger(hi3, v3);
+    }
     for (; i + lanes <= n; i += lanes) {
         const auto v = hn::LoadU(d, x + i);
-        lo_v = hn::IfThenElse(v < lo_v, v, lo_v);
-        hi_v = hn::IfThenElse(hi_v < v, v, hi_v);
+        lo0 = keep_smaller(lo0, v);
+        hi0 = keep_larger(hi0, v);
     }
-    hn::Store(lo_v, d, lane_lo);
-    hn::Store(hi_v, d, lane_hi);
+    hn::Store(keep_smaller(keep_smaller(lo0, lo1), keep_smaller(lo2, lo3)), d, lane_lo);
+    hn::Store(keep_larger(keep_larger(hi0, hi1), keep_larger(hi2, hi3)), d, lane_hi);
     float lo = x[0];
     float hi = x[0];
     for (std::int64_t l = 0; l < lanes && l < i; ++l) {

@@ -173,54 +173,11 @@ void stats_segment_scalar(const StatsContext& c,
     sums = local;
 }
 
-// Values per vector run: small enough that the runs' bin indices stay in L1. A run's length is
-// a multiple of kVectorMultiple, itself a multiple of every vector width (in floats).
+// Values per call of the vector loop (short groups are batched up to it, long ones cut into runs
+// of it); a run's length is a multiple of kVectorMultiple, itself a multiple of every vector
+// width (in floats).
 constexpr std::int64_t kVectorRun = 1024;
 constexpr std::int64_t kVectorMultiple = 16;
-
-// A thread counts its vector runs' values into kHistogramCopies copies of both histograms, value
-// j of a run into copy j % kHistogramCopies, so that neighbours falling into the same bin (most
-// do: the mass sits in a few bins) do not wait on each other's increment; the copies are added
-// up at the end. Each copy ends with one slot for values in no second bin.
-constexpr int kHistogramCopies = 4;
-
-// One thread's histograms: copy c's uniform bins at uniform + c * stride, its second bins
-// (and the slot for none) at second + c * stride.
-struct ThreadHistograms {
-    std::int64_t* uniform;
-    std::int64_t* second;
-    std::int64_t stride;
-};
-
-// Counts a vector run's packed bins (quant_stats_simd.h), value j into copy j %
-// kHistogramCopies. The copies' pointers are locals so that the compiler need not reload them
-// after each increment (which could alias h).
-void count_bins(const ThreadHistograms& h, const std::uint32_t* bins, std::int64_t len) {
-    static_assert(kHistogramCopies == 4 && kVectorMultiple % kHistogramCopies == 0);
-    static_assert(kMaxHistogramBins <= (1 << 16));  // a uniform bin fits the low 16 bits
-    std::int64_t* const u0 = h.uniform;
-    std::int64_t* const u1 = u0 + h.stride;
-    std::int64_t* const u2 = u1 + h.stride;
-    std::int64_t* const u3 = u2 + h.stride;
-    std::int64_t* const s0 = h.second;
-    std::int64_t* const s1 = s0 + h.stride;
-    std::int64_t* const s2 = s1 + h.stride;
-    std::int64_t* const s3 = s2 + h.stride;
-    for (std::int64_t j = 0; j < len; j += kHistogramCopies) {
-        const std::uint32_t b0 = bins[j];
-        const std::uint32_t b1 = bins[j + 1];
-        const std::uint32_t b2 = bins[j + 2];
-        const std::uint32_t b3 = bins[j + 3];
-        ++u0[b0 & 0xFFFFu];
-        ++u1[b1 & 0xFFFFu];
-        ++u2[b2 & 0xFFFFu];
-        ++u3[b3 & 0xFFFFu];
-        ++s0[b0 >> 16];
-        ++s1[b1 >> 16];
-        ++s2[b2 >> 16];
-        ++s3[b3 >> 16];
-    }
-}
 
 // The vector loop's arguments for context c, its groups' scales and offsets from group `grp` on.
 StatsRunArgs run_args(const StatsContext& c, bool quantized, bool symmetric, std::int64_t grp) {
@@ -239,14 +196,9 @@ StatsRunArgs run_args(const StatsContext& c, bool quantized, bool symmetric, std
     return args;
 }
 
-// Adds a vector run's bins, sums and tallies to the thread's and the chunk's.
-void add_run(const ThreadHistograms& h,
-             const std::uint32_t* bins,
-             std::int64_t len,
-             const StatsRunResult& r,
-             ChunkSums& sums,
-             std::int64_t* tally) {
-    count_bins(h, bins, len);
+// Adds a vector run's sums and tallies to the chunk's and the thread's (its counts are in the
+// histograms already).
+void add_run(const StatsRunResult& r, ChunkSums& sums, std::int64_t* tally) {
     sums.add(r.sums);
     tally[kZero] += r.zero;
     tally[kClipLow] += r.clip_low;
@@ -256,20 +208,20 @@ void add_run(const ThreadHistograms& h,
     tally[kSecondHigh] += r.second_high;
 }
 
-// Statistics of x[begin, end), all in group `grp`: runs of finite values through the vector loop
-// (quant_stats_simd.h), whatever it declines (non-finite or subnormal values, the tail) through
-// the scalar one, into copy 0. Counts are exact either way; the double sums of a vector run are
-// summed per lane, so they differ from the reference by rounding only.
+// Statistics of x[begin, end), all in group `grp`: runs through the vector loop
+// (quant_stats_simd.h), from the first vector it does not take (a non-finite or, for the log2
+// histogram, subnormal value) to the run's end and the last few values through the scalar one,
+// into copy 0. Counts are exact either way; the double sums of a vector run are summed per
+// lane, so they differ from the reference by rounding only.
 template <bool kQuantized, bool kSymmetric>
 void stats_group_piece(const StatsContext& c,
                        std::int64_t begin,
                        std::int64_t end,
                        std::int64_t grp,
                        ChunkSums& sums,
-                       const ThreadHistograms& h,
+                       const StatsHistograms& h,
                        std::int64_t* tally) {
     StatsRunArgs args = run_args(c, kQuantized, kSymmetric, grp);
-    std::uint32_t bins[kVectorRun];
     std::int64_t i = begin;
     // Runs of up to kVectorRun values, a multiple of kVectorMultiple long (a row of a small
     // layer is one short run); the last few values go through the scalar loop.
@@ -278,12 +230,12 @@ void stats_group_piece(const StatsContext& c,
          i += len) {
         args.group_len = len;  // one group
         StatsRunResult r;
-        if (!simd_stats_run(c.x + i, len, args, bins, &r)) {
+        const std::int64_t done = simd_stats_run(c.x + i, len, args, h, &r);
+        add_run(r, sums, tally);
+        if (done < len) {
             stats_segment_scalar<kQuantized, kSymmetric, false>(
-                c, i, i + len, grp, sums, h.uniform, h.second, tally);
-            continue;
+                c, i + done, i + len, grp, sums, h.uniform, h.second, tally);
         }
-        add_run(h, bins, len, r, sums, tally);
     }
     stats_segment_scalar<kQuantized, kSymmetric, false>(
         c, i, end, grp, sums, h.uniform, h.second, tally);
@@ -291,25 +243,35 @@ void stats_group_piece(const StatsContext& c,
 
 // Statistics of `groups` whole groups from x[begin] (group `grp` first), shorter than a vector
 // run together: one call of the vector loop, so its set-up and reductions are paid once for them
-// all. A run it declines (a non-finite value) is redone group by group.
+// all. From the first vector it does not take, the rest of that group goes through the scalar
+// loop and the later groups one by one.
 template <bool kQuantized, bool kSymmetric>
 void stats_short_groups(const StatsContext& c,
                         std::int64_t begin,
                         std::int64_t groups,
                         std::int64_t grp,
                         ChunkSums& sums,
-                        const ThreadHistograms& h,
+                        const StatsHistograms& h,
                         std::int64_t* tally) {
     const std::int64_t len = groups * c.group_len;
     StatsRunArgs args = run_args(c, kQuantized, kSymmetric, grp);
     args.group_len = c.group_len;
-    std::uint32_t bins[kVectorRun];
     StatsRunResult r;
-    if (simd_stats_run(c.x + begin, len, args, bins, &r)) {
-        add_run(h, bins, len, r, sums, tally);
+    const std::int64_t done = simd_stats_run(c.x + begin, len, args, h, &r);
+    add_run(r, sums, tally);
+    if (done == len) {
         return;
     }
-    for (std::int64_t g = 0; g < groups; ++g) {
+    const std::int64_t stopped = done / c.group_len;  // the group holding the first value left
+    stats_segment_scalar<kQuantized, kSymmetric, false>(c,
+                                                        begin + done,
+                                                        begin + (stopped + 1) * c.group_len,
+                                                        grp + stopped,
+                                                        sums,
+                                                        h.uniform,
+                                                        h.second,
+                                                        tally);
+    for (std::int64_t g = stopped + 1; g < groups; ++g) {
         const std::int64_t first = begin + g * c.group_len;
         stats_group_piece<kQuantized, kSymmetric>(
             c, first, first + c.group_len, grp + g, sums, h, tally);
@@ -324,7 +286,7 @@ void stats_segment(const StatsContext& c,
                    std::int64_t begin,
                    std::int64_t end,
                    ChunkSums& sums,
-                   const ThreadHistograms& h,
+                   const StatsHistograms& h,
                    std::int64_t* tally) {
     const std::int64_t group_len = c.group_len;
     const bool short_groups =
@@ -354,7 +316,7 @@ using SegmentFn = void (*)(const StatsContext&,
                            std::int64_t,
                            std::int64_t,
                            ChunkSums&,
-                           const ThreadHistograms&,
+                           const StatsHistograms&,
                            std::int64_t*);
 
 SegmentFn pick_segment(const FakeQuantParams* params) {
@@ -453,7 +415,7 @@ Status quant_stats_cpu_parallel(const float* x,
         }
     }
 
-    // Pass 2: statistics per chunk. Per thread: kHistogramCopies rows of (uniform_bins +
+    // Pass 2: statistics per chunk. Per thread: kStatsHistogramCopies rows of (uniform_bins +
     // second_bins + 1,) counts, then kTallySlots tallies.
     const StatsContext context{x,
                                params,
@@ -468,14 +430,14 @@ Status quant_stats_cpu_parallel(const float* x,
                                second_bins};
     const std::int64_t num_chunks = (n + kStatsChunk - 1) / kStatsChunk;
     const std::int64_t copy_stride = uniform_bins + second_bins + 1;
-    const std::int64_t thread_stride = kHistogramCopies * copy_stride + kTallySlots;
+    const std::int64_t thread_stride = kStatsHistogramCopies * copy_stride + kTallySlots;
     std::vector<ChunkSums> sums(static_cast<std::size_t>(num_chunks));
     const SegmentFn segment = pick_segment(params);
     std::vector<std::int64_t> thread_counts(static_cast<std::size_t>(threads * thread_stride), 0);
     parallel_for_blocks(num_chunks, threads, [&](std::int64_t c0, std::int64_t c1, int t) {
         std::int64_t* row = thread_counts.data() + t * thread_stride;
-        const ThreadHistograms h{row, row + uniform_bins, copy_stride};
-        std::int64_t* tally = row + kHistogramCopies * copy_stride;
+        const StatsHistograms h{row, row + uniform_bins, copy_stride};
+        std::int64_t* tally = row + kStatsHistogramCopies * copy_stride;
         for (std::int64_t c = c0; c < c1; ++c) {
             ChunkSums& chunk = sums[static_cast<std::size_t>(c)];
             const std::int64_t end = std::min(n, (c + 1) * kStatsChunk);
@@ -489,7 +451,7 @@ Status quant_stats_cpu_parallel(const float* x,
     std::fill(second_counts, second_counts + second_bins, 0);
     for (int t = 0; t < threads; ++t) {
         const std::int64_t* row = thread_counts.data() + t * thread_stride;
-        for (int k = 0; k < kHistogramCopies; ++k) {
+        for (int k = 0; k < kStatsHistogramCopies; ++k) {
             const std::int64_t* copy = row + k * copy_stride;
             for (int b = 0; b < uniform_bins; ++b) {
                 uniform_counts[b] += copy[b];
@@ -498,7 +460,7 @@ Status quant_stats_cpu_parallel(const float* x,
                 second_counts[b] += copy[uniform_bins + b];
             }
         }
-        const std::int64_t* tally = row + kHistogramCopies * copy_stride;
+        const std::int64_t* tally = row + kStatsHistogramCopies * copy_stride;
         out.nan_count += tally[kNan];
         out.inf_count += tally[kInf];
         out.zero_count += tally[kZero];

@@ -1,9 +1,9 @@
 // Private: the vector loop of the statistics pass (docs/kernels.md §Vector loops) for a run of
-// finite values of one quantization group: the moments as per-lane double sums, the quantizer
+// values of one or more quantization groups: the moments as per-lane double sums, the quantizer
 // analysis with fake quantization's operations (so Q(x), codes, clip and underflow counts equal
-// the reference's), and each value's histogram bins written out for the caller to count. The
-// uniform bin is found in float and checked against the reference's double quotient only where
-// the float one lies within its error bound of a bin edge (docs/kernels.md §Statistics pass).
+// the reference's), and each value's two histogram bins counted. The uniform bin is found in
+// float and checked against the reference's double quotient only where the float one lies within
+// its error bound of a bin edge (docs/kernels.md §Statistics pass).
 #pragma once
 
 #include <cstdint>
@@ -56,15 +56,30 @@ struct StatsRunResult {
     std::int64_t second_high = 0;
 };
 
-/// Statistics of x[0, n) with round-to-nearest codes, and each value's two bins packed into
-/// bins[i]: the uniform bin in the low 16 bits, the second bin (args.second_none: none) in the
-/// high 16; every finite x[i] lies within [args.lo, args.hi]. Returns false when a value is not
-/// finite or (log2 scheme) subnormal, or n (quantized: args.group_len) is not a multiple of the
-/// vector width; the caller's scalar loop then takes the run, and what was written is not used.
-bool simd_stats_run(const float* x,
-                    std::int64_t n,
-                    const StatsRunArgs& args,
-                    std::uint32_t* bins,
-                    StatsRunResult* result);
+/// Where a thread counts its values' bins: kStatsHistogramCopies copies of both histograms, copy
+/// c's uniform bins at uniform + c * stride, its second bins (and, at second_none, the slot for
+/// values in no second bin) at second + c * stride. Neighbouring values go to different copies,
+/// so that neighbours falling into the same bin (most do: the mass sits in a few bins) do not
+/// wait on each other's increment; the caller adds the copies up.
+inline constexpr int kStatsHistogramCopies = 4;
+
+struct StatsHistograms {
+    std::int64_t* uniform;
+    std::int64_t* second;
+    std::int64_t stride;
+};
+
+/// Statistics of x[0, done) with round-to-nearest codes, each value counted into h (its uniform
+/// bin, and its second bin or the slot for none), where every finite x[i] lies within
+/// [args.lo, args.hi]. The counting runs inside the vector loop, so that its memory operations
+/// overlap the arithmetic. Returns done: n, or the start of the first vector holding a value
+/// the loop does not take (not finite; for the log2 histogram also subnormal), which the caller's
+/// scalar loop then takes from; 0 when n (quantized: args.group_len) is not a multiple of the
+/// vector width. result holds the sums and tallies of x[0, done).
+std::int64_t simd_stats_run(const float* x,
+                            std::int64_t n,
+                            const StatsRunArgs& args,
+                            const StatsHistograms& h,
+                            StatsRunResult* result);
 
 }  // namespace lowbit::kernels

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -108,6 +110,88 @@ TEST_F(SimdTargets, EveryTargetMatchesTheReferences) {
                 EXPECT_NEAR(a.sum_quad, b.sum_quad, test::kSumRelTolerance * a.sum_quad);
                 EXPECT_NEAR(a.error_sumsq, b.error_sumsq, test::kSumRelTolerance * a.error_sumsq);
             }
+        }
+    }
+}
+
+// The statistics pass's vector loop finds a symmetric code from x · RN(1/s) and falls back to
+// the division x / s only near an edge between two codes (docs/kernels.md §Statistics pass).
+// Here every value is one where that shortcut alone gives the wrong code: near a half-integer
+// of x / s, round(RN(x · RN(1/s))) differs from round(RN(x / s)). The values are found by
+// search over many scales, a few float steps around every edge; a value counted under the
+// shortcut's code would move a count between two bins of the grid histogram.
+TEST_F(SimdTargets, StatisticsWhereTheReciprocalGivesAnotherCodeMatchTheReference) {
+    const QuantStatsSpec spec;
+    for (const int bits : {4, 8}) {
+        FakeQuantParams p;
+        p.bits = bits;
+        p.symmetric = true;
+        p.granularity = Granularity::kPerChannel;
+        p.min_range = 1e-30f;  // below every absmax here: s = absmax / Qp
+        const auto qp = static_cast<float>((1 << (bits - 1)) - 1);
+        std::vector<std::vector<float>> rows;
+        std::size_t hazards = 0;
+        std::uint32_t state = 12345;
+        for (int attempt = 0; attempt < 400; ++attempt) {
+            state = state * 1664525u + 1013904223u;  // scales spread over [2^-20, 2^20)
+            const float wanted = std::ldexp(1.0f + static_cast<float>(state >> 8) * 0x1p-24f,
+                                            static_cast<int>(state % 40) - 20);
+            // Each row's absmax sets its scale s = absmax / Qp (docs/quantized-pretraining.md
+            // §Symmetric and asymmetric scales).
+            const float absmax = wanted * qp;
+            const float s = absmax / qp;
+            const float inv = 1.0f / s;
+            std::vector<float> row = {absmax};
+            for (int k = -static_cast<int>(qp); k < static_cast<int>(qp); ++k) {
+                float v = static_cast<float>((k + 0.5) * static_cast<double>(s));
+                for (int step = 0; step < 4; ++step) {
+                    v = std::nextafter(v, -INFINITY);
+                }
+                for (int step = 0; step < 9; ++step, v = std::nextafter(v, INFINITY)) {
+                    if (std::fabs(v) <= absmax &&
+                        std::nearbyint(v / s) != std::nearbyint(v * inv)) {
+                        row.push_back(v);
+                    }
+                }
+            }
+            if (row.size() > 1) {
+                hazards += row.size() - 1;
+                rows.push_back(row);
+            }
+        }
+        ASSERT_GT(hazards, 50u) << "the search found too few values to test";
+        // Equal rows of 16·k + 3 values (every target's vector loop and its tail), each row
+        // repeating its own values.
+        std::size_t longest = 0;
+        for (const auto& row : rows) {
+            longest = std::max(longest, row.size());
+        }
+        const auto cols = static_cast<std::int64_t>((longest + 15) / 16 * 16 * 2 + 3);
+        std::vector<float> x;
+        for (const auto& row : rows) {
+            for (std::int64_t c = 0; c < cols; ++c) {
+                x.push_back(row[static_cast<std::size_t>(c) % row.size()]);
+            }
+        }
+        const auto num_rows = static_cast<std::int64_t>(rows.size());
+        const auto second_bins = static_cast<std::size_t>(quant_stats_second_bins(spec, &p));
+        QuantStats a;
+        std::vector<std::int64_t> ua(spec.uniform_bins), sa(second_bins);
+        ASSERT_EQ(quant_stats_ref(x.data(), num_rows, cols, &p, spec, &a, ua.data(), sa.data()),
+                  Status::kOk);
+        for (const std::int64_t target : hwy::SupportedAndGeneratedTargets()) {
+            hwy::SetSupportedTargetsForTest(target);
+            SCOPED_TRACE(std::string("target ") + hwy::TargetName(target) + ", bits " +
+                         std::to_string(bits) + ", " + std::to_string(hazards) + " values");
+            QuantStats b;
+            std::vector<std::int64_t> ub(spec.uniform_bins), sb(second_bins);
+            ASSERT_EQ(quant_stats_cpu_parallel(
+                          x.data(), num_rows, cols, &p, spec, &b, ub.data(), sb.data(), 2),
+                      Status::kOk);
+            EXPECT_EQ(sa, sb);
+            EXPECT_EQ(ua, ub);
+            test::expect_same_tallies(a, b);
+            EXPECT_NEAR(a.error_sumsq, b.error_sumsq, test::kSumRelTolerance * a.error_sumsq);
         }
     }
 }
