@@ -168,6 +168,11 @@ Workspace Workspace::open(const std::filesystem::path& root, OpenMode mode) {
                              false);
         }
         exec_sql(impl->db, "PRAGMA synchronous = NORMAL");
+        // A training run's commits rewrite the same index pages step after step (a tensor's rows
+        // sit next to its earlier steps'). Checkpointing every 8192 pages (32 MiB of WAL at 4 KiB
+        // pages) instead of SQLite's 1000 copies such a page into the database once per
+        // checkpoint rather than once per few commits (docs/workspace-schema.md).
+        exec_sql(impl->db, "PRAGMA wal_autocheckpoint = 8192");
         impl->schema_version = apply_migrations(impl->db);
     } else if (impl->schema_version < latest_schema_version()) {
         throw StoreError(impl->database.string() + " has schema version " +

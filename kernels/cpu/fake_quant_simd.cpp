@@ -67,8 +67,6 @@ template <class D>
 HWY_INLINE BlockExtent
 BlockExtentOf(D d, const float* HWY_RESTRICT x, std::int64_t n, bool symmetric) {
     const auto lanes = static_cast<std::int64_t>(hn::Lanes(d));
-    HWY_ALIGN float lane_lo[HWY_MAX_BYTES / sizeof(float)];
-    HWY_ALIGN float lane_hi[HWY_MAX_BYTES / sizeof(float)];
     std::int64_t i = 0;
     if (symmetric) {
         return {0.0f, SymmetricAbsmax(d, x, n)};
@@ -102,14 +100,12 @@ BlockExtentOf(D d, const float* HWY_RESTRICT x, std::int64_t n, bool symmetric) 
         lo0 = keep_smaller(lo0, v);
         hi0 = keep_larger(hi0, v);
     }
-    hn::Store(keep_smaller(keep_smaller(lo0, lo1), keep_smaller(lo2, lo3)), d, lane_lo);
-    hn::Store(keep_larger(keep_larger(hi0, hi1), keep_larger(hi2, hi3)), d, lane_hi);
-    float lo = x[0];
-    float hi = x[0];
-    for (std::int64_t l = 0; l < lanes && l < i; ++l) {
-        lo = lane_lo[l] < lo ? lane_lo[l] : lo;
-        hi = hi < lane_hi[l] ? lane_hi[l] : hi;
-    }
+    // The lanes hold x[0] and values after it; all NaN when x[0] is, else no NaN, so the
+    // vector reductions give the scan's extremes (up to a zero's sign, fixed below).
+    float lo = hn::GetLane(
+        hn::MinOfLanes(d, keep_smaller(keep_smaller(lo0, lo1), keep_smaller(lo2, lo3))));
+    float hi =
+        hn::GetLane(hn::MaxOfLanes(d, keep_larger(keep_larger(hi0, hi1), keep_larger(hi2, hi3))));
     for (; i < n; ++i) {
         lo = x[i] < lo ? x[i] : lo;
         hi = hi < x[i] ? x[i] : hi;
