@@ -1,8 +1,10 @@
 // Int8 forward GEMM: codes from the CPU codes kernel or the fake quantizer, torch::_int_mm,
-// per-row rescale.
+// per-row rescale (one pass with the bias on the CPU).
 #include "lowbit/quant/int8_gemm.h"
 
 #include "lowbit/kernels/fake_quant.h"
+#include "lowbit/kernels/int8_rescale.h"
+#include "lowbit/kernels/status.h"
 #include "lowbit/quant/fake_quantize.h"
 #include "lowbit/util/kernel_threads.h"
 
@@ -76,7 +78,7 @@ Int8Operand int8_operand(const torch::Tensor& t, const kernels::FakeQuantParams&
     return {q.to(torch::kInt8), scales.scales};
 }
 
-torch::Tensor int8_linear(const Int8Operand& x, const Int8Operand& w) {
+torch::Tensor int8_linear(const Int8Operand& x, const Int8Operand& w, const torch::Tensor& bias) {
     TORCH_CHECK(x.codes.dim() == 2 && w.codes.dim() == 2 && x.codes.size(1) == w.codes.size(1),
                 "int8_linear: codes ",
                 x.codes.sizes(),
@@ -93,10 +95,39 @@ torch::Tensor int8_linear(const Int8Operand& x, const Int8Operand& w) {
         const torch::Tensor b = padded(w.codes, 8).contiguous();
         sums = torch::_int_mm(a, b.t()).slice(0, 0, n).slice(1, 0, out);
     } else {
-        sums = torch::_int_mm(x.codes.contiguous(), w.codes.contiguous().t());
+        sums = torch::_int_mm(x.codes.contiguous(), w.codes.contiguous().t()).contiguous();
+        // The conversion, both scales and the bias in one pass over the (N, out) sums.
+        const torch::Tensor x_scales = x.scales.to(torch::kFloat).contiguous();
+        const torch::Tensor w_scales = w.scales.to(torch::kFloat).contiguous();
+        const torch::Tensor b = bias.defined() ? bias.to(torch::kFloat).contiguous() : bias;
+        torch::Tensor y = torch::empty({n, out}, sums.options().dtype(torch::kFloat));
+        const kernels::Status status =
+            kernels::int8_rescale_cpu_parallel(sums.data_ptr<std::int32_t>(),
+                                               n,
+                                               out,
+                                               x_scales.data_ptr<float>(),
+                                               x_scales.numel(),
+                                               w_scales.data_ptr<float>(),
+                                               w_scales.numel(),
+                                               b.defined() ? b.data_ptr<float>() : nullptr,
+                                               y.data_ptr<float>(),
+                                               util::kernel_threads());
+        TORCH_CHECK(status == kernels::Status::kOk,
+                    "int8_linear: rescale of (",
+                    n,
+                    ", ",
+                    out,
+                    ") sums with ",
+                    x_scales.numel(),
+                    " and ",
+                    w_scales.numel(),
+                    " scales failed: ",
+                    kernels::to_string(status));
+        return y;
     }
     // int32 times float32 promotes to float32: the conversion and the first scale in one pass.
-    return torch::mul(sums, x.scales.view({-1, 1})).mul_(w.scales.view({1, -1}));
+    torch::Tensor y = torch::mul(sums, x.scales.view({-1, 1})).mul_(w.scales.view({1, -1}));
+    return bias.defined() ? y.add_(bias.to(torch::kFloat)) : y;
 }
 
 }  // namespace lowbit::quant

@@ -257,11 +257,10 @@ torch::Tensor QuantizedLinearFunction::forward(AutogradContext* ctx,
                     "quantizers with scales per tensor or per row");
         const Int8Operand w_codes =
             have_wq ? Int8Operand{weight_q, weight_q_scales} : int8_operand(weight, *call.weight);
-        y = int8_linear(int8_operand(x2d, *call.activation), w_codes);  // float32
-        if (has_bias) {
-            y.add_(bias.to(torch::kFloat));
-        }
-        y = y.to(dtype);
+        y = int8_linear(int8_operand(x2d, *call.activation),
+                        w_codes,
+                        has_bias ? bias : torch::Tensor())  // float32
+                .to(dtype);
     } else {
         const torch::Tensor xq = maybe_quantize(x2d, call.activation, call).to(dtype);  // (N, in)
         const torch::Tensor wq_full =

@@ -2,7 +2,8 @@
 // - the codes are the scalar reference's codes (kernels' fake_quant_codes_ref), and scales·codes
 //   is the fake quantizer's output bit for bit, stochastic rounding included;
 // - the product equals an integer triple loop in int64 exactly, at the extreme codes too, and
-//   the rescale equals a float64 computation within three float32 roundings;
+//   the rescale equals a float64 computation within three float32 roundings; the CPU's one-pass
+//   rescale (with the bias) is LibTorch's op chain bit for bit;
 // - the quantized linear's int8 forward differs from the fake-quant one by no more than the
 //   float32 dot-product error bound, and its gradients are the fake-quant ones bit for bit;
 // - the weight cache keeps the codes per weight version; the recipe's int8 switch reaches the
@@ -10,6 +11,7 @@
 #include "lowbit/quant/int8_gemm.h"
 
 #include "lowbit/config/recipe_yaml.h"
+#include "lowbit/kernels/int8_rescale.h"
 #include "lowbit/model/language_model.h"
 #include "lowbit/model/model_config.h"
 #include "lowbit/quant/fake_quantize.h"
@@ -154,6 +156,81 @@ Operands operands(uint64_t seed) {
     o.w.requires_grad_(true);
     o.b.requires_grad_(true);
     return o;
+}
+
+// The CPU rescale (one pass: conversion, both scales, bias) against LibTorch's op chain on the
+// same int32 sums, bit for bit: sums beyond 2^24 (where the conversion rounds), scales per row or
+// per tensor and per column or per tensor, with and without a bias, rows ending in every vector
+// tail, on one and two threads.
+TEST(Int8Gemm, CpuRescaleIsTheLibTorchChainBitForBit) {
+    auto gen = torch::make_generator<at::CPUGeneratorImpl>(5);
+    const std::vector<std::array<int64_t, 2>> shapes = {{1, 1}, {3, 17}, {33, 100}, {130, 515}};
+    for (const auto& [rows, cols] : shapes) {
+        const torch::Tensor sums =
+            torch::randint(-(int64_t{1} << 30), int64_t{1} << 30, {rows, cols}, gen, torch::kInt);
+        for (const bool per_row : {true, false}) {
+            for (const bool per_column : {true, false}) {
+                for (const bool with_bias : {true, false}) {
+                    const torch::Tensor rs = torch::rand({per_row ? rows : 1}, gen) + 0.01;
+                    const torch::Tensor cs = torch::rand({per_column ? cols : 1}, gen) + 0.01;
+                    const torch::Tensor bias = torch::randn({cols}, gen);
+                    torch::Tensor want = torch::mul(sums, rs.view({-1, 1})).mul_(cs.view({1, -1}));
+                    if (with_bias) {
+                        want.add_(bias);
+                    }
+                    for (const int threads : {1, 2}) {
+                        torch::Tensor got = torch::empty({rows, cols});
+                        ASSERT_EQ(kernels::int8_rescale_cpu_parallel(
+                                      sums.data_ptr<std::int32_t>(),
+                                      rows,
+                                      cols,
+                                      rs.data_ptr<float>(),
+                                      rs.numel(),
+                                      cs.data_ptr<float>(),
+                                      cs.numel(),
+                                      with_bias ? bias.data_ptr<float>() : nullptr,
+                                      got.data_ptr<float>(),
+                                      threads),
+                                  kernels::Status::kOk);
+                        EXPECT_TRUE(torch::equal(got, want))
+                            << rows << "x" << cols << (per_row ? " per row" : " per tensor")
+                            << (per_column ? ", per column" : ", per tensor")
+                            << (with_bias ? ", bias" : "") << ", " << threads << " threads";
+                    }
+                }
+            }
+        }
+    }
+    // Hand-worked: (3·0.5)·2 + 1 = 4 and (-5·0.5)·4 - 1 = -11.
+    const std::int32_t s[] = {3, -5};
+    const float r[] = {0.5f};
+    const float c[] = {2.0f, 4.0f};
+    const float b[] = {1.0f, -1.0f};
+    float y[2] = {};
+    ASSERT_EQ(kernels::int8_rescale_cpu_parallel(s, 1, 2, r, 1, c, 2, b, y, 1),
+              kernels::Status::kOk);
+    EXPECT_EQ(y[0], 4.0f);
+    EXPECT_EQ(y[1], -11.0f);
+    // A scale count that is neither 1 nor the size, a null buffer, a negative size.
+    EXPECT_EQ(kernels::int8_rescale_cpu_parallel(s, 1, 2, r, 1, c, 3, b, y, 1),
+              kernels::Status::kBadArgument);
+    EXPECT_EQ(kernels::int8_rescale_cpu_parallel(s, 1, 2, r, 1, nullptr, 2, b, y, 1),
+              kernels::Status::kBadArgument);
+    EXPECT_EQ(kernels::int8_rescale_cpu_parallel(s, -1, 2, r, 1, c, 2, b, y, 1),
+              kernels::Status::kBadShape);
+}
+
+// int8_linear's bias is the chain's add after both scales: equal bit for bit to adding it to the
+// product without one.
+TEST(Int8Gemm, BiasIsAddedAfterBothScales) {
+    auto gen = torch::make_generator<at::CPUGeneratorImpl>(8);
+    const torch::Tensor a = torch::randint(-128, 128, {19, 40}, gen, torch::kInt8);
+    const torch::Tensor w = torch::randint(-128, 128, {23, 40}, gen, torch::kInt8);
+    const torch::Tensor sa = torch::rand({19}, gen) + 0.01;
+    const torch::Tensor sw = torch::rand({23}, gen) + 0.01;
+    const torch::Tensor bias = torch::randn({23}, gen);
+    const torch::Tensor plain = int8_linear({a, sa}, {w, sw});
+    EXPECT_TRUE(torch::equal(int8_linear({a, sa}, {w, sw}, bias), plain + bias));
 }
 
 TEST(Int8Gemm, ForwardWithinTheFloatGemmBoundAndGradientsUnchanged) {

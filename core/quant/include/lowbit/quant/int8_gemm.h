@@ -31,9 +31,13 @@ std::string int8_operand_problem(const kernels::FakeQuantParams& params, bool we
 // (|q| ≤ 128) and rounds back to it exactly; stochastic rounding keeps its draws.
 Int8Operand int8_operand(const torch::Tensor& t, const kernels::FakeQuantParams& params);
 
-// Y (N, out) float32 = (x.codes · w.codesᵀ in int32) · x.scales[n] · w.scales[o], for x (N, in)
-// and w (out, in) on one device. CUDA's int8 GEMM takes N > 16 and in, out multiples of 8; other
-// shapes are zero-padded there (zero codes add nothing to the sums).
-torch::Tensor int8_linear(const Int8Operand& x, const Int8Operand& w);
+// Y (N, out) float32 = (x.codes · w.codesᵀ in int32) · x.scales[n] · w.scales[o] (+ bias[o] when
+// bias is defined, float32), for x (N, in) and w (out, in) on one device, each step rounded once
+// in that order. On the CPU the rescale and the bias are one pass (kernels/int8_rescale.h). CUDA's
+// int8 GEMM takes N > 16 and in, out multiples of 8; other shapes are zero-padded there (zero
+// codes add nothing to the sums).
+torch::Tensor int8_linear(const Int8Operand& x,
+                          const Int8Operand& w,
+                          const torch::Tensor& bias = torch::Tensor());
 
 }  // namespace lowbit::quant
