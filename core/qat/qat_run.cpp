@@ -341,7 +341,7 @@ QatOutcome run_qat(const QatRequest& request, events::RunEventSink& progress) {
         world->group_name_for(torch::zeros({1}, torch::TensorOptions().device(device)));
     if (world->is_writer()) {
         workspace.emplace(store::Workspace::open(request.workspace_root));
-        writer.emplace(*workspace);
+        writer.emplace(*workspace, store::kTrainingBatchRows, store::kTrainingBatchAgeS);
         if (start->resumed) {
             // Rows after the last finished block are recomputed by this process.
             writer->truncate_after(run_id, resume_step);

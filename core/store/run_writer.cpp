@@ -31,10 +31,13 @@ constexpr const char* kStepTables[] = {
 }  // namespace
 
 struct RunWriter::Impl {
-    Impl(Workspace& ws, int batch)
+    using Clock = std::chrono::steady_clock;
+
+    Impl(Workspace& ws, int batch, double max_age_s)
         : workspace(ws),
           db(ws.handle()),
           batch_rows(batch > 0 ? batch : 1),
+          max_batch_age_s(max_age_s),
           insert_scalar(db, kScalarsTable.insert_sql()),
           insert_histogram(db, kHistogramsTable.insert_sql()),
           insert_tensor_stats(db, kTensorStatsTable.insert_sql()),
@@ -128,8 +131,21 @@ struct RunWriter::Impl {
         tensor_stats.clear();
     }
 
+    // Before a row is buffered: an empty buffer starts the age of the batch.
+    void note_new_row() {
+        if (pending_rows() == 0) {
+            oldest_pending = Clock::now();
+        }
+    }
+
+    bool past_age_limit() const {
+        return max_batch_age_s >= 0 && pending_rows() > 0 &&
+               std::chrono::duration<double>(Clock::now() - oldest_pending).count() >=
+                   max_batch_age_s;
+    }
+
     void maybe_flush(RunWriter& writer) {
-        if (pending_rows() >= static_cast<size_t>(batch_rows)) {
+        if (pending_rows() >= static_cast<size_t>(batch_rows) || past_age_limit()) {
             writer.flush();
         }
     }
@@ -169,6 +185,8 @@ struct RunWriter::Impl {
     Workspace& workspace;
     sqlite3* db;
     int batch_rows;
+    double max_batch_age_s;            // < 0: no age limit
+    Clock::time_point oldest_pending;  // when the first buffered row of the batch came
     Statement insert_scalar;
     Statement insert_histogram;
     Statement insert_tensor_stats;
@@ -184,8 +202,8 @@ struct RunWriter::Impl {
     double last_heartbeat = 0;
 };
 
-RunWriter::RunWriter(Workspace& workspace, int batch_rows)
-    : impl_(std::make_unique<Impl>(workspace, batch_rows)) {}
+RunWriter::RunWriter(Workspace& workspace, int batch_rows, double max_batch_age_s)
+    : impl_(std::make_unique<Impl>(workspace, batch_rows, max_batch_age_s)) {}
 
 RunWriter::~RunWriter() {
     try {
@@ -268,6 +286,7 @@ void RunWriter::attach_process(int64_t run_id) {
 }
 
 void RunWriter::heartbeat(double min_interval_s) {
+    impl_->maybe_flush(*this);  // a commit refreshes the heartbeat too
     if (impl_->owned_run && unix_now() - impl_->last_heartbeat >= min_interval_s) {
         impl_->write_heartbeat();
     }
@@ -290,16 +309,19 @@ void RunWriter::set_tags(int64_t run_id, const std::string& tags) {
 }
 
 void RunWriter::add_scalar(const ScalarPoint& point) {
+    impl_->note_new_row();
     impl_->scalars.push_back(point);
     impl_->maybe_flush(*this);
 }
 
 void RunWriter::add_histogram(const HistogramRecord& histogram) {
+    impl_->note_new_row();
     impl_->histograms.push_back(histogram);
     impl_->maybe_flush(*this);
 }
 
 void RunWriter::add_tensor_stats(const TensorStatsRecord& stats) {
+    impl_->note_new_row();
     impl_->tensor_stats.push_back(stats);
     impl_->maybe_flush(*this);
 }
@@ -358,6 +380,14 @@ void RunWriter::flush() {
     impl_->write_pending();
     transaction.commit();
     impl_->clear_pending();
+}
+
+void RunWriter::flush_soon() {
+    if (impl_->max_batch_age_s < 0) {
+        flush();
+    } else {
+        impl_->maybe_flush(*this);
+    }
 }
 
 void RunWriter::truncate_after(int64_t run_id, int64_t step) {

@@ -226,7 +226,7 @@ std::size_t TelemetryCollector::flush(store::RunWriter& writer, std::int64_t run
             writer.add_histogram(h);
         }
     }
-    writer.flush();
+    writer.flush_soon();  // now, or with the next steps' rows (the writer's age limit)
     return entries.size();
 }
 

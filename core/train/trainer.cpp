@@ -88,7 +88,7 @@ RunContext build_run_context(const TrainRequest& request,
     if (world.is_writer()) {
         try {
             workspace.emplace(store::Workspace::open(request.workspace_root));
-            writer.emplace(*workspace);
+            writer.emplace(*workspace, store::kTrainingBatchRows, store::kTrainingBatchAgeS);
             run = !request.resume_run.empty()
                       ? resume_run_context(request, *workspace, *writer, world)
                   : !request.fork_from.empty()

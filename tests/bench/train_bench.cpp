@@ -56,12 +56,15 @@ lowbit::config::Recipe variant_recipe(Variant variant) {
 }
 
 // A workspace in a temporary folder (removed afterwards) with one run, for the telemetry
-// variant's records.
+// variant's records, written with a training run's batching (docs/workspace-schema.md §Writing).
+// The rounds interleave the variants, so more than the batch's age passes between two recorded
+// steps of one setup: each recorded step's finish commits the previous one's rows, as many rows
+// per commit as a training run that records less often than every second.
 struct TelemetrySink {
     explicit TelemetrySink(std::filesystem::path folder)
         : root(std::move(folder)),
           workspace(lowbit::store::Workspace::open(root)),
-          writer(workspace) {
+          writer(workspace, lowbit::store::kTrainingBatchRows, lowbit::store::kTrainingBatchAgeS) {
         lowbit::store::RunRecord record;
         record.name = "train_bench";
         record.kind = "train";

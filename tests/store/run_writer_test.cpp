@@ -1,5 +1,6 @@
-// RunWriter: batching visibility, immediate events and files, status times, truncate_after,
-// histogram blobs, NaN values and crash safety of a writer process that dies without flushing.
+// RunWriter: batching visibility (by rows and by age), immediate events and files, status times,
+// truncate_after, histogram blobs, NaN values and crash safety of a writer process that dies
+// without flushing.
 #include "lowbit/store/run_writer.h"
 
 #include "lowbit/store/run_reader.h"
@@ -8,8 +9,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
+#include <thread>
 
 #include "store_test_util.h"
 #include <sys/wait.h>
@@ -93,6 +96,41 @@ TEST(StoreRunWriterTest, BufferedRowsAreInvisibleToAnotherConnectionUntilFlushed
     EXPECT_EQ(reader.scalars(run).size(), 8u);
     ASSERT_EQ(reader.tensor_stats(run).size(), 1u);
     EXPECT_DOUBLE_EQ(reader.tensor_stats(run)[0].sqnr_db, 31.5);
+}
+
+// With an age limit, buffered rows are committed by the first add or heartbeat after the oldest
+// of them has waited that long (never earlier: nothing commits between calls), and flush_soon()
+// leaves a young batch to it; without one, flush_soon() commits at once.
+TEST(StoreRunWriterTest, AgeLimitCommitsOnceTheOldestRowHasWaited) {
+    TempDir tmp;
+    auto ws = Workspace::open(tmp.path());
+    RunWriter writer(ws, 1000, 0.2);
+    const int64_t run = writer.create_run(train_run("aged"));
+    auto reader_ws = Workspace::open(tmp.path(), OpenMode::kReadOnly);
+    RunReader reader(reader_ws);
+
+    const auto wait_past_limit = [] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    };
+    writer.add_scalar(scalar(run, "train/loss", 1, 1.0));
+    writer.flush_soon();
+    writer.heartbeat();
+    EXPECT_EQ(reader.scalars(run).size(), 0u) << "a batch younger than the limit waits";
+    wait_past_limit();
+    writer.add_scalar(scalar(run, "train/loss", 2, 0.5));
+    EXPECT_EQ(reader.scalars(run).size(), 2u) << "the add after the limit commits both rows";
+
+    writer.add_scalar(scalar(run, "train/loss", 3, 0.25));
+    EXPECT_EQ(reader.scalars(run).size(), 2u) << "a new batch starts its own age";
+    wait_past_limit();
+    writer.heartbeat();
+    EXPECT_EQ(reader.scalars(run).size(), 3u) << "a heartbeat past the limit commits too";
+
+    RunWriter no_limit(ws, 1000);
+    no_limit.add_scalar(scalar(run, "train/loss", 4, 0.125));
+    EXPECT_EQ(reader.scalars(run).size(), 3u);
+    no_limit.flush_soon();
+    EXPECT_EQ(reader.scalars(run).size(), 4u);
 }
 
 TEST(StoreRunWriterTest, EventsAndFilesCommitImmediatelyAfterPendingRows) {

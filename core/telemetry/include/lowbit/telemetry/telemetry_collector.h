@@ -90,8 +90,8 @@ public:
     std::vector<TelemetryEntry> collect();
 
     /// collect(), then per entry one TensorStatsRecord and two HistogramRecords ("uniform", and
-    /// "grid" or "log2") for `run_id` at step(), committed with writer.flush(). Returns the
-    /// number of entries written.
+    /// "grid" or "log2") for `run_id` at step(), committed with writer.flush_soon() (now, or
+    /// within the writer's age limit). Returns the number of entries written.
     std::size_t flush(store::RunWriter& writer, std::int64_t run_id);
 
 private:
