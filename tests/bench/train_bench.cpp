@@ -5,7 +5,8 @@
 // the quantization telemetry of every 10th step written to a workspace, and the same step with the
 // int8 forward GEMM (docs/quantized-pretraining.md §Int8 forward GEMM). All measured in one run,
 // interleaved (interleaved.h), so their ratios are meaningful (results in docs/benchmarks.md).
-// Prints the device, the shape and the thread settings. --rounds N (default 12).
+// Prints the device, the shape and the thread settings. --rounds N (default 12);
+// --telemetry-blocks N compares the telemetry variant in blocks of consecutive steps instead.
 #include "lowbit/model/language_model.h"
 #include "lowbit/quant/quant_plan.h"
 #include "lowbit/store/run_writer.h"
@@ -196,6 +197,61 @@ int pytorch_comparison(int steps) {
     return 0;
 }
 
+// --telemetry-blocks N: the W8A8G8 step with and without telemetry every 10 steps, in blocks of
+// kTelemetryBlockSteps consecutive steps, alternated for N rounds. Unlike the main comparison's
+// rounds of 10 steps per variant, a block keeps a setup's recorded steps as close together as a
+// training run has them, so the store's commits are shared between recorded steps as a training
+// run's one-second batching shares them (docs/workspace-schema.md §Writing).
+constexpr int kTelemetryBlockSteps = 100;
+
+int telemetry_blocks(int rounds) {
+    std::printf("# train_bench --telemetry-blocks: blocks of %d steps, %d alternated rounds\n",
+                kTelemetryBlockSteps,
+                rounds);
+    lowbit::bench::print_thread_settings(at::get_num_threads());
+    for (auto [family, tag] :
+         {std::pair{ModelFamily::kGpt2, "gpt2"}, std::pair{ModelFamily::kLlama, "llama"}}) {
+        const std::string prefix = std::string(tag) + " ";
+        Setup plain = make_setup(family, Variant::kW8A8G8);
+        Setup recorded = make_setup(family, Variant::kW8A8G8Telemetry);
+        const auto block = [](Setup& s) {
+            for (int i = 0; i < kTelemetryBlockSteps; ++i) {
+                train_step(s, false);
+            }
+            synchronize(s.device);
+        };
+        const double tokens = static_cast<double>(kTelemetryBlockSteps * kBatch * kContext);
+        const std::vector<lowbit::bench::Case> cases = {
+            {prefix + "W8A8G8, block", [&] { block(plain); }, tokens},
+            {prefix + "W8A8G8 + telemetry every 10, block", [&] { block(recorded); }, tokens}};
+        const auto timings = lowbit::bench::run_interleaved(cases, rounds);
+        lowbit::bench::print_timings(timings, "tokens");
+        lowbit::bench::print_ratio(timings,
+                                   prefix + "blocks: telemetry every 10 / without",
+                                   prefix + "W8A8G8 + telemetry every 10, block",
+                                   prefix + "W8A8G8, block");
+        double recorded_mean = 0.0;
+        for (const double ms : recorded.recorded_update_ms) {
+            recorded_mean += ms / static_cast<double>(recorded.recorded_update_ms.size());
+        }
+        const double plain_update = lowbit::bench::Timing::quantile(recorded.plain_update_ms, 0.5);
+        const double step_ms =
+            lowbit::bench::find_timing(timings, prefix + "W8A8G8, block").median_wall() * 1e3 /
+            kTelemetryBlockSteps;
+        std::printf(
+            "%sblocks: telemetry work per recorded step, mean %.2f ms over %zu recorded steps - "
+            "%.2f ms (median of %zu others) = %.2f ms = %.4f of 10 W8A8G8 steps\n",
+            prefix.c_str(),
+            recorded_mean,
+            recorded.recorded_update_ms.size(),
+            plain_update,
+            recorded.plain_update_ms.size(),
+            recorded_mean - plain_update,
+            (recorded_mean - plain_update) / (10 * step_ms));
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -206,6 +262,9 @@ int main(int argc, char** argv) {
         }
         if (std::string(argv[i]) == "--pytorch-comparison") {
             return pytorch_comparison(std::max(1, std::atoi(argv[i + 1])));
+        }
+        if (std::string(argv[i]) == "--telemetry-blocks") {
+            return telemetry_blocks(std::max(3, std::atoi(argv[i + 1])));
         }
     }
     const std::string device = torch::cuda::is_available() ? "cuda" : "cpu";
