@@ -87,47 +87,46 @@ torch::Tensor int8_linear(const Int8Operand& x, const Int8Operand& w, const torc
                 " do not make (N, in) x (out, in)");
     const int64_t n = x.codes.size(0);
     const int64_t out = w.codes.size(0);
-    torch::Tensor sums;  // (N, out) int32
     if (x.codes.is_cuda()) {
         // The tensor-core kernel reads W's codes column-major: the transposed view of a
         // contiguous (out, in) tensor is exactly that.
         const torch::Tensor a = padded(x.codes, 17).contiguous();
         const torch::Tensor b = padded(w.codes, 8).contiguous();
-        sums = torch::_int_mm(a, b.t()).slice(0, 0, n).slice(1, 0, out);
-    } else {
-        sums = torch::_int_mm(x.codes.contiguous(), w.codes.contiguous().t()).contiguous();
-        // The conversion, both scales and the bias in one pass over the (N, out) sums.
-        const torch::Tensor x_scales = x.scales.to(torch::kFloat).contiguous();
-        const torch::Tensor w_scales = w.scales.to(torch::kFloat).contiguous();
-        const torch::Tensor b = bias.defined() ? bias.to(torch::kFloat).contiguous() : bias;
-        torch::Tensor y = torch::empty({n, out}, sums.options().dtype(torch::kFloat));
-        const kernels::Status status =
-            kernels::int8_rescale_cpu_parallel(sums.data_ptr<std::int32_t>(),
-                                               n,
-                                               out,
-                                               x_scales.data_ptr<float>(),
-                                               x_scales.numel(),
-                                               w_scales.data_ptr<float>(),
-                                               w_scales.numel(),
-                                               b.defined() ? b.data_ptr<float>() : nullptr,
-                                               y.data_ptr<float>(),
-                                               util::kernel_threads());
-        TORCH_CHECK(status == kernels::Status::kOk,
-                    "int8_linear: rescale of (",
-                    n,
-                    ", ",
-                    out,
-                    ") sums with ",
-                    x_scales.numel(),
-                    " and ",
-                    w_scales.numel(),
-                    " scales failed: ",
-                    kernels::to_string(status));
-        return y;
+        const torch::Tensor sums = torch::_int_mm(a, b.t()).slice(0, 0, n).slice(1, 0, out);
+        // int32 times float32 promotes to float32: the conversion and the first scale in one pass.
+        torch::Tensor y = torch::mul(sums, x.scales.view({-1, 1})).mul_(w.scales.view({1, -1}));
+        return bias.defined() ? y.add_(bias.to(torch::kFloat)) : y;
     }
-    // int32 times float32 promotes to float32: the conversion and the first scale in one pass.
-    torch::Tensor y = torch::mul(sums, x.scales.view({-1, 1})).mul_(w.scales.view({1, -1}));
-    return bias.defined() ? y.add_(bias.to(torch::kFloat)) : y;
+    const torch::Tensor sums =
+        torch::_int_mm(x.codes.contiguous(), w.codes.contiguous().t()).contiguous();  // (N, out)
+    // The conversion, both scales and the bias in one pass over the sums.
+    const torch::Tensor x_scales = x.scales.to(torch::kFloat).contiguous();
+    const torch::Tensor w_scales = w.scales.to(torch::kFloat).contiguous();
+    const torch::Tensor b = bias.defined() ? bias.to(torch::kFloat).contiguous() : bias;
+    torch::Tensor y = torch::empty({n, out}, sums.options().dtype(torch::kFloat));
+    const kernels::Status status =
+        kernels::int8_rescale_cpu_parallel(sums.data_ptr<std::int32_t>(),
+                                           n,
+                                           out,
+                                           x_scales.data_ptr<float>(),
+                                           x_scales.numel(),
+                                           w_scales.data_ptr<float>(),
+                                           w_scales.numel(),
+                                           b.defined() ? b.data_ptr<float>() : nullptr,
+                                           y.data_ptr<float>(),
+                                           util::kernel_threads());
+    TORCH_CHECK(status == kernels::Status::kOk,
+                "int8_linear: rescale of (",
+                n,
+                ", ",
+                out,
+                ") sums with ",
+                x_scales.numel(),
+                " and ",
+                w_scales.numel(),
+                " scales failed: ",
+                kernels::to_string(status));
+    return y;
 }
 
 }  // namespace lowbit::quant

@@ -168,6 +168,39 @@ void train_step(Setup& s, bool bf16) {
     }
 }
 
+// The telemetry work itself: a recorded step's update (with its statistics passes, the moments'
+// hand-over and the store's commit) less an unrecorded step's update (median of the same setup),
+// as a share of `ten_steps_ms`, the time of 10 W8A8G8 steps. The median recorded step is steadier
+// than the ratio of two noisy step medians; the mean also carries the store's commits and WAL
+// checkpoints when they do not come every recorded step. Both leave out the capture during the
+// forward and backward passes (a reference per tensor).
+void print_telemetry_work(const std::string& label, const Setup& s, double ten_steps_ms) {
+    const std::vector<double>& recorded_ms = s.recorded_update_ms;
+    if (recorded_ms.empty() || s.plain_update_ms.empty()) {
+        return;
+    }
+    const double recorded = lowbit::bench::Timing::quantile(recorded_ms, 0.5);
+    double recorded_mean = 0.0;
+    for (const double ms : recorded_ms) {
+        recorded_mean += ms / static_cast<double>(recorded_ms.size());
+    }
+    const double plain = lowbit::bench::Timing::quantile(s.plain_update_ms, 0.5);
+    std::printf(
+        "%stelemetry work per recorded step: update median %.2f ms (mean %.2f ms) over %zu "
+        "recorded steps - %.2f ms over %zu others = %.2f ms = %.4f of 10 W8A8G8 steps (mean: "
+        "%.2f ms = %.4f)\n",
+        label.c_str(),
+        recorded,
+        recorded_mean,
+        recorded_ms.size(),
+        plain,
+        s.plain_update_ms.size(),
+        recorded - plain,
+        (recorded - plain) / ten_steps_ms,
+        recorded_mean - plain,
+        (recorded_mean - plain) / ten_steps_ms);
+}
+
 // Steps per repetition: a multiple of the telemetry interval, so every repetition of the
 // telemetry variant holds exactly one recorded step.
 constexpr int kStepsPerRepetition = 10;
@@ -203,6 +236,7 @@ int pytorch_comparison(int steps) {
 // training run has them, so the store's commits are shared between recorded steps as a training
 // run's one-second batching shares them (docs/workspace-schema.md §Writing).
 constexpr int kTelemetryBlockSteps = 100;
+static_assert(kTelemetryBlockSteps % 10 == 0, "a block holds whole telemetry intervals");
 
 int telemetry_blocks(int rounds) {
     std::printf("# train_bench --telemetry-blocks: blocks of %d steps, %d alternated rounds\n",
@@ -230,24 +264,10 @@ int telemetry_blocks(int rounds) {
                                    prefix + "blocks: telemetry every 10 / without",
                                    prefix + "W8A8G8 + telemetry every 10, block",
                                    prefix + "W8A8G8, block");
-        double recorded_mean = 0.0;
-        for (const double ms : recorded.recorded_update_ms) {
-            recorded_mean += ms / static_cast<double>(recorded.recorded_update_ms.size());
-        }
-        const double plain_update = lowbit::bench::Timing::quantile(recorded.plain_update_ms, 0.5);
-        const double step_ms =
-            lowbit::bench::find_timing(timings, prefix + "W8A8G8, block").median_wall() * 1e3 /
+        const double ten_steps_ms =
+            lowbit::bench::find_timing(timings, prefix + "W8A8G8, block").median_wall() * 1e3 * 10 /
             kTelemetryBlockSteps;
-        std::printf(
-            "%sblocks: telemetry work per recorded step, mean %.2f ms over %zu recorded steps - "
-            "%.2f ms (median of %zu others) = %.2f ms = %.4f of 10 W8A8G8 steps\n",
-            prefix.c_str(),
-            recorded_mean,
-            recorded.recorded_update_ms.size(),
-            plain_update,
-            recorded.plain_update_ms.size(),
-            recorded_mean - plain_update,
-            (recorded_mean - plain_update) / (10 * step_ms));
+        print_telemetry_work(prefix + "blocks: ", recorded, ten_steps_ms);
     }
     return 0;
 }
@@ -325,38 +345,11 @@ int main(int argc, char** argv) {
                                    prefix + "W8A8G8 with telemetry every 10 / without",
                                    prefix + "W8A8G8 step, telemetry every 10",
                                    prefix + "W8A8G8 step");
-        // The telemetry work itself: a recorded step's update (with its statistics passes, the
-        // moments' hand-over and the store's commit) less an unrecorded step's update (median of
-        // the same setup). The median recorded step is steadier than the ratio of two noisy step
-        // medians; the mean also carries the store's occasional WAL checkpoints. Both leave out
-        // the capture during the forward and backward passes (a reference per tensor).
+        static_assert(kStepsPerRepetition == 10);
+        const double ten_steps_ms =
+            lowbit::bench::find_timing(timings, prefix + "W8A8G8 step").median_wall() * 1e3;
         for (const auto& setup : setups) {
-            if (!setup->recorded_update_ms.empty() && !setup->plain_update_ms.empty()) {
-                const std::vector<double>& recorded_ms = setup->recorded_update_ms;
-                const double recorded = lowbit::bench::Timing::quantile(recorded_ms, 0.5);
-                double recorded_mean = 0.0;
-                for (const double ms : recorded_ms) {
-                    recorded_mean += ms / static_cast<double>(recorded_ms.size());
-                }
-                const double plain = lowbit::bench::Timing::quantile(setup->plain_update_ms, 0.5);
-                const double steps_ms =
-                    lowbit::bench::find_timing(timings, prefix + "W8A8G8 step").median_wall() * 1e3;
-                std::printf(
-                    "%stelemetry work per recorded step: update median %.2f ms (mean %.2f ms) over "
-                    "%zu recorded steps - %.2f ms over %zu others = %.2f ms = %.4f of %d W8A8G8 "
-                    "steps (mean: %.2f ms = %.4f)\n",
-                    prefix.c_str(),
-                    recorded,
-                    recorded_mean,
-                    recorded_ms.size(),
-                    plain,
-                    setup->plain_update_ms.size(),
-                    recorded - plain,
-                    (recorded - plain) / steps_ms,
-                    kStepsPerRepetition,
-                    recorded_mean - plain,
-                    (recorded_mean - plain) / steps_ms);
-            }
+            print_telemetry_work(prefix, *setup, ten_steps_ms);
         }
         lowbit::bench::print_ratio(timings,
                                    prefix + "W8A8G8 int8 forward GEMM / fake-quant forward",
