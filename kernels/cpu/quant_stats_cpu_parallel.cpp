@@ -89,6 +89,34 @@ void merge_range(BlockRange& a, const BlockRange& b) {
 
 using ChunkSums = StatsSums;  // one chunk's, combined in chunk order
 
+// The joint table of both bins (quant_stats_simd.h, docs/kernels.md §Statistics pass): one
+// increment per value in the vector loop instead of two, paid for by a drain of the whole table
+// at the end of a task. Taken where its copies stay in the L2 cache (kMaxJointCells cells each)
+// and the task has at least as many values as a copy has cells: on the development machine the
+// two ways break even at about three quarters of that.
+constexpr std::int64_t kMaxJointCells = std::int64_t{1} << 15;
+
+// log2 of the joint table's row width: the uniform bins rounded up to a power of two.
+int joint_shift(int uniform_bins) {
+    int shift = 0;
+    while ((std::int64_t{1} << shift) < uniform_bins) {
+        ++shift;
+    }
+    return shift;
+}
+
+// This thread's joint tables: kJointCopies copies of `cells` cells and a spare row of `width`
+// for the drain. Every cell is 0 between tasks (simd_stats_drain_joint leaves them so), so a
+// task starts without clearing; a task runs on one thread from start to end.
+std::uint32_t* joint_scratch(std::int64_t cells, std::int64_t width) {
+    thread_local std::vector<std::uint32_t> scratch;
+    const auto size = static_cast<std::size_t>(kJointCopies * cells + width);
+    if (scratch.size() < size) {
+        scratch.assign(size, 0u);
+    }
+    return scratch.data();
+}
+
 // Per-thread integer tallies after the two histograms. Integers add exactly in any order.
 enum TallySlot : int {
     kNan = 0,
@@ -434,14 +462,26 @@ Status quant_stats_cpu_parallel(const float* x,
     std::vector<ChunkSums> sums(static_cast<std::size_t>(num_chunks));
     const SegmentFn segment = pick_segment(params);
     std::vector<std::int64_t> thread_counts(static_cast<std::size_t>(threads * thread_stride), 0);
+    const int shift = joint_shift(uniform_bins);
+    const std::int64_t joint_cells = std::int64_t{second_bins + 1} << shift;
+    // Below 2^32 values no cell of a task's table can overflow.
+    const bool joint_fits = joint_cells <= kMaxJointCells && n < (std::int64_t{1} << 32);
     parallel_for_blocks(num_chunks, threads, [&](std::int64_t c0, std::int64_t c1, int t) {
         std::int64_t* row = thread_counts.data() + t * thread_stride;
-        const StatsHistograms h{row, row + uniform_bins, copy_stride};
+        StatsHistograms h{row, row + uniform_bins, copy_stride};
+        if (joint_fits && std::min(n, c1 * kStatsChunk) - c0 * kStatsChunk >= joint_cells) {
+            h.joint = joint_scratch(joint_cells, std::int64_t{1} << shift);
+            h.joint_shift = shift;
+            h.joint_stride = joint_cells;
+        }
         std::int64_t* tally = row + kStatsHistogramCopies * copy_stride;
         for (std::int64_t c = c0; c < c1; ++c) {
             ChunkSums& chunk = sums[static_cast<std::size_t>(c)];
             const std::int64_t end = std::min(n, (c + 1) * kStatsChunk);
             segment(context, c * kStatsChunk, end, chunk, h, tally);
+        }
+        if (h.joint != nullptr) {
+            simd_stats_drain_joint(h, second_bins + 1, uniform_bins);
         }
     });
 

@@ -7,6 +7,7 @@
 
 #include "lowbit/kernels/tensor_stats.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -152,6 +153,21 @@ struct Moments {
     }
 };
 
+// The word counted for a value: its second bin above its uniform bin (< 2^16). A code's bin may
+// still carry the exponent bits of the 2^23 added to make it (SmallIntegerBits), above bit 23:
+// shifted by 16 they leave the word; for the joint table's narrower shift they are masked off.
+template <bool kJoint, class DU>
+HWY_INLINE hn::Vec<DU> BinWord(DU du, hn::Vec<DU> second, hn::Vec<DU> uniform, int joint_shift) {
+    if constexpr (kJoint) {
+        return hn::Or(hn::ShiftLeftSame(hn::And(second, hn::Set(du, 0x7FFFFFu)), joint_shift),
+                      uniform);
+    } else {
+        (void)du;
+        (void)joint_shift;
+        return hn::Or(hn::ShiftLeft<16>(second), uniform);
+    }
+}
+
 // Counts the packed bins of one vector (the uniform bin in the low 16 bits of each word, the
 // second bin in the high 16), value j into copy j % kStatsHistogramCopies; two words come in one
 // 8-byte load. The copies' pointers are locals, so the compiler need not reload them after an
@@ -185,6 +201,26 @@ HWY_INLINE void CountBins(const StatsHistograms& h, const std::uint32_t* bins, s
     }
 }
 
+// Counts one vector's joint cells (docs/kernels.md §Statistics pass), value j into copy
+// j % kJointCopies of the joint table; two cells come in one 8-byte load.
+HWY_INLINE void CountCells(const StatsHistograms& h, const std::uint32_t* cells, std::int64_t len) {
+    static_assert(kJointCopies == 4);
+    std::uint32_t* const j0 = h.joint;
+    std::uint32_t* const j1 = j0 + h.joint_stride;
+    std::uint32_t* const j2 = j1 + h.joint_stride;
+    std::uint32_t* const j3 = j2 + h.joint_stride;
+    for (std::int64_t j = 0; j < len; j += kJointCopies) {
+        std::uint64_t c01 = 0;
+        std::uint64_t c23 = 0;
+        std::memcpy(&c01, cells + j, sizeof c01);
+        std::memcpy(&c23, cells + j + 2, sizeof c23);
+        ++j0[c01 & 0xFFFFFFFFu];
+        ++j1[c01 >> 32];
+        ++j2[c23 & 0xFFFFFFFFu];
+        ++j3[c23 >> 32];
+    }
+}
+
 // A symmetric group's codes by the reciprocal of its scale (docs/kernels.md §Statistics pass):
 // t' = x · RN(1/s) lies within |t'| · 2^-22 of the reference's t = RN(x / s), so round(t') is
 // round(t) unless t' lies within that bound of a half-integer; lanes within |t'| · 2^-20 of one
@@ -208,9 +244,10 @@ struct ReciprocalScale {
 //   come out of the float values without a conversion;
 // - otherwise every lane as the reference computes it: true division, the clamp, the double
 //   quotient near a bin edge, NaN codes.
-// Each vector's two bins per value are packed into one word (uniform bin low, second bin high)
-// and counted while the next vector is computed, so the increments overlap the arithmetic.
-template <bool kQuantized, bool kSymmetric>
+// Each vector's two bins per value are packed into one word (the uniform bin low, the second bin
+// shifted left by 16, or by h.joint_shift to make the joint table's cell) and counted while the
+// next vector is computed, so the increments overlap the arithmetic.
+template <bool kQuantized, bool kSymmetric, bool kJoint>
 HWY_INLINE std::int64_t StatsRunLoop(const float* HWY_RESTRICT x,
                                      std::int64_t n,
                                      const StatsRunArgs a,
@@ -224,7 +261,7 @@ HWY_INLINE std::int64_t StatsRunLoop(const float* HWY_RESTRICT x,
     const auto lanes = static_cast<std::int64_t>(hn::Lanes(df));
     const std::int64_t group_len = kQuantized ? a.group_len : n;
     if (group_len <= 0 || n % group_len != 0 || group_len % lanes != 0 ||
-        lanes % kStatsHistogramCopies != 0) {
+        lanes % kStatsHistogramCopies != 0 || lanes % kJointCopies != 0) {
         return 0;  // the caller's scalar loop takes the run
     }
     // Two buffers of packed bins: a vector's words are stored in one and counted an iteration
@@ -239,6 +276,7 @@ HWY_INLINE std::int64_t StatsRunLoop(const float* HWY_RESTRICT x,
     const auto one_minus_margin = hn::Set(df, 1.0f - binner.edge_margin);
     const auto last_bin = hn::Set(df, static_cast<float>(a.uniform_bins - 1));
     const auto low_16 = hn::Set(du, 0xFFFFu);
+    const int second_shift = h.joint_shift;  // the joint table's; unused otherwise
     // Two sets of sums (lower and upper halves) so the additions of a step do not wait on
     // each other.
     Moments<decltype(dd)> low(dd), high(dd);
@@ -310,7 +348,7 @@ HWY_INLINE std::int64_t StatsRunLoop(const float* HWY_RESTRICT x,
                             << 32;
                         const auto code = hn::BitCast(du, r + code_bias);
                         const auto uniform = SmallIntegerBits(df, hn::Min(ub.floor_f, last_bin));
-                        words = hn::Or(hn::ShiftLeft<16>(code), hn::And(uniform, low_16));
+                        words = BinWord<kJoint>(du, code, hn::And(uniform, low_16), second_shift);
                         common = true;
                     }
                 }
@@ -343,7 +381,7 @@ HWY_INLINE std::int64_t StatsRunLoop(const float* HWY_RESTRICT x,
                     const auto code = hn::BitCast(di, q + code_bias);
                     const auto second =
                         hn::IfThenElse(hn::RebindMask(di, hn::Eq(q, q)), code, none);
-                    words = hn::Or(hn::ShiftLeft<16>(hn::BitCast(du, second)), uniform);
+                    words = BinWord<kJoint>(du, hn::BitCast(du, second), uniform, second_shift);
                 } else {
                     const auto e = hn::BitCast(di, hn::ShiftRight<23>(bits)) - hn::Set(di, 127);
                     const auto is_below = hn::Lt(e, min_exponent);
@@ -355,19 +393,27 @@ HWY_INLINE std::int64_t StatsRunLoop(const float* HWY_RESTRICT x,
                         static_cast<std::int64_t>(hn::CountTrue(di, hn::And(is_above, nonzero)));
                     const auto in_bins = hn::AndNot(hn::Or(is_below, is_above), nonzero);
                     const auto second = hn::IfThenElse(in_bins, e - min_exponent, none);
-                    words = hn::Or(hn::ShiftLeft<16>(hn::BitCast(du, second)), uniform);
+                    words = BinWord<kJoint>(du, hn::BitCast(du, second), uniform, second_shift);
                 }
             }
             hn::Store(words, du, packed[slot]);
             slot ^= 1;
             if (pending) {
-                CountBins(h, packed[slot], lanes);
+                if constexpr (kJoint) {
+                    CountCells(h, packed[slot], lanes);
+                } else {
+                    CountBins(h, packed[slot], lanes);
+                }
             }
             pending = true;
         }
     }
     if (pending) {
-        CountBins(h, packed[slot ^ 1], lanes);
+        if constexpr (kJoint) {
+            CountCells(h, packed[slot ^ 1], lanes);
+        } else {
+            CountBins(h, packed[slot ^ 1], lanes);
+        }
     }
     low.store_into(dd, result->sums);
     high.store_into(dd, result->sums);
@@ -385,14 +431,64 @@ static std::int64_t StatsRunVector(const float* x,
                                    const StatsRunArgs& a,
                                    const StatsHistograms& h,
                                    StatsRunResult* result) {
-    if (!a.quantized) {
-        return StatsRunLoop<false, false>(x, n, a, h, result);
+    if (h.joint != nullptr) {
+        if (!a.quantized) {
+            return StatsRunLoop<false, false, true>(x, n, a, h, result);
+        }
+        return a.symmetric ? StatsRunLoop<true, true, true>(x, n, a, h, result)
+                           : StatsRunLoop<true, false, true>(x, n, a, h, result);
     }
-    return a.symmetric ? StatsRunLoop<true, true>(x, n, a, h, result)
-                       : StatsRunLoop<true, false>(x, n, a, h, result);
+    if (!a.quantized) {
+        return StatsRunLoop<false, false, false>(x, n, a, h, result);
+    }
+    return a.symmetric ? StatsRunLoop<true, true, false>(x, n, a, h, result)
+                       : StatsRunLoop<true, false, false>(x, n, a, h, result);
 }
 
 #endif  // HWY_TARGET == HWY_SCALAR
+
+// simd_stats_drain_joint: per row, the copies' cells are added lane-wise into the row's column
+// sums (kept in the joint table's spare row, after the last copy) and summed across the lanes
+// for the row's second bin; every cell read is set to 0 again.
+static void DrainJointVector(const StatsHistograms& h, int rows, int uniform_bins) {
+    static_assert(kJointCopies == 4);
+    const hn::ScalableTag<std::uint32_t> du;
+    const auto lanes = static_cast<std::int64_t>(hn::Lanes(du));
+    const std::int64_t width = std::int64_t{1} << h.joint_shift;  // cells per row
+    const std::int64_t stride = h.joint_stride;
+    std::uint32_t* const columns = h.joint + kJointCopies * stride;  // (width,), 0 on entry
+    const std::int64_t vector_width = width / lanes * lanes;
+    const auto zero = hn::Zero(du);
+    for (int r = 0; r < rows; ++r) {
+        std::uint32_t* const c = h.joint + r * width;  // copy 0 of the row; copy k at c + k·stride
+        auto row = zero;
+        std::uint64_t row_sum = 0;
+        for (std::int64_t b = 0; b < vector_width; b += lanes) {
+            const auto cells = hn::Add(
+                hn::Add(hn::LoadU(du, c + b), hn::LoadU(du, c + stride + b)),
+                hn::Add(hn::LoadU(du, c + 2 * stride + b), hn::LoadU(du, c + 3 * stride + b)));
+            row = hn::Add(row, cells);  // < 2^32: every cell of a task counts fewer values
+            hn::StoreU(hn::Add(hn::LoadU(du, columns + b), cells), du, columns + b);
+            for (int k = 0; k < kJointCopies; ++k) {
+                hn::StoreU(zero, du, c + k * stride + b);
+            }
+        }
+        for (std::int64_t b = vector_width; b < width; ++b) {
+            std::uint32_t cells = 0;
+            for (int k = 0; k < kJointCopies; ++k) {
+                cells += c[k * stride + b];
+                c[k * stride + b] = 0;
+            }
+            row_sum += cells;
+            columns[b] += cells;
+        }
+        h.second[r] += static_cast<std::int64_t>(row_sum + hn::GetLane(hn::SumOfLanes(du, row)));
+    }
+    for (int b = 0; b < uniform_bins; ++b) {
+        h.uniform[b] += columns[b];
+    }
+    std::fill(columns, columns + width, 0u);
+}
 
 }  // namespace lowbit::kernels::HWY_NAMESPACE
 
@@ -402,6 +498,7 @@ HWY_AFTER_NAMESPACE();
 namespace lowbit::kernels {
 
 HWY_EXPORT(StatsRunVector);
+HWY_EXPORT(DrainJointVector);
 
 std::int64_t simd_stats_run(const float* x,
                             std::int64_t n,
@@ -409,6 +506,10 @@ std::int64_t simd_stats_run(const float* x,
                             const StatsHistograms& h,
                             StatsRunResult* result) {
     return HWY_DYNAMIC_DISPATCH(StatsRunVector)(x, n, args, h, result);
+}
+
+void simd_stats_drain_joint(const StatsHistograms& h, int rows, int uniform_bins) {
+    HWY_DYNAMIC_DISPATCH(DrainJointVector)(h, rows, uniform_bins);
 }
 
 }  // namespace lowbit::kernels

@@ -61,12 +61,23 @@ struct StatsRunResult {
 /// values in no second bin) at second + c * stride. Neighbouring values go to different copies,
 /// so that neighbours falling into the same bin (most do: the mass sits in a few bins) do not
 /// wait on each other's increment; the caller adds the copies up.
+///
+/// With `joint` set, the vector loop instead counts each value once, in the cell
+/// (second bin << joint_shift) | uniform bin of a table of both bins together (kJointCopies
+/// copies, copy c at joint + c * joint_stride; the uniform bins must be fewer than
+/// 2^joint_shift): one increment per value instead of two (docs/kernels.md §Statistics pass).
+/// simd_stats_drain_joint adds the cells into the histograms afterwards. The scalar loop counts
+/// into the histograms either way.
 inline constexpr int kStatsHistogramCopies = 4;
+inline constexpr int kJointCopies = 4;
 
 struct StatsHistograms {
     std::int64_t* uniform;
     std::int64_t* second;
     std::int64_t stride;
+    std::uint32_t* joint = nullptr;  // null: count into the histograms themselves
+    int joint_shift = 0;
+    std::int64_t joint_stride = 0;  // cells per copy: (second bins + 1) << joint_shift
 };
 
 /// Statistics of x[0, done) with round-to-nearest codes, each value counted into h (its uniform
@@ -81,5 +92,10 @@ std::int64_t simd_stats_run(const float* x,
                             const StatsRunArgs& args,
                             const StatsHistograms& h,
                             StatsRunResult* result);
+
+/// Adds the joint table of h (every copy) into copy 0 of its histograms: cell (r, b) to second
+/// bin r (r = second_none: the slot for none) and uniform bin b, for r < rows and b <
+/// uniform_bins, and leaves every cell 0 again. Each cell holds less than 2^32.
+void simd_stats_drain_joint(const StatsHistograms& h, int rows, int uniform_bins);
 
 }  // namespace lowbit::kernels
