@@ -386,60 +386,80 @@ Status quant_stats_cpu_parallel(const float* x,
         layout = fake_quant_layout(*params, rows, cols);
     }
 
-    // Pass 1a: (num_blocks,) ranges; block k covers group k / blocks_per_group.
+    // Pass 1: per block, its range; per group, s and z (quantized); and the finite range of the
+    // whole buffer. Block k covers group k / blocks_per_group.
     const std::int64_t blocks_per_group =
         layout.num_groups == 0 ? 0 : (layout.group_len + kRangeBlock - 1) / kRangeBlock;
     const std::int64_t num_blocks = layout.num_groups * blocks_per_group;
-    std::vector<BlockRange> ranges(static_cast<std::size_t>(num_blocks));
-    parallel_for_blocks(num_blocks, threads, [&](std::int64_t k0, std::int64_t k1, int) {
-        if (blocks_per_group == 1) {
-            // Each block is one whole group: their vector extents in batches of one call.
-            constexpr std::int64_t kBatch = 256;
-            BlockExtent extents[kBatch];
-            for (std::int64_t k = k0; k < k1; k += kBatch) {
-                const std::int64_t m = std::min(kBatch, k1 - k);
-                simd_block_extents(x + k * layout.group_len, m, layout.group_len, extents);
-                for (std::int64_t j = 0; j < m; ++j) {
-                    const std::int64_t begin = (k + j) * layout.group_len;
-                    ranges[static_cast<std::size_t>(k + j)] =
-                        block_range(x, begin, begin + layout.group_len, &extents[j]);
-                }
-            }
-            return;
-        }
-        for (std::int64_t k = k0; k < k1; ++k) {
-            const std::int64_t grp = k / blocks_per_group;
-            const std::int64_t begin =
-                grp * layout.group_len + (k % blocks_per_group) * kRangeBlock;
-            const std::int64_t end = std::min((grp + 1) * layout.group_len, begin + kRangeBlock);
-            ranges[static_cast<std::size_t>(k)] = block_range(x, begin, end);
-        }
-    });
-    // Pass 1b: s and z per group (quantized), and the finite range of the whole buffer.
     const QuantBounds bounds =
         params != nullptr
             ? quant_bounds(params->bits, params->symmetric, params->grid, params->is_signed)
             : QuantBounds{0.0f, 0.0f, 1.0f};
     std::vector<float> s(params != nullptr ? static_cast<std::size_t>(layout.num_groups) : 0);
     std::vector<float> z(s.size());
-    BlockRange whole;
-    for (std::int64_t g = 0; g < layout.num_groups; ++g) {
-        BlockRange r;
-        for (std::int64_t c = 0; c < blocks_per_group; ++c) {
-            merge_range(r, ranges[static_cast<std::size_t>(g * blocks_per_group + c)]);
+    // s[g] and z[g] of group g from its range r.
+    const auto set_scale = [&](std::int64_t g, const BlockRange& r) {
+        if (params == nullptr) {
+            return;
         }
-        merge_range(whole, r);
-        if (params != nullptr) {
-            const float lo = r.any ? r.lo : 0.0f;
-            const float hi = r.any ? r.hi : 0.0f;
-            const float absmax = std::max(std::fabs(lo), std::fabs(hi));
-            quant_scale_zero(params->symmetric ? 0.0f : lo,
-                             params->symmetric ? absmax : hi,
-                             bounds,
-                             params->min_range,
-                             params->symmetric,
-                             &s[static_cast<std::size_t>(g)],
-                             &z[static_cast<std::size_t>(g)]);
+        const float lo = r.any ? r.lo : 0.0f;
+        const float hi = r.any ? r.hi : 0.0f;
+        const float absmax = std::max(std::fabs(lo), std::fabs(hi));
+        quant_scale_zero(params->symmetric ? 0.0f : lo,
+                         params->symmetric ? absmax : hi,
+                         bounds,
+                         params->min_range,
+                         params->symmetric,
+                         &s[static_cast<std::size_t>(g)],
+                         &z[static_cast<std::size_t>(g)]);
+    };
+    BlockRange whole;
+    if (blocks_per_group == 1) {
+        // Each block is one whole group (a layer's rows): a task finds its groups' extents in
+        // batches of one vector call, sets their scales and merges their ranges in group order;
+        // the tasks' ranges are merged in task order after the pass, which is group order
+        // (merge_range keeps the first of equal extremes, so merging is associative).
+        std::vector<BlockRange> task_ranges(static_cast<std::size_t>(threads));
+        parallel_for_blocks(num_blocks, threads, [&](std::int64_t k0, std::int64_t k1, int t) {
+            constexpr std::int64_t kBatch = 256;
+            BlockExtent extents[kBatch];
+            BlockRange task;
+            for (std::int64_t k = k0; k < k1; k += kBatch) {
+                const std::int64_t m = std::min(kBatch, k1 - k);
+                simd_block_extents(x + k * layout.group_len, m, layout.group_len, extents);
+                for (std::int64_t j = 0; j < m; ++j) {
+                    const std::int64_t begin = (k + j) * layout.group_len;
+                    const BlockRange r =
+                        block_range(x, begin, begin + layout.group_len, &extents[j]);
+                    set_scale(k + j, r);
+                    merge_range(task, r);
+                }
+            }
+            task_ranges[static_cast<std::size_t>(t)] = task;
+        });
+        for (const BlockRange& r : task_ranges) {
+            merge_range(whole, r);
+        }
+    } else {
+        // Long groups: their blocks' ranges in parallel, each group's merged after the pass.
+        std::vector<BlockRange> ranges(static_cast<std::size_t>(num_blocks));
+        parallel_for_blocks(num_blocks, threads, [&](std::int64_t k0, std::int64_t k1, int) {
+            for (std::int64_t k = k0; k < k1; ++k) {
+                const std::int64_t grp = k / blocks_per_group;
+                const std::int64_t begin =
+                    grp * layout.group_len + (k % blocks_per_group) * kRangeBlock;
+                const std::int64_t end =
+                    std::min((grp + 1) * layout.group_len, begin + kRangeBlock);
+                ranges[static_cast<std::size_t>(k)] = block_range(x, begin, end);
+            }
+        });
+        for (std::int64_t g = 0; g < layout.num_groups; ++g) {
+            BlockRange r;
+            for (std::int64_t c = 0; c < blocks_per_group; ++c) {
+                merge_range(r, ranges[static_cast<std::size_t>(g * blocks_per_group + c)]);
+            }
+            set_scale(g, r);
+            merge_range(whole, r);
         }
     }
 
