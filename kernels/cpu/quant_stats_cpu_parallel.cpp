@@ -107,7 +107,8 @@ int joint_shift(int uniform_bins) {
 
 // This thread's joint tables: kJointCopies copies of `cells` cells and a spare row of `width`
 // for the drain. Every cell is 0 between tasks (simd_stats_drain_joint leaves them so), so a
-// task starts without clearing; a task runs on one thread from start to end.
+// task starts without clearing. A task has them to itself: it runs on one thread from start to
+// end and starts no other pass.
 std::uint32_t* joint_scratch(std::int64_t cells, std::int64_t width) {
     thread_local std::vector<std::uint32_t> scratch;
     const auto size = static_cast<std::size_t>(kJointCopies * cells + width);
