@@ -7,6 +7,7 @@
 #include "lowbit/kernels/tensor_stats.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -92,18 +93,9 @@ using ChunkSums = StatsSums;  // one chunk's, combined in chunk order
 // The joint table of both bins (quant_stats_simd.h, docs/kernels.md §Statistics pass): one
 // increment per value in the vector loop instead of two, paid for by a drain of the whole table
 // at the end of a task. Taken where its copies stay in the L2 cache (kMaxJointCells cells each)
-// and the task has at least as many values as a copy has cells: on the development machine the
-// two ways break even at about three quarters of that.
+// and the task has at least as many values as a copy has cells: with fewer, the drain costs
+// about as much as the increments it saves.
 constexpr std::int64_t kMaxJointCells = std::int64_t{1} << 15;
-
-// log2 of the joint table's row width: the uniform bins rounded up to a power of two.
-int joint_shift(int uniform_bins) {
-    int shift = 0;
-    while ((std::int64_t{1} << shift) < uniform_bins) {
-        ++shift;
-    }
-    return shift;
-}
 
 // This thread's joint tables: kJointCopies copies of `cells` cells and a spare row of `width`
 // for the drain. Every cell is 0 between tasks (simd_stats_drain_joint leaves them so), so a
@@ -483,7 +475,8 @@ Status quant_stats_cpu_parallel(const float* x,
     std::vector<ChunkSums> sums(static_cast<std::size_t>(num_chunks));
     const SegmentFn segment = pick_segment(params);
     std::vector<std::int64_t> thread_counts(static_cast<std::size_t>(threads * thread_stride), 0);
-    const int shift = joint_shift(uniform_bins);
+    // log2 of the joint table's row width: the uniform bins rounded up to a power of two.
+    const int shift = std::bit_width(static_cast<unsigned>(uniform_bins - 1));
     const std::int64_t joint_cells = std::int64_t{second_bins + 1} << shift;
     // Below 2^32 values no cell of a task's table can overflow.
     const bool joint_fits = joint_cells <= kMaxJointCells && n < (std::int64_t{1} << 32);
@@ -502,7 +495,7 @@ Status quant_stats_cpu_parallel(const float* x,
             segment(context, c * kStatsChunk, end, chunk, h, tally);
         }
         if (h.joint != nullptr) {
-            simd_stats_drain_joint(h, second_bins + 1, uniform_bins);
+            simd_stats_drain_joint(h, uniform_bins);
         }
     });
 

@@ -450,16 +450,17 @@ static std::int64_t StatsRunVector(const float* x,
 // simd_stats_drain_joint: per row, the copies' cells are added lane-wise into the row's column
 // sums (kept in the joint table's spare row, after the last copy) and summed across the lanes
 // for the row's second bin; every cell read is set to 0 again.
-static void DrainJointVector(const StatsHistograms& h, int rows, int uniform_bins) {
+static void DrainJointVector(const StatsHistograms& h, int uniform_bins) {
     static_assert(kJointCopies == 4);
     const hn::ScalableTag<std::uint32_t> du;
     const auto lanes = static_cast<std::int64_t>(hn::Lanes(du));
     const std::int64_t width = std::int64_t{1} << h.joint_shift;  // cells per row
     const std::int64_t stride = h.joint_stride;
+    const std::int64_t rows = stride >> h.joint_shift;  // second bins and the slot for none
     std::uint32_t* const columns = h.joint + kJointCopies * stride;  // (width,), 0 on entry
     const std::int64_t vector_width = width / lanes * lanes;
     const auto zero = hn::Zero(du);
-    for (int r = 0; r < rows; ++r) {
+    for (std::int64_t r = 0; r < rows; ++r) {
         std::uint32_t* const c = h.joint + r * width;  // copy 0 of the row; copy k at c + k·stride
         auto row = zero;
         std::uint64_t row_sum = 0;
@@ -508,8 +509,8 @@ std::int64_t simd_stats_run(const float* x,
     return HWY_DYNAMIC_DISPATCH(StatsRunVector)(x, n, args, h, result);
 }
 
-void simd_stats_drain_joint(const StatsHistograms& h, int rows, int uniform_bins) {
-    HWY_DYNAMIC_DISPATCH(DrainJointVector)(h, rows, uniform_bins);
+void simd_stats_drain_joint(const StatsHistograms& h, int uniform_bins) {
+    HWY_DYNAMIC_DISPATCH(DrainJointVector)(h, uniform_bins);
 }
 
 }  // namespace lowbit::kernels

@@ -94,8 +94,8 @@ std::int64_t simd_stats_run(const float* x,
                             StatsRunResult* result);
 
 /// Adds the joint table of h (every copy) into copy 0 of its histograms: cell (r, b) to second
-/// bin r (r = second_none: the slot for none) and uniform bin b, for r < rows and b <
-/// uniform_bins, and leaves every cell 0 again. Each cell holds less than 2^32.
-void simd_stats_drain_joint(const StatsHistograms& h, int rows, int uniform_bins);
+/// bin r (r = second_none: the slot for none) and uniform bin b, for every row r of the table
+/// and b < uniform_bins, and leaves every cell 0 again. Each cell holds less than 2^32.
+void simd_stats_drain_joint(const StatsHistograms& h, int uniform_bins);
 
 }  // namespace lowbit::kernels

@@ -104,13 +104,13 @@ TEST(StoreRunWriterTest, BufferedRowsAreInvisibleToAnotherConnectionUntilFlushed
 TEST(StoreRunWriterTest, AgeLimitCommitsOnceTheOldestRowHasWaited) {
     TempDir tmp;
     auto ws = Workspace::open(tmp.path());
-    RunWriter writer(ws, 1000, 0.2);
+    RunWriter writer(ws, 1000, 1.0);
     const int64_t run = writer.create_run(train_run("aged"));
     auto reader_ws = Workspace::open(tmp.path(), OpenMode::kReadOnly);
     RunReader reader(reader_ws);
 
     const auto wait_past_limit = [] {
-        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        std::this_thread::sleep_for(std::chrono::milliseconds(1100));
     };
     writer.add_scalar(scalar(run, "train/loss", 1, 1.0));
     writer.flush_soon();

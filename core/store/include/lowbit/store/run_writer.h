@@ -39,7 +39,7 @@ public:
     void attach_process(int64_t run_id);
     // Commits the buffered rows when the oldest is past the age limit, and refreshes the heartbeat
     // when the last one is at least `min_interval_s` old, for stretches without writes (a long
-    // step, evaluation). The training loop calls it every step.
+    // step, evaluation). The run recorder calls it on every step event.
     void heartbeat(double min_interval_s = 10.0);
     void set_summary(int64_t run_id, const std::string& summary_json);
     void set_recipe(int64_t run_id, const std::string& recipe_json);
