@@ -26,7 +26,8 @@ namespace {
 
 // Opens the shards, builds samplers, the model (seeded) and the optimizer. A data-parallel job
 // splits every global batch into equal shares of rows (docs/distributed.md §Batches), so the
-// batch must divide by the number of ranks; checked here, before anything is recorded.
+// batch must divide by the number of ranks, and a share into passes of train.rows_per_pass;
+// checked here, before anything is recorded.
 void build_components(RunContext& run,
                       const fs::path& workspace_root,
                       const dist::LaunchEnvironment& launch,
@@ -36,6 +37,16 @@ void build_components(RunContext& run,
         throw util::BadInput("train.batch_size " + std::to_string(recipe.train.batch_size) +
                              " does not split into " + std::to_string(launch.world_size) +
                              " equal shares, one per rank; use a multiple of the world size");
+    }
+    // A pass never holds more than a rank's share (docs/training.md §Passes).
+    const int rows_per_rank = recipe.train.batch_size / launch.world_size;
+    const int rows_per_pass = recipe.train.rows_per_pass;
+    if (rows_per_pass > 0 && rows_per_pass < rows_per_rank && rows_per_rank % rows_per_pass != 0) {
+        throw util::BadInput("train.rows_per_pass " + std::to_string(rows_per_pass) +
+                             " does not divide the " + std::to_string(rows_per_rank) +
+                             " rows of each rank's share of train.batch_size " +
+                             std::to_string(recipe.train.batch_size) + "; use a divisor of " +
+                             std::to_string(rows_per_rank));
     }
     if (recipe.train.threads > 0) {
         at::set_num_threads(recipe.train.threads);

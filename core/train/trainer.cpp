@@ -118,6 +118,11 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
     const int batch = spec.batch_size;  // the global batch; each rank takes rows_per_rank of it
     const int rows_per_rank = batch / world->size();
     const int64_t rank_row_offset = static_cast<int64_t>(world->rank()) * rows_per_rank;
+    // A share goes through the model in `passes` passes of rows_per_pass rows (docs/training.md
+    // §Passes); run_context.cpp checked that they divide it.
+    const int rows_per_pass =
+        spec.rows_per_pass > 0 ? std::min(spec.rows_per_pass, rows_per_rank) : rows_per_rank;
+    const int passes = rows_per_rank / rows_per_pass;
     const int context = run.recipe.model.context;
     const int64_t tokens_per_step = static_cast<int64_t>(batch) * context * spec.grad_accum;
     const bool bf16 = spec.precision == config::Precision::kBf16;
@@ -199,10 +204,11 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
                    .count();
     };
     auto evaluate = [&](int64_t step) {
-        // Each rank evaluates its share of every validation batch's rows; the mean of the
-        // shares' losses is the whole batches' loss.
-        std::vector<torch::Tensor> val_loss{torch::tensor(
-            {eval::estimate_loss(
+        // Each rank evaluates its share of every validation batch's rows, pass by pass; the
+        // mean of the passes' and shares' losses is the whole batches' loss.
+        double share_loss_sum = 0;
+        for (int pass = 0; pass < passes; ++pass) {
+            share_loss_sum += eval::estimate_loss(
                 *run.model,
                 *run.val_sampler,
                 spec.eval_batches,
@@ -210,11 +216,13 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
                 context,
                 run.device,
                 spec.precision,
-                {.first = static_cast<int>(rank_row_offset), .count = rows_per_rank})},
-            torch::kFloat64)};
+                {.first = static_cast<int>(rank_row_offset) + pass * rows_per_pass,
+                 .count = rows_per_pass});
+        }
+        std::vector<torch::Tensor> val_loss{torch::tensor({share_loss_sum}, torch::kFloat64)};
         world->allreduce_sum(val_loss);
         stream.emit(step,
-                    events::Eval{.val_loss = val_loss[0].item<double>() / world->size(),
+                    events::Eval{.val_loss = val_loss[0].item<double>() / (world->size() * passes),
                                  .tokens = run.tokens_seen,
                                  .elapsed_s = elapsed()});
     };
@@ -270,20 +278,32 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
                 // and this rank takes its rows: N ranks see exactly the rows one rank would.
                 run.train_sampler->sample_train(step, micro, batch, inputs.data(), targets.data());
                 run.model->set_quant_step(step, micro);  // seeds stochastic rounding, rank-free
-                const int64_t first = rank_row_offset * context;
-                auto x =
-                    torch::from_blob(inputs.data() + first, {rows_per_rank, context}, torch::kInt64)
-                        .to(run.device);
-                auto y = torch::from_blob(
-                             targets.data() + first, {rows_per_rank, context}, torch::kInt64)
-                             .to(run.device);
-                torch::Tensor loss;
-                {
-                    util::AutocastGuard autocast(run.device.type(), bf16);
-                    loss = model::lm_loss(run.model->forward(x), y);
+                for (int pass = 0; pass < passes; ++pass) {
+                    const int64_t first = (rank_row_offset + pass * rows_per_pass) * context;
+                    auto x = torch::from_blob(
+                                 inputs.data() + first, {rows_per_pass, context}, torch::kInt64)
+                                 .to(run.device);
+                    auto y = torch::from_blob(
+                                 targets.data() + first, {rows_per_pass, context}, torch::kInt64)
+                                 .to(run.device);
+                    torch::Tensor loss;
+                    {
+                        util::AutocastGuard autocast(run.device.type(), bf16);
+                        loss = model::lm_loss(run.model->forward(x), y);
+                    }
+                    (loss / spec.grad_accum).backward();
+                    loss_sum += loss.detach().to(torch::kFloat64);
                 }
-                (loss / spec.grad_accum).backward();
-                loss_sum += loss.detach().to(torch::kFloat64);
+            }
+            if (passes > 1) {
+                // The passes' gradients were summed; their mean is the share's gradient, divided
+                // after the sum as the ranks' (docs/training.md §Passes).
+                torch::NoGradGuard no_grad;
+                for (auto& p : parameters) {
+                    if (p.grad().defined()) {
+                        p.mutable_grad().div_(static_cast<double>(passes));
+                    }
+                }
             }
             // Each rank's loss and gradients are means over its equal share of rows, so the
             // means over ranks are the global batch's (docs/distributed.md §Gradients).
@@ -309,7 +329,7 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
             // The step's one host read: [loss sum, gradient norm].
             const torch::Tensor read =
                 torch::stack({loss_sum, grad_norm_tensor.to(torch::kFloat64)}).cpu();
-            const double train_loss = read[0].item<double>() / spec.grad_accum;
+            const double train_loss = read[0].item<double>() / (spec.grad_accum * passes);
             const double grad_norm = read[1].item<double>();
             if (!std::isfinite(train_loss) || !std::isfinite(grad_norm)) {
                 // The step that diverged is logged whatever train.log_every says: its non-finite

@@ -2,9 +2,11 @@
 # How closely 2 data-parallel ranks reproduce one process (docs/distributed.md §Exactness): the
 # GPT-2 presets (baseline, and W8A8G8 with m and v stored at 8 bits) on builtin:markov for STEPS
 # steps, 1 thread per process, run as 1 process, as 2 ranks (--nproc-per-node 2, same global
-# batch), and as 1 process at 2 threads. Prints, per recipe, the largest relative deviation of
-# train/loss over all steps and the relative L2 deviation of all final weights, of 2 ranks and of
-# 2 threads from the 1-process run. Markdown; needs the set-up's venv (safetensors, torch).
+# batch), as 1 process at 2 threads, and as 1 process in 2 passes of 6 rows (train.rows_per_pass,
+# docs/training.md §Passes). Prints, per recipe, the largest relative deviation of train/loss over
+# all steps and the relative L2 deviation of all final weights: of 2 ranks and of 2 threads from
+# the 1-process run, and of 2 ranks from the 2-pass run. Markdown; needs the set-up's venv
+# (safetensors, torch).
 #
 #   bash tests/bench/ddp_exactness.sh
 #
@@ -34,6 +36,8 @@ for recipe in baseline w8a8g8; do
   "$LOWBIT" train "$preset" "${common[@]}" "${extra[@]}" --set train.threads=1 --nproc-per-node 2 \
     --workspace "$WS/$recipe-ranks"
   "$LOWBIT" train "$preset" "${common[@]}" "${extra[@]}" --set train.threads=2 --workspace "$WS/$recipe-threads"
+  "$LOWBIT" train "$preset" "${common[@]}" "${extra[@]}" --set train.threads=1 --set train.rows_per_pass=6 \
+    --workspace "$WS/$recipe-passes"
 done >/dev/null
 
 "$PYTHON" - "$WS" "$STEPS" "$(lscpu | sed -n 's/^Model name: *//p')" <<'PY'
@@ -52,17 +56,23 @@ def weights(run):
     return torch.cat([tensors[k].double().flatten() for k in sorted(tensors)])
 
 print(f"Machine: {cpu}; {steps} steps; GPT-2 presets on builtin:markov, global batch 12.\n")
-print("| recipe | loss dev. 2 ranks | loss dev. 2 threads | weight dev. 2 ranks | weight dev. 2 threads |")
-print("|---|---|---|---|---|")
+print("| recipe | loss dev. 2 ranks | loss dev. 2 threads | weight dev. 2 ranks | weight dev. 2 threads "
+      "| 2 ranks vs 2 passes: loss dev. | weight dev. |")
+print("|---|---|---|---|---|---|---|")
+
+def loss_deviation(base, other):
+    a, b = losses(base), losses(other)
+    assert len(a) == len(b) == steps
+    return max(abs(x - y) / abs(x) for x, y in zip(a, b))
+
+def weight_deviation(base, other):
+    w = weights(base)
+    return ((w - weights(other)).norm() / w.norm()).item()
+
 for recipe, label in (("baseline", "float32"), ("w8a8g8", "W8A8G8, m and v 8-bit")):
-    one = losses(f"{recipe}-one")
-    row = [label]
-    for other in ("ranks", "threads"):
-        o = losses(f"{recipe}-{other}")
-        assert len(o) == len(one) == steps
-        row.append(max(abs(a - b) / abs(a) for a, b in zip(one, o)))
-    w = weights(f"{recipe}-one")
-    for other in ("ranks", "threads"):
-        row.append(((w - weights(f"{recipe}-{other}")).norm() / w.norm()).item())
-    print("| " + " | ".join([row[0]] + [f"{x:.1e}" for x in row[1:]]) + " |")
+    one, ranks, passes = f"{recipe}-one", f"{recipe}-ranks", f"{recipe}-passes"
+    row = [loss_deviation(one, ranks), loss_deviation(one, f"{recipe}-threads"),
+           weight_deviation(one, ranks), weight_deviation(one, f"{recipe}-threads"),
+           loss_deviation(passes, ranks), weight_deviation(passes, ranks)]
+    print("| " + " | ".join([label] + [f"{x:.1e}" if x else "0" for x in row]) + " |")
 PY

@@ -1,5 +1,6 @@
 // Data-parallel training through the real CLI (docs/distributed.md): two Gloo ranks at half the
-// batch each against one process with the whole batch; Slurm's variables; a rank killed with
+// batch each against one process with the whole batch, at once and in two passes (resumed from
+// the ranks' checkpoint too); Slurm's variables; a rank killed with
 // SIGKILL; SIGTERM to the launcher; resume on the same and on another world size; bad input on
 // rank 0. Every run is the presets' tiny GPT-2 at one thread per rank (data-parallel `lowbit qat`
 // is tested with the other qat runs, in cli_qat_test.cpp).
@@ -85,6 +86,46 @@ TEST_F(DistributedCliTest, TwoRanksWithW8A8G8AndQuantizedAdamDeviateNoMoreThanAT
         relative_deviation(weights(dir_ / "one", kSteps), weights(dir_ / "threads2", kSteps));
     EXPECT_LT(weight_deviation, std::max(1e-5, 4 * thread_weight_deviation))
         << "ranks " << weight_deviation << ", threads " << thread_weight_deviation;
+}
+
+TEST_F(DistributedCliTest, OneProcessInTwoPassesTrainsAndResumesTheBitsOfTwoRanks) {
+    // Six rows per pass: the whole share of each of two ranks, half the batch of one process.
+    const fs::path recipe = gpt2_recipe("w8a8g8-passes", kSteps, kSteps, kW8A8G8QuantizedAdam);
+    const std::vector<std::string> passes = {"--set", "train.rows_per_pass=6"};
+    const ProcessResult two = train(recipe, dir_ / "two", 2, passes);
+    ASSERT_EQ(two.exit_code, 0) << two.err;
+    const ProcessResult one = train(recipe, dir_ / "one", 0, passes);
+    ASSERT_EQ(one.exit_code, 0) << one.err;
+
+    // Each rank computes exactly what one process computes for the same six rows at the same
+    // thread count; the two ranks' gradients are summed (a + b, one addition, as the second
+    // pass's backward adds to the first's) and halved, exactly, by both (docs/training.md
+    // §Passes). So no rounding boundary of the 8-bit grids is crossed differently: the weights
+    // keep the same bits through 50 quantized steps.
+    EXPECT_TRUE(torch::equal(weights(dir_ / "one", kSteps), weights(dir_ / "two", kSteps)));
+    const std::vector<double> one_losses = losses(dir_ / "one");
+    const std::vector<double> two_losses = losses(dir_ / "two");
+    ASSERT_EQ(one_losses.size(), static_cast<std::size_t>(kSteps));
+    ASSERT_EQ(two_losses.size(), one_losses.size());
+    // The logged loss is the one figure that is summed differently: across ranks in float32 (it
+    // rides with the gradients), across passes in float64. 2^-23 relative covers one float32
+    // rounding of the sum.
+    EXPECT_LT(max_relative_deviation(one_losses, two_losses), 0x1p-23);
+    // Validation losses are summed in float64 either way, in the same order.
+    EXPECT_EQ(losses(dir_ / "one", "val/loss"), losses(dir_ / "two", "val/loss"));
+
+    // So a two-rank run stopped early and resumed on one process ends with the bits of the
+    // uninterrupted two-rank run (docs/distributed.md §Resuming).
+    const fs::path stopped = dir_ / "stopped";
+    const ProcessResult stop = train_two_ranks_and_stop(recipe, stopped, 5, passes);
+    ASSERT_EQ(stop.exit_code, 0) << stop.err;
+    const fs::path db = stopped / "runs.sqlite";
+    ASSERT_EQ(query_text(db, "SELECT status FROM runs WHERE id = 1"), "stopped");
+    EXPECT_LT(query_int(db, "SELECT max(step) FROM checkpoints"), kSteps);
+    const ProcessResult resumed = lowbit({"train", "--resume", "1", "--progress", "none"}, stopped);
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+    EXPECT_EQ(query_int(db, "SELECT json_extract(summary_json, '$.world_size') FROM runs"), 1);
+    EXPECT_TRUE(torch::equal(weights(stopped, kSteps), weights(dir_ / "two", kSteps)));
 }
 
 TEST_F(DistributedCliTest, SlurmVariablesStartTheSameJobAsTheLocalLauncher) {

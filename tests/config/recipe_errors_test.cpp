@@ -54,6 +54,8 @@ TEST(RecipeErrors, OutOfRange) {
     expect_error("train: {grad_clip: -1}", 1, 20, "train.grad_clip", {">= 0"});
     expect_error("train: {batch_size: 0}", 1, 21, "train.batch_size", {">= 1"});
     expect_error("train: {grad_accum: 0}", 1, 21, "train.grad_accum", {">= 1"});
+    // Column 24: the value after "train: {rows_per_pass: ".
+    expect_error("train: {rows_per_pass: -2}", 1, 24, "train.rows_per_pass", {">= 0"});
     expect_error("train: {eval_every: 0}", 1, 21, "train.eval_every", {">= 1"});
     expect_error(
         "train: {betas: [0.9, 1.0]}", 1, 16, "train.betas", {"element 1 (1.0)", "in [0, 1)"});
@@ -90,7 +92,7 @@ TEST(RecipeErrors, UnknownKeysSuggestTheNearest) {
                  2,
                  3,
                  "train.zzzzzzzz",
-                 {"(expected one of: steps, batch_size, grad_accum, lr, min_lr"});
+                 {"(expected one of: steps, batch_size, grad_accum, rows_per_pass, lr, min_lr"});
 }
 
 TEST(RecipeErrors, SectionsMustBeMaps) {

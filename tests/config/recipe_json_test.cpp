@@ -125,6 +125,7 @@ std::vector<NonDefault> gpt2_settings() {
         {"train.steps", "5000", "5000"},
         {"train.batch_size", "32", "32"},
         {"train.grad_accum", "4", "4"},
+        {"train.rows_per_pass", "3", "3"},
         {"train.lr", "6.0e-4", "6e-4"},
         {"train.min_lr", "6.0e-5", "6e-5"},
         {"train.warmup_steps", "200", "200"},

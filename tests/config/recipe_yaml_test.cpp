@@ -69,6 +69,7 @@ const std::vector<DocumentedDefault>& documented_defaults() {
         {"train.steps", "2000"},
         {"train.batch_size", "4"},  // "512 × 4 (the built-in default)"
         {"train.grad_accum", "1"},
+        {"train.rows_per_pass", "0"},  // docs/training.md §Passes: "0 (the default) is one pass"
         {"train.lr", "3.0e-3"},
         {"train.min_lr", "3.0e-4"},
         {"train.warmup_steps", "100"},  // presets README: 100 warmup steps

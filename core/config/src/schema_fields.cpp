@@ -132,6 +132,10 @@ std::vector<FieldSpec> build_fields() {
                       LOWBIT_REF(train.grad_accum),
                       "Micro-batches accumulated per optimizer step",
                       at_least(1)));
+    f.push_back(field("train.rows_per_pass",
+                      LOWBIT_REF(train.rows_per_pass),
+                      "Rows per forward and backward pass, gradients summed; 0 = all at once",
+                      at_least(0)));
     f.push_back(field("train.lr", LOWBIT_REF(train.lr), "Peak learning rate", above(0)));
     f.push_back(field("train.min_lr",
                       LOWBIT_REF(train.min_lr),

@@ -103,6 +103,9 @@ struct TrainSpec {
     int64_t steps = 2000;
     int batch_size = 4;
     int grad_accum = 1;
+    // Rows per forward and backward pass (docs/training.md §Passes); 0 = each rank's whole share
+    // of the batch in one pass.
+    int rows_per_pass = 0;
     double lr = 3e-3;
     double min_lr = 3e-4;
     int64_t warmup_steps = 100;
