@@ -96,6 +96,11 @@ TEST_F(DistributedCliTest, OneProcessInTwoPassesTrainsAndResumesTheBitsOfTwoRank
     ASSERT_EQ(two.exit_code, 0) << two.err;
     const ProcessResult one = train(recipe, dir_ / "one", 0, passes);
     ASSERT_EQ(one.exit_code, 0) << one.err;
+    // One run in the two ranks' workspace, written once, by rank 0.
+    const fs::path two_db = dir_ / "two" / "runs.sqlite";
+    EXPECT_EQ(query_int(two_db, "SELECT count(*) FROM runs"), 1);
+    EXPECT_EQ(query_int(two_db, "SELECT json_extract(summary_json, '$.world_size') FROM runs"), 2);
+    EXPECT_EQ(query_int(two_db, "SELECT count(*) FROM scalars WHERE key = 'train/loss'"), kSteps);
 
     // Each rank computes exactly what one process computes for the same six rows at the same
     // thread count; the two ranks' gradients are summed (a + b, one addition, as the second
