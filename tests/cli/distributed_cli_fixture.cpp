@@ -95,6 +95,27 @@ ProcessResult DistributedCliTest::train_two_ranks_and_stop(
     return wait_process(launcher);
 }
 
+double DistributedCliTest::expect_same_training(
+    const fs::path& a, const fs::path& b, int steps, std::size_t evals, double tolerance) {
+    const std::vector<double> a_losses = losses(a);
+    const std::vector<double> b_losses = losses(b);
+    EXPECT_EQ(a_losses.size(), static_cast<std::size_t>(steps));
+    EXPECT_EQ(b_losses.size(), a_losses.size());
+    if (b_losses.size() == a_losses.size()) {
+        EXPECT_LT(max_relative_deviation(a_losses, b_losses), tolerance);
+    }
+    const std::vector<double> a_val = losses(a, "val/loss");
+    const std::vector<double> b_val = losses(b, "val/loss");
+    EXPECT_EQ(a_val.size(), evals);
+    EXPECT_EQ(b_val.size(), a_val.size());
+    if (b_val.size() == a_val.size()) {
+        EXPECT_LT(max_relative_deviation(a_val, b_val), tolerance);
+    }
+    const double weight_deviation = relative_deviation(weights(a, steps), weights(b, steps));
+    EXPECT_LT(weight_deviation, tolerance);
+    return weight_deviation;
+}
+
 std::vector<double> DistributedCliTest::losses(const fs::path& workspace, const std::string& key) {
     std::vector<double> out;
     std::istringstream rows(scalar_series(workspace / "runs.sqlite", key));

@@ -51,6 +51,15 @@ protected:
     // Every weight of run 1's checkpoint at `step`, flattened into one float64 vector.
     static torch::Tensor weights(const std::filesystem::path& workspace, int step);
 
+    // Expects run 1 of workspaces a and b to have logged `steps` training losses and `evals`
+    // validation losses each, pairwise within `tolerance` relative, and its final weights (at
+    // `steps`) within `tolerance` relative L2; returns that weight deviation.
+    static double expect_same_training(const std::filesystem::path& a,
+                                       const std::filesystem::path& b,
+                                       int steps,
+                                       std::size_t evals,
+                                       double tolerance);
+
     // max over i of |a_i - b_i| / |a_i| (equal lengths asserted by the caller).
     static double max_relative_deviation(const std::vector<double>& a,
                                          const std::vector<double>& b);
