@@ -41,7 +41,8 @@ void build_components(RunContext& run,
     // A pass never holds more than a rank's share (docs/training.md §Passes).
     const int rows_per_rank = recipe.train.batch_size / launch.world_size;
     const int rows_per_pass = recipe.train.rows_per_pass;
-    if (rows_per_pass > 0 && rows_per_pass < rows_per_rank && rows_per_rank % rows_per_pass != 0) {
+    run.rows_per_pass = rows_per_pass > 0 ? std::min(rows_per_pass, rows_per_rank) : rows_per_rank;
+    if (rows_per_rank % run.rows_per_pass != 0) {
         throw util::BadInput("train.rows_per_pass " + std::to_string(rows_per_pass) +
                              " does not divide the " + std::to_string(rows_per_rank) +
                              " rows of each rank's share of train.batch_size " +

@@ -119,9 +119,8 @@ TrainOutcome run_training(const TrainRequest& request, events::RunEventSink& pro
     const int rows_per_rank = batch / world->size();
     const int64_t rank_row_offset = static_cast<int64_t>(world->rank()) * rows_per_rank;
     // A share goes through the model in `passes` passes of rows_per_pass rows (docs/training.md
-    // §Passes); run_context.cpp checked that they divide it.
-    const int rows_per_pass =
-        spec.rows_per_pass > 0 ? std::min(spec.rows_per_pass, rows_per_rank) : rows_per_rank;
+    // §Passes).
+    const int rows_per_pass = run.rows_per_pass;
     const int passes = rows_per_rank / rows_per_pass;
     const int context = run.recipe.model.context;
     const int64_t tokens_per_step = static_cast<int64_t>(batch) * context * spec.grad_accum;

@@ -44,6 +44,9 @@ struct RunContext {
     nlohmann::json tokenizer_info;
     std::filesystem::path tokenizer_model;  // "" for the byte tokenizer
     std::optional<double> entropy_floor;    // nats/token, builtin:markov only
+    // Rows per forward and backward pass: train.rows_per_pass where it is set and below a rank's
+    // share of the batch, else the whole share; it divides the share (docs/training.md §Passes).
+    int rows_per_pass = 0;
     bool resumed = false;
     std::string resumed_from;         // resume: the checkpoint folder, workspace-relative
     std::filesystem::path init_from;  // new run: the checkpoint its weights came from, if any
