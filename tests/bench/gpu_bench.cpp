@@ -29,13 +29,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "../support/loopback_port.h"
+#include "bench_options.h"
 #include "interleaved.h"
 
 namespace {
@@ -323,15 +323,18 @@ int main(int argc, char** argv) {
     int rounds = 10;
     int batch = 8;
     std::string part = "all";
-    for (int i = 1; i + 1 < argc; ++i) {
-        const std::string arg = argv[i];
-        if (arg == "--rounds") {
-            rounds = std::max(3, std::atoi(argv[i + 1]));
-        } else if (arg == "--batch") {
-            batch = std::max(1, std::atoi(argv[i + 1]));
-        } else if (arg == "--part") {
-            part = argv[i + 1];
-        }
+    CLI::App app{"gpu_bench: CUDA kernels against the copy bandwidth, and GPT-2-small steps"};
+    app.add_option("--rounds", rounds, "Interleaved rounds")
+        ->check(CLI::Range(3, 1000000))
+        ->capture_default_str();
+    app.add_option("--batch", batch, "Sequences per GPT-2-small step")
+        ->check(CLI::Range(1, 4096))
+        ->capture_default_str();
+    app.add_option("--part", part, "What to measure")
+        ->check(CLI::IsMember({"all", "kernels", "steps"}))
+        ->capture_default_str();
+    if (const auto exit_code = lowbit::bench::parse_options(app, argc, argv)) {
+        return *exit_code;
     }
     if (!torch::cuda::is_available()) {
         std::fprintf(stderr, "gpu_bench: no CUDA device\n");

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_options.h"
 #include "interleaved.h"
 
 namespace {
@@ -214,16 +215,18 @@ int main(int argc, char** argv) {
         return run_peak_child(argv[2], std::stoi(argv[3]));
     }
     int peak_copies = 12;  // 12 blocks: 85M parameters, 680 MB of fp32 moments
-    for (int i = 1; i < argc; ++i) {
-        if (std::strncmp(argv[i], "--peak-blocks=", 14) == 0) {
-            peak_copies = std::stoi(argv[i] + 14);
-        }
-    }
     int rounds = 15;
-    for (int i = 1; i + 1 < argc; ++i) {
-        if (std::strcmp(argv[i], "--rounds") == 0) {
-            rounds = std::max(3, std::stoi(argv[i + 1]));
-        }
+    CLI::App app{"optim_bench: quantized-AdamW steps against fp32 AdamW, and their peak memory"};
+    app.add_option("--rounds", rounds, "Interleaved rounds")
+        ->check(CLI::Range(3, 1000000))
+        ->capture_default_str();
+    app.add_option("--peak-blocks",
+                   peak_copies,
+                   "GPT-2-small blocks whose moments the peak-memory children hold")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    if (const auto exit_code = lowbit::bench::parse_options(app, argc, argv)) {
+        return *exit_code;
     }
     const torch::Device device = bench_device();
     std::printf(

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "bench_options.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -150,7 +152,12 @@ void bench_phases() {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+    CLI::App app{
+        "qat_bench: the packed linear against dense float32, and Block-AP and E2E-QP rates"};
+    if (const auto exit_code = lowbit::bench::parse_options(app, argc, argv)) {
+        return *exit_code;
+    }
     std::printf("threads: LibTorch intra-op %d (the packed CPU kernel uses the same count)\n\n",
                 at::get_num_threads());
     std::vector<torch::Device> devices = {torch::Device(torch::kCPU)};

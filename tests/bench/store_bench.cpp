@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_options.h"
 #include "interleaved.h"
 #include "temp_dir.h"
 
@@ -113,13 +114,22 @@ struct Sink {
 int main(int argc, char** argv) {
     int rounds = 15;
     int steps_per_round = 12;
-    for (int i = 1; i + 1 < argc; ++i) {
-        if (std::string(argv[i]) == "--rounds") {
-            rounds = std::max(3, std::atoi(argv[i + 1]));
-        }
-        if (std::string(argv[i]) == "--steps-per-round") {
-            steps_per_round = std::max(6, std::atoi(argv[i + 1]) / 6 * 6);
-        }
+    CLI::App app{"store_bench: the workspace's cost per recorded telemetry step"};
+    app.add_option("--rounds", rounds, "Interleaved rounds")
+        ->check(CLI::Range(3, 1000000))
+        ->capture_default_str();
+    // A multiple of 6, so that the case committing once per 6 steps commits in every round.
+    app.add_option(
+           "--steps-per-round", steps_per_round, "Recorded steps per round, a multiple of 6")
+        ->check(CLI::Range(6, 1000000))
+        ->check(CLI::Validator(
+            [](const std::string& value) {
+                return std::stoi(value) % 6 == 0 ? std::string() : "not a multiple of 6";
+            },
+            "MULTIPLE OF 6"))
+        ->capture_default_str();
+    if (const auto exit_code = lowbit::bench::parse_options(app, argc, argv)) {
+        return *exit_code;
     }
     const lowbit::testing::TempDir tmp("store_bench");
     Sink engine(tmp.path() / "engine", 1);

@@ -15,11 +15,11 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "bench_options.h"
 #include "interleaved.h"
 
 namespace {
@@ -186,10 +186,12 @@ void bench_recorded_step(int rounds, int threads) {
 
 int main(int argc, char** argv) {
     int rounds = 15;
-    for (int i = 1; i + 1 < argc; ++i) {
-        if (std::string(argv[i]) == "--rounds") {
-            rounds = std::max(3, std::atoi(argv[i + 1]));
-        }
+    CLI::App app{"telemetry_bench: the statistics pass and fused fake quantization against a copy"};
+    app.add_option("--rounds", rounds, "Interleaved rounds")
+        ->check(CLI::Range(3, 1000000))
+        ->capture_default_str();
+    if (const auto exit_code = lowbit::bench::parse_options(app, argc, argv)) {
+        return *exit_code;
     }
     const torch::Tensor& x = bench_input();
     torch::Tensor out = torch::empty_like(x);

@@ -19,12 +19,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "bench_options.h"
 #include "interleaved.h"
 #include "temp_dir.h"
 #include <unistd.h>
@@ -276,16 +276,32 @@ int telemetry_blocks(int rounds) {
 
 int main(int argc, char** argv) {
     int rounds = 12;
-    for (int i = 1; i + 1 < argc; ++i) {
-        if (std::string(argv[i]) == "--rounds") {
-            rounds = std::max(3, std::atoi(argv[i + 1]));
-        }
-        if (std::string(argv[i]) == "--pytorch-comparison") {
-            return pytorch_comparison(std::max(1, std::atoi(argv[i + 1])));
-        }
-        if (std::string(argv[i]) == "--telemetry-blocks") {
-            return telemetry_blocks(std::max(3, std::atoi(argv[i + 1])));
-        }
+    int pytorch_comparison_steps = 0;
+    int telemetry_block_rounds = 0;
+    CLI::App app{"train_bench: training steps of the tiny GPT-2 and Llama, measured side by side"};
+    app.add_option("--rounds", rounds, "Interleaved rounds")
+        ->check(CLI::Range(3, 1000000))
+        ->capture_default_str();
+    auto* comparison =
+        app.add_option("--pytorch-comparison",
+                       pytorch_comparison_steps,
+                       "Only the GPT-2 fp32 step, this many timed steps, in the format of "
+                       "torch_reference_step.py")
+            ->check(CLI::Range(1, 1000000));
+    app.add_option("--telemetry-blocks",
+                   telemetry_block_rounds,
+                   "Only the W8A8G8 step with and without telemetry, in blocks of steps, this "
+                   "many rounds")
+        ->check(CLI::Range(3, 1000000))
+        ->excludes(comparison);
+    if (const auto exit_code = lowbit::bench::parse_options(app, argc, argv)) {
+        return *exit_code;
+    }
+    if (pytorch_comparison_steps > 0) {
+        return pytorch_comparison(pytorch_comparison_steps);
+    }
+    if (telemetry_block_rounds > 0) {
+        return telemetry_blocks(telemetry_block_rounds);
     }
     const std::string device = torch::cuda::is_available() ? "cuda" : "cpu";
     std::printf(
