@@ -324,9 +324,7 @@ int main(int argc, char** argv) {
     int batch = 8;
     std::string part = "all";
     CLI::App app{"gpu_bench: CUDA kernels against the copy bandwidth, and GPT-2-small steps"};
-    app.add_option("--rounds", rounds, "Interleaved rounds")
-        ->check(CLI::Range(3, 1000000))
-        ->capture_default_str();
+    lowbit::bench::add_rounds_option(app, rounds);
     app.add_option("--batch", batch, "Sequences per GPT-2-small step")
         ->check(CLI::Range(1, 4096))
         ->capture_default_str();

@@ -217,9 +217,7 @@ int main(int argc, char** argv) {
     int peak_copies = 12;  // 12 blocks: 85M parameters, 680 MB of fp32 moments
     int rounds = 15;
     CLI::App app{"optim_bench: quantized-AdamW steps against fp32 AdamW, and their peak memory"};
-    app.add_option("--rounds", rounds, "Interleaved rounds")
-        ->check(CLI::Range(3, 1000000))
-        ->capture_default_str();
+    lowbit::bench::add_rounds_option(app, rounds);
     app.add_option("--peak-blocks",
                    peak_copies,
                    "GPT-2-small blocks whose moments the peak-memory children hold")

@@ -115,13 +115,11 @@ int main(int argc, char** argv) {
     int rounds = 15;
     int steps_per_round = 12;
     CLI::App app{"store_bench: the workspace's cost per recorded telemetry step"};
-    app.add_option("--rounds", rounds, "Interleaved rounds")
-        ->check(CLI::Range(3, 1000000))
-        ->capture_default_str();
+    lowbit::bench::add_rounds_option(app, rounds);
     // A multiple of 6, so that the case committing once per 6 steps commits in every round.
     app.add_option(
            "--steps-per-round", steps_per_round, "Recorded steps per round, a multiple of 6")
-        ->check(CLI::Range(6, 1000000))
+        ->check(CLI::Range(6, lowbit::bench::kMaxCount))
         ->check(CLI::Validator(
             [](const std::string& value) {
                 return std::stoi(value) % 6 == 0 ? std::string() : "not a multiple of 6";

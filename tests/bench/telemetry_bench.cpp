@@ -187,9 +187,7 @@ void bench_recorded_step(int rounds, int threads) {
 int main(int argc, char** argv) {
     int rounds = 15;
     CLI::App app{"telemetry_bench: the statistics pass and fused fake quantization against a copy"};
-    app.add_option("--rounds", rounds, "Interleaved rounds")
-        ->check(CLI::Range(3, 1000000))
-        ->capture_default_str();
+    lowbit::bench::add_rounds_option(app, rounds);
     if (const auto exit_code = lowbit::bench::parse_options(app, argc, argv)) {
         return *exit_code;
     }

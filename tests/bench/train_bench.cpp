@@ -279,20 +279,18 @@ int main(int argc, char** argv) {
     int pytorch_comparison_steps = 0;
     int telemetry_block_rounds = 0;
     CLI::App app{"train_bench: training steps of the tiny GPT-2 and Llama, measured side by side"};
-    app.add_option("--rounds", rounds, "Interleaved rounds")
-        ->check(CLI::Range(3, 1000000))
-        ->capture_default_str();
+    lowbit::bench::add_rounds_option(app, rounds);
     auto* comparison =
         app.add_option("--pytorch-comparison",
                        pytorch_comparison_steps,
                        "Only the GPT-2 fp32 step, this many timed steps, in the format of "
                        "torch_reference_step.py")
-            ->check(CLI::Range(1, 1000000));
+            ->check(CLI::Range(1, lowbit::bench::kMaxCount));
     app.add_option("--telemetry-blocks",
                    telemetry_block_rounds,
                    "Only the W8A8G8 step with and without telemetry, in blocks of steps, this "
                    "many rounds")
-        ->check(CLI::Range(3, 1000000))
+        ->check(CLI::Range(lowbit::bench::kMinRounds, lowbit::bench::kMaxCount))
         ->excludes(comparison);
     if (const auto exit_code = lowbit::bench::parse_options(app, argc, argv)) {
         return *exit_code;
