@@ -58,9 +58,10 @@ lowbit::config::Recipe variant_recipe(Variant variant) {
 
 // A workspace in a temporary folder (removed afterwards) with one run, for the telemetry
 // variant's records, written with a training run's batching (docs/workspace-schema.md §Writing).
-// The rounds interleave the variants, so more than the batch's age passes between two recorded
-// steps of one setup: each recorded step's finish commits the previous one's rows, as many rows
-// per commit as a training run that records less often than every second.
+// In the main comparison, whose rounds interleave the variants, more than the batch's age passes
+// between two recorded steps of one setup, so each recorded step's rows make one commit, as many
+// rows per commit as a training run that records less often than every second; the commit is
+// made right after the step and timed on its own (Setup::commit_each_recorded_step).
 struct TelemetrySink {
     explicit TelemetrySink(std::filesystem::path folder)
         : root(std::move(folder)),
@@ -96,6 +97,18 @@ struct Setup {
     // recorded step, and of the optimizer update alone of every other step.
     std::vector<double> recorded_update_ms;
     std::vector<double> plain_update_ms;
+
+    // The parts of each recorded update, in ms: the statistics passes of the captured A and G
+    // (before_update), the optimizer step with its m and v passes, the W passes and the rows
+    // handed to the writer (finish_step), and the commit of those rows.
+    struct RecordedParts {
+        std::vector<double> inputs_and_grads, optimizer, weights_and_rows, commit;
+    } recorded_parts;
+
+    // Commit a recorded step's rows right after it, timed apart (the main comparison), instead
+    // of when the writer's age limit commits them (the blocks, whose recorded steps share
+    // commits as a training run's do).
+    bool commit_each_recorded_step = false;
     torch::Tensor inputs;   // (B, T) int64
     torch::Tensor targets;  // (B, T) int64
     torch::Device device{torch::kCPU};
@@ -153,27 +166,46 @@ void train_step(Setup& s, bool bf16) {
     // The trainer's one host read per step.
     (void)torch::stack({loss.detach().to(torch::kFloat64), norm.to(torch::kFloat64)}).cpu();
     using Clock = std::chrono::steady_clock;
+    const auto ms_between = [](Clock::time_point a, Clock::time_point b) {
+        return std::chrono::duration<double, std::milli>(b - a).count();
+    };
     const auto update_start = Clock::now();
     if (log_telemetry) {
         s.telemetry->before_update(*s.optimizer);
     }
+    const auto optimizer_start = Clock::now();
     s.optimizer->step(1e-3);
+    const auto optimizer_end = Clock::now();
     if (log_telemetry) {
         s.telemetry->finish_step(done, s.sink->writer, s.sink->run_id);
     }
+    const auto rows_handed = Clock::now();
+    if (log_telemetry && s.commit_each_recorded_step) {
+        // In the main comparison more than the writer's age limit passes between two recorded
+        // steps, so the next one's first row would commit these: the same rows in one commit,
+        // made now so that it is timed on its own.
+        s.sink->writer.flush();
+    }
+    const auto update_end = Clock::now();
+    if (log_telemetry && s.commit_each_recorded_step) {
+        Setup::RecordedParts& parts = s.recorded_parts;
+        parts.inputs_and_grads.push_back(ms_between(update_start, optimizer_start));
+        parts.optimizer.push_back(ms_between(optimizer_start, optimizer_end));
+        parts.weights_and_rows.push_back(ms_between(optimizer_end, rows_handed));
+        parts.commit.push_back(ms_between(rows_handed, update_end));
+    }
     if (s.telemetry) {
-        const double ms =
-            std::chrono::duration<double, std::milli>(Clock::now() - update_start).count();
-        (log_telemetry ? s.recorded_update_ms : s.plain_update_ms).push_back(ms);
+        (log_telemetry ? s.recorded_update_ms : s.plain_update_ms)
+            .push_back(ms_between(update_start, update_end));
     }
 }
 
-// The telemetry work itself: a recorded step's update (with its statistics passes, the moments'
+// The telemetry work itself: a recorded step's update (its statistics passes, the moments'
 // hand-over and the store's commit) less an unrecorded step's update (median of the same setup),
-// as a share of `ten_steps_ms`, the time of 10 W8A8G8 steps. The median recorded step is steadier
-// than the ratio of two noisy step medians; the mean also carries the store's commits and WAL
-// checkpoints when they do not come every recorded step. Both leave out the capture during the
-// forward and backward passes (a reference per tensor).
+// as a share of `ten_steps_ms`, the time of 10 W8A8G8 steps; then, in the main comparison, the
+// medians of its parts. The median recorded step is steadier than the ratio of two noisy step
+// medians; the mean also carries the WAL checkpoints, which do not come every recorded step. Both
+// leave out the capture during the forward and backward passes (a reference per tensor).
 void print_telemetry_work(const std::string& label, const Setup& s, double ten_steps_ms) {
     const std::vector<double>& recorded_ms = s.recorded_update_ms;
     if (recorded_ms.empty() || s.plain_update_ms.empty()) {
@@ -199,6 +231,22 @@ void print_telemetry_work(const std::string& label, const Setup& s, double ten_s
         (recorded - plain) / ten_steps_ms,
         recorded_mean - plain,
         (recorded_mean - plain) / ten_steps_ms);
+    const Setup::RecordedParts& parts = s.recorded_parts;
+    if (parts.commit.empty()) {
+        return;
+    }
+    const auto median = [](const std::vector<double>& ms) {
+        return lowbit::bench::Timing::quantile(ms, 0.5);
+    };
+    std::printf(
+        "%s  its parts, medians: A and G passes %.2f ms | optimizer step %.2f ms (%.2f ms "
+        "unrecorded) | W passes and rows %.2f ms | commit %.2f ms\n",
+        label.c_str(),
+        median(parts.inputs_and_grads),
+        median(parts.optimizer),
+        plain,
+        median(parts.weights_and_rows),
+        median(parts.commit));
 }
 
 // Steps per repetition: a multiple of the telemetry interval, so every repetition of the
@@ -324,6 +372,7 @@ int main(int argc, char** argv) {
               std::pair{Variant::kW8A8G8Int8, "W8A8G8 step, int8 forward GEMM"}}) {
             setups.push_back(std::make_unique<Setup>(make_setup(family, variant)));
             Setup* s = setups.back().get();
+            s->commit_each_recorded_step = true;
             const bool bf16 = variant == Variant::kBf16;
             cases.push_back({prefix + name,
                              [s, bf16] {
