@@ -92,9 +92,10 @@ struct Setup {
     std::unique_ptr<lowbit::train::LayerTelemetry> telemetry;
     std::unique_ptr<TelemetrySink> sink;
     int64_t steps_done = 0;
-    // Telemetry setups: wall time in ms from before_update to the end of finish_step (the
-    // update with the statistics passes, the moments' hand-over and the store's commit) of each
-    // recorded step, and of the optimizer update alone of every other step.
+    // Telemetry setups: wall time in ms from before_update to the end of finish_step, or of the
+    // commit after it (the update with the statistics passes, the moments' hand-over and the
+    // store's commit) of each recorded step, and of the optimizer update alone of every other
+    // step.
     std::vector<double> recorded_update_ms;
     std::vector<double> plain_update_ms;
 
